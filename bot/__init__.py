@@ -1,0 +1,1 @@
+"""Decision Bot: decisions made in the open, in Slack."""

@@ -1,0 +1,123 @@
+"""Settings read once from the environment.
+
+A missing or bad value raises :class:`ConfigError` whose message names the variable and says
+what to do; the CLI prints that one line and exits with status 2 (never a traceback).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///./decisionbot.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+WHERE_TOKENS = "find it at https://api.slack.com/apps -> your app -> "
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is meant for the operator, verbatim."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = 3000
+    scheduler_interval_seconds: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value and value.strip() else None
+
+        database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+", "postgres:")):
+            raise ConfigError(
+                "DATABASE_URL must be a SQLAlchemy URL starting with sqlite:/// or "
+                f"postgresql:// (got {database_url.split(':', 1)[0]!r}); unset it to use "
+                f"the embedded default {DEFAULT_DATABASE_URL}"
+            )
+        api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not api_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/; "
+                "unset it to talk to Slack"
+            )
+        if not api_url.endswith("/"):
+            api_url += "/"
+        port = _int(get("PORT"), "PORT", 3000, lo=1, hi=65535)
+        interval = _int(
+            get("DECISIONBOT_TICK_SECONDS"), "DECISIONBOT_TICK_SECONDS", 30, lo=1, hi=3600
+        )
+        return cls(
+            database_url=_normalise_db_url(database_url),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=api_url,
+            port=port,
+            scheduler_interval_seconds=interval,
+        )
+
+    def require_http(self) -> None:
+        """Check what `decisionbot serve` needs."""
+        self._require_bot_token()
+        if not self.slack_signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set: "
+                + WHERE_TOKENS
+                + "Basic Information -> App Credentials -> Signing Secret"
+            )
+
+    def require_socket(self) -> None:
+        """Check what `decisionbot socket` needs."""
+        self._require_bot_token()
+        if not self.slack_app_token:
+            raise ConfigError(
+                "SLACK_APP_TOKEN is not set: "
+                + WHERE_TOKENS
+                + "Basic Information -> App-Level Tokens (scope connections:write); "
+                "it starts with xapp-"
+            )
+        if not self.slack_app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must start with xapp- (an app-level token)")
+
+    def _require_bot_token(self) -> None:
+        if not self.slack_bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: "
+                + WHERE_TOKENS
+                + "OAuth & Permissions -> Bot User OAuth Token (install the app first); "
+                "it starts with xoxb-"
+            )
+        if not self.slack_bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN must start with xoxb- (the Bot User OAuth Token)")
+
+
+def _int(raw: str | None, name: str, default: int, *, lo: int, hi: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _normalise_db_url(url: str) -> str:
+    # Heroku-style postgres:// URLs; we always drive Postgres through psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

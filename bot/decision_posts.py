@@ -1,0 +1,105 @@
+"""Posting and refreshing a decision's channel message (after the ack, never inside a DB unit)."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.render import render
+from bot.slack_calls import HOW_TO_FIX, PERMANENT_ERRORS, dm, slack_error
+from bot.views.decisions import build_decision_message
+from storage import decisions as repo
+from storage.db import Database
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+
+def _record(db: Database, team: str, number: int) -> repo.DecisionRecord:
+    with db.read() as session:
+        decision = repo.get_decision(session, team_id=team, number=number)
+        return repo.load_record(session, decision=decision)
+
+
+def post_decision(
+    client: WebClient, db: Database, *, team: str, number: int, notify_informed: bool = True
+) -> None:
+    """Post ADR-n to its channel with the stance buttons; DM the informed.
+
+    If Slack refuses the channel, the decision stays saved; the error is stored on the row and
+    the author is told in one sentence how to fix it.
+    """
+    record = _record(db, team, number)
+    d = record.decision
+    text, blocks = build_decision_message(record)
+    permalink = None
+    try:
+        resp = client.chat_postMessage(
+            channel=d.channel_id, text=text, blocks=blocks, unfurl_links=False
+        )
+        ts = resp["ts"]
+        with db.session() as session:
+            repo.set_post_result(session, decision=d, message_ts=ts, error=None)
+        try:
+            permalink = client.chat_getPermalink(channel=resp["channel"], message_ts=ts)[
+                "permalink"
+            ]
+        except SlackApiError:
+            permalink = None
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        log.warning("posting %s for team %s to %s failed: %s", d.ref, team, d.channel_id, error)
+        with db.session() as session:
+            repo.set_post_result(session, decision=d, message_ts=None, error=error)
+        reason = HOW_TO_FIX.get(error, "Slack said `{e}`.").format(n=number, e=error)
+        if error not in PERMANENT_ERRORS and error not in HOW_TO_FIX:
+            reason += f" Try `/adr edit {number}` and save to post it again."
+        dm(
+            client,
+            d.author_id,
+            render("post_failed.md.j2", number=number, channel=d.channel_id, reason=reason),
+        )
+    if notify_informed:
+        for user in record.members.get(Role.INFORMED, []):
+            dm(
+                client,
+                user,
+                render(
+                    "informed_dm.md.j2",
+                    author=d.author_id,
+                    number=d.number,
+                    title=d.title,
+                    status=d.status,
+                    permalink=permalink or "",
+                ),
+            )
+
+
+def refresh_decision_message(client: WebClient, db: Database, *, team: str, number: int) -> None:
+    """Update the posted message in place (chat.update) so the tally and status are live.
+
+    Two clicks at once render from different snapshots; re-reading after the update and
+    updating again if the stances moved means the last update always shows the newest state.
+    """
+    last_marker = None
+    for _ in range(3):
+        record = _record(db, team, number)
+        d = record.decision
+        if not d.message_ts:
+            return
+        marker = (
+            d.status,
+            d.updated_at,
+            tuple((s.user_id, s.kind, s.updated_at) for s in record.stances),
+        )
+        if marker == last_marker:
+            return
+        text, blocks = build_decision_message(record)
+        try:
+            client.chat_update(channel=d.channel_id, ts=d.message_ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("chat.update %s (team %s) failed: %s", d.ref, team, slack_error(exc))
+            return
+        last_marker = marker

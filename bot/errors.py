@@ -1,0 +1,83 @@
+"""The one error handler: domain errors become a friendly sentence; anything else is logged
+with the ids needed to find it, and the user gets a short apology — never a 500 or silence."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from storage.errors import DecisionBotError
+
+log = logging.getLogger("bot.errors")
+
+
+def register(app: App) -> None:
+    app.error(handle_error)
+
+
+def user_message(error: Exception) -> tuple[str, str | None]:
+    """(text for the user, reference id if it was unexpected)."""
+    if isinstance(error, DecisionBotError):
+        return str(error), None
+    ref = uuid.uuid4().hex[:8]
+    return (
+        f"Sorry, something went wrong on my side (ref `{ref}`). Please try again in a moment; "
+        "if it keeps happening, give the ref to whoever runs Decision Bot.",
+        ref,
+    )
+
+
+def handle_error(
+    error: Exception,
+    body: dict[str, Any],
+    response: BoltResponse | None,
+    context: BoltContext,
+    client: WebClient,
+    logger: logging.Logger,
+) -> None:
+    text, ref = user_message(error)
+    if ref:
+        log.error(
+            "unhandled error ref=%s team=%s user=%s type=%s command=%s callback=%s action=%s",
+            ref,
+            context.team_id or context.enterprise_id,
+            context.user_id,
+            body.get("type") or ("slash_command" if body.get("command") else None),
+            body.get("command"),
+            (body.get("view") or {}).get("callback_id") or body.get("callback_id"),
+            ",".join(a.get("action_id", "") for a in body.get("actions") or []),
+            exc_info=error,
+        )
+    if response is not None:
+        # Not acked yet: answer Slack ourselves instead of Bolt's default 500.
+        response.status = 200
+        response.headers = {"content-type": ["application/json;charset=utf-8"]}
+        if body.get("command"):
+            response.body = json.dumps({"response_type": "ephemeral", "text": text})
+            return
+        response.body = ""
+    _tell_user(body, context, client, text)
+
+
+def _tell_user(body: dict[str, Any], context: BoltContext, client: WebClient, text: str) -> None:
+    try:
+        response_url = body.get("response_url")
+        if response_url:
+            WebhookClient(response_url).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
+            return
+        user = context.user_id
+        channel = context.channel_id
+        if user and channel and not channel.startswith("D"):
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+        elif user:
+            client.chat_postMessage(channel=user, text=text)
+    except Exception:  # noqa: BLE001 - the error is already logged; don't mask it
+        log.warning("could not deliver an error message to user %s", context.user_id, exc_info=True)

@@ -1,0 +1,319 @@
+"""`/adr`: the decision modal, lifecycle commands, list/show/search, the message shortcut."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.adr_command import AdrCommand, parse_adr
+from bot.decision_posts import post_decision, refresh_decision_message
+from bot.forms import parse_decision_form
+from bot.ids import Action, Callback
+from bot.render import render, truncate
+from bot.slack_calls import conversation_is_private
+from bot.views.decisions import (
+    PAGE_SIZE,
+    FormMeta,
+    build_decision_modal,
+    build_list_blocks,
+    build_record_blocks,
+    build_search_blocks,
+    parse_form_meta,
+)
+from storage import decisions as repo
+from storage.db import Database
+from storage.errors import InvalidInput
+from storage.models import DecisionStatus
+
+log = logging.getLogger(__name__)
+
+LIFECYCLE = {
+    "accept": DecisionStatus.ACCEPTED,
+    "reject": DecisionStatus.REJECTED,
+    "deprecate": DecisionStatus.DEPRECATED,
+}
+
+
+def register(app: App) -> None:
+    app.command("/adr")(handle_adr)
+    app.view(Callback.DECISION_FORM)(handle_decision_submission)
+    app.shortcut(Callback.LOG_MESSAGE_SHORTCUT)(handle_log_message)
+    app.action(Action.LIST_PAGE)(handle_list_page)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+    if blocks:
+        body["blocks"] = blocks
+    return body
+
+
+def help_blocks(prefix: str = "") -> list[dict[str, Any]]:
+    text = render("help.md.j2")
+    if prefix:
+        text = prefix + "\n" + text
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+
+
+def handle_adr(
+    ack: Ack,
+    command: dict[str, Any],
+    client: WebClient,
+    db: Database,
+    team: str,
+    context: BoltContext,
+) -> None:
+    cmd = parse_adr(command.get("text", ""))
+    user = command.get("user_id", "")
+    channel = command.get("channel_id") or None
+    viewer = repo.Viewer(user_id=user, channel_id=channel)
+
+    if cmd.name == "new":
+        # trigger_id lives 3 s: ack and open the modal before anything else.
+        ack()
+        client.views_open(
+            trigger_id=command["trigger_id"],
+            view=build_decision_modal(
+                meta=FormMeta(mode="new"),
+                today=now_utc().date(),
+                channel_id=channel,
+                title=truncate(cmd.text, 200, more=""),
+            ),
+        )
+        return
+    if cmd.name in ("edit", "supersede"):
+        _open_edit_or_supersede(ack, cmd, client, db, team, user, command["trigger_id"], channel)
+        return
+    if cmd.name == "help":
+        ack(**_ephemeral("Decision log help", help_blocks()))
+        return
+    if cmd.name == "invalid":
+        ack(**_ephemeral(cmd.error))
+        return
+    if cmd.name == "unknown":
+        ack(
+            **_ephemeral(
+                "Decision log help",
+                help_blocks(render("unknown_command.md.j2", text=truncate(cmd.text, 100))),
+            )
+        )
+        return
+    if cmd.name == "list":
+        with db.read() as session:
+            rows, total = repo.list_decisions(
+                session,
+                team_id=team,
+                viewer=viewer,
+                status=cmd.status,
+                tag=cmd.tag,
+                limit=PAGE_SIZE,
+            )
+        ack(
+            **_ephemeral(
+                "Decisions",
+                build_list_blocks(rows, total=total, offset=0, status=cmd.status, tag=cmd.tag),
+            )
+        )
+        return
+    if cmd.name == "search":
+        with db.read() as session:
+            found = repo.search_decisions(session, team_id=team, viewer=viewer, query=cmd.text)
+        ack(**_ephemeral("Search results", build_search_blocks(cmd.text, found)))
+        return
+    if cmd.name == "show":
+        assert cmd.number is not None
+        with db.read() as session:
+            decision = repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
+            record = repo.load_record(session, decision=decision)
+        text, blocks = build_record_blocks(record)
+        ack(**_ephemeral(text, blocks))
+        return
+    if cmd.name in LIFECYCLE:
+        assert cmd.number is not None
+        with db.session() as session:
+            repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
+            decision = repo.change_status(
+                session,
+                team_id=team,
+                number=cmd.number,
+                actor_id=user,
+                to=LIFECYCLE[cmd.name],
+                note=cmd.text,
+                override=cmd.override,
+            )
+        ack(**_ephemeral(f"ADR-{decision.number} is now {decision.status}."))
+        refresh_decision_message(client, db, team=team, number=decision.number)
+        return
+    ack(**_ephemeral("Decision log help", help_blocks()))
+
+
+def _open_edit_or_supersede(
+    ack: Ack,
+    cmd: AdrCommand,
+    client: WebClient,
+    db: Database,
+    team: str,
+    user: str,
+    trigger_id: str,
+    channel: str | None,
+) -> None:
+    assert cmd.number is not None
+    viewer = repo.Viewer(user_id=user, channel_id=channel)
+    with db.read() as session:
+        decision = repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
+        if not repo.is_changer(session, decision, user):
+            ack(
+                **_ephemeral(
+                    f"Only the author and the deciders of ADR-{decision.number} can {cmd.name} it."
+                )
+            )
+            return
+        if (
+            cmd.name == "supersede"
+            and DecisionStatus(decision.status) not in repo.TRANSITIONS[DecisionStatus.SUPERSEDED]
+        ):
+            ack(
+                **_ephemeral(
+                    f"ADR-{decision.number} is {decision.status}, so it can't be superseded."
+                )
+            )
+            return
+        people = repo.members(session, decision=decision)
+    ack()
+    meta = FormMeta(mode=cmd.name, number=decision.number)  # type: ignore[arg-type]
+    client.views_open(
+        trigger_id=trigger_id,
+        view=build_decision_modal(
+            meta=meta,
+            today=now_utc().date(),
+            channel_id=channel if cmd.name == "supersede" else decision.channel_id,
+            decision=decision,
+            people=people,
+        ),
+    )
+
+
+def handle_decision_submission(
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    db: Database,
+    team: str,
+    context: BoltContext,
+) -> None:
+    meta = parse_form_meta(view.get("private_metadata", ""))
+    editing = meta.mode == "edit"
+    values = (view.get("state") or {}).get("values") or {}
+    draft, errors = parse_decision_form(values, now=now_utc(), editing=editing)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    assert draft is not None
+    user = body["user"]["id"]
+    if editing:
+        assert meta.number is not None
+        with db.session() as session:
+            decision, changes = repo.update_decision(
+                session, team_id=team, number=meta.number, actor_id=user, draft=draft
+            )
+            needs_post = decision.message_ts is None
+        ack()
+        if needs_post:
+            post_decision(client, db, team=team, number=decision.number, notify_informed=False)
+        elif changes:
+            refresh_decision_message(client, db, team=team, number=decision.number)
+        return
+    # Privacy is a property of where it is posted: look it up before saving, so a private
+    # decision is never briefly visible workspace-wide.
+    private = conversation_is_private(client, draft.channel_id)
+    with db.session() as session:
+        decision = repo.create_decision(
+            session,
+            team_id=team,
+            enterprise_id=context.enterprise_id,
+            author_id=user,
+            draft=draft,
+            channel_private=private,
+            source_permalink=meta.source,
+            supersedes_number=meta.number if meta.mode == "supersede" else None,
+        )
+        number = decision.number
+    ack()
+    post_decision(client, db, team=team, number=number)
+    if meta.mode == "supersede" and meta.number is not None:
+        refresh_decision_message(client, db, team=team, number=meta.number)
+
+
+def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
+    """Message shortcut "Log as decision": the message becomes the context; its link the source."""
+    ack()
+    message = shortcut.get("message") or {}
+    channel = (shortcut.get("channel") or {}).get("id")
+    text = message.get("text") or ""
+    view = build_decision_modal(
+        meta=FormMeta(mode="new"), today=now_utc().date(), channel_id=channel
+    )
+    # Open first (trigger_id expires in 3 s), then fetch the permalink and fill the form in.
+    opened = client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+    source = None
+    if channel and message.get("ts"):
+        try:
+            source = client.chat_getPermalink(channel=channel, message_ts=message["ts"])[
+                "permalink"
+            ]
+        except Exception:  # noqa: BLE001 - the decision can still be logged without its link
+            log.info("no permalink for %s/%s", channel, message.get("ts"))
+    for block in view["blocks"]:
+        if block.get("block_id") == "context":
+            block["element"]["initial_value"] = truncate(text, 3000)
+    view["private_metadata"] = FormMeta(mode="new", source=source).model_dump_json(
+        exclude_none=True
+    )
+    client.views_update(view_id=opened["view"]["id"], hash=opened["view"].get("hash"), view=view)
+
+
+def handle_list_page(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    db: Database,
+    team: str,
+) -> None:
+    ack()
+    try:
+        state = json.loads(action.get("value") or "{}")
+        status = DecisionStatus(state["s"]) if state.get("s") else None
+        tag = str(state["t"])[:30] if state.get("t") else None
+        offset = max(0, int(state.get("o", 0)))
+    except (ValueError, TypeError, KeyError):
+        raise InvalidInput("That page link is broken; run `/adr list` again.") from None
+    viewer = repo.Viewer(
+        user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id")
+    )
+    with db.read() as session:
+        rows, total = repo.list_decisions(
+            session,
+            team_id=team,
+            viewer=viewer,
+            status=status,
+            tag=tag,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
+    respond(
+        replace_original=True,
+        response_type="ephemeral",
+        text="Decisions",
+        blocks=build_list_blocks(rows, total=total, offset=offset, status=status, tag=tag),
+    )

@@ -1,0 +1,504 @@
+"""Block Kit for the decision log: the modal, the posted record, show/list/search, stances."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from bot.forms import PEOPLE_MAX, TEXT_MAX, TITLE_MAX, one_month_after
+from bot.ids import Action, Callback, Field
+from bot.render import render, truncate
+from bot.views.blocks import (
+    MESSAGE_BLOCKS,
+    button,
+    context,
+    header,
+    input_block,
+    modal,
+    plain,
+    section,
+    text_input,
+)
+from storage.decisions import DecisionRecord
+from storage.models import Decision, DecisionEvent, DecisionStatus, Role, Stance, StanceKind
+
+STATUS_LABELS = {
+    DecisionStatus.PROPOSED: ":thinking_face: Proposed",
+    DecisionStatus.ACCEPTED: ":white_check_mark: Accepted",
+    DecisionStatus.REJECTED: ":x: Rejected",
+    DecisionStatus.SUPERSEDED: ":arrows_counterclockwise: Superseded",
+    DecisionStatus.DEPRECATED: ":wastebasket: Deprecated",
+}
+STANCE_LABELS = {
+    StanceKind.AGREE: "Agree",
+    StanceKind.DISAGREE_AND_COMMIT: "Disagree & commit",
+    StanceKind.BLOCK: "Block",
+}
+PAGE_SIZE = 10
+HISTORY_SHOWN = 15
+
+
+class FormMeta(BaseModel):
+    """What the decision modal carries in private_metadata."""
+
+    mode: Literal["new", "edit", "supersede"] = "new"
+    number: int | None = None
+    source: str | None = None  # permalink of the message it was logged from
+
+
+class StanceMeta(BaseModel):
+    number: int
+
+
+# -- the decision modal ----------------------------------------------------------------------
+
+
+def build_decision_modal(
+    *,
+    meta: FormMeta,
+    today: date,
+    channel_id: str | None = None,
+    title: str = "",
+    decision: Decision | None = None,
+    people: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """The form for a new decision, an edit of ``decision``, or a supersede prefilled from it."""
+    d = decision
+    people = people or {}
+    editing = meta.mode == "edit"
+
+    def initial(attr: str) -> str:
+        return str(getattr(d, attr) or "") if d is not None else ""
+
+    blocks: list[dict[str, Any]] = [
+        input_block(
+            Field.TITLE,
+            "Title",
+            text_input(
+                title or initial("title"),
+                max_length=TITLE_MAX,
+                placeholder="Use Postgres for the event store",
+            ),
+        ),
+        input_block(
+            Field.CONTEXT,
+            "Context / problem",
+            text_input(initial("context"), multiline=True, max_length=TEXT_MAX),
+            optional=True,
+        ),
+        input_block(
+            Field.OPTIONS,
+            "Options considered",
+            text_input(initial("options"), multiline=True, max_length=TEXT_MAX),
+            optional=True,
+        ),
+        input_block(
+            Field.DECISION,
+            "Decision",
+            text_input(initial("decision"), multiline=True, max_length=TEXT_MAX),
+        ),
+        input_block(
+            Field.CONSEQUENCES,
+            "Consequences and trade-offs",
+            text_input(initial("consequences"), multiline=True, max_length=TEXT_MAX),
+            optional=True,
+        ),
+    ]
+    if not editing:
+        options = [
+            {"text": plain("Proposed — open for stances"), "value": DecisionStatus.PROPOSED},
+            {"text": plain("Accepted — already agreed"), "value": DecisionStatus.ACCEPTED},
+        ]
+        blocks.append(
+            input_block(
+                Field.STATUS,
+                "Status",
+                {"type": "static_select", "options": options, "initial_option": options[0]},
+            )
+        )
+    for block_id, label, role in (
+        (Field.DECIDERS, "Deciders", Role.DECIDER),
+        (Field.CONSULTED, "Consulted", Role.CONSULTED),
+        (Field.INFORMED, "Informed (told by DM)", Role.INFORMED),
+    ):
+        element: dict[str, Any] = {"type": "multi_users_select", "max_selected_items": PEOPLE_MAX}
+        if people.get(role):
+            element["initial_users"] = people[role][:PEOPLE_MAX]
+        blocks.append(input_block(block_id, label, element, optional=True))
+    tags = " ".join(d.tag_list) if d is not None else ""
+    review: date = (
+        d.review_date if d is not None and d.review_date and editing else None
+    ) or one_month_after(today)
+    blocks += [
+        input_block(
+            Field.TAGS,
+            "Tags",
+            text_input(tags, max_length=300, placeholder="database infra"),
+            optional=True,
+            hint="Words separated by spaces or commas, used by /adr list #tag.",
+        ),
+        input_block(
+            Field.REVIEW_DATE,
+            "Review date",
+            {"type": "datepicker", "initial_date": review.isoformat()},
+            optional=True,
+            hint="On this day I'll ask the deciders whether it worked.",
+        ),
+        input_block(
+            Field.SUCCESS,
+            "What success looks like",
+            text_input(initial("success_criteria"), multiline=True, max_length=TEXT_MAX),
+            optional=True,
+        ),
+    ]
+    if not editing:
+        conv: dict[str, Any] = {
+            "type": "conversations_select",
+            "filter": {"include": ["public", "private", "im", "mpim"], "exclude_bot_users": True},
+        }
+        if channel_id:
+            conv["initial_conversation"] = channel_id
+        blocks.append(input_block(Field.CHANNEL, "Post in", conv))
+    title_text = {
+        "new": "Record a decision",
+        "edit": f"Edit ADR-{meta.number}",
+        "supersede": f"Supersede ADR-{meta.number}",
+    }[meta.mode]
+    return modal(
+        callback_id=Callback.DECISION_FORM,
+        title=title_text,
+        submit="Save" if editing else "Record",
+        blocks=blocks,
+        metadata=meta.model_dump_json(exclude_none=True),
+    )
+
+
+def parse_form_meta(raw: str) -> FormMeta:
+    try:
+        return FormMeta.model_validate_json(raw or "{}")
+    except ValueError:
+        return FormMeta()
+
+
+# -- the posted record -----------------------------------------------------------------------
+
+
+def _summary(
+    d: Decision, people: dict[str, list[str]], supersedes: int | None, superseded_by: int | None
+) -> str:
+    return render(
+        "decision_summary.md.j2",
+        status_label=STATUS_LABELS.get(DecisionStatus(d.status), d.status),
+        author=d.author_id,
+        deciders=people.get(Role.DECIDER, []),
+        consulted=people.get(Role.CONSULTED, []),
+        informed=people.get(Role.INFORMED, []),
+        review_date=d.review_date.isoformat() if d.review_date else "",
+        tags=d.tag_list,
+        supersedes=supersedes,
+        superseded_by=superseded_by,
+    )
+
+
+def _field(label: str, text: str) -> dict[str, Any]:
+    # The label and framing take a few dozen characters; the user's text is cut to fit.
+    return section(render("decision_field.md.j2", label=label, text=truncate(text, 2900)))
+
+
+def tally_text(stances: list[Stance]) -> str:
+    by_kind: dict[str, list[str]] = {k.value: [] for k in StanceKind}
+    for s in stances:
+        by_kind.setdefault(s.kind, []).append(s.user_id)
+    return render(
+        "decision_tally.md.j2",
+        agree=by_kind[StanceKind.AGREE],
+        disagree=by_kind[StanceKind.DISAGREE_AND_COMMIT],
+        block=by_kind[StanceKind.BLOCK],
+    )
+
+
+def build_decision_message(record: DecisionRecord) -> tuple[str, list[dict[str, Any]]]:
+    """The channel post: readable record, live tally, and the stance buttons."""
+    d = record.decision
+    blocks: list[dict[str, Any]] = [
+        header(f"{d.ref}: {d.title}"),
+        section(
+            _summary(
+                d,
+                record.members,
+                record.supersedes.number if record.supersedes else None,
+                record.superseded_by.number if record.superseded_by else None,
+            )
+        ),
+    ]
+    for label, text in (
+        ("Context", d.context),
+        ("Options considered", d.options),
+        ("Decision", d.decision),
+        ("Consequences and trade-offs", d.consequences),
+        ("What success looks like", d.success_criteria),
+    ):
+        if text:
+            blocks.append(_field(label, text))
+    if d.source_permalink:
+        blocks.append(context(f"Logged from <{d.source_permalink}|this message>"))
+    blocks.append(section(tally_text(record.stances)))
+    if d.status in (DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED):
+        value = str(d.number)
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "decision.stances",
+                "elements": [
+                    button("Agree", Action.AGREE, value, "primary"),
+                    button("Disagree & commit", Action.DISAGREE, value),
+                    button("Block", Action.BLOCK, value, "danger"),
+                ],
+            }
+        )
+    # Plain-text fallback for notifications: the title is user text, so it is escaped.
+    fallback = render(
+        "decision_field.md.j2", label=f"{d.ref} ({d.status})", text=d.title, limit=300
+    )
+    return fallback, blocks[:MESSAGE_BLOCKS]
+
+
+def _event_text(e: DecisionEvent) -> str:
+    detail = json.loads(e.detail or "{}")
+    if e.kind == "created":
+        return f"recorded it as {detail.get('status', '')}"
+    if e.kind == "status_changed":
+        text = f"changed status {detail.get('from')} → {detail.get('to')}"
+        if detail.get("overrode_blocks"):
+            text += f" overriding {len(detail['overrode_blocks'])} block(s)"
+        if detail.get("note"):
+            text += f": “{truncate(detail['note'], 200)}”"
+        return text
+    if e.kind == "stance":
+        label = (
+            STANCE_LABELS.get(StanceKind(detail["kind"]), detail["kind"])
+            if detail.get("kind")
+            else ""
+        )
+        prev = (detail.get("previous") or {}).get("kind")
+        return f"set stance {label}" + (f" (was {STANCE_LABELS[StanceKind(prev)]})" if prev else "")
+    if e.kind == "edited":
+        return "edited " + ", ".join(sorted(detail.get("changes", {})))
+    if e.kind == "superseded":
+        return f"superseded it by {detail.get('by')}"
+    if e.kind == "supersedes":
+        return f"recorded it as superseding {detail.get('of')}"
+    return e.kind
+
+
+def build_record_blocks(record: DecisionRecord) -> tuple[str, list[dict[str, Any]]]:
+    """`/adr show N`: the record plus every stance with its concern, and the history."""
+    text, blocks = build_decision_message(record)
+    actions = [b for b in blocks if b["type"] == "actions"]
+    blocks = [b for b in blocks if b["type"] != "actions"]
+    blocks.append({"type": "divider"})
+    blocks.append(
+        section(
+            render(
+                "stances.md.j2",
+                stances=record.stances,
+                labels={k.value: v for k, v in STANCE_LABELS.items()},
+            )
+        )
+    )
+    events = record.events
+    hidden = max(0, len(events) - HISTORY_SHOWN)
+    shown = [
+        {
+            "when": e.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "actor": e.actor_id,
+            "text": _event_text(e),
+        }
+        for e in events[-HISTORY_SHOWN:]
+    ]
+    history = render("history.md.j2", events=shown)
+    if hidden:
+        history = f"_… {hidden} earlier change(s) not shown_\n" + history
+    blocks.append(section(history))
+    return text, (blocks + actions)[:MESSAGE_BLOCKS]
+
+
+# -- list and search -------------------------------------------------------------------------
+
+
+def _list_rows(decisions: list[Decision]) -> str:
+    return render(
+        "decision_list.md.j2",
+        decisions=[
+            {
+                "number": d.number,
+                "title": truncate(d.title, 120),
+                "status": d.status,
+                "tags": d.tag_list,
+            }
+            for d in decisions
+        ],
+    )
+
+
+def build_list_blocks(
+    decisions: list[Decision],
+    *,
+    total: int,
+    offset: int,
+    status: str | None,
+    tag: str | None,
+) -> list[dict[str, Any]]:
+    what = " ".join(x for x in (status or "", f"#{tag}" if tag else "") if x)
+    if not decisions:
+        return [
+            section(
+                render(
+                    "decision_field.md.j2",
+                    label="Decisions",
+                    text=f"No {what + ' ' if what else ''}decisions yet. Record one with /adr new.",
+                )
+            )
+        ]
+    title = f"Decisions {what}".strip() + f" ({offset + 1}–{offset + len(decisions)} of {total})"
+    blocks: list[dict[str, Any]] = [
+        section(render("decision_field.md.j2", label=title, text="")),
+        section(_list_rows(decisions)),
+    ]
+    nav = []
+    if offset > 0:
+        nav.append(
+            button(
+                "Newer",
+                Action.LIST_PAGE,
+                json.dumps({"s": status, "t": tag, "o": max(0, offset - PAGE_SIZE)}),
+            )
+        )
+    if offset + len(decisions) < total:
+        nav.append(
+            button(
+                "Older",
+                Action.LIST_PAGE,
+                json.dumps({"s": status, "t": tag, "o": offset + PAGE_SIZE}),
+            )
+        )
+    if nav:
+        blocks.append({"type": "actions", "block_id": "decision.list.nav", "elements": nav})
+    return blocks
+
+
+def build_search_blocks(query: str, decisions: list[Decision]) -> list[dict[str, Any]]:
+    if not decisions:
+        return [
+            section(
+                render(
+                    "decision_field.md.j2",
+                    label="Search",
+                    text=f"Nothing matches “{truncate(query, 200)}”.",
+                )
+            )
+        ]
+    label = f"Best matches for “{truncate(query, 200)}”"
+    return [
+        section(render("decision_field.md.j2", label=label, text="")),
+        section(_list_rows(decisions)),
+    ]
+
+
+# -- stance modals ---------------------------------------------------------------------------
+
+
+def build_disagree_modal(decision: Decision, current: Stance | None = None) -> dict[str, Any]:
+    concern = current.concern if current is not None else ""
+    change = current.change_my_mind if current is not None else ""
+    commit_option = {
+        "text": plain("I disagree, and I commit to making this decision work."),
+        "value": "commit",
+    }
+    return modal(
+        callback_id=Callback.DISAGREE_FORM,
+        title="Disagree & commit",
+        submit="Commit",
+        metadata=StanceMeta(number=decision.number).model_dump_json(),
+        blocks=[
+            section(
+                render(
+                    "decision_field.md.j2",
+                    label=f"{decision.ref}: {truncate(decision.title, 200)}",
+                    text=truncate(decision.decision, 1000),
+                )
+            ),
+            input_block(
+                Field.CONCERN,
+                "My concern",
+                text_input(concern, multiline=True, max_length=TEXT_MAX),
+            ),
+            input_block(
+                Field.CHANGE_MY_MIND,
+                "What would change my mind",
+                text_input(change, multiline=True, max_length=TEXT_MAX),
+                optional=True,
+            ),
+            input_block(
+                Field.COMMIT, "Commitment", {"type": "checkboxes", "options": [commit_option]}
+            ),
+        ],
+    )
+
+
+def build_block_modal(decision: Decision, current: Stance | None = None) -> dict[str, Any]:
+    reason = current.reason if current is not None and current.kind == StanceKind.BLOCK else ""
+    return modal(
+        callback_id=Callback.BLOCK_FORM,
+        title="Block this decision",
+        submit="Block",
+        metadata=StanceMeta(number=decision.number).model_dump_json(),
+        blocks=[
+            section(
+                render(
+                    "decision_field.md.j2",
+                    label=f"{decision.ref}: {truncate(decision.title, 200)}",
+                    text="A block stops a proposed decision from being accepted until you withdraw it (choose Agree or Disagree & commit) or a decider overrides it with a note.",
+                )
+            ),
+            input_block(
+                Field.REASON,
+                "Why are you blocking it?",
+                text_input(reason, multiline=True, max_length=TEXT_MAX),
+            ),
+        ],
+    )
+
+
+def parse_stance_meta(raw: str) -> StanceMeta | None:
+    try:
+        return StanceMeta.model_validate_json(raw or "{}")
+    except ValueError:
+        return None
+
+
+# -- App Home --------------------------------------------------------------------------------
+
+
+def build_home(
+    *, recent: list[Decision], awaiting: list[Decision], owned: list[Decision]
+) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [header("Decision log")]
+    for label, items, empty in (
+        ("Waiting for your stance", awaiting, "Nothing is waiting for you."),
+        ("Decisions you own", owned, "You haven't recorded or decided anything yet."),
+        ("Recent decisions", recent, "No decisions yet: type /adr in any channel."),
+    ):
+        blocks.append(
+            section(render("decision_field.md.j2", label=label, text=empty if not items else ""))
+        )
+        if items:
+            blocks.append(section(_list_rows(items)))
+        blocks.append({"type": "divider"})
+    blocks.append(
+        context("Record a decision with /adr · search with /adr search <words> · /adr help")
+    )
+    return {"type": "home", "blocks": blocks[:100]}

@@ -1,0 +1,651 @@
+"""Decision log queries and changes. Keyword-only, session first, always scoped to a team.
+
+Every change that matters to people is recorded as a :class:`DecisionEvent` (actor, time, and
+what was replaced), so a record's history can be shown and nothing typed is silently lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter as Tally
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import exists, false, func, literal_column, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import column, table
+from sqlmodel import Session
+
+from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from storage.models import (
+    Counter,
+    Decision,
+    DecisionEvent,
+    DecisionMember,
+    DecisionStatus,
+    ProcessedEvent,
+    Role,
+    Stance,
+    StanceKind,
+    utcnow,
+)
+
+# Which status a lifecycle command may move a decision from.
+TRANSITIONS: dict[DecisionStatus, frozenset[DecisionStatus]] = {
+    DecisionStatus.ACCEPTED: frozenset({DecisionStatus.PROPOSED}),
+    DecisionStatus.REJECTED: frozenset({DecisionStatus.PROPOSED}),
+    DecisionStatus.DEPRECATED: frozenset({DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED}),
+    DecisionStatus.SUPERSEDED: frozenset({DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED}),
+}
+EDITABLE_FIELDS = (
+    "title",
+    "context",
+    "options",
+    "decision",
+    "consequences",
+    "success_criteria",
+    "tags",
+    "review_date",
+)
+
+
+@dataclass
+class DecisionDraft:
+    """Validated input for a new decision or an edit (built by the modal parser)."""
+
+    title: str
+    decision: str
+    context: str = ""
+    options: str = ""
+    consequences: str = ""
+    success_criteria: str = ""
+    status: DecisionStatus = DecisionStatus.PROPOSED
+    tags: list[str] = field(default_factory=list)
+    review_date: date | None = None
+    deciders: list[str] = field(default_factory=list)
+    consulted: list[str] = field(default_factory=list)
+    informed: list[str] = field(default_factory=list)
+    channel_id: str = ""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, and from which channel (None: App Home or a DM with the bot)."""
+
+    user_id: str
+    channel_id: str | None = None
+
+
+@dataclass
+class DecisionRecord:
+    """A decision with everything `/adr show` needs, read in one unit of work."""
+
+    decision: Decision
+    members: dict[str, list[str]]
+    stances: list[Stance]
+    events: list[DecisionEvent]
+    supersedes: Decision | None
+    superseded_by: Decision | None
+
+    @property
+    def tally(self) -> Tally[str]:
+        return Tally(s.kind for s in self.stances)
+
+
+# -- numbers ---------------------------------------------------------------------------------
+
+
+def next_number(session: Session, *, team_id: str, kind: str) -> int:
+    """Allocate the next per-workspace number for ``kind`` atomically (one statement)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Counter)
+        .values(team_id=team_id, kind=kind, value=1)
+        .on_conflict_do_update(
+            index_elements=["team_id", "kind"], set_={"value": Counter.value + 1}
+        )
+        .returning(Counter.value)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def _visible_to(viewer: Viewer) -> Any:
+    named = exists().where(
+        DecisionMember.decision_id == Decision.id, DecisionMember.user_id == viewer.user_id
+    )
+    clauses = [
+        Decision.channel_private == false(),
+        Decision.author_id == viewer.user_id,
+        named,
+    ]
+    if viewer.channel_id:
+        clauses.append(Decision.channel_id == viewer.channel_id)
+    return or_(*clauses)
+
+
+def get_decision(
+    session: Session,
+    *,
+    team_id: str,
+    number: int,
+    viewer: Viewer | None = None,
+    for_update: bool = False,
+) -> Decision:
+    """The decision ``ADR-number`` of this workspace, if ``viewer`` may see it."""
+    stmt = select(Decision).where(Decision.team_id == team_id, Decision.number == number)
+    if viewer is not None:
+        stmt = stmt.where(_visible_to(viewer))
+    if for_update:
+        stmt = stmt.with_for_update()
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"ADR-{number} doesn't exist in this workspace (or isn't visible to you).")
+    return found
+
+
+def members(session: Session, *, decision: Decision) -> dict[str, list[str]]:
+    rows = session.execute(
+        select(DecisionMember.role, DecisionMember.user_id)
+        .where(
+            DecisionMember.team_id == decision.team_id, DecisionMember.decision_id == decision.id
+        )
+        .order_by(DecisionMember.id)
+    ).all()
+    out: dict[str, list[str]] = {r.value: [] for r in Role}
+    for role, user in rows:
+        out.setdefault(role, []).append(user)
+    return out
+
+
+def stances(session: Session, *, decision: Decision) -> list[Stance]:
+    return list(
+        session.execute(
+            select(Stance)
+            .where(Stance.team_id == decision.team_id, Stance.decision_id == decision.id)
+            .order_by(Stance.updated_at, Stance.id)
+        ).scalars()
+    )
+
+
+def current_stance(session: Session, *, decision: Decision, user_id: str) -> Stance | None:
+    return session.execute(
+        select(Stance).where(
+            Stance.team_id == decision.team_id,
+            Stance.decision_id == decision.id,
+            Stance.user_id == user_id,
+        )
+    ).scalar_one_or_none()
+
+
+def events(session: Session, *, decision: Decision) -> list[DecisionEvent]:
+    return list(
+        session.execute(
+            select(DecisionEvent)
+            .where(
+                DecisionEvent.team_id == decision.team_id,
+                DecisionEvent.decision_id == decision.id,
+            )
+            .order_by(DecisionEvent.id)
+        ).scalars()
+    )
+
+
+def _by_id(session: Session, team_id: str, decision_id: int | None) -> Decision | None:
+    if decision_id is None:
+        return None
+    return session.execute(
+        select(Decision).where(Decision.team_id == team_id, Decision.id == decision_id)
+    ).scalar_one_or_none()
+
+
+def load_record(session: Session, *, decision: Decision) -> DecisionRecord:
+    return DecisionRecord(
+        decision=decision,
+        members=members(session, decision=decision),
+        stances=stances(session, decision=decision),
+        events=events(session, decision=decision),
+        supersedes=_by_id(session, decision.team_id, decision.supersedes_id),
+        superseded_by=_by_id(session, decision.team_id, decision.superseded_by_id),
+    )
+
+
+def list_decisions(
+    session: Session,
+    *,
+    team_id: str,
+    viewer: Viewer,
+    status: DecisionStatus | None = None,
+    tag: str | None = None,
+    limit: int = 10,
+    offset: int = 0,
+) -> tuple[list[Decision], int]:
+    """Visible decisions, newest first, and how many match in all."""
+    conds = [Decision.team_id == team_id, _visible_to(viewer)]
+    if status is not None:
+        conds.append(Decision.status == status)
+    if tag:
+        conds.append(Decision.tags.like(f"% {_like_escape(tag)} %", escape="\\"))
+    total = session.execute(select(func.count()).select_from(Decision).where(*conds)).scalar_one()
+    rows = session.execute(
+        select(Decision).where(*conds).order_by(Decision.number.desc()).limit(limit).offset(offset)
+    ).scalars()
+    return list(rows), int(total)
+
+
+_PHRASE = re.compile(r'"([^"]*)"')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts5_query(text_: str) -> str | None:
+    """Turn arbitrary user text into a safe FTS5 query: quoted phrases stay phrases, other
+    words become prefix terms, everything else (operators, quotes, punctuation) is dropped."""
+    parts: list[str] = []
+    for phrase in _PHRASE.findall(text_):
+        words = _WORD.findall(phrase)
+        if words:
+            parts.append('"' + " ".join(words) + '"')
+    for word in _WORD.findall(_PHRASE.sub(" ", text_)):
+        parts.append(f'"{word}"*')
+    return " ".join(parts[:32]) or None
+
+
+def search_decisions(
+    session: Session, *, team_id: str, viewer: Viewer, query: str, limit: int = 10
+) -> list[Decision]:
+    """Ranked full-text search over title, decision, context and consequences.
+
+    SQLite uses the FTS5 index (bm25, title weighted highest); Postgres uses the generated
+    ``search_vector`` column with ``websearch_to_tsquery`` (which accepts any input).
+    """
+    base = select(Decision).where(Decision.team_id == team_id, _visible_to(viewer))
+    if session.get_bind().dialect.name == "postgresql":
+        tsq = func.websearch_to_tsquery("english", query[:500])
+        vector = literal_column("decisions.search_vector")
+        stmt = (
+            base.where(vector.op("@@")(tsq))
+            .order_by(func.ts_rank_cd(vector, tsq).desc(), Decision.number.desc())
+            .limit(limit)
+        )
+        return list(session.execute(stmt).scalars())
+    match = fts5_query(query)
+    if match is None:
+        return []
+    fts = table("decisions_fts", column("rowid"))
+    stmt = (
+        base.join(fts, fts.c.rowid == Decision.id)
+        .where(text("decisions_fts MATCH :match"))
+        .order_by(text("bm25(decisions_fts, 10.0, 5.0, 2.0, 2.0)"), Decision.number.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt, {"match": match}).scalars())
+
+
+def recent_decisions(
+    session: Session, *, team_id: str, viewer: Viewer, limit: int = 5
+) -> list[Decision]:
+    return list_decisions(session, team_id=team_id, viewer=viewer, limit=limit)[0]
+
+
+def awaiting_stance(
+    session: Session, *, team_id: str, user_id: str, limit: int = 10
+) -> list[Decision]:
+    """Proposed decisions that name the user (decider or consulted) and have no stance of theirs."""
+    named = exists().where(
+        DecisionMember.decision_id == Decision.id,
+        DecisionMember.user_id == user_id,
+        DecisionMember.role.in_([Role.DECIDER, Role.CONSULTED]),
+    )
+    has_stance = exists().where(Stance.decision_id == Decision.id, Stance.user_id == user_id)
+    stmt = (
+        select(Decision)
+        .where(
+            Decision.team_id == team_id,
+            Decision.status == DecisionStatus.PROPOSED,
+            named,
+            ~has_stance,
+        )
+        .order_by(Decision.number.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def owned_decisions(
+    session: Session, *, team_id: str, user_id: str, limit: int = 10
+) -> list[Decision]:
+    """Decisions the user wrote or is a decider on, newest first."""
+    decider = exists().where(
+        DecisionMember.decision_id == Decision.id,
+        DecisionMember.user_id == user_id,
+        DecisionMember.role == Role.DECIDER,
+    )
+    stmt = (
+        select(Decision)
+        .where(Decision.team_id == team_id, or_(Decision.author_id == user_id, decider))
+        .order_by(Decision.number.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+# -- changing --------------------------------------------------------------------------------
+
+
+def record_event(
+    session: Session, *, decision: Decision, actor_id: str, kind: str, **detail: Any
+) -> DecisionEvent:
+    ev = DecisionEvent(
+        team_id=decision.team_id,
+        decision_id=decision.id,  # type: ignore[arg-type]
+        actor_id=actor_id,
+        kind=kind,
+        detail=json.dumps(detail, default=str, ensure_ascii=False),
+    )
+    session.add(ev)
+    return ev
+
+
+def _set_members(session: Session, decision: Decision, draft: DecisionDraft) -> None:
+    session.execute(
+        DecisionMember.__table__.delete().where(  # type: ignore[attr-defined]
+            DecisionMember.decision_id == decision.id
+        )
+    )
+    for role, users in (
+        (Role.DECIDER, draft.deciders),
+        (Role.CONSULTED, draft.consulted),
+        (Role.INFORMED, draft.informed),
+    ):
+        for user in dict.fromkeys(users):
+            session.add(
+                DecisionMember(
+                    team_id=decision.team_id,
+                    decision_id=decision.id,  # type: ignore[arg-type]
+                    user_id=user,
+                    role=role,
+                )
+            )
+
+
+def _tags(tags: list[str]) -> str:
+    return f" {' '.join(dict.fromkeys(tags))} " if tags else ""
+
+
+def create_decision(
+    session: Session,
+    *,
+    team_id: str,
+    author_id: str,
+    draft: DecisionDraft,
+    channel_private: bool,
+    enterprise_id: str | None = None,
+    source_permalink: str | None = None,
+    supersedes_number: int | None = None,
+) -> Decision:
+    """Save a new decision with the next ``ADR-n`` number; optionally supersede another.
+
+    Superseding checks permission and state on the old decision first, so a refused supersede
+    saves nothing.
+    """
+    old: Decision | None = None
+    if supersedes_number is not None:
+        old = get_decision(session, team_id=team_id, number=supersedes_number, for_update=True)
+        _require_changer(session, old, author_id)
+        _require_transition(old, DecisionStatus.SUPERSEDED)
+    decision = Decision(
+        team_id=team_id,
+        enterprise_id=enterprise_id,
+        number=next_number(session, team_id=team_id, kind="adr"),
+        title=draft.title,
+        context=draft.context,
+        options=draft.options,
+        decision=draft.decision,
+        consequences=draft.consequences,
+        success_criteria=draft.success_criteria,
+        status=draft.status,
+        tags=_tags(draft.tags),
+        review_date=draft.review_date,
+        channel_id=draft.channel_id,
+        channel_private=channel_private,
+        author_id=author_id,
+        source_permalink=source_permalink,
+        supersedes_id=old.id if old else None,
+    )
+    session.add(decision)
+    session.flush()
+    _set_members(session, decision, draft)
+    record_event(
+        session, decision=decision, actor_id=author_id, kind="created", status=draft.status
+    )
+    if old is not None:
+        old_status = old.status
+        old.status = DecisionStatus.SUPERSEDED
+        old.superseded_by_id = decision.id
+        old.updated_at = utcnow()
+        session.add(old)
+        record_event(
+            session,
+            decision=old,
+            actor_id=author_id,
+            kind="superseded",
+            by=decision.ref,
+            **{"from": old_status},
+        )
+        record_event(session, decision=decision, actor_id=author_id, kind="supersedes", of=old.ref)
+    session.flush()
+    return decision
+
+
+def set_post_result(
+    session: Session, *, decision: Decision, message_ts: str | None, error: str | None
+) -> None:
+    session.execute(
+        update(Decision)
+        .where(Decision.id == decision.id, Decision.team_id == decision.team_id)
+        .values(message_ts=message_ts or Decision.message_ts, post_error=error)
+    )
+
+
+def is_changer(session: Session, decision: Decision, user_id: str) -> bool:
+    """The author and the deciders may change a decision."""
+    if decision.author_id == user_id:
+        return True
+    return user_id in members(session, decision=decision)[Role.DECIDER]
+
+
+def _require_changer(session: Session, decision: Decision, user_id: str) -> None:
+    if not is_changer(session, decision, user_id):
+        raise NotAllowed(
+            f"Only the author and the deciders of {decision.ref} can change it. "
+            f"Ask <@{decision.author_id}> if something should change."
+        )
+
+
+def _require_transition(decision: Decision, to: DecisionStatus) -> None:
+    if DecisionStatus(decision.status) not in TRANSITIONS[to]:
+        raise Conflict(f"{decision.ref} is {decision.status}, so it can't become {to}.")
+
+
+def change_status(
+    session: Session,
+    *,
+    team_id: str,
+    number: int,
+    actor_id: str,
+    to: DecisionStatus,
+    note: str = "",
+    override: bool = False,
+) -> Decision:
+    """Accept, reject or deprecate a decision (supersede goes through create_decision).
+
+    A proposed decision with an active Block can be accepted only by a decider overriding it
+    with a note; the override and the blockers it overrode are kept in the history.
+    """
+    decision = get_decision(session, team_id=team_id, number=number, for_update=True)
+    _require_changer(session, decision, actor_id)
+    _require_transition(decision, to)
+    detail: dict[str, Any] = {"from": decision.status, "to": to}
+    if note:
+        detail["note"] = note
+    if to == DecisionStatus.ACCEPTED:
+        blockers = [
+            s.user_id for s in stances(session, decision=decision) if s.kind == StanceKind.BLOCK
+        ]
+        if blockers:
+            mentions = ", ".join(f"<@{u}>" for u in blockers)
+            if not override:
+                raise Conflict(
+                    f"{decision.ref} is blocked by {mentions}. It can be accepted once the "
+                    f"block is withdrawn, or a decider can override it: "
+                    f"`/adr accept {number} --override <why>`."
+                )
+            if actor_id not in members(session, decision=decision)[Role.DECIDER]:
+                raise NotAllowed(f"Only a decider of {decision.ref} can override a block.")
+            if not note.strip():
+                raise InvalidInput(
+                    f"Overriding a block needs a note: `/adr accept {number} --override <why>`."
+                )
+            detail["overrode_blocks"] = blockers
+    decision.status = to
+    decision.updated_at = utcnow()
+    session.add(decision)
+    record_event(session, decision=decision, actor_id=actor_id, kind="status_changed", **detail)
+    session.flush()
+    return decision
+
+
+def update_decision(
+    session: Session, *, team_id: str, number: int, actor_id: str, draft: DecisionDraft
+) -> tuple[Decision, dict[str, list[Any]]]:
+    """Apply an edit; the event keeps every replaced value, so nothing typed is lost."""
+    decision = get_decision(session, team_id=team_id, number=number, for_update=True)
+    _require_changer(session, decision, actor_id)
+    changes: dict[str, list[Any]] = {}
+    new_values: dict[str, Any] = {
+        "title": draft.title,
+        "context": draft.context,
+        "options": draft.options,
+        "decision": draft.decision,
+        "consequences": draft.consequences,
+        "success_criteria": draft.success_criteria,
+        "tags": _tags(draft.tags),
+        "review_date": draft.review_date,
+    }
+    for name in EDITABLE_FIELDS:
+        old, new = getattr(decision, name), new_values[name]
+        if old != new:
+            changes[name] = [old, new]
+            setattr(decision, name, new)
+    old_members = members(session, decision=decision)
+    new_members = {
+        Role.DECIDER.value: list(dict.fromkeys(draft.deciders)),
+        Role.CONSULTED.value: list(dict.fromkeys(draft.consulted)),
+        Role.INFORMED.value: list(dict.fromkeys(draft.informed)),
+    }
+    for role, users in new_members.items():
+        if old_members.get(role, []) != users:
+            changes[role] = [old_members.get(role, []), users]
+    if any(r in changes for r in new_members):
+        _set_members(session, decision, draft)
+    if changes:
+        decision.updated_at = utcnow()
+        session.add(decision)
+        record_event(session, decision=decision, actor_id=actor_id, kind="edited", changes=changes)
+    session.flush()
+    return decision, changes
+
+
+def set_stance(
+    session: Session,
+    *,
+    team_id: str,
+    number: int,
+    user_id: str,
+    kind: StanceKind,
+    concern: str = "",
+    change_my_mind: str = "",
+    reason: str = "",
+) -> tuple[Decision, bool]:
+    """Set the user's one current stance. Returns (decision, changed).
+
+    Idempotent: the same stance again (a double click, a Slack retry) changes nothing and
+    records nothing. The decision row is locked first, so concurrent clicks serialise.
+    """
+    decision = get_decision(session, team_id=team_id, number=number, for_update=True)
+    if decision.status not in (DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED):
+        raise Conflict(f"{decision.ref} is {decision.status}; stances are closed.")
+    current = current_stance(session, decision=decision, user_id=user_id)
+    committed = kind == StanceKind.DISAGREE_AND_COMMIT
+    new = {
+        "kind": str(kind),
+        "concern": concern,
+        "change_my_mind": change_my_mind,
+        "reason": reason,
+        "committed": committed,
+    }
+    if current is not None:
+        old = {k: getattr(current, k) for k in new}
+        if old == new:
+            return decision, False
+        for k, v in new.items():
+            setattr(current, k, v)
+        current.updated_at = utcnow()
+        session.add(current)
+    else:
+        old = None
+        session.add(
+            Stance(team_id=team_id, decision_id=decision.id, user_id=user_id, **new)  # type: ignore[arg-type]
+        )
+    record_event(
+        session,
+        decision=decision,
+        actor_id=user_id,
+        kind="stance",
+        previous=old,
+        **{k: v for k, v in new.items() if v not in ("", False)},
+    )
+    session.flush()
+    return decision, True
+
+
+def mark_event_processed(session: Session, *, team_id: str, event_id: str) -> bool:
+    """Remember a Slack event id; False if it was seen before (a retry)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = session.execute(
+        insert(ProcessedEvent)
+        .values(team_id=team_id, event_id=event_id, created_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    return bool(result.rowcount)
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+__all__ = [
+    "DecisionDraft",
+    "DecisionRecord",
+    "Viewer",
+    "awaiting_stance",
+    "change_status",
+    "create_decision",
+    "get_decision",
+    "list_decisions",
+    "load_record",
+    "mark_event_processed",
+    "next_number",
+    "owned_decisions",
+    "recent_decisions",
+    "search_decisions",
+    "set_post_result",
+    "set_stance",
+    "update_decision",
+]

@@ -1,0 +1,95 @@
+"""Shared fixtures: a real database (SQLite file, or a real PostgreSQL server), the Slack
+Web API emulator, and the app served over loopback HTTP.
+
+Postgres: if DECISIONBOT_TEST_POSTGRES_URL is set (``.ci/run`` starts a server and sets it),
+tests use that server; otherwise the fixture starts a throwaway cluster from Debian's
+postgresql binaries. Postgres tests are skipped only when those binaries are absent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from storage.db import Database
+from tests.harness import BotServer, SlackDriver
+from tests.pg import PostgresServer, postgres_available
+from tests.slack_emulator import SlackEmulator
+
+TABLES_TO_KEEP = {"alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get("DECISIONBOT_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    if not postgres_available():
+        pytest.skip("PostgreSQL server binaries are absent (install Debian's postgresql)")
+    server = PostgresServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _postgres_db(postgres_url: str) -> Iterator[Database]:
+    db = Database(postgres_url)
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+def _truncate(db: Database) -> None:
+    with db.engine.begin() as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            )
+            if r[0] not in TABLES_TO_KEEP
+        ]
+        if names:
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # noqa: ANN001
+    """A migrated, empty database: a fresh SQLite file, or the shared Postgres one truncated."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'decisionbot.db'}")
+        database.migrate()
+        yield database
+        database.dispose()
+        return
+    database = request.getfixturevalue("_postgres_db")
+    _truncate(database)
+    yield database
+
+
+@pytest.fixture(scope="session")
+def _emulator() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator(_emulator: SlackEmulator) -> SlackEmulator:
+    _emulator.reset()
+    _emulator.latency = 0.0
+    return _emulator
+
+
+@pytest.fixture
+def slack(db: Database, emulator: SlackEmulator) -> Iterator[SlackDriver]:
+    """The real app over loopback HTTP, talking to the emulator, on each database."""
+    server = BotServer(db, emulator).start()
+    try:
+        yield SlackDriver(server, emulator)
+    finally:
+        server.stop()

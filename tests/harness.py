@@ -1,0 +1,338 @@
+"""Drive the real app the way Slack does: signed HTTP requests over loopback.
+
+``BotServer`` serves ``bot.web.create_wsgi_app(create_app(...))`` on 127.0.0.1 in a thread;
+``SlackDriver`` signs and sends slash commands, button clicks, view submissions, shortcuts and
+events, and fills a modal the bot opened by block and action id (``fill_view``), exactly as a
+person's Slack client would submit it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from itertools import count
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import urlencode
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.web import create_wsgi_app
+from storage.db import Database
+from tests.slack_emulator import SlackEmulator
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+_ids = count(1)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+class BotServer:
+    """The WSGI app on a loopback port, in a background thread."""
+
+    def __init__(self, db: Database, emulator: SlackEmulator) -> None:
+        self.settings = Settings(
+            database_url=db.url,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=emulator.url,
+        )
+        self.app = create_app(self.settings, db)
+        self.httpd = make_server(
+            "127.0.0.1",
+            0,
+            create_wsgi_app(self.app, db),
+            server_class=_ThreadingWSGIServer,
+            handler_class=_QuietHandler,
+        )
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self) -> BotServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@dataclass
+class Reply:
+    status: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text) if self.text else None
+
+
+def sign(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def _state_for(element: dict[str, Any], value: Any) -> dict[str, Any]:
+    kind = element.get("type")
+    if kind == "plain_text_input":
+        return {"type": kind, "value": value}
+    if kind in ("multi_users_select",):
+        return {"type": kind, "selected_users": list(value or [])}
+    if kind == "static_select":
+        return {
+            "type": kind,
+            "selected_option": None
+            if value is None
+            else {"text": {"type": "plain_text", "text": str(value)}, "value": value},
+        }
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": value}
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": value}
+    if kind == "checkboxes":
+        return {"type": kind, "selected_options": [{"value": v} for v in (value or [])]}
+    return {"type": kind, "value": value}
+
+
+def _initial(element: dict[str, Any]) -> Any:
+    kind = element.get("type")
+    if kind == "plain_text_input":
+        return element.get("initial_value")
+    if kind == "multi_users_select":
+        return element.get("initial_users", [])
+    if kind == "static_select":
+        opt = element.get("initial_option")
+        return opt["value"] if opt else None
+    if kind == "datepicker":
+        return element.get("initial_date")
+    if kind == "conversations_select":
+        return element.get("initial_conversation")
+    if kind == "checkboxes":
+        return [o["value"] for o in element.get("initial_options", [])]
+    return None
+
+
+def fill_view(view: dict[str, Any], values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``view["state"]["values"]`` as Slack builds it: the user's entries by block id, and the
+    view's initial values for every input the user left alone."""
+    values = values or {}
+    unknown = set(values) - {b.get("block_id") for b in view["blocks"] if b["type"] == "input"}
+    assert not unknown, f"the view has no input blocks {unknown}"
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        value = values[block["block_id"]] if block["block_id"] in values else _initial(element)
+        state[block["block_id"]] = {element["action_id"]: _state_for(element, value)}
+    return state
+
+
+class SlackDriver:
+    """Sends what Slack would send, signed, to a BotServer; reads what the bot sent back."""
+
+    def __init__(self, server: BotServer, emulator: SlackEmulator) -> None:
+        self.server = server
+        self.emulator = emulator
+
+    # -- raw -------------------------------------------------------------------------------
+    def post(
+        self,
+        body: str,
+        *,
+        content_type: str = "application/x-www-form-urlencoded",
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+        timestamp: int | None = None,
+        path: str = "/slack/events",
+    ) -> Reply:
+        all_headers = {"Content-Type": content_type}
+        if signed:
+            all_headers.update(sign(body, timestamp=timestamp))
+        all_headers.update(headers or {})
+        req = urllib.request.Request(
+            self.server.url + path, data=body.encode(), headers=all_headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                return Reply(resp.status, resp.read().decode())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.read().decode())
+
+    def get(self, path: str) -> Reply:
+        try:
+            with urllib.request.urlopen(self.server.url + path, timeout=10) as resp:
+                return Reply(resp.status, resp.read().decode())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.read().decode())
+
+    def _interactive(self, payload: dict[str, Any], **kw: Any) -> Reply:
+        return self.post(urlencode({"payload": json.dumps(payload)}), **kw)
+
+    # -- what people do --------------------------------------------------------------------
+    def command(
+        self,
+        text: str,
+        *,
+        command: str = "/adr",
+        user: str = "UALICE",
+        channel: str = "CGENERAL",
+        team: str = "TAAA",
+        **kw: Any,
+    ) -> Reply:
+        n = next(_ids)
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": team,
+                "team_domain": team.lower(),
+                "channel_id": channel,
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": "A0001",
+                "is_enterprise_install": "false",
+                "response_url": self.emulator.response_url(f"cmd{n}"),
+                "trigger_id": f"trigger.{n}",
+            }
+        )
+        return self.post(body, **kw)
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "UALICE",
+        channel: str = "CGENERAL",
+        team: str = "TAAA",
+        message_ts: str = "1700000000.000001",
+        **kw: Any,
+    ) -> Reply:
+        n = next(_ids)
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team, "domain": team.lower()},
+            "user": {"id": user, "username": user.lower(), "team_id": team},
+            "api_app_id": "A0001",
+            "trigger_id": f"trigger.{n}",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+            "channel": {"id": channel, "name": "general"},
+            "message": {"ts": message_ts, "text": ""},
+            "response_url": self.emulator.response_url(f"act{n}"),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return self._interactive(payload, **kw)
+
+    def submit(
+        self,
+        view: dict[str, Any],
+        values: dict[str, Any] | None = None,
+        *,
+        user: str = "UALICE",
+        team: str = "TAAA",
+        state: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> Reply:
+        n = next(_ids)
+        submitted = dict(view)
+        submitted["id"] = view.get("id", f"V{n}")
+        submitted["team_id"] = team
+        submitted["state"] = {"values": state if state is not None else fill_view(view, values)}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team, "domain": team.lower()},
+            "user": {"id": user, "username": user.lower(), "team_id": team},
+            "api_app_id": "A0001",
+            "trigger_id": f"trigger.{n}",
+            "view": submitted,
+        }
+        return self._interactive(payload, **kw)
+
+    def message_shortcut(
+        self,
+        callback_id: str,
+        *,
+        text: str,
+        user: str = "UALICE",
+        channel: str = "CGENERAL",
+        team: str = "TAAA",
+        message_ts: str = "1700000001.000100",
+    ) -> Reply:
+        n = next(_ids)
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "team": {"id": team, "domain": team.lower()},
+            "user": {"id": user, "name": user.lower(), "team_id": team},
+            "channel": {"id": channel, "name": "general"},
+            "message": {"type": "message", "user": "UBOB", "ts": message_ts, "text": text},
+            "message_ts": message_ts,
+            "response_url": self.emulator.response_url(f"sc{n}"),
+            "trigger_id": f"trigger.{n}",
+        }
+        return self._interactive(payload)
+
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        team: str = "TAAA",
+        event_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": team,
+                "api_app_id": "A0001",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{next(_ids):08d}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": team, "user_id": "UBOT", "is_bot": True}],
+            }
+        )
+        return self.post(body, content_type="application/json", headers=headers)
+
+    # -- reading what the bot did ----------------------------------------------------------
+    def views_opened(self) -> int:
+        return len(self.emulator.calls("views.open"))
+
+    def opened_view(self, after: int = 0, *, timeout: float = 5.0) -> dict[str, Any]:
+        """The view the bot opened (views.open) once more than ``after`` views were opened.
+
+        Returns the view as the bot sent it, with the id the emulator gave it, ready to fill."""
+        calls = self.emulator.wait_for("views.open", count=after + 1, timeout=timeout)
+        call = calls[after]
+        view = dict(call.args["view"])
+        view.setdefault("id", f"V{after + 1}")
+        return view
