@@ -1,0 +1,51 @@
+"""manifest.yml is a valid Slack app manifest and matches what the app listens for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from bot.ids import Callback
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.json"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_manifest_validates_against_slacks_schema(manifest: dict) -> None:
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not beside the project ({SCHEMA})")
+    jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
+
+
+def test_schema_rejects_a_broken_manifest(manifest: dict) -> None:
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not beside the project ({SCHEMA})")
+    broken = json.loads(json.dumps(manifest))
+    broken["features"]["shortcuts"][0]["name"] = "A name far longer than twenty-four characters"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, json.loads(SCHEMA.read_text()))
+
+
+def test_manifest_declares_what_the_app_handles(manifest: dict) -> None:
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert commands == {"/adr", "/estimate", "/parkinglot"}
+    callbacks = {s["callback_id"] for s in manifest["features"]["shortcuts"]}
+    assert Callback.LOG_MESSAGE_SHORTCUT.value in callbacks
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "im:write", "channels:read", "groups:read"} <= scopes
+    for url in [c["url"] for c in manifest["features"]["slash_commands"]] + [
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+    ]:
+        assert url.endswith("/slack/events")
