@@ -1,0 +1,162 @@
+"""The `decisionbot` command as an operator runs it: real subprocesses, real gunicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import text
+
+from storage.db import Database
+from tests.harness import BOT_TOKEN, SIGNING_SECRET, sign
+from tests.slack_emulator import SlackEmulator
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def run(args: list[str], env: dict[str, str], cwd: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "names"),
+    [
+        (["serve"], {}, "SLACK_BOT_TOKEN"),
+        (["serve"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        (["serve"], {"SLACK_BOT_TOKEN": "not-a-token", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
+        (["migrate"], {"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        (["serve"], {"PORT": "eighty", "SLACK_BOT_TOKEN": "xoxb-1"}, "PORT"),
+        (["run-due"], {}, "SLACK_BOT_TOKEN"),
+        (["run-due", "--now", "yesterday"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "--now"),
+    ],
+)
+def test_bad_settings_end_with_one_line_naming_the_variable(tmp_path, args, env, names):
+    line = one_line_error(run(args, env, str(tmp_path)))
+    assert names in line
+
+
+def test_serve_refuses_an_unmigrated_postgres(postgres_url, tmp_path):
+    name = f"unmigrated_{os.getpid()}_{int(time.time() * 1000)}"
+    admin = Database(postgres_url)
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    fresh = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        line = one_line_error(
+            run(
+                ["serve"],
+                {"DATABASE_URL": fresh, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+                str(tmp_path),
+            )
+        )
+        assert "decisionbot migrate" in line
+        migrated = run(["migrate"], {"DATABASE_URL": fresh}, str(tmp_path))
+        assert migrated.returncode == 0, migrated.stderr
+        db = Database(fresh)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        db.dispose()
+    finally:
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_runs_gunicorn_and_answers_signed_slack_requests(tmp_path):
+    """The production path: `decisionbot serve` (gunicorn) on a fresh SQLite file, migrated
+    on start; /healthz answers; a signed /adr opens the modal at the (emulated) Slack API."""
+    port = _free_port()
+    with SlackEmulator() as emu:
+        env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": emu.url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "DECISIONBOT_TICK_SECONDS": "3600",
+        }
+        base = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env={**base, **env},
+            cwd=str(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            health = None
+            for _ in range(100):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                        health = (resp.status, json.loads(resp.read()))
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            assert health == (200, {"status": "ok", "database": "sqlite"})
+
+            body = urlencode(
+                {
+                    "team_id": "TAAA",
+                    "user_id": "UALICE",
+                    "channel_id": "CGENERAL",
+                    "command": "/adr",
+                    "text": "new Through gunicorn",
+                    "trigger_id": "trigger.g1",
+                    "response_url": emu.response_url("g1"),
+                }
+            )
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/slack/events",
+                data=body.encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
+                method="POST",
+            )
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                assert resp.status == 200
+            [opened] = emu.wait_for("views.open")
+            assert opened.args["trigger_id"] == "trigger.g1"
+            assert opened.args["view"]["blocks"][0]["element"]["initial_value"] == "Through gunicorn"
+
+            bad = urllib.request.Request(
+                f"http://127.0.0.1:{port}/slack/events",
+                data=body.encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret="wrong")},
+                method="POST",
+            )
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(bad, timeout=10)
+            assert err.value.code == 401
+        finally:
+            proc.terminate()
+            out, _ = proc.communicate(timeout=20)
+        assert "Traceback" not in out, out
