@@ -53,7 +53,8 @@ def _element(values: Values, block: str) -> dict[str, Any]:
 
 def text_value(values: Values, block: str) -> str:
     raw = _element(values, block).get("value")
-    return raw.strip() if isinstance(raw, str) else ""
+    # NUL can't be typed, and Postgres text can't store it: drop it rather than fail the save.
+    return raw.replace("\x00", "").strip() if isinstance(raw, str) else ""
 
 
 def users_value(values: Values, block: str) -> list[str]:

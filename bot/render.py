@@ -48,6 +48,19 @@ def truncate(text: str, limit: int, *, more: str = "…") -> str:
     return text[: max(0, limit - len(more))].rstrip() + more
 
 
+# The tail of a cut mrkdwn string that is half of something: an entity (`&am`) or a mention,
+# channel or link (`<@U12`). In mrkdwn every raw `<` and `&` is markup (user text is escaped).
+_PARTIAL_MARKUP = re.compile(r"(?:<[^<>]{0,600}|&#?[A-Za-z0-9]{0,8})$")
+
+
+def truncate_mrkdwn(text: str, limit: int, *, more: str = "…") -> str:
+    """:func:`truncate` for mrkdwn: the cut never leaves half an entity or half a mention."""
+    if len(text) <= limit:
+        return text
+    cut = _PARTIAL_MARKUP.sub("", text[: max(0, limit - len(more))])
+    return cut.rstrip() + more
+
+
 def _finalize(value: Any) -> Any:
     if value is None:
         return ""
@@ -86,4 +99,4 @@ def environment() -> Environment:
 def render(template: str, /, *, limit: int = SECTION_LIMIT, **context: Any) -> str:
     """Render ``prompts/<template>`` and cut it to ``limit`` characters (section text)."""
     text = environment().get_template(template).render(**context).strip()
-    return truncate(text, limit)
+    return truncate_mrkdwn(text, limit)

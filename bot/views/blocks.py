@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.ids import Action
-from bot.render import truncate
+from bot.render import truncate, truncate_mrkdwn
 
 PLAIN_LIMIT = 150  # header text, button text is 75
 VIEW_TITLE_LIMIT = 24
@@ -19,7 +19,7 @@ def plain(text: str, limit: int = 3000) -> dict[str, Any]:
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": truncate(text or " ", 3000)}
+    return {"type": "mrkdwn", "text": truncate_mrkdwn(text or " ", 3000)}
 
 
 def header(text: str) -> dict[str, Any]:
