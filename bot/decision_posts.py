@@ -8,19 +8,23 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.render import render
-from bot.slack_calls import HOW_TO_FIX, PERMANENT_ERRORS, dm, slack_error
+from bot.slack_calls import HOW_TO_FIX, POST_FAILED_OTHERWISE, dm, slack_error
 from bot.views.decisions import build_decision_message
 from storage import decisions as repo
+from storage import reviews as reviews_repo
 from storage.db import Database
 from storage.models import Role
 
 log = logging.getLogger(__name__)
 
 
-def _record(db: Database, team: str, number: int) -> repo.DecisionRecord:
+def _record(
+    db: Database, team: str, number: int
+) -> tuple[repo.DecisionRecord, reviews_repo.ReviewSummary]:
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=number)
-        return repo.load_record(session, decision=decision)
+        record = repo.load_record(session, decision=decision)
+        return record, reviews_repo.review_summary(session, decision=decision)
 
 
 def post_decision(
@@ -31,9 +35,9 @@ def post_decision(
     If Slack refuses the channel, the decision stays saved; the error is stored on the row and
     the author is told in one sentence how to fix it.
     """
-    record = _record(db, team, number)
+    record, review = _record(db, team, number)
     d = record.decision
-    text, blocks = build_decision_message(record)
+    text, blocks = build_decision_message(record, review)
     permalink = None
     try:
         resp = client.chat_postMessage(
@@ -53,9 +57,7 @@ def post_decision(
         log.warning("posting %s for team %s to %s failed: %s", d.ref, team, d.channel_id, error)
         with db.session() as session:
             repo.set_post_result(session, decision=d, message_ts=None, error=error)
-        reason = HOW_TO_FIX.get(error, "Slack said `{e}`.").format(n=number, e=error)
-        if error not in PERMANENT_ERRORS and error not in HOW_TO_FIX:
-            reason += f" Try `/adr edit {number}` and save to post it again."
+        reason = HOW_TO_FIX.get(error, POST_FAILED_OTHERWISE).format(n=number, e=error)
         dm(
             client,
             d.author_id,
@@ -85,7 +87,7 @@ def refresh_decision_message(client: WebClient, db: Database, *, team: str, numb
     """
     last_marker = None
     for _ in range(3):
-        record = _record(db, team, number)
+        record, review = _record(db, team, number)
         d = record.decision
         if not d.message_ts:
             return
@@ -93,10 +95,11 @@ def refresh_decision_message(client: WebClient, db: Database, *, team: str, numb
             d.status,
             d.updated_at,
             tuple((s.user_id, s.kind, s.updated_at) for s in record.stances),
+            review.latest.outcome if review.latest is not None else None,
         )
         if marker == last_marker:
             return
-        text, blocks = build_decision_message(record)
+        text, blocks = build_decision_message(record, review)
         try:
             client.chat_update(channel=d.channel_id, ts=d.message_ts, text=text, blocks=blocks)
         except SlackApiError as exc:

@@ -3,9 +3,11 @@ with the ids needed to find it, and the user gets a short apology — never a 50
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
@@ -19,6 +21,52 @@ log = logging.getLogger("bot.errors")
 
 def register(app: App) -> None:
     app.error(handle_error)
+
+
+def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a listener so an error raised *after* it acked is handled here.
+
+    Bolt (1.30) answers an exception raised after ack() by resetting the ack it already
+    recorded; if the request thread had not sent it yet, Slack gets nothing for 3 s (a 404 and
+    "dispatch_failed"). Errors before the ack still go to Bolt, whose error handler (below)
+    then answers in the HTTP response itself.
+
+    The wrapper asks Bolt for every argument a listener here may use and passes the
+    listener only the ones it declares.
+    """
+    wanted = inspect.getfullargspec(listener).args
+
+    def run(
+        ack: Any,
+        body: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        logger: logging.Logger,
+        respond: Any,
+        command: Any,
+        view: Any,
+        action: Any,
+        shortcut: Any,
+        event: Any,
+        db: Any,
+        team: Any,
+    ) -> Any:
+        available = {
+            "ack": ack, "body": body, "context": context, "client": client, "logger": logger,
+            "respond": respond, "command": command, "view": view, "action": action,
+            "shortcut": shortcut, "event": event, "db": db, "team": team,
+        }
+        try:
+            return listener(**{name: available[name] for name in wanted})
+        except Exception as error:
+            if ack is None or ack.response is None:
+                raise
+            handle_error(error, body, None, context, client, logger)
+            return None
+
+    run.__name__ = run.__qualname__ = listener.__name__
+    run.__doc__ = listener.__doc__
+    return run
 
 
 def user_message(error: Exception) -> tuple[str, str | None]:

@@ -24,11 +24,13 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 
+# Clauses that finish "ADR-n is saved, but I couldn't post it in #channel: ..." in one sentence.
 HOW_TO_FIX = {
-    "not_in_channel": "I'm not a member of that channel. Invite me with `/invite @Decision Bot` there, then run `/adr show {n}` to see it or repost it with `/adr edit {n}`.",
-    "channel_not_found": "I can't see that channel (it may be private without me in it). Invite me with `/invite @Decision Bot`, then `/adr edit {n}` to repost.",
-    "is_archived": "that channel is archived. Unarchive it, or share the record with `/adr show {n}` elsewhere.",
+    "not_in_channel": "I'm not in that channel, so invite me with `/invite @Decision Bot` and save `/adr edit {n}` to post it.",
+    "channel_not_found": "I can't see that channel, so invite me with `/invite @Decision Bot` and save `/adr edit {n}` to post it.",
+    "is_archived": "that channel is archived, so unarchive it and save `/adr edit {n}` to post it.",
 }
+POST_FAILED_OTHERWISE = "Slack said `{e}`, so save `/adr edit {n}` to try again."
 
 
 def slack_error(exc: SlackApiError) -> str:

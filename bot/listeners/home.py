@@ -7,13 +7,15 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.errors import guarded
 from bot.views.decisions import build_home
 from storage import decisions as repo
+from storage import reviews as reviews_repo
 from storage.db import Database
 
 
 def register(app: App) -> None:
-    app.event("app_home_opened")(handle_home_opened)
+    app.event("app_home_opened")(guarded(handle_home_opened))
 
 
 def handle_home_opened(event: dict[str, Any], client: WebClient, db: Database, team: str) -> None:
@@ -26,5 +28,8 @@ def handle_home_opened(event: dict[str, Any], client: WebClient, db: Database, t
             recent=repo.recent_decisions(session, team_id=team, viewer=viewer),
             awaiting=repo.awaiting_stance(session, team_id=team, user_id=user),
             owned=repo.owned_decisions(session, team_id=team, user_id=user),
+            reviews_waiting=reviews_repo.open_asks_for(session, team_id=team, user_id=user),
+            upcoming=reviews_repo.upcoming_for(session, team_id=team, user_id=user),
+            outcomes=reviews_repo.recent_outcomes(session, team_id=team, user_id=user),
         )
     client.views_publish(user_id=user, view=view)

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.adr_command import parse_number
 from bot.decision_posts import refresh_decision_message
+from bot.errors import guarded
 from bot.forms import parse_block_form, parse_disagree_form
 from bot.ids import Action, Callback
 from bot.views.decisions import build_block_modal, build_disagree_modal, parse_stance_meta
@@ -19,11 +20,11 @@ from storage.models import StanceKind
 
 
 def register(app: App) -> None:
-    app.action(Action.AGREE)(handle_agree)
-    app.action(Action.DISAGREE)(handle_open_stance_form)
-    app.action(Action.BLOCK)(handle_open_stance_form)
-    app.view(Callback.DISAGREE_FORM)(handle_disagree_submission)
-    app.view(Callback.BLOCK_FORM)(handle_block_submission)
+    app.action(Action.AGREE)(guarded(handle_agree))
+    app.action(Action.DISAGREE)(guarded(handle_open_stance_form))
+    app.action(Action.BLOCK)(guarded(handle_open_stance_form))
+    app.view(Callback.DISAGREE_FORM)(guarded(handle_disagree_submission))
+    app.view(Callback.BLOCK_FORM)(guarded(handle_block_submission))
 
 
 def _number(action: dict[str, Any]) -> int:
@@ -41,12 +42,14 @@ def handle_agree(
     db: Database,
     team: str,
 ) -> None:
-    ack()
+    # Record first, then ack: Bolt (1.30) resets the ack when a listener raises right after
+    # acking, and Slack then gets a 404 after 3 s instead of our error reply.
     number = _number(action)
     with db.session() as session:
         _, changed = repo.set_stance(
             session, team_id=team, number=number, user_id=body["user"]["id"], kind=StanceKind.AGREE
         )
+    ack()
     if changed:
         refresh_decision_message(client, db, team=team, number=number)
 

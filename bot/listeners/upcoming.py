@@ -9,10 +9,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.errors import guarded
+
 
 def register(app: App) -> None:
-    app.command("/estimate")(handle_not_yet)
-    app.command("/parkinglot")(handle_not_yet)
+    app.command("/estimate")(guarded(handle_not_yet))
+    app.command("/parkinglot")(guarded(handle_not_yet))
 
 
 def handle_not_yet(ack: Ack, command: dict[str, Any]) -> None:
