@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from storage.models import DecisionStatus
 
 _NUMBER = re.compile(r"^(?:adr-?|#)?(\d{1,9})$", re.IGNORECASE)
-NUMBERED = ("show", "accept", "reject", "deprecate", "supersede", "edit")
+NUMBERED = ("show", "accept", "reject", "deprecate", "supersede", "edit", "review", "remind")
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def parse_number(raw: str) -> int | None:
 
 
 def parse_adr(text: str) -> AdrCommand:
-    text = (text or "").strip()
+    text = (text or "").replace("\x00", "").strip()  # NUL: unstorable in Postgres, untypeable
     if not text:
         return AdrCommand("new")
     head, _, rest = text.partition(" ")
@@ -38,6 +38,8 @@ def parse_adr(text: str) -> AdrCommand:
         return AdrCommand("new", text=rest)
     if verb in ("help", "?"):
         return AdrCommand("help")
+    if verb == "settings":
+        return AdrCommand("settings", text=rest)
     if verb == "search":
         if not rest:
             return AdrCommand("invalid", error="Tell me what to look for: `/adr search <words>`.")
@@ -66,6 +68,10 @@ def parse_adr(text: str) -> AdrCommand:
                 "invalid", error=f"Which decision? For example `/adr {verb} 7` for ADR-7."
             )
         note = note.strip()
+        if verb == "remind" and not note:
+            return AdrCommand(
+                "invalid", error=f"When? For example `/adr remind {number} 2w` or a date like 2027-01-15."
+            )
         override = False
         if verb == "accept" and note.startswith("--override"):
             override = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -14,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot import errors, middleware
 from bot.config import Settings
-from bot.listeners import decisions, home, stances, upcoming
+from bot.listeners import decisions, home, reviews, stances, upcoming
 from storage.db import Database
 
 
@@ -43,12 +44,16 @@ def create_app(
         request_verification_enabled=not socket_mode,
         # The bot token is checked on the first request, not at import/start-up.
         token_verification_enabled=False,
+        # Bolt's default pool is 5 threads; a listener finishing Slack calls after its ack
+        # holds one, and the next requests' acks would queue behind it.
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
         logger=logging.getLogger("bot.app"),
     )
     errors.register(app)
     middleware.register(app, db)
     decisions.register(app)
     stances.register(app)
+    reviews.register(app)
     home.register(app)
     upcoming.register(app)
     return app

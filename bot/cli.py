@@ -106,6 +106,7 @@ def cmd_run_due(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.scheduler import run_due_once
 
+    settings.require_bot_token()
     now = datetime.now(UTC)
     if args.now:
         try:

@@ -69,7 +69,7 @@ class Settings:
 
     def require_http(self) -> None:
         """Check what `decisionbot serve` needs."""
-        self._require_bot_token()
+        self.require_bot_token()
         if not self.slack_signing_secret:
             raise ConfigError(
                 "SLACK_SIGNING_SECRET is not set: "
@@ -79,7 +79,7 @@ class Settings:
 
     def require_socket(self) -> None:
         """Check what `decisionbot socket` needs."""
-        self._require_bot_token()
+        self.require_bot_token()
         if not self.slack_app_token:
             raise ConfigError(
                 "SLACK_APP_TOKEN is not set: "
@@ -90,7 +90,7 @@ class Settings:
         if not self.slack_app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN must start with xapp- (an app-level token)")
 
-    def _require_bot_token(self) -> None:
+    def require_bot_token(self) -> None:
         if not self.slack_bot_token:
             raise ConfigError(
                 "SLACK_BOT_TOKEN is not set: "

@@ -8,6 +8,7 @@ class Callback(StrEnum):
     DISAGREE_FORM = "decision.stance.disagree_form"
     BLOCK_FORM = "decision.stance.block_form"
     LOG_MESSAGE_SHORTCUT = "decision.log_message"
+    OUTCOME_FORM = "decision.review.outcome_form"
 
 
 class Action(StrEnum):
@@ -16,6 +17,15 @@ class Action(StrEnum):
     BLOCK = "decision.stance.block"
     LIST_PAGE = "decision.list.page"
     VALUE = "value"  # the single input element inside every modal input block
+    # "Did this decision work?" DMs
+    REVIEW_WORKED = "decision.review.worked"
+    REVIEW_PARTLY = "decision.review.partly"
+    REVIEW_DIDNT_WORK = "decision.review.didnt_work"
+    REVIEW_SNOOZE = "decision.review.snooze"
+    REVIEW_SUPERSEDE = "decision.review.supersede"
+    DISSENT_YES = "decision.review.dissent.yes"
+    DISSENT_NO = "decision.review.dissent.no"
+    DISSENT_TOO_EARLY = "decision.review.dissent.too_early"
 
 
 class Field(StrEnum):
@@ -39,3 +49,7 @@ class Field(StrEnum):
     CHANGE_MY_MIND = "change_my_mind"
     COMMIT = "commit"
     REASON = "reason"
+    # outcome modal
+    WHAT_HAPPENED = "what_happened"
+    EVIDENCE = "evidence"
+    LEARNED = "learned"

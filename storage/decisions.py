@@ -149,6 +149,13 @@ def get_decision(
     return found
 
 
+def get_decision_by_id(session: Session, *, team_id: str, decision_id: int) -> Decision:
+    found = _by_id(session, team_id, decision_id)
+    if found is None:
+        raise NotFound("That decision doesn't exist in this workspace.")
+    return found
+
+
 def members(session: Session, *, decision: Decision) -> dict[str, list[str]]:
     rows = session.execute(
         select(DecisionMember.role, DecisionMember.user_id)
@@ -230,6 +237,7 @@ def list_decisions(
     if status is not None:
         conds.append(Decision.status == status)
     if tag:
+        tag = tag.replace("\x00", "")  # Postgres text can't hold NUL (no tag contains one)
         conds.append(Decision.tags.like(f"% {_like_escape(tag)} %", escape="\\"))
     total = session.execute(select(func.count()).select_from(Decision).where(*conds)).scalar_one()
     rows = session.execute(
@@ -242,17 +250,31 @@ _PHRASE = re.compile(r'"([^"]*)"')
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+_TERM = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
+
+
 def fts5_query(text_: str) -> str | None:
     """Turn arbitrary user text into a safe FTS5 query: quoted phrases stay phrases, other
-    words become prefix terms, everything else (operators, quotes, punctuation) is dropped."""
+    words become prefix terms, an upper-case OR between terms means OR (as Postgres'
+    websearch_to_tsquery reads it), everything else (operators, stray quotes, punctuation) is
+    dropped. Adjacent terms must all match."""
     parts: list[str] = []
-    for phrase in _PHRASE.findall(text_):
-        words = _WORD.findall(phrase)
-        if words:
-            parts.append('"' + " ".join(words) + '"')
-    for word in _WORD.findall(_PHRASE.sub(" ", text_)):
-        parts.append(f'"{word}"*')
-    return " ".join(parts[:32]) or None
+    for phrase, word in _TERM.findall(text_):
+        if word == "OR":
+            if parts and parts[-1] != "OR":
+                parts.append("OR")
+            continue
+        if phrase:
+            words = _WORD.findall(phrase)
+            if words:
+                parts.append('"' + " ".join(words) + '"')
+        elif word:
+            parts.append(f'"{word}"*')
+        if len(parts) >= 63:
+            break
+    while parts and parts[-1] == "OR":
+        parts.pop()
+    return " ".join(parts) or None
 
 
 def search_decisions(
@@ -265,7 +287,8 @@ def search_decisions(
     """
     base = select(Decision).where(Decision.team_id == team_id, _visible_to(viewer))
     if session.get_bind().dialect.name == "postgresql":
-        tsq = func.websearch_to_tsquery("english", query[:500])
+        # Postgres text cannot hold NUL; a NUL in the query would raise instead of matching.
+        tsq = func.websearch_to_tsquery("english", query[:500].replace("\x00", " "))
         vector = literal_column("decisions.search_vector")
         stmt = (
             base.where(vector.op("@@")(tsq))
@@ -338,14 +361,22 @@ def owned_decisions(
 
 
 def record_event(
-    session: Session, *, decision: Decision, actor_id: str, kind: str, **detail: Any
+    session: Session,
+    *,
+    decision: Decision,
+    actor_id: str,
+    kind: str,
+    details: dict[str, Any] | None = None,
+    **detail: Any,
 ) -> DecisionEvent:
+    """Append a history event. ``details`` carries keys that can't be keyword arguments here
+    (a stance event's own ``kind``); ``**detail`` is merged over it."""
     ev = DecisionEvent(
         team_id=decision.team_id,
         decision_id=decision.id,  # type: ignore[arg-type]
         actor_id=actor_id,
         kind=kind,
-        detail=json.dumps(detail, default=str, ensure_ascii=False),
+        detail=json.dumps({**(details or {}), **detail}, default=str, ensure_ascii=False),
     )
     session.add(ev)
     return ev
@@ -503,13 +534,13 @@ def change_status(
                 raise Conflict(
                     f"{decision.ref} is blocked by {mentions}. It can be accepted once the "
                     f"block is withdrawn, or a decider can override it: "
-                    f"`/adr accept {number} --override <why>`."
+                    f"`/adr accept {number} --override` followed by the reason."
                 )
             if actor_id not in members(session, decision=decision)[Role.DECIDER]:
                 raise NotAllowed(f"Only a decider of {decision.ref} can override a block.")
             if not note.strip():
                 raise InvalidInput(
-                    f"Overriding a block needs a note: `/adr accept {number} --override <why>`."
+                    f"Overriding a block needs a note: `/adr accept {number} --override` followed by the reason."
                 )
             detail["overrode_blocks"] = blockers
     decision.status = to
@@ -561,6 +592,22 @@ def update_decision(
     return decision, changes
 
 
+def set_review_date(
+    session: Session, *, decision: Decision, review_date: date, actor_id: str
+) -> None:
+    """Move the review date (`/adr remind`); the old date stays in the history."""
+    if decision.review_date == review_date:
+        return
+    record_event(
+        session, decision=decision, actor_id=actor_id, kind="edited",
+        changes={"review_date": [decision.review_date, review_date]},
+    )
+    decision.review_date = review_date
+    decision.updated_at = utcnow()
+    session.add(decision)
+    session.flush()
+
+
 def set_stance(
     session: Session,
     *,
@@ -608,7 +655,7 @@ def set_stance(
         actor_id=user_id,
         kind="stance",
         previous=old,
-        **{k: v for k, v in new.items() if v not in ("", False)},
+        details={k: v for k, v in new.items() if v not in ("", False)},
     )
     session.flush()
     return decision, True
@@ -618,12 +665,15 @@ def mark_event_processed(session: Session, *, team_id: str, event_id: str) -> bo
     """Remember a Slack event id; False if it was seen before (a retry)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING, not rowcount: on Postgres (SQLAlchemy 2.1 + psycopg) this INSERT's rowcount is
+    # -1, which is truthy, so a rowcount check treats every Slack retry as a first delivery.
     result = session.execute(
         insert(ProcessedEvent)
         .values(team_id=team_id, event_id=event_id, created_at=utcnow())
         .on_conflict_do_nothing()
+        .returning(ProcessedEvent.event_id)
     )
-    return bool(result.rowcount)
+    return result.first() is not None
 
 
 def _like_escape(value: str) -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -17,8 +19,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every database. Postgres keeps offsets itself; SQLite stores
+    text without one, so values are converted to UTC on the way in and marked UTC on the way
+    out (a naive value is refused: its zone would be a guess)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware UTC times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _ts(**kw: object) -> object:
-    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)  # type: ignore[arg-type]
 
 
 class DecisionStatus(StrEnum):
@@ -153,3 +176,120 @@ class ProcessedEvent(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     event_id: str = Field(primary_key=True, max_length=64)
     created_at: datetime = _ts()  # type: ignore[assignment]
+
+
+# -- scheduled work and decision reviews ("Did this decision work?") -------------------------
+
+
+class WorkState(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"  # a permanent Slack error: recorded, shown to a human, not retried
+    CANCELLED = "cancelled"
+
+
+class DueWork(SQLModel, table=True):
+    """One piece of scheduled work. The table, not the timer, is the truth: run_due claims
+    rows atomically with a lease, delivers, and marks them done."""
+
+    __tablename__ = "due_work"
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_due_work_team_key"),
+        Index("ix_due_work_sweep", "state", "due_at"),
+        Index("ix_due_work_subject", "team_id", "kind", "subject_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    # What the work is about (a review id for follow-ups). With `key` it makes the row's
+    # natural identity: scheduling the same thing twice is a no-op, not a second reminder.
+    subject_id: int
+    key: str = Field(max_length=120)
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    due_at: datetime = Field(sa_type=UTCDateTime)  # type: ignore[call-overload]
+    state: str = Field(default=WorkState.PENDING, max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=200)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
+    created_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()  # type: ignore[assignment]
+
+
+class WorkspaceSettings(SQLModel, table=True):
+    """Per-workspace schedule settings (`/adr settings ...`)."""
+
+    __tablename__ = "workspace_settings"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    timezone: str | None = Field(default=None, max_length=64)  # None: the deciders' own
+    review_hour: int = 10
+    nudge_after_days: int = 3  # working days
+    max_nudges: int = 2
+
+
+class ReviewState(StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    ANSWERED = "answered"
+    UNANSWERED = "unanswered"
+    CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    WORKED = "worked"
+    PARTLY = "partly"
+    DIDNT_WORK = "didnt_work"
+
+
+class DissentAnswer(StrEnum):
+    YES = "yes"  # the concern materialised
+    NO = "no"
+    TOO_EARLY = "too_early"
+
+
+class Review(SQLModel, table=True):
+    """One "did this decision work?" round for a decision."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("decision_id", "round", name="uq_reviews_decision_round"),
+        Index("ix_reviews_team_state", "team_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    decision_id: int = Field(foreign_key="decisions.id")
+    round: int = 1
+    due_at: datetime = Field(sa_type=UTCDateTime)  # type: ignore[call-overload]
+    timezone: str = Field(default="UTC", max_length=64)
+    state: str = Field(default=ReviewState.SCHEDULED, max_length=16)
+    nudges_sent: int = 0
+    outcome: str | None = Field(default=None, max_length=16)
+    outcome_by: str | None = Field(default=None, max_length=32)
+    outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
+    created_at: datetime = _ts()  # type: ignore[assignment]
+
+
+class ReviewAsk(SQLModel, table=True):
+    """A person asked in a review: the author/deciders (outcome) or a dissenter (concern)."""
+
+    __tablename__ = "review_asks"
+    __table_args__ = (UniqueConstraint("review_id", "user_id", "role", name="uq_review_asks"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    review_id: int = Field(foreign_key="reviews.id", index=True)
+    user_id: str = Field(max_length=32)
+    role: str = Field(max_length=16)  # "owner" or "dissenter"
+    concern: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    channel_id: str | None = Field(default=None, max_length=32)  # where the DM landed
+    message_ts: str | None = Field(default=None, max_length=32)
+    outcome: str | None = Field(default=None, max_length=16)
+    what_happened: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    learned: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    dissent_answer: str | None = Field(default=None, max_length=16)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]

@@ -12,8 +12,11 @@ from slack_sdk import WebClient
 
 from bot.adr_command import AdrCommand, parse_adr
 from bot.decision_posts import post_decision, refresh_decision_message
+from bot.errors import guarded
+from bot.followups import schedule_decision_review
 from bot.forms import parse_decision_form
 from bot.ids import Action, Callback
+from bot.listeners import reviews
 from bot.render import render, truncate
 from bot.slack_calls import conversation_is_private
 from bot.views.decisions import (
@@ -26,6 +29,7 @@ from bot.views.decisions import (
     parse_form_meta,
 )
 from storage import decisions as repo
+from storage import reviews as reviews_repo
 from storage.db import Database
 from storage.errors import InvalidInput
 from storage.models import DecisionStatus
@@ -40,10 +44,10 @@ LIFECYCLE = {
 
 
 def register(app: App) -> None:
-    app.command("/adr")(handle_adr)
-    app.view(Callback.DECISION_FORM)(handle_decision_submission)
-    app.shortcut(Callback.LOG_MESSAGE_SHORTCUT)(handle_log_message)
-    app.action(Action.LIST_PAGE)(handle_list_page)
+    app.command("/adr")(guarded(handle_adr))
+    app.view(Callback.DECISION_FORM)(guarded(handle_decision_submission))
+    app.shortcut(Callback.LOG_MESSAGE_SHORTCUT)(guarded(handle_log_message))
+    app.action(Action.LIST_PAGE)(guarded(handle_list_page))
 
 
 def now_utc() -> datetime:
@@ -134,8 +138,21 @@ def handle_adr(
         with db.read() as session:
             decision = repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
             record = repo.load_record(session, decision=decision)
-        text, blocks = build_record_blocks(record)
+            review = reviews_repo.review_summary(session, decision=decision)
+        text, blocks = build_record_blocks(record, review)
         ack(**_ephemeral(text, blocks))
+        return
+    if cmd.name == "review":
+        assert cmd.number is not None
+        ack(**_ephemeral(reviews.review_now(client, db, team=team, number=cmd.number, user=user, viewer=viewer)))
+        return
+    if cmd.name == "remind":
+        assert cmd.number is not None
+        message = reviews.remind(client, db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer)
+        ack(**_ephemeral(message))
+        return
+    if cmd.name == "settings":
+        ack(**_ephemeral(reviews.settings_command(db, team=team, text=cmd.text)))
         return
     if cmd.name in LIFECYCLE:
         assert cmd.number is not None
@@ -150,6 +167,8 @@ def handle_adr(
                 note=cmd.text,
                 override=cmd.override,
             )
+            if decision.status in (DecisionStatus.REJECTED, DecisionStatus.DEPRECATED):
+                reviews_repo.cancel_reviews(session, decision=decision)
         ack(**_ephemeral(f"ADR-{decision.number} is now {decision.status}."))
         refresh_decision_message(client, db, team=team, number=decision.number)
         return
@@ -232,6 +251,8 @@ def handle_decision_submission(
             post_decision(client, db, team=team, number=decision.number, notify_informed=False)
         elif changes:
             refresh_decision_message(client, db, team=team, number=decision.number)
+        if "review_date" in changes:
+            schedule_decision_review(client, db, team=team, number=decision.number, actor=user)
         return
     # Privacy is a property of where it is posted: look it up before saving, so a private
     # decision is never briefly visible workspace-wide.
@@ -248,8 +269,12 @@ def handle_decision_submission(
             supersedes_number=meta.number if meta.mode == "supersede" else None,
         )
         number = decision.number
+        if decision.supersedes_id is not None:
+            old = repo.get_decision_by_id(session, team_id=team, decision_id=decision.supersedes_id)
+            reviews_repo.cancel_reviews(session, decision=old)
     ack()
     post_decision(client, db, team=team, number=number)
+    schedule_decision_review(client, db, team=team, number=number, actor=user)
     if meta.mode == "supersede" and meta.number is not None:
         refresh_decision_message(client, db, team=team, number=meta.number)
 
@@ -290,7 +315,7 @@ def handle_list_page(
     db: Database,
     team: str,
 ) -> None:
-    ack()
+    # Parse before acking: an error raised just after ack() makes Bolt answer 404 (see stances).
     try:
         state = json.loads(action.get("value") or "{}")
         status = DecisionStatus(state["s"]) if state.get("s") else None
@@ -298,6 +323,7 @@ def handle_list_page(
         offset = max(0, int(state.get("o", 0)))
     except (ValueError, TypeError, KeyError):
         raise InvalidInput("That page link is broken; run `/adr list` again.") from None
+    ack()
     viewer = repo.Viewer(
         user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id")
     )

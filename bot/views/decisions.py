@@ -22,8 +22,20 @@ from bot.views.blocks import (
     section,
     text_input,
 )
+from bot.views.reviews import DISSENT_LABELS, OUTCOME_LABELS, outcome_context, review_summary_text
 from storage.decisions import DecisionRecord
-from storage.models import Decision, DecisionEvent, DecisionStatus, Role, Stance, StanceKind
+from storage.models import (
+    Decision,
+    DecisionEvent,
+    DecisionStatus,
+    DissentAnswer,
+    Outcome,
+    Review,
+    Role,
+    Stance,
+    StanceKind,
+)
+from storage.reviews import ReviewSummary
 
 STATUS_LABELS = {
     DecisionStatus.PROPOSED: ":thinking_face: Proposed",
@@ -220,8 +232,10 @@ def tally_text(stances: list[Stance]) -> str:
     )
 
 
-def build_decision_message(record: DecisionRecord) -> tuple[str, list[dict[str, Any]]]:
-    """The channel post: readable record, live tally, and the stance buttons."""
+def build_decision_message(
+    record: DecisionRecord, review: ReviewSummary | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The channel post: readable record, live tally, outcome badge, and the stance buttons."""
     d = record.decision
     blocks: list[dict[str, Any]] = [
         header(f"{d.ref}: {d.title}"),
@@ -246,6 +260,9 @@ def build_decision_message(record: DecisionRecord) -> tuple[str, list[dict[str, 
     if d.source_permalink:
         blocks.append(context(f"Logged from <{d.source_permalink}|this message>"))
     blocks.append(section(tally_text(record.stances)))
+    badge = outcome_context(review)
+    if badge is not None:
+        blocks.append(badge)
     if d.status in (DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED):
         value = str(d.number)
         blocks.append(
@@ -291,12 +308,30 @@ def _event_text(e: DecisionEvent) -> str:
         return f"superseded it by {detail.get('by')}"
     if e.kind == "supersedes":
         return f"recorded it as superseding {detail.get('of')}"
+    if e.kind == "review_scheduled":
+        return f"scheduled the review for {str(detail.get('due_at', ''))[:16].replace('T', ' ')} UTC"
+    if e.kind == "review_opened":
+        return f"opened review round {detail.get('round')}"
+    if e.kind == "review_outcome":
+        outcome = detail.get("outcome")
+        label = OUTCOME_LABELS.get(Outcome(outcome), outcome) if outcome in Outcome._value2member_map_ else outcome
+        return f"answered the review: {label}"
+    if e.kind == "dissent_answer":
+        answer = detail.get("answer")
+        return f"looked back on their dissent: {DISSENT_LABELS.get(DissentAnswer(answer), answer) if answer in DissentAnswer._value2member_map_ else answer}"
+    if e.kind == "review_snoozed":
+        return f"asked to be reviewed again in {detail.get('until')}"
+    if e.kind == "review_unanswered":
+        return f"closed review round {detail.get('round')} unanswered"
     return e.kind
 
 
-def build_record_blocks(record: DecisionRecord) -> tuple[str, list[dict[str, Any]]]:
-    """`/adr show N`: the record plus every stance with its concern, and the history."""
-    text, blocks = build_decision_message(record)
+def build_record_blocks(
+    record: DecisionRecord, review: ReviewSummary | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """`/adr show N`: the record plus every stance with its concern, the review (outcome,
+    dissent answers, next review), and the history."""
+    text, blocks = build_decision_message(record, review)
     actions = [b for b in blocks if b["type"] == "actions"]
     blocks = [b for b in blocks if b["type"] != "actions"]
     blocks.append({"type": "divider"})
@@ -309,6 +344,8 @@ def build_record_blocks(record: DecisionRecord) -> tuple[str, list[dict[str, Any
             )
         )
     )
+    if review is not None:
+        blocks.append(section(review_summary_text(review)))
     events = record.events
     hidden = max(0, len(events) - HISTORY_SHOWN)
     shown = [
@@ -484,11 +521,26 @@ def parse_stance_meta(raw: str) -> StanceMeta | None:
 
 
 def build_home(
-    *, recent: list[Decision], awaiting: list[Decision], owned: list[Decision]
+    *,
+    recent: list[Decision],
+    awaiting: list[Decision],
+    owned: list[Decision],
+    reviews_waiting: list[Decision] | None = None,
+    upcoming: list[tuple[Decision, Review]] | None = None,
+    outcomes: list[tuple[Decision, Review]] | None = None,
 ) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [header("Decision log")]
+    review_lines = [
+        f"*ADR-{d.number}* {truncate(d.title, 80)} · {OUTCOME_LABELS[Outcome(r.outcome)]}"
+        for d, r in outcomes or []
+        if r.outcome
+    ] + [
+        f"*ADR-{d.number}* {truncate(d.title, 80)} · review on {r.due_at.date().isoformat()}"
+        for d, r in upcoming or []
+    ]
     for label, items, empty in (
         ("Waiting for your stance", awaiting, "Nothing is waiting for you."),
+        ("Reviews waiting for your answer", reviews_waiting or [], "No review is waiting for you."),
         ("Decisions you own", owned, "You haven't recorded or decided anything yet."),
         ("Recent decisions", recent, "No decisions yet: type /adr in any channel."),
     ):
@@ -497,8 +549,14 @@ def build_home(
         )
         if items:
             blocks.append(section(_list_rows(items)))
+        if label == "Decisions you own" and review_lines:
+            # Titles are user text: escaped through the template like every other line.
+            blocks.append(
+                section(render("decision_field.md.j2", label="Outcomes and next reviews", text=""))
+            )
+            blocks.append(section(render("home_reviews.md.j2", lines=review_lines)))
         blocks.append({"type": "divider"})
     blocks.append(
-        context("Record a decision with /adr · search with /adr search <words> · /adr help")
+        context("Record a decision with /adr · search with /adr search &lt;words&gt; · /adr help")
     )
     return {"type": "home", "blocks": blocks[:100]}
