@@ -62,15 +62,22 @@ class BotServer:
             handler_class=_QuietHandler,
         )
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: stop() (shutdown) returns within 50 ms, not 500 ms per test.
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def start(self) -> BotServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and wait for listener work still running after its ack (idempotent)."""
         self.httpd.shutdown()
         self.httpd.server_close()
+        # Listeners finish their work after the ack on Bolt's executor; wait for them, so no
+        # work from one test writes to (or locks) the database while the next one starts.
+        self.app.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -162,11 +169,12 @@ class SlackDriver:
         headers: dict[str, str] | None = None,
         signed: bool = True,
         timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
         path: str = "/slack/events",
     ) -> Reply:
         all_headers = {"Content-Type": content_type}
         if signed:
-            all_headers.update(sign(body, timestamp=timestamp))
+            all_headers.update(sign(body, secret=secret, timestamp=timestamp))
         all_headers.update(headers or {})
         req = urllib.request.Request(
             self.server.url + path, data=body.encode(), headers=all_headers, method="POST"
@@ -323,6 +331,11 @@ class SlackDriver:
         )
         return self.post(body, content_type="application/json", headers=headers)
 
+    def finish(self) -> None:
+        """Stop the app and wait for everything it still had to do after its acks: afterwards
+        every Web API call the bot was going to make has been made, so counts are final."""
+        self.server.stop()
+
     # -- reading what the bot did ----------------------------------------------------------
     def views_opened(self) -> int:
         return len(self.emulator.calls("views.open"))
@@ -336,3 +349,53 @@ class SlackDriver:
         view = dict(call.args["view"])
         view.setdefault("id", f"V{after + 1}")
         return view
+
+    def updated_view(self, after: int = 0, *, timeout: float = 5.0) -> dict[str, Any]:
+        """The view the bot sent with views.update once more than ``after`` were sent, with
+        the view id it updated, ready to fill and submit."""
+        calls = self.emulator.wait_for("views.update", count=after + 1, timeout=timeout)
+        call = calls[after]
+        view = dict(call.args["view"])
+        view.setdefault("id", call.args.get("view_id") or f"VU{after + 1}")
+        return view
+
+    def select(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "UALICE",
+        channel: str = "CGENERAL",
+        team: str = "TAAA",
+        message_ts: str = "1700000000.000001",
+        **kw: Any,
+    ) -> Reply:
+        """Pick the option ``value`` in a static_select inside a message (block_actions).
+
+        The interaction's response_url key is left in ``self.last_response_key``."""
+        n = next(_ids)
+        self.last_response_key = f"sel{n}"
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team, "domain": team.lower()},
+            "user": {"id": user, "username": user.lower(), "team_id": team},
+            "api_app_id": "A0001",
+            "trigger_id": f"trigger.{n}",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+            "channel": {"id": channel, "name": "general"},
+            "message": {"ts": message_ts, "text": ""},
+            "response_url": self.emulator.response_url(self.last_response_key),
+            "actions": [
+                {
+                    "type": "static_select",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "selected_option": {
+                        "text": {"type": "plain_text", "text": value},
+                        "value": value,
+                    },
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return self._interactive(payload, **kw)
