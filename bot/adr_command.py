@@ -70,7 +70,8 @@ def parse_adr(text: str) -> AdrCommand:
         note = note.strip()
         if verb == "remind" and not note:
             return AdrCommand(
-                "invalid", error=f"When? For example `/adr remind {number} 2w` or a date like 2027-01-15."
+                "invalid",
+                error=f"When? For example `/adr remind {number} 2w` or a date like 2027-01-15.",
             )
         override = False
         if verb == "accept" and note.startswith("--override"):

@@ -52,9 +52,19 @@ def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
         team: Any,
     ) -> Any:
         available = {
-            "ack": ack, "body": body, "context": context, "client": client, "logger": logger,
-            "respond": respond, "command": command, "view": view, "action": action,
-            "shortcut": shortcut, "event": event, "db": db, "team": team,
+            "ack": ack,
+            "body": body,
+            "context": context,
+            "client": client,
+            "logger": logger,
+            "respond": respond,
+            "command": command,
+            "view": view,
+            "action": action,
+            "shortcut": shortcut,
+            "event": event,
+            "db": db,
+            "team": team,
         }
         try:
             return listener(**{name: available[name] for name in wanted})

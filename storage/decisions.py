@@ -599,7 +599,10 @@ def set_review_date(
     if decision.review_date == review_date:
         return
     record_event(
-        session, decision=decision, actor_id=actor_id, kind="edited",
+        session,
+        decision=decision,
+        actor_id=actor_id,
+        kind="edited",
         changes={"review_date": [decision.review_date, review_date]},
     )
     decision.review_date = review_date

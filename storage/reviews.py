@@ -401,7 +401,10 @@ def record_outcome(
         select(Decision).where(Decision.id == review.decision_id)
     ).scalar_one()
     if (ask.outcome, ask.what_happened, ask.evidence, ask.learned) == (
-        outcome, what_happened, evidence, learned
+        outcome,
+        what_happened,
+        evidence,
+        learned,
     ):
         return review, decision, False, False
     previous = {"outcome": ask.outcome, "what_happened": ask.what_happened} if ask.outcome else None
@@ -519,7 +522,9 @@ def review_summary(session: Session, *, decision: Decision) -> ReviewSummary:
     )
 
 
-def open_asks_for(session: Session, *, team_id: str, user_id: str, limit: int = 10) -> list[Decision]:
+def open_asks_for(
+    session: Session, *, team_id: str, user_id: str, limit: int = 10
+) -> list[Decision]:
     """Decisions whose open review is waiting for this person's answer (App Home)."""
     stmt = (
         select(Decision)

@@ -21,8 +21,12 @@ from tests.slack_emulator import SlackEmulator
 pytestmark = pytest.mark.timeout(120)
 
 
-def run(args: list[str], env: dict[str, str], cwd: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
+def run(
+    args: list[str], env: dict[str, str], cwd: str, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         env={**base, **env},
@@ -46,7 +50,11 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     [
         (["serve"], {}, "SLACK_BOT_TOKEN"),
         (["serve"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
-        (["serve"], {"SLACK_BOT_TOKEN": "not-a-token", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        (
+            ["serve"],
+            {"SLACK_BOT_TOKEN": "not-a-token", "SLACK_SIGNING_SECRET": "s"},
+            "SLACK_BOT_TOKEN",
+        ),
         (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
         (["migrate"], {"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
         (["serve"], {"PORT": "eighty", "SLACK_BOT_TOKEN": "xoxb-1"}, "PORT"),
@@ -106,7 +114,18 @@ def test_serve_runs_gunicorn_and_answers_signed_slack_requests(tmp_path):
         }
         base = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+            ],
             env={**base, **env},
             cwd=str(tmp_path),
             stdout=subprocess.PIPE,
@@ -117,7 +136,9 @@ def test_serve_runs_gunicorn_and_answers_signed_slack_requests(tmp_path):
             health = None
             for _ in range(100):
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/healthz", timeout=2
+                    ) as resp:
                         health = (resp.status, json.loads(resp.read()))
                         break
                 except OSError:
@@ -145,12 +166,17 @@ def test_serve_runs_gunicorn_and_answers_signed_slack_requests(tmp_path):
                 assert resp.status == 200
             [opened] = emu.wait_for("views.open")
             assert opened.args["trigger_id"] == "trigger.g1"
-            assert opened.args["view"]["blocks"][0]["element"]["initial_value"] == "Through gunicorn"
+            assert (
+                opened.args["view"]["blocks"][0]["element"]["initial_value"] == "Through gunicorn"
+            )
 
             bad = urllib.request.Request(
                 f"http://127.0.0.1:{port}/slack/events",
                 data=body.encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret="wrong")},
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    **sign(body, secret="wrong"),
+                },
                 method="POST",
             )
             with pytest.raises(urllib.error.HTTPError) as err:

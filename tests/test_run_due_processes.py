@@ -130,9 +130,7 @@ def test_three_processes_on_one_postgres_database_deliver_each_item_once(
 ) -> None:
     seeded = seed_due_asks(pg_database, 5_000, due_at=NOW - timedelta(minutes=1))
 
-    sweepers = [
-        Sweeper(pg_database, emulator, NOW, tmp_path / f"sweeper{i}.log") for i in range(3)
-    ]
+    sweepers = [Sweeper(pg_database, emulator, NOW, tmp_path / f"sweeper{i}.log") for i in range(3)]
     summaries = [s.finish() for s in sweepers]
 
     channels = dm_channels(emulator)

@@ -144,11 +144,19 @@ def handle_adr(
         return
     if cmd.name == "review":
         assert cmd.number is not None
-        ack(**_ephemeral(reviews.review_now(client, db, team=team, number=cmd.number, user=user, viewer=viewer)))
+        ack(
+            **_ephemeral(
+                reviews.review_now(
+                    client, db, team=team, number=cmd.number, user=user, viewer=viewer
+                )
+            )
+        )
         return
     if cmd.name == "remind":
         assert cmd.number is not None
-        message = reviews.remind(client, db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer)
+        message = reviews.remind(
+            client, db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer
+        )
         ack(**_ephemeral(message))
         return
     if cmd.name == "settings":

@@ -289,9 +289,11 @@ def remind(
             session, team_id=team, number=number, viewer=viewer, for_update=True
         )
         current = repo.live_review(session, decision=decision)
-        zone = (current.timezone if current else None) or repo.workspace_settings(
-            session, team_id=team
-        ).timezone or "UTC"
+        zone = (
+            (current.timezone if current else None)
+            or repo.workspace_settings(session, team_id=team).timezone
+            or "UTC"
+        )
         day, error = parse_when(when, today=datetime.now(UTC).astimezone(ZoneInfo(zone)).date())
         if error:
             raise InvalidInput(error)
@@ -357,4 +359,3 @@ def settings_command(db: Database, *, team: str, text: str) -> str:
     return (
         "Saved. It applies to reviews scheduled from now on. " + SETTINGS_HELP.split(";")[0] + "."
     )
-

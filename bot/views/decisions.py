@@ -309,12 +309,18 @@ def _event_text(e: DecisionEvent) -> str:
     if e.kind == "supersedes":
         return f"recorded it as superseding {detail.get('of')}"
     if e.kind == "review_scheduled":
-        return f"scheduled the review for {str(detail.get('due_at', ''))[:16].replace('T', ' ')} UTC"
+        return (
+            f"scheduled the review for {str(detail.get('due_at', ''))[:16].replace('T', ' ')} UTC"
+        )
     if e.kind == "review_opened":
         return f"opened review round {detail.get('round')}"
     if e.kind == "review_outcome":
         outcome = detail.get("outcome")
-        label = OUTCOME_LABELS.get(Outcome(outcome), outcome) if outcome in Outcome._value2member_map_ else outcome
+        label = (
+            OUTCOME_LABELS.get(Outcome(outcome), outcome)
+            if outcome in Outcome._value2member_map_
+            else outcome
+        )
         return f"answered the review: {label}"
     if e.kind == "dissent_answer":
         answer = detail.get("answer")

@@ -43,7 +43,9 @@ def test_button_on_a_missing_decision_answers_via_response_url(slack, emulator, 
         assert session.exec(select(Decision)).all() == []
 
 
-def test_unexpected_errors_are_logged_with_ids_and_apologised_for(slack, emulator, db, caplog, monkeypatch):
+def test_unexpected_errors_are_logged_with_ids_and_apologised_for(
+    slack, emulator, db, caplog, monkeypatch
+):
     import bot.listeners.decisions as listeners
 
     def boom(*_a, **_k):
@@ -56,4 +58,6 @@ def test_unexpected_errors_are_logged_with_ids_and_apologised_for(slack, emulato
     assert "went wrong on my side" in text and "database on fire" not in text
     ref = text.split("ref `", 1)[1].split("`", 1)[0]
     logged = [r for r in caplog.records if r.name == "bot.errors" and ref in r.getMessage()]
-    assert logged and "team=TQQQ" in logged[0].getMessage() and "user=UCAROL" in logged[0].getMessage()
+    assert (
+        logged and "team=TQQQ" in logged[0].getMessage() and "user=UCAROL" in logged[0].getMessage()
+    )

@@ -12,10 +12,18 @@ def test_review_asks_owners_and_records_outcome(slack, emulator, db):
     slack.command("new Use Postgres")
     view = slack.opened_view()
     review_day = (datetime.now(UTC) + timedelta(days=40)).date()
-    slack.submit(view, {Field.DECISION: "We use Postgres.", Field.DECIDERS: ["UBOB"], Field.REVIEW_DATE: review_day.isoformat()})
+    slack.submit(
+        view,
+        {
+            Field.DECISION: "We use Postgres.",
+            Field.DECIDERS: ["UBOB"],
+            Field.REVIEW_DATE: review_day.isoformat(),
+        },
+    )
     emulator.wait_for("chat.postMessage")
     # scheduling happens after the ack
     import time
+
     for _ in range(50):
         with db.read() as s:
             r = s.exec(select(Review)).first()

@@ -12,4 +12,8 @@ def test_adr_modal_to_posted_record(slack, emulator, db):
     assert post.args["channel"] == "CGENERAL"
     assert "ADR-1: Use Postgres" in post.args["blocks"][0]["text"]["text"]
     actions = [b for b in post.args["blocks"] if b["type"] == "actions"][0]
-    assert [e["action_id"] for e in actions["elements"]] == [Action.AGREE, Action.DISAGREE, Action.BLOCK]
+    assert [e["action_id"] for e in actions["elements"]] == [
+        Action.AGREE,
+        Action.DISAGREE,
+        Action.BLOCK,
+    ]
