@@ -323,7 +323,7 @@ def handle_list_page(
     db: Database,
     team: str,
 ) -> None:
-    # Parse before acking: an error raised just after ack() makes Bolt answer 404 (see stances).
+    # Parse before acking, so a broken link is answered in the HTTP response itself.
     try:
         state = json.loads(action.get("value") or "{}")
         status = DecisionStatus(state["s"]) if state.get("s") else None

@@ -42,14 +42,14 @@ def handle_agree(
     db: Database,
     team: str,
 ) -> None:
-    # Record first, then ack: Bolt (1.30) resets the ack when a listener raises right after
-    # acking, and Slack then gets a 404 after 3 s instead of our error reply.
+    # Ack first: the click needs no reply in the HTTP response, and errors after the ack
+    # (another workspace's ADR, a closed decision) reach the user through bot.errors.guarded.
+    ack()
     number = _number(action)
     with db.session() as session:
         _, changed = repo.set_stance(
             session, team_id=team, number=number, user_id=body["user"]["id"], kind=StanceKind.AGREE
         )
-    ack()
     if changed:
         refresh_decision_message(client, db, team=team, number=number)
 
