@@ -113,7 +113,8 @@ def test_stance_changes_keep_one_current_stance_and_every_change(adr: Adr, slack
 
     # and back to Agree with one click: the block is withdrawn
     slack.click(Action.AGREE, "1", user="UBOB")
-    adr.wait_update(lambda c: _tally(c) == (1, 0, 0))
+    # the click acks before it writes: wait for the second (1, 0, 0) tally, not the first
+    adr.wait_update(lambda c: _tally(c) == (1, 0, 0), count=2)
     assert adr.stances(1)["UBOB"]["kind"] == "agree"
     assert len(adr.events(1, kind="stance")) == 4
     # every tally update went to the one posted message: updated in place, never reposted
