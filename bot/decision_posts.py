@@ -23,7 +23,7 @@ def _record(
 ) -> tuple[repo.DecisionRecord, reviews_repo.ReviewSummary]:
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=number)
-        record = repo.load_record(session, decision=decision)
+        record = repo.load_record(session, decision=decision, with_history=False)
         return record, reviews_repo.review_summary(session, decision=decision)
 
 
@@ -85,19 +85,14 @@ def refresh_decision_message(client: WebClient, db: Database, *, team: str, numb
     Two clicks at once render from different snapshots; re-reading after the update and
     updating again if the stances moved means the last update always shows the newest state.
     """
-    last_marker = None
     for _ in range(3):
-        record, review = _record(db, team, number)
+        with db.read() as session:
+            before = repo.message_marker(session, team_id=team, number=number)
+            decision = repo.get_decision(session, team_id=team, number=number)
+            record = repo.load_record(session, decision=decision, with_history=False)
+            review = reviews_repo.review_summary(session, decision=decision)
         d = record.decision
         if not d.message_ts:
-            return
-        marker = (
-            d.status,
-            d.updated_at,
-            tuple((s.user_id, s.kind, s.updated_at) for s in record.stances),
-            review.latest.outcome if review.latest is not None else None,
-        )
-        if marker == last_marker:
             return
         text, blocks = build_decision_message(record, review)
         try:
@@ -105,4 +100,6 @@ def refresh_decision_message(client: WebClient, db: Database, *, team: str, numb
         except SlackApiError as exc:
             log.warning("chat.update %s (team %s) failed: %s", d.ref, team, slack_error(exc))
             return
-        last_marker = marker
+        with db.read() as session:
+            if repo.message_marker(session, team_id=team, number=number) == before:
+                return

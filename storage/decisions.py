@@ -26,6 +26,7 @@ from storage.models import (
     DecisionMember,
     DecisionStatus,
     ProcessedEvent,
+    Review,
     Role,
     Stance,
     StanceKind,
@@ -211,15 +212,41 @@ def _by_id(session: Session, team_id: str, decision_id: int | None) -> Decision 
     ).scalar_one_or_none()
 
 
-def load_record(session: Session, *, decision: Decision) -> DecisionRecord:
+def load_record(
+    session: Session, *, decision: Decision, with_history: bool = True
+) -> DecisionRecord:
+    """Everything about a decision; the channel message needs no history (``with_history``)."""
     return DecisionRecord(
         decision=decision,
         members=members(session, decision=decision),
         stances=stances(session, decision=decision),
-        events=events(session, decision=decision),
+        events=events(session, decision=decision) if with_history else [],
         supersedes=_by_id(session, decision.team_id, decision.supersedes_id),
         superseded_by=_by_id(session, decision.team_id, decision.superseded_by_id),
     )
+
+
+def message_marker(session: Session, *, team_id: str, number: int) -> tuple[Any, ...]:
+    """A cheap fingerprint of what the channel message shows (status, text edits, stances,
+    review outcomes): it changes whenever a re-render would."""
+    decision = session.execute(
+        select(Decision.id, Decision.status, Decision.updated_at).where(
+            Decision.team_id == team_id, Decision.number == number
+        )
+    ).one()
+    stance_count, stance_latest = session.execute(
+        select(func.count(Stance.id), func.max(Stance.updated_at)).where(
+            Stance.team_id == team_id, Stance.decision_id == decision.id
+        )
+    ).one()
+    outcomes = session.execute(
+        select(func.count(Review.id)).where(
+            Review.team_id == team_id,
+            Review.decision_id == decision.id,
+            Review.outcome.is_not(None),
+        )
+    ).scalar_one()
+    return (decision.status, decision.updated_at, stance_count, stance_latest, outcomes)
 
 
 def list_decisions(
