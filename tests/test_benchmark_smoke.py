@@ -1,0 +1,27 @@
+"""The ack-latency benchmark runs end to end at CI size. Figures are printed, never asserted."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import ack_latency
+
+
+@pytest.mark.timeout(120)
+def test_ack_latency_smoke_prints_a_table_without_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert ack_latency.main(["--stores", "sqlite", "--smoke"]) == 0
+    out = capsys.readouterr().out
+
+    assert "ratio p50" in out  # the table header
+    rows = [line for line in out.splitlines() if line.startswith("sqlite ")]
+    # adr, stance, search x concurrency 1, 20
+    assert len(rows) == 6, out
+    for line in rows:
+        _label, app, bare, _ratios = line.split("|")
+        n, errors = int(line.split()[3]), int(app.split()[3])
+        bare_errors = int(bare.split()[3])
+        assert n == 50 and errors == 0 and bare_errors == 0, line
+    for target in ("p99 < 100 ms at concurrency 20", "ratio to bare Bolt", "search p95 < 50 ms"):
+        assert target in out
