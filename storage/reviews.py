@@ -546,10 +546,8 @@ def open_asks_for(
     return list(unique.values())
 
 
-def upcoming_for(
-    session: Session, *, team_id: str, user_id: str, limit: int = 5
-) -> list[tuple[Decision, Review]]:
-    """Scheduled reviews of decisions this person wrote or decided, soonest first."""
+def _owned_by(team_id: str, user_id: str) -> Any:
+    """Decisions the person wrote or is a decider on."""
     decider = (
         select(DecisionMember.decision_id)
         .where(
@@ -559,13 +557,20 @@ def upcoming_for(
         )
         .scalar_subquery()
     )
+    return (Decision.author_id == user_id) | Decision.id.in_(decider)
+
+
+def upcoming_for(
+    session: Session, *, team_id: str, user_id: str, limit: int = 5
+) -> list[tuple[Decision, Review]]:
+    """Scheduled reviews of decisions this person wrote or decided, soonest first."""
     stmt = (
         select(Decision, Review)
         .join(Review, Review.decision_id == Decision.id)
         .where(
             Decision.team_id == team_id,
             Review.state == ReviewState.SCHEDULED,
-            (Decision.author_id == user_id) | Decision.id.in_(decider),
+            _owned_by(team_id, user_id),
         )
         .order_by(Review.due_at)
         .limit(limit)
@@ -577,22 +582,13 @@ def recent_outcomes(
     session: Session, *, team_id: str, user_id: str, limit: int = 5
 ) -> list[tuple[Decision, Review]]:
     """Answered reviews of decisions this person wrote or decided, newest first."""
-    decider = (
-        select(DecisionMember.decision_id)
-        .where(
-            DecisionMember.team_id == team_id,
-            DecisionMember.user_id == user_id,
-            DecisionMember.role == Role.DECIDER,
-        )
-        .scalar_subquery()
-    )
     stmt = (
         select(Decision, Review)
         .join(Review, Review.decision_id == Decision.id)
         .where(
             Decision.team_id == team_id,
             Review.outcome.is_not(None),
-            (Decision.author_id == user_id) | Decision.id.in_(decider),
+            _owned_by(team_id, user_id),
         )
         .order_by(Review.outcome_at.desc())
         .limit(limit)
