@@ -93,3 +93,11 @@ def slack(db: Database, emulator: SlackEmulator) -> Iterator[SlackDriver]:
         yield SlackDriver(server, emulator)
     finally:
         server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything that needs the Postgres server carries the `postgres` marker, so
+    `pytest -m "not postgres"` runs without one."""
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
