@@ -75,6 +75,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             port=args.port or settings.port,
             workers=args.workers,
             threads=args.threads,
+            # Connections the master opened (migration check, scheduler) are not shared with
+            # the forked workers: each worker drops the inherited pool and opens its own.
+            post_fork=lambda: db.engine.dispose(close=False),
         )
     finally:
         if scheduler is not None:

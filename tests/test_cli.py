@@ -186,3 +186,47 @@ def test_serve_runs_gunicorn_and_answers_signed_slack_requests(tmp_path):
             proc.terminate()
             out, _ = proc.communicate(timeout=20)
         assert "Traceback" not in out, out
+
+
+def test_gunicorn_workers_do_not_share_the_masters_postgres_connection(_postgres_db, tmp_path):
+    """The master opens a connection to check the schema; forked workers must not reuse it
+    (two processes on one socket garble the protocol and /healthz answers 503)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = _free_port()
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        "DATABASE_URL": _postgres_db.url,
+        "DECISIONBOT_TICK_SECONDS": "3600",
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env={**base, **env},
+        cwd=str(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def health(_: int) -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
+                return resp.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    try:
+        for _ in range(100):
+            try:
+                if health(0) == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            statuses = list(pool.map(health, range(400)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert statuses.count(200) == 400, {s: statuses.count(s) for s in set(statuses)}
