@@ -227,26 +227,27 @@ def load_record(
 
 
 def message_marker(session: Session, *, team_id: str, number: int) -> tuple[Any, ...]:
-    """A cheap fingerprint of what the channel message shows (status, text edits, stances,
-    review outcomes): it changes whenever a re-render would."""
-    decision = session.execute(
-        select(Decision.id, Decision.status, Decision.updated_at).where(
+    """A cheap fingerprint (one statement) of what the channel message shows — status, text
+    edits, stances, review outcomes: it changes whenever a re-render would."""
+    stance_count = (
+        select(func.count(Stance.id)).where(Stance.decision_id == Decision.id).scalar_subquery()
+    )
+    stance_latest = (
+        select(func.max(Stance.updated_at))
+        .where(Stance.decision_id == Decision.id)
+        .scalar_subquery()
+    )
+    outcomes = (
+        select(func.count(Review.id))
+        .where(Review.decision_id == Decision.id, Review.outcome.is_not(None))
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(Decision.status, Decision.updated_at, stance_count, stance_latest, outcomes).where(
             Decision.team_id == team_id, Decision.number == number
         )
     ).one()
-    stance_count, stance_latest = session.execute(
-        select(func.count(Stance.id), func.max(Stance.updated_at)).where(
-            Stance.team_id == team_id, Stance.decision_id == decision.id
-        )
-    ).one()
-    outcomes = session.execute(
-        select(func.count(Review.id)).where(
-            Review.team_id == team_id,
-            Review.decision_id == decision.id,
-            Review.outcome.is_not(None),
-        )
-    ).scalar_one()
-    return (decision.status, decision.updated_at, stance_count, stance_latest, outcomes)
+    return tuple(row)
 
 
 def list_decisions(

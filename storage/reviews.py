@@ -493,28 +493,19 @@ def snooze(
 
 
 def review_summary(session: Session, *, decision: Decision) -> ReviewSummary:
-    latest = session.execute(
-        select(Review)
-        .where(
-            Review.team_id == decision.team_id,
-            Review.decision_id == decision.id,
-            Review.state != ReviewState.CANCELLED,
-        )
-        .order_by(Review.round.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    answered = session.execute(
-        select(Review)
-        .where(
-            Review.team_id == decision.team_id,
-            Review.decision_id == decision.id,
-            Review.outcome.is_not(None),
-        )
-        .order_by(Review.round.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    """The latest answered review (else the latest one), its asks, and the next scheduled
+    review. One query for the decision's few review rounds; one more only if there are any."""
+    rounds = list(
+        session.execute(
+            select(Review)
+            .where(Review.team_id == decision.team_id, Review.decision_id == decision.id)
+            .order_by(Review.round.desc())
+        ).scalars()
+    )
+    latest = next((r for r in rounds if r.state != ReviewState.CANCELLED), None)
+    answered = next((r for r in rounds if r.outcome is not None), None)
+    live = next((r for r in rounds if r.state in LIVE), None)
     shown = answered or latest
-    live = live_review(session, decision=decision)
     return ReviewSummary(
         latest=shown,
         asks=_asks(session, shown) if shown is not None else [],
