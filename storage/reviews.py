@@ -551,37 +551,42 @@ def _owned_by(team_id: str, user_id: str) -> Any:
     return (Decision.author_id == user_id) | Decision.id.in_(decider)
 
 
+def _owned_reviews(
+    session: Session, *, team_id: str, user_id: str, where: Any, order: Any, limit: int
+) -> list[tuple[Decision, Review]]:
+    stmt = (
+        select(Decision, Review)
+        .join(Review, Review.decision_id == Decision.id)
+        .where(Decision.team_id == team_id, where, _owned_by(team_id, user_id))
+        .order_by(order)
+        .limit(limit)
+    )
+    return [(d, r) for d, r in session.execute(stmt).all()]
+
+
 def upcoming_for(
     session: Session, *, team_id: str, user_id: str, limit: int = 5
 ) -> list[tuple[Decision, Review]]:
     """Scheduled reviews of decisions this person wrote or decided, soonest first."""
-    stmt = (
-        select(Decision, Review)
-        .join(Review, Review.decision_id == Decision.id)
-        .where(
-            Decision.team_id == team_id,
-            Review.state == ReviewState.SCHEDULED,
-            _owned_by(team_id, user_id),
-        )
-        .order_by(Review.due_at)
-        .limit(limit)
+    return _owned_reviews(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        limit=limit,
+        where=Review.state == ReviewState.SCHEDULED,
+        order=Review.due_at,
     )
-    return [(d, r) for d, r in session.execute(stmt).all()]
 
 
 def recent_outcomes(
     session: Session, *, team_id: str, user_id: str, limit: int = 5
 ) -> list[tuple[Decision, Review]]:
     """Answered reviews of decisions this person wrote or decided, newest first."""
-    stmt = (
-        select(Decision, Review)
-        .join(Review, Review.decision_id == Decision.id)
-        .where(
-            Decision.team_id == team_id,
-            Review.outcome.is_not(None),
-            _owned_by(team_id, user_id),
-        )
-        .order_by(Review.outcome_at.desc())
-        .limit(limit)
+    return _owned_reviews(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        limit=limit,
+        where=Review.outcome.is_not(None),
+        order=Review.outcome_at.desc(),
     )
-    return [(d, r) for d, r in session.execute(stmt).all()]

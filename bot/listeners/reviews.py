@@ -13,6 +13,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.adr_command import parse_number
 from bot.decision_posts import refresh_decision_message
 from bot.errors import guarded
 from bot.followups import schedule_decision_review
@@ -221,7 +222,9 @@ def handle_supersede_button(
     db: Database,
     team: str,
 ) -> None:
-    number = _review_id(action.get("value"))
+    number = parse_number(str(action.get("value") or ""))
+    if number is None:
+        raise InvalidInput("That button doesn't point at a decision any more.")
     user = body["user"]["id"]
     with db.read() as session:
         decision = decision_repo.get_decision(session, team_id=team, number=number)
