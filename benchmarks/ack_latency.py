@@ -404,7 +404,7 @@ def create_bare_app(settings: Any) -> Any:
 
     from slack_bolt import App
 
-    from bot.app import build_client
+    from bot.slack_api import build_client
     from bot.ids import Action
 
     app = App(

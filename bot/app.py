@@ -7,30 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 from bot import errors, middleware
 from bot.config import Settings
 from bot.listeners import decisions, home, reviews, stances, upcoming
+from bot.slack_api import build_client
 from storage.db import Database
-
-
-def build_client(settings: Settings, token: str | None = None) -> WebClient:
-    """The Web API client with slack_sdk's retry handlers for 429, 5xx and connection errors."""
-    return WebClient(
-        token=token or settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 def create_app(
@@ -44,8 +26,8 @@ def create_app(
         request_verification_enabled=not socket_mode,
         # The bot token is checked on the first request, not at import/start-up.
         token_verification_enabled=False,
-        # Bolt's default pool is 5 threads; a listener finishing Slack calls after its ack
-        # holds one, and the next requests' acks would queue behind it.
+        # Listeners do no Slack work after their ack (it is outbox work), but Bolt still runs
+        # each one in a thread of this pool until it returns.
         listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
         logger=logging.getLogger("bot.app"),
     )

@@ -1,4 +1,4 @@
-"""`decisionbot` commands: serve, socket, migrate, run-due.
+"""`decisionbot` commands: serve, socket, worker, migrate, run-due.
 
 Configuration problems end the process with one line naming the variable and exit status 2.
 """
@@ -60,47 +60,129 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings.require_http()
+    # Counters from every gunicorn worker are summed at /metrics: prometheus_client reads
+    # this before its first import.
+    metrics_dir = _multiprocess_metrics_dir()
     db = _open_database(settings, migrate_empty_sqlite=True)
     from bot.app import create_app
-    from bot.scheduler import start_scheduler
     from bot.server import serve
     from bot.web import create_wsgi_app
 
     wsgi = create_wsgi_app(create_app(settings, db), db)
-    scheduler = start_scheduler(settings, db)
-    try:
-        serve(
-            wsgi,
-            host=args.host,
-            port=args.port or settings.port,
-            workers=args.workers,
-            threads=args.threads,
-            # Connections the master opened (migration check, scheduler) are not shared with
-            # the forked workers: each worker drops the inherited pool and opens its own.
-            post_fork=lambda: db.engine.dispose(close=False),
-        )
-    finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+    running: list[Any] = []
+
+    def start_worker() -> None:
+        # In each gunicorn worker: connections the master opened (migration check) are not
+        # shared; then its own dispatcher, unless a separate `decisionbot worker` runs.
+        db.engine.dispose(close=False)
+        if settings.dispatcher == "embedded":
+            from bot.scheduler import start_engine
+
+            running.append(start_engine(settings, db))
+
+    def stop_worker() -> None:
+        for engine in running:
+            engine.stop(settings.shutdown_grace_seconds)
+
+    def worker_ended(pid: int) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, metrics_dir)
+
+    serve(
+        wsgi,
+        host=args.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        threads=args.threads,
+        post_fork=start_worker,
+        worker_exit=stop_worker,
+        child_exit=worker_ended,
+        graceful_timeout=settings.shutdown_grace_seconds + 5,
+    )
     return 0
+
+
+def _multiprocess_metrics_dir() -> str:
+    import tempfile
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        path = tempfile.mkdtemp(prefix="decisionbot-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _on_sigterm(stop: Any) -> None:
+    """Run ``stop`` on SIGTERM or SIGINT (once), from the main thread."""
+    import signal
+
+    def handler(_signum: int, _frame: Any) -> None:
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def cmd_socket(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require_socket()
     db = _open_database(settings, migrate_empty_sqlite=True)
+    import threading
+
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import create_app
-    from bot.scheduler import start_scheduler
+    from bot.scheduler import start_engine
 
-    scheduler = start_scheduler(settings, db)
-    try:
-        SocketModeHandler(
-            create_app(settings, db, socket_mode=True), settings.slack_app_token
-        ).start()
-    finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+    engine = start_engine(settings, db) if settings.dispatcher == "embedded" else None
+    handler = SocketModeHandler(
+        create_app(settings, db, socket_mode=True), settings.slack_app_token
+    )
+    stopping = threading.Event()
+    _on_sigterm(stopping.set)
+    handler.connect()
+    stopping.wait()
+    handler.close()
+    if engine is not None:
+        engine.stop(settings.shutdown_grace_seconds)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    settings.require_bot_token()
+    db = _open_database(settings, migrate_empty_sqlite=True)
+    import threading
+
+    from bot.scheduler import start_engine
+
+    stopping = threading.Event()
+    _on_sigterm(stopping.set)
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        from bot.metrics import scrape_registry
+
+        start_http_server(args.metrics_port, addr=args.metrics_host, registry=scrape_registry(db))
+    engine = start_engine(settings, db, worker=True)
+    log.info(
+        "worker %s delivering outbox work (%s, %d at once)",
+        engine.dispatcher.owner,
+        "LISTEN/NOTIFY" if db.dialect == "postgresql" else "polling every second",
+        settings.dispatch_concurrency,
+    )
+    stopping.wait()
+    log.info("worker: stopping (grace %d s)", settings.shutdown_grace_seconds)
+    engine.stop(settings.shutdown_grace_seconds)
+    result = engine.dispatcher.result
+    log.info(
+        "worker stopped: claimed %d, sent %d, retried %d, failed %d, deferred %d, released %d",
+        result.claimed,
+        result.sent,
+        result.retried,
+        result.failed,
+        result.deferred,
+        result.released,
+    )
     return 0
 
 
@@ -136,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     serve.add_argument("--threads", type=int, default=8)
     sub.add_parser("socket", help="connect over Socket Mode (needs SLACK_APP_TOKEN)")
+    worker = sub.add_parser(
+        "worker", help="deliver outbox work and run the scheduler, without serving HTTP"
+    )
+    worker.add_argument(
+        "--metrics-port", type=int, default=None, help="serve GET /metrics on this port"
+    )
+    worker.add_argument("--metrics-host", default="0.0.0.0")
     sub.add_parser("migrate", help="upgrade the database schema to the newest version")
     run_due = sub.add_parser("run-due", help="do all scheduled work due now (or at --now) once")
     run_due.add_argument(
@@ -147,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "serve": cmd_serve,
     "socket": cmd_socket,
+    "worker": cmd_worker,
     "migrate": cmd_migrate,
     "run-due": cmd_run_due,
 }

@@ -29,6 +29,11 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = 3000
     scheduler_interval_seconds: int = 30
+    # The outbox dispatcher: "embedded" in serve/socket, or "off" when a worker runs.
+    dispatcher: str = "embedded"
+    dispatch_concurrency: int = 8
+    lease_seconds: int = 300
+    shutdown_grace_seconds: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,7 +62,24 @@ class Settings:
         interval = _int(
             get("DECISIONBOT_TICK_SECONDS"), "DECISIONBOT_TICK_SECONDS", 30, lo=1, hi=3600
         )
+        dispatcher = (get("DECISIONBOT_DISPATCHER") or "embedded").lower()
+        if dispatcher not in ("embedded", "off"):
+            raise ConfigError(
+                "DECISIONBOT_DISPATCHER must be embedded (serve/socket deliver Slack work "
+                "themselves) or off (a separate `decisionbot worker` does), "
+                f"got {dispatcher!r}"
+            )
         return cls(
+            dispatcher=dispatcher,
+            dispatch_concurrency=_int(
+                get("DECISIONBOT_CONCURRENCY"), "DECISIONBOT_CONCURRENCY", 8, lo=1, hi=64
+            ),
+            lease_seconds=_int(
+                get("DECISIONBOT_LEASE_SECONDS"), "DECISIONBOT_LEASE_SECONDS", 300, lo=1, hi=86400
+            ),
+            shutdown_grace_seconds=_int(
+                get("DECISIONBOT_SHUTDOWN_GRACE"), "DECISIONBOT_SHUTDOWN_GRACE", 8, lo=0, hi=300
+            ),
             database_url=_normalise_db_url(database_url),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),

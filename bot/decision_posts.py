@@ -1,4 +1,10 @@
-"""Posting and refreshing a decision's channel message (after the ack, never inside a DB unit)."""
+"""The decision log's outbox work: posting a decision, DMing the informed, refreshing the
+posted message, and planning its review. Registered with the engine by ``register_work``.
+
+Every handler runs in a dispatcher after the change it follows was committed, and sends at
+most one message; what it learns (the message ts, the permalink, follow-up rows) is written
+in the transaction that marks its row done.
+"""
 
 from __future__ import annotations
 
@@ -6,100 +12,180 @@ import logging
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
-from bot.render import render
-from bot.slack_calls import HOW_TO_FIX, POST_FAILED_OTHERWISE, dm, slack_error
+from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
+from bot.render import channel_link, render
+from bot.schedule import review_instant
+from bot.slack_api import HOW_TO_FIX, POST_FAILED_OTHERWISE, conversation_is_private, slack_error
 from bot.views.decisions import build_decision_message
 from storage import decisions as repo
 from storage import reviews as reviews_repo
-from storage.db import Database
-from storage.models import Role
+from storage.decision_work import REFRESH_INTERVAL, DecisionWork, schedule_inform
+from storage.models import Decision, DecisionStatus, DueWork, Role
+from storage.notices import schedule_notice
 
 log = logging.getLogger(__name__)
 
 
-def _record(
-    db: Database, team: str, number: int
-) -> tuple[repo.DecisionRecord, reviews_repo.ReviewSummary]:
-    with db.read() as session:
-        decision = repo.get_decision(session, team_id=team, number=number)
+def _load(session: Session, item: DueWork) -> Decision:
+    return repo.get_decision_by_id(session, team_id=item.team_id, decision_id=item.subject_id)
+
+
+def _record(job: Job) -> tuple[repo.DecisionRecord, reviews_repo.ReviewSummary]:
+    with job.db.read() as session:
+        decision = _load(session, job.item)
         record = repo.load_record(session, decision=decision, with_history=False)
         return record, reviews_repo.review_summary(session, decision=decision)
 
 
-def post_decision(
-    client: WebClient, db: Database, *, team: str, number: int, notify_informed: bool = True
-) -> None:
-    """Post ADR-n to its channel with the stance buttons; DM the informed.
+def handle_post(job: Job) -> bool:
+    """Post ADR-n in its channel with the stance buttons; then DM the informed.
 
-    If Slack refuses the channel, the decision stays saved; the error is stored on the row and
-    the author is told in one sentence how to fix it.
-    """
-    record, review = _record(db, team, number)
+    The decision was saved as private; the channel's privacy is read here (conversations.info)
+    and recorded with the post, so a private decision is never visible workspace-wide, even
+    for a moment."""
+    record, review = _record(job)
     d = record.decision
+    if d.message_ts:
+        # Posted by an earlier attempt that died before finishing: don't post twice, but
+        # make sure the informed hear about it (their rows' keys make this idempotent).
+        _after_post(job, record, d.channel_id, d.message_ts)
+        return False
+    private = conversation_is_private(job.client, d.channel_id)
     text, blocks = build_decision_message(record, review)
-    permalink = None
     try:
-        resp = client.chat_postMessage(
+        resp = job.client.chat_postMessage(
             channel=d.channel_id, text=text, blocks=blocks, unfurl_links=False
         )
-        ts = resp["ts"]
-        with db.session() as session:
-            repo.set_post_result(session, decision=d, message_ts=ts, error=None)
-        try:
-            permalink = client.chat_getPermalink(channel=resp["channel"], message_ts=ts)[
-                "permalink"
-            ]
-        except SlackApiError:
-            permalink = None
     except SlackApiError as exc:
-        error = slack_error(exc)
-        log.warning("posting %s for team %s to %s failed: %s", d.ref, team, d.channel_id, error)
-        with db.session() as session:
-            repo.set_post_result(session, decision=d, message_ts=None, error=error)
-        reason = HOW_TO_FIX.get(error, POST_FAILED_OTHERWISE).format(n=number, e=error)
-        dm(
-            client,
-            d.author_id,
-            render("post_failed.md.j2", number=number, channel=d.channel_id, reason=reason),
+        raise_if_permanent(exc, f"post it in {channel_link(d.channel_id)}")
+        raise
+    # Recorded at once, not with the row's "done": a repeat of this row then finds the
+    # message and never posts it twice.
+    with job.db.session() as session:
+        repo.set_post_result(
+            session, decision=d, message_ts=resp["ts"], error=None, private=private
         )
-    if notify_informed:
-        for user in record.members.get(Role.INFORMED, []):
-            dm(
-                client,
-                user,
-                render(
-                    "informed_dm.md.j2",
-                    author=d.author_id,
-                    number=d.number,
-                    title=d.title,
-                    status=d.status,
-                    permalink=permalink or "",
-                ),
+    _after_post(job, record, resp["channel"], resp["ts"])
+    return True
+
+
+def _after_post(job: Job, record: repo.DecisionRecord, channel: str, ts: str) -> None:
+    """DM the informed, with a link to the post (scheduled with the row's "done")."""
+    if not job.payload.get("notify_informed"):
+        return
+    informed = record.members.get(Role.INFORMED, [])
+    if not informed:
+        return
+    try:
+        permalink = job.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+    except Exception:  # noqa: BLE001 - posted: the DMs go out without a link
+        permalink = None
+    d = record.decision
+
+    def inform(session: Session) -> None:
+        for user in informed:
+            schedule_inform(session, decision=d, user_id=user, permalink=permalink)
+
+    job.after_send.append(inform)
+
+
+def post_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
+    """The decision stays saved; the error is stored on it, the author is told in one
+    sentence how to fix it, and the informed still hear about it."""
+    d = _load(session, job.item)
+    repo.set_post_result(session, decision=d, message_ts=None, error=failure.error)
+    reason = HOW_TO_FIX.get(failure.error, POST_FAILED_OTHERWISE).format(
+        n=d.number, e=failure.error
+    )
+    schedule_notice(
+        session,
+        team_id=d.team_id,
+        user_id=d.author_id,
+        text=render("post_failed.md.j2", number=d.number, channel=d.channel_id, reason=reason),
+    )
+    if job.payload.get("notify_informed"):
+        for user in repo.members(session, decision=d).get(Role.INFORMED, []):
+            schedule_inform(session, decision=d, user_id=user, permalink=None)
+
+
+def handle_inform(job: Job) -> bool:
+    d: Decision = job.subject
+    job.client.chat_postMessage(
+        channel=job.payload["user"],
+        text=render(
+            "informed_dm.md.j2",
+            author=d.author_id,
+            number=d.number,
+            title=d.title,
+            status=d.status,
+            permalink=job.payload.get("permalink") or "",
+        ),
+        unfurl_links=False,
+    )
+    return True
+
+
+def handle_refresh(job: Job) -> bool:
+    """chat.update the posted message with the state committed now (coalesced: clicks
+    that arrive meanwhile mark the row to run once more)."""
+    record, review = _record(job)
+    d = record.decision
+    if not d.message_ts:
+        return False  # not posted (yet): the post will show the current state
+    text, blocks = build_decision_message(record, review)
+    job.client.chat_update(channel=d.channel_id, ts=d.message_ts, text=text, blocks=blocks)
+    return True
+
+
+def handle_plan_review(job: Job) -> bool:
+    """Turn the review date into a scheduled review: the review hour in the workspace's
+    time zone, else the first decider's (or the author's) Slack time zone, else UTC."""
+    with job.db.read() as session:
+        decision = _load(session, job.item)
+        people = repo.members(session, decision=decision)[Role.DECIDER] + [decision.author_id]
+        settings = reviews_repo.workspace_settings(session, team_id=decision.team_id)
+    if decision.review_date is None:
+        return False
+    tz = resolve_timezone(job.client, configured=settings.timezone, people=people)
+    due_at = review_instant(decision.review_date, tz=tz, hour=settings.review_hour)
+    actor = str(job.payload.get("actor") or decision.author_id)
+
+    def schedule(session: Session) -> None:
+        current = repo.get_decision_by_id(
+            session, team_id=decision.team_id, decision_id=decision.id, for_update=True
+        )
+        if current.review_date == decision.review_date and current.status in (
+            DecisionStatus.PROPOSED,
+            DecisionStatus.ACCEPTED,
+        ):
+            reviews_repo.schedule_review(
+                session, decision=current, due_at=due_at, timezone=tz, actor_id=actor
             )
 
+    job.after_send.append(schedule)
+    return False
 
-def refresh_decision_message(client: WebClient, db: Database, *, team: str, number: int) -> None:
-    """Update the posted message in place (chat.update) so the tally and status are live.
 
-    Two clicks at once render from different snapshots; re-reading after the update and
-    updating again if the stances moved means the last update always shows the newest state.
-    """
-    for _ in range(3):
-        with db.read() as session:
-            before = repo.message_marker(session, team_id=team, number=number)
-            decision = repo.get_decision(session, team_id=team, number=number)
-            record = repo.load_record(session, decision=decision, with_history=False)
-            review = reviews_repo.review_summary(session, decision=decision)
-        d = record.decision
-        if not d.message_ts:
-            return
-        text, blocks = build_decision_message(record, review)
+def resolve_timezone(client: WebClient, *, configured: str | None, people: list[str]) -> str:
+    if configured:
+        return configured
+    for user in people:
         try:
-            client.chat_update(channel=d.channel_id, ts=d.message_ts, text=text, blocks=blocks)
+            tz = client.users_info(user=user)["user"].get("tz")
         except SlackApiError as exc:
-            log.warning("chat.update %s (team %s) failed: %s", d.ref, team, slack_error(exc))
-            return
-        with db.read() as session:
-            if repo.message_marker(session, team_id=team, number=number) == before:
-                return
+            log.info("users.info %s failed: %s", user, slack_error(exc))
+            continue
+        if tz:
+            return str(tz)
+    return "UTC"
+
+
+def register_work(registry: Registry) -> None:
+    registry.register(
+        WorkKind(DecisionWork.POST, handle_post, load=_load, on_failure=post_failed),
+        WorkKind(DecisionWork.INFORM, handle_inform, load=_load),
+        WorkKind(DecisionWork.REFRESH, handle_refresh, load=_load, rerun_after=REFRESH_INTERVAL),
+        WorkKind(DecisionWork.PLAN_REVIEW, handle_plan_review, load=_load),
+    )

@@ -14,6 +14,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack_api import REQUEST_TIMEOUT
 from storage.errors import DecisionBotError
 
 log = logging.getLogger("bot.errors")
@@ -21,6 +22,10 @@ log = logging.getLogger("bot.errors")
 
 def register(app: App) -> None:
     app.error(handle_error)
+
+
+# What the wrapper needs from Bolt to report an error, whatever the listener asks for.
+_NEEDED = ("ack", "body", "context", "client", "logger")
 
 
 def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,49 +36,28 @@ def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
     "dispatch_failed"). Errors before the ack still go to Bolt, whose error handler (below)
     then answers in the HTTP response itself.
 
-    The wrapper asks Bolt for every argument a listener here may use and passes the
-    listener only the ones it declares.
+    Bolt injects arguments by name: the wrapper declares the listener's own parameters (any
+    of Bolt's: ``say``, ``payload``, ``message``, ...) plus the few it needs itself, and
+    passes the listener exactly what it asked for.
     """
-    wanted = inspect.getfullargspec(listener).args
+    wanted = list(inspect.signature(listener).parameters)
+    names = list(dict.fromkeys([*wanted, *_NEEDED]))
 
-    def run(
-        ack: Any,
-        body: dict[str, Any],
-        context: BoltContext,
-        client: WebClient,
-        logger: logging.Logger,
-        respond: Any,
-        command: Any,
-        view: Any,
-        action: Any,
-        shortcut: Any,
-        event: Any,
-        db: Any,
-        team: Any,
-    ) -> Any:
-        available = {
-            "ack": ack,
-            "body": body,
-            "context": context,
-            "client": client,
-            "logger": logger,
-            "respond": respond,
-            "command": command,
-            "view": view,
-            "action": action,
-            "shortcut": shortcut,
-            "event": event,
-            "db": db,
-            "team": team,
-        }
+    def run(**kwargs: Any) -> Any:
+        ack = kwargs["ack"]
         try:
-            return listener(**{name: available[name] for name in wanted})
+            return listener(**{name: kwargs[name] for name in wanted})
         except Exception as error:
             if ack is None or ack.response is None:
                 raise
-            handle_error(error, body, None, context, client, logger)
+            handle_error(
+                error, kwargs["body"], None, kwargs["context"], kwargs["client"], kwargs["logger"]
+            )
             return None
 
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    )
     run.__name__ = run.__qualname__ = listener.__name__
     run.__doc__ = listener.__doc__
     return run
@@ -127,7 +111,8 @@ def _tell_user(body: dict[str, Any], context: BoltContext, client: WebClient, te
     try:
         response_url = body.get("response_url")
         if response_url:
-            WebhookClient(response_url).send(
+            # One attempt, a short timeout: a request thread never waits long on Slack.
+            WebhookClient(response_url, timeout=REQUEST_TIMEOUT, retry_handlers=[]).send(
                 text=text, response_type="ephemeral", replace_original=False
             )
             return

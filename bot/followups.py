@@ -1,224 +1,119 @@
-"""Delivering "Did this decision work?" follow-ups: one handler per kind of due work.
+""" "Did this decision work?" follow-ups as outbox work: one handler per kind of row.
 
-Handlers run inside ``run_due`` after the row was claimed. Each sends at most one Slack
-message, so if the process dies between Slack accepting it and the row being marked done,
-the only message that can repeat is that one (the in-flight item). What a handler records
-about the message it sent (``Delivery.after_send``) is written in the same transaction that
-marks its row done.
+Each handler sends at most one Slack message, so if the process dies between Slack accepting
+it and the row being marked done, the only message that can repeat is that one. Fan-out
+steps (a review opening, a nudge round) send nothing: they write one row per message, in the
+transaction that marks their own row done (``Job.after_send``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlmodel import Session
 
+from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
 from bot.render import Mrkdwn, mention, render
-from bot.schedule import review_instant, working_days_later
-from bot.slack_calls import dm, slack_error
-from bot.views.reviews import build_dissent_ask, build_review_ask, review_thread_open_text
-from storage import decisions as decision_repo
+from bot.schedule import working_days_later
+from bot.views.reviews import (
+    build_answered,
+    build_dissent_ask,
+    build_review_ask,
+    review_outcome_thread_text,
+    review_thread_open_text,
+)
 from storage import reviews as repo
-from storage.db import Database
-from storage.models import Decision, DueWork, Review, ReviewAsk, ReviewState, Role
+from storage.models import Decision, DueWork, Outcome, Review, ReviewAsk, ReviewState
+from storage.notices import schedule_notice
+from storage.reviews import ReviewWork
 
 log = logging.getLogger(__name__)
 
-# How old the ask/review/decision rows loaded for a claimed batch may get before a handler
-# reloads them (an answer given meanwhile must stop the remaining asks soon).
-PREFETCH_MAX_AGE = 1.0  # seconds
-
-AskRows = tuple[ReviewAsk, Review, Decision]
-
-
-@dataclass
-class Delivery:
-    """What handlers work with during one sweep.
-
-    ``after_send``: writes a handler wants made once its message went out (e.g. where the
-    DM landed); ``run_due`` runs them in the transaction that marks the row done, so a
-    delivered item costs one write transaction.
-
-    ``prefetch(items)``: ``run_due`` loads the rows the claimed batch's asks need in one
-    query instead of three per item; ``ask_rows`` hands them out, reloading whatever is
-    left of the batch once they are older than ``PREFETCH_MAX_AGE`` or after a handler
-    changed a review (``invalidate``).
-    """
-
-    db: Database
-    client: WebClient
-    now: datetime
-    after_send: list[Callable[[Session], None]] = field(default_factory=list)
-    _asks: dict[tuple[str, int], AskRows | None] = field(default_factory=dict)
-    _loaded_at: float = 0.0
-
-    def prefetch(self, items: Iterable[DueWork]) -> None:
-        self._asks = {}
-        for item in items:
-            if item.kind == repo.ASK:
-                ask_id = json.loads(item.payload or "{}").get("ask_id")
-                if ask_id is not None:
-                    self._asks[(item.team_id, int(ask_id))] = None
-        self._load()
-
-    def invalidate(self) -> None:
-        self._loaded_at = 0.0
-
-    def _load(self) -> None:
-        wanted: dict[str, list[int]] = {}
-        for team_id, ask_id in self._asks:
-            wanted.setdefault(team_id, []).append(ask_id)
-        self._asks = dict.fromkeys(self._asks)
-        if wanted:
-            with self.db.read() as session:
-                for team_id, ask_ids in wanted.items():
-                    for rows in _load_asks(session, team_id=team_id, ask_ids=ask_ids):
-                        self._asks[(team_id, rows[0].id)] = rows  # type: ignore[index]
-        self._loaded_at = time.monotonic()
-
-    def ask_rows(self, team_id: str, ask_id: int) -> AskRows | None:
-        """The prefetched (ask, review, decision), or None if this ask wasn't prefetched."""
-        key = (team_id, ask_id)
-        if key not in self._asks:
-            return None
-        if time.monotonic() - self._loaded_at > PREFETCH_MAX_AGE:
-            self._load()
-        return self._asks.pop(key)
+FIXES = {
+    "not_in_channel": "Invite me to the channel with `/invite @Decision Bot`.",
+    "channel_not_found": "The channel is gone or private without me in it.",
+    "is_archived": "The channel is archived.",
+    "account_inactive": "That person's account is deactivated; their answer won't be asked again.",
+    "user_not_found": "That person isn't in this workspace any more.",
+}
 
 
-def _load_asks(session: Session, *, team_id: str, ask_ids: list[int]) -> list[AskRows]:
-    """Asks with their review and decision, in one query (all three in this workspace)."""
-    rows = session.execute(
-        select(ReviewAsk, Review, Decision)
-        .join(Review, Review.id == ReviewAsk.review_id)
-        .join(Decision, Decision.id == Review.decision_id)
-        .where(
-            ReviewAsk.team_id == team_id,
-            Review.team_id == team_id,
-            Decision.team_id == team_id,
-            ReviewAsk.id.in_(ask_ids),
-        )
-    ).all()
-    return [(ask, review, decision) for ask, review, decision in rows]
+def _load(session: Session, item: DueWork) -> tuple[Review, Decision]:
+    """A review row's subject: the review and its decision (both in the row's workspace)."""
+    review = repo.get_review(session, team_id=item.team_id, review_id=item.subject_id)
+    decision = session.execute(
+        select(Decision).where(Decision.team_id == item.team_id, Decision.id == review.decision_id)
+    ).scalar_one()
+    return review, decision
 
 
-class PermanentFailure(Exception):
-    """Slack refused for a reason retrying cannot fix; ``error`` is Slack's error code."""
-
-    def __init__(self, error: str, what: str) -> None:
-        super().__init__(error)
-        self.error = error
-        self.what = what
+def _ask(job: Job) -> tuple[ReviewAsk, Review, Decision]:
+    with job.db.read() as session:
+        ask = repo.get_ask(session, team_id=job.item.team_id, ask_id=int(job.payload["ask_id"]))
+        review, decision = _load(session, job.item)
+    return ask, review, decision
 
 
-# -- scheduling a decision's review ----------------------------------------------------------
+# -- fan-out steps (no message) --------------------------------------------------------------
 
 
-def resolve_timezone(client: WebClient, *, configured: str | None, people: list[str]) -> str:
-    """The workspace's time zone if set, else the first decider's (or author's) Slack time
-    zone from users.info, else UTC."""
-    if configured:
-        return configured
-    for user in people:
-        try:
-            tz = client.users_info(user=user)["user"].get("tz")
-        except SlackApiError as exc:
-            log.info("users.info %s failed: %s", user, slack_error(exc))
-            continue
-        if tz:
-            return str(tz)
-    return "UTC"
+def handle_open(job: Job) -> bool:
+    item, now = job.item, job.now
 
-
-def schedule_decision_review(
-    client: WebClient, db: Database, *, team: str, number: int, actor: str
-) -> None:
-    """After a decision is saved or its review date changes: (re)schedule its review."""
-    with db.read() as session:
-        decision = decision_repo.get_decision(session, team_id=team, number=number)
-        people = decision_repo.members(session, decision=decision)[Role.DECIDER] + [
-            decision.author_id
-        ]
-        settings = repo.workspace_settings(session, team_id=team)
-    if decision.review_date is None:
-        return
-    tz = resolve_timezone(client, configured=settings.timezone, people=people)
-    due_at = review_instant(decision.review_date, tz=tz, hour=settings.review_hour)
-    with db.session() as session:
-        decision = decision_repo.get_decision(session, team_id=team, number=number, for_update=True)
-        if decision.status in ("proposed", "accepted"):
-            repo.schedule_review(
-                session, decision=decision, due_at=due_at, timezone=tz, actor_id=actor
-            )
-
-
-# -- handlers --------------------------------------------------------------------------------
-
-
-def _decision(session, review) -> Decision:  # noqa: ANN001
-    return decision_repo.get_decision_by_id(
-        session, team_id=review.team_id, decision_id=review.decision_id
-    )
-
-
-def handle_open(ctx: Delivery, item: DueWork) -> bool:
-    with ctx.db.session() as session:
+    def open_review(session: Session) -> None:
         review = repo.get_review(session, team_id=item.team_id, review_id=item.subject_id)
         settings = repo.workspace_settings(session, team_id=item.team_id)
         nudge_at = working_days_later(
-            ctx.now, settings.nudge_after_days, tz=review.timezone, hour=settings.review_hour
+            now, settings.nudge_after_days, tz=review.timezone, hour=settings.review_hour
         )
         repo.open_review(
-            session, team_id=item.team_id, review_id=item.subject_id, now=ctx.now, nudge_at=nudge_at
+            session, team_id=item.team_id, review_id=item.subject_id, now=now, nudge_at=nudge_at
         )
+
+    job.after_send.append(open_review)
     return False
 
 
-def handle_nudge(ctx: Delivery, item: DueWork) -> bool:
-    number = int(json.loads(item.payload or "{}").get("nudge", 1))
-    with ctx.db.session() as session:
+def handle_nudge(job: Job) -> bool:
+    item, now = job.item, job.now
+    number = int(job.payload.get("nudge", 1))
+
+    def nudge(session: Session) -> None:
         review = repo.get_review(session, team_id=item.team_id, review_id=item.subject_id)
         settings = repo.workspace_settings(session, team_id=item.team_id)
         next_at = working_days_later(
-            ctx.now, settings.nudge_after_days, tz=review.timezone, hour=settings.review_hour
+            now, settings.nudge_after_days, tz=review.timezone, hour=settings.review_hour
         )
         repo.nudge(
             session,
             team_id=item.team_id,
             review_id=item.subject_id,
             number=number,
-            now=ctx.now,
+            now=now,
             next_at=next_at,
             max_nudges=settings.max_nudges,
         )
+
+    job.after_send.append(nudge)
     return False
 
 
-def handle_expire(ctx: Delivery, item: DueWork) -> bool:
-    with ctx.db.session() as session:
-        repo.expire(session, team_id=item.team_id, review_id=item.subject_id)
+def handle_expire(job: Job) -> bool:
+    item = job.item
+    job.after_send.append(
+        lambda session: repo.expire(session, team_id=item.team_id, review_id=item.subject_id)
+    )
     return False
 
 
-def handle_ask(ctx: Delivery, item: DueWork) -> bool:
-    payload = json.loads(item.payload or "{}")
-    nudge = int(payload.get("nudge", 0))
-    rows = ctx.ask_rows(item.team_id, int(payload["ask_id"]))
-    if rows is None:  # not prefetched, or gone since: load it (NotFound if it is gone)
-        with ctx.db.read() as session:
-            ask = repo.get_ask(session, team_id=item.team_id, ask_id=int(payload["ask_id"]))
-            review = repo.get_review(session, team_id=item.team_id, review_id=ask.review_id)
-            decision = _decision(session, review)
-    else:
-        ask, review, decision = rows
+# -- one message each ------------------------------------------------------------------------
+
+
+def handle_ask(job: Job) -> bool:
+    nudge = int(job.payload.get("nudge", 0))
+    ask, review, decision = _ask(job)
     # Answered or cancelled meanwhile: nothing to ask. A dissenter's own question stands
     # after the outcome is in; a reminder never goes to someone who already answered.
     still_open = review.state == ReviewState.OPEN or (
@@ -231,15 +126,15 @@ def handle_ask(ctx: Delivery, item: DueWork) -> bool:
     else:
         text, blocks = build_dissent_ask(decision, review, ask, nudge)
     try:
-        resp = ctx.client.chat_postMessage(
+        resp = job.client.chat_postMessage(
             channel=ask.user_id, text=text, blocks=blocks, unfurl_links=False
         )
-    except SlackApiError as exc:
+    except Exception as exc:
         # Mrkdwn: the template escapes plain strings, which would show "&lt;@U…&gt;".
-        raise_if_permanent(exc, Mrkdwn(f"ask {mention(ask.user_id)} whether it worked"))
+        _permanent(exc, Mrkdwn(f"ask {mention(ask.user_id)} whether it worked"))
         raise
     channel_id, message_ts = resp["channel"], resp["ts"]
-    ctx.after_send.append(
+    job.after_send.append(
         lambda session: repo.set_ask_message(
             session, ask=ask, channel_id=channel_id, message_ts=message_ts
         )
@@ -247,66 +142,91 @@ def handle_ask(ctx: Delivery, item: DueWork) -> bool:
     return True
 
 
-def handle_thread(ctx: Delivery, item: DueWork) -> bool:
-    with ctx.db.read() as session:
-        review = repo.get_review(session, team_id=item.team_id, review_id=item.subject_id)
-        decision = _decision(session, review)
+def handle_thread(job: Job) -> bool:
+    with job.db.read() as session:
+        review, decision = _load(session, job.item)
         askees = [a.user_id for a in repo.asks(session, review=review) if a.role == repo.OWNER]
     if not decision.message_ts or review.state == ReviewState.CANCELLED:
         return False
     try:
-        ctx.client.chat_postMessage(
+        job.client.chat_postMessage(
             channel=decision.channel_id,
             thread_ts=decision.message_ts,
             text=review_thread_open_text(decision, askees),
         )
-    except SlackApiError as exc:
-        raise_if_permanent(exc, "post in the decision's thread")
+    except Exception as exc:
+        _permanent(exc, "post in the decision's thread")
         raise
     return True
 
 
-HANDLERS: dict[str, Callable[[Delivery, DueWork], bool]] = {
-    repo.OPEN: handle_open,
-    repo.ASK: handle_ask,
-    repo.THREAD: handle_thread,
-    repo.NUDGE: handle_nudge,
-    repo.EXPIRE: handle_expire,
-}
-
-
-def raise_if_permanent(exc: SlackApiError, what: str) -> None:
-    from bot.slack_calls import PERMANENT_ERRORS
-
-    error = slack_error(exc)
-    if error in PERMANENT_ERRORS:
-        raise PermanentFailure(error, what) from exc
-
-
-def tell_author_of_failure(ctx: Delivery, item: DueWork, failure: PermanentFailure) -> None:
-    """Show a permanent failure to a human: the decision's author gets a DM."""
+def handle_outcome_note(job: Job) -> bool:
+    """The one-line summary of an outcome, in the decision's thread."""
+    _review, decision = job.subject
+    if not decision.message_ts:
+        return False
+    p = job.payload
     try:
-        with ctx.db.read() as session:
-            review = repo.get_review(session, team_id=item.team_id, review_id=item.subject_id)
-            decision = _decision(session, review)
-    except Exception:  # noqa: BLE001 - the failure is recorded on the row regardless
-        log.warning("no decision found for failed work item %s", item.id)
-        return
-    fixes = {
-        "not_in_channel": "Invite me to the channel with `/invite @Decision Bot`.",
-        "channel_not_found": "The channel is gone or private without me in it.",
-        "is_archived": "The channel is archived.",
-        "account_inactive": "That person's account is deactivated; their answer won't be asked again.",
-        "user_not_found": "That person isn't in this workspace any more.",
-    }
-    dm(
-        ctx.client,
-        decision.author_id,
-        render(
+        job.client.chat_postMessage(
+            channel=decision.channel_id,
+            thread_ts=decision.message_ts,
+            text=review_outcome_thread_text(
+                decision, p["user"], Outcome(p["outcome"]), p.get("what_happened", "")
+            ),
+        )
+    except Exception as exc:
+        _permanent(exc, "post the outcome in the decision's thread")
+        raise
+    return True
+
+
+def handle_answered(job: Job) -> bool:
+    """Turn one asked owner's DM into "answered by ..." (so no one answers twice)."""
+    ask, review, decision = _ask(job)
+    if not (ask.channel_id and ask.message_ts):
+        return False
+    text, blocks = build_answered(decision, review)
+    job.client.chat_update(channel=ask.channel_id, ts=ask.message_ts, text=text, blocks=blocks)
+    return True
+
+
+def _permanent(exc: Exception, what: str) -> None:
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(exc, SlackApiError):
+        raise_if_permanent(exc, what)
+
+
+def tell_author(session: Session, job: Job, failure: PermanentFailure) -> None:
+    """A review message failed for good: the decision's author gets a DM saying what
+    failed and how to fix it (an outbox row written with the failure)."""
+    _review, decision = _load(session, job.item)
+    what: Any = failure.what or {
+        ReviewWork.ASK: "ask whether it worked",
+        ReviewWork.THREAD: "post in the decision's thread",
+        ReviewWork.OUTCOME_NOTE: "post the outcome in the decision's thread",
+    }.get(job.item.kind, "send a follow-up")
+    schedule_notice(
+        session,
+        team_id=decision.team_id,
+        user_id=decision.author_id,
+        text=render(
             "delivery_failed.md.j2",
-            what=failure.what,
+            what=what,
             number=decision.number,
             error=failure.error,
-            fix=fixes.get(failure.error, "I won't retry this one."),
+            fix=FIXES.get(failure.error, "I won't retry this one."),
         ),
+    )
+
+
+def register_work(registry: Registry) -> None:
+    registry.register(
+        WorkKind(ReviewWork.OPEN, handle_open, load=_load),
+        WorkKind(ReviewWork.NUDGE, handle_nudge, load=_load),
+        WorkKind(ReviewWork.EXPIRE, handle_expire, load=_load),
+        WorkKind(ReviewWork.ASK, handle_ask, load=_load, on_failure=tell_author),
+        WorkKind(ReviewWork.THREAD, handle_thread, load=_load, on_failure=tell_author),
+        WorkKind(ReviewWork.OUTCOME_NOTE, handle_outcome_note, load=_load, on_failure=tell_author),
+        WorkKind(ReviewWork.ANSWERED, handle_answered, load=_load),
     )

@@ -40,18 +40,30 @@ def serve(
     workers: int = 2,
     threads: int = 8,
     post_fork: Callable[[], None] | None = None,
+    worker_exit: Callable[[], None] | None = None,
+    child_exit: Callable[[int], None] | None = None,
+    graceful_timeout: int = 10,
 ) -> None:
-    """Run until SIGTERM/SIGINT. gthread workers: Bolt acks on the request thread and finishes
-    slow work on its own executor, so a few processes with threads cover many requests."""
+    """Run until SIGTERM/SIGINT. gthread workers: Bolt acks on the request thread; Slack work
+    after the ack is outbox work for the dispatcher. ``post_fork`` runs in each worker
+    before it serves (drop inherited pools, start its dispatcher); ``worker_exit`` in each
+    worker once it stopped serving (stop its dispatcher); ``child_exit`` in the master with
+    the pid of a worker that ended."""
+    hooks: dict[str, Any] = {}
+    if worker_exit is not None:
+        hooks["worker_exit"] = lambda _server, _worker: worker_exit()
+    if child_exit is not None:
+        hooks["child_exit"] = lambda _server, worker: child_exit(worker.pid)
     _Gunicorn(
         wsgi,
         {
+            **hooks,
             "bind": f"{host}:{port}",
             "workers": max(1, workers),
             "worker_class": "gthread",
             "threads": max(1, threads),
             "timeout": 30,
-            "graceful_timeout": 10,
+            "graceful_timeout": graceful_timeout,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "info",

@@ -1,15 +1,20 @@
-"""The WSGI application served by gunicorn: POST /slack/events and GET /healthz."""
+"""The WSGI application served by gunicorn: POST /slack/events, GET /healthz, GET /metrics."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import metrics
 from storage.db import Database, schema_is_current
 
 log = logging.getLogger(__name__)
@@ -27,12 +32,50 @@ def create_wsgi_app(
         if path == "/slack/events":
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
-            return slack(environ, start_response)
+            started = time.perf_counter()
+            kind = _request_kind(environ)
+            try:
+                return slack(environ, start_response)
+            finally:
+                metrics.acked(kind, time.perf_counter() - started)
         if path == "/healthz" and method in ("GET", "HEAD"):
             return _health(start_response, db)
+        if path == "/metrics" and method == "GET":
+            body, content_type = metrics.render(db)
+            start_response(
+                "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+            )
+            return [body]
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return wsgi
+
+
+_PAYLOAD_TYPE = re.compile(r'"type"\s*:\s*"([a-z_]+)"')
+_INTERACTIVE = frozenset(
+    {"block_actions", "view_submission", "view_closed", "shortcut", "message_action"}
+)
+
+
+def _request_kind(environ: dict[str, Any]) -> str:
+    """command, block_actions, view_submission, shortcut, ..., event: the label of the ack
+    latency metric. Reads the body once and puts it back for Bolt."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return "unknown"
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    head = body[:600].decode("utf-8", "replace")
+    if head.startswith("{"):
+        return "event"
+    if "payload=" in head:
+        found = _PAYLOAD_TYPE.search(unquote_plus(head.split("payload=", 1)[1]))
+        kind = found.group(1) if found else ""
+        return kind if kind in _INTERACTIVE else "interactive"
+    if "command=" in head:
+        return "command"
+    return "unknown"
 
 
 def _health(start_response: StartResponse, db: Database) -> Iterable[bytes]:

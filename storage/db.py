@@ -6,7 +6,7 @@ several gunicorn workers and the scheduler can share one file. Postgres goes thr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,19 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._read_engine = self.engine.execution_options(readonly=True)
+        self._outbox_hooks: list[Callable[[], None]] = []
+
+    def on_outbox_commit(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call ``hook`` after every commit that wrote outbox rows (the in-process dispatcher
+        wakes up on it). Returns a function that removes the hook."""
+        self._outbox_hooks.append(hook)
+        return lambda: self._outbox_hooks.remove(hook) if hook in self._outbox_hooks else None
+
+    def committed(self, session: Session) -> None:
+        """After ``session`` committed: wake whoever waits for outbox rows it wrote."""
+        if session.info.pop("outbox", False):
+            for hook in list(self._outbox_hooks):
+                hook()
 
     @property
     def dialect(self) -> str:
@@ -96,6 +109,7 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+        self.committed(session)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -150,8 +150,17 @@ def get_decision(
     return found
 
 
-def get_decision_by_id(session: Session, *, team_id: str, decision_id: int) -> Decision:
-    found = _by_id(session, team_id, decision_id)
+def get_decision_by_id(
+    session: Session, *, team_id: str, decision_id: int, for_update: bool = False
+) -> Decision:
+    if for_update:
+        found = session.execute(
+            select(Decision)
+            .where(Decision.team_id == team_id, Decision.id == decision_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+    else:
+        found = _by_id(session, team_id, decision_id)
     if found is None:
         raise NotFound("That decision doesn't exist in this workspace.")
     return found
@@ -532,12 +541,22 @@ def create_decision(
 
 
 def set_post_result(
-    session: Session, *, decision: Decision, message_ts: str | None, error: str | None
+    session: Session,
+    *,
+    decision: Decision,
+    message_ts: str | None,
+    error: str | None,
+    private: bool | None = None,
 ) -> None:
+    """Where the post landed (or why it failed); ``private`` is the channel's privacy as
+    read when posting (None: leave it as saved)."""
+    values: dict[str, Any] = {"message_ts": message_ts or Decision.message_ts, "post_error": error}
+    if private is not None:
+        values["channel_private"] = private
     session.execute(
         update(Decision)
         .where(Decision.id == decision.id, Decision.team_id == decision.team_id)
-        .values(message_ts=message_ts or Decision.message_ts, post_error=error)
+        .values(**values)
     )
 
 

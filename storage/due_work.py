@@ -1,4 +1,6 @@
-"""The table of due work: schedule, claim with a lease, complete, retry, fail, cancel.
+"""The outbox: every Slack side effect and every piece of scheduled work is a row here,
+written in the same transaction as the change it follows; dispatchers claim, deliver and
+finish the rows.
 
 Exactly-once delivery rests on three things:
 - a unique ``(team_id, key)`` per piece of work, so scheduling twice never makes two;
@@ -6,7 +8,12 @@ Exactly-once delivery rests on three things:
   RETURNING`` on Postgres, and the same conditional UPDATE on SQLite, where every writing
   transaction holds the database's write lock from BEGIN (BEGIN IMMEDIATE), so the rows it
   returns are the rows it changed;
-- a lease: a claimed row whose owner died goes back to the sweep when the lease expires.
+- a lease on the database's clock: a claimed row whose owner died goes back to the sweep
+  when the lease expires, and a process whose own clock runs fast cannot take live leases.
+
+A transaction that writes a row is flagged (``session.info["outbox"]``): ``Database`` wakes
+this process's dispatcher after the commit, and on Postgres the transaction also sends
+``NOTIFY decisionbot_due``, which Postgres delivers to listening workers only on commit.
 """
 
 from __future__ import annotations
@@ -15,14 +22,29 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from storage.models import DueWork, WorkState, utcnow
 
 MAX_BACKOFF = timedelta(hours=1)
+NOTIFY_CHANNEL = "decisionbot_due"
 _TABLE = DueWork.__table__  # type: ignore[attr-defined]
+_LIVE = (WorkState.PENDING, WorkState.CLAIMED)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _written(session: Session) -> None:
+    """Flag the transaction: the dispatcher is woken once it commits (see module doc)."""
+    if session.info.get("outbox"):
+        return
+    session.info["outbox"] = True
+    if _dialect(session) == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 def schedule(
@@ -34,22 +56,24 @@ def schedule(
     key: str,
     due_at: datetime,
     payload: dict[str, Any] | None = None,
+    lane: str | None = None,
 ) -> bool:
     """Add a piece of work unless one with this key exists. True if it was added."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     now = utcnow()
     result = session.execute(
         insert(DueWork)
         .values(
             team_id=team_id,
-            kind=kind,
+            kind=str(kind),
             subject_id=subject_id,
             key=key,
             payload=json.dumps(payload or {}),
             due_at=due_at,
             state=WorkState.PENDING,
             attempts=0,
+            lane=lane,
+            rerun=False,
             created_at=now,
             updated_at=now,
         )
@@ -57,16 +81,88 @@ def schedule(
         .returning(DueWork.id)
     )
     # A returned id, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
-    return result.first() is not None
+    added = result.first() is not None
+    if added:
+        _written(session)
+    return added
+
+
+def schedule_coalesced(
+    session: Session,
+    *,
+    team_id: str,
+    kind: str,
+    subject_id: int,
+    key: str,
+    now: datetime,
+    min_interval: timedelta = timedelta(0),
+    payload: dict[str, Any] | None = None,
+    lane: str | None = None,
+) -> None:
+    """One live row per ``key`` whose handler delivers the *current* state (a message's
+    refresh): asking again while one is pending changes nothing; while one is in flight it
+    is marked to run once more when it finishes; once finished, the row is reused, no sooner
+    than ``min_interval`` after the last delivery. A burst of requests thus makes a few
+    deliveries, and the last one starts after the last request committed."""
+    if schedule(
+        session,
+        team_id=team_id,
+        kind=kind,
+        subject_id=subject_id,
+        key=key,
+        due_at=now,
+        payload=payload,
+        lane=lane,
+    ):
+        return
+    row = session.execute(
+        select(DueWork).where(DueWork.team_id == team_id, DueWork.key == key).with_for_update()
+    ).scalar_one()
+    if row.state == WorkState.PENDING:
+        return
+    if row.state == WorkState.CLAIMED:
+        if not row.rerun:
+            row.rerun = True
+            session.add(row)
+        return
+    # done, failed or cancelled: run it again (a fresh row, attempts and all).
+    row.state = WorkState.PENDING
+    row.due_at = max(now, row.updated_at + min_interval)
+    row.attempts = 0
+    row.last_error = None
+    row.rerun = False
+    row.payload = json.dumps(payload or {})
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    _written(session)
+
+
+def db_clock(session: Session) -> datetime:
+    """The database's clock: leases are granted and expired on it, never on a process's
+    own clock. (SQLite runs in this process: its clock is ours.)"""
+    if _dialect(session) == "postgresql":
+        return session.execute(select(func.clock_timestamp())).scalar_one()
+    return utcnow()
 
 
 def claim(
-    session: Session, *, now: datetime, owner: str, limit: int, lease: timedelta
+    session: Session,
+    *,
+    now: datetime,
+    owner: str,
+    limit: int,
+    lease: timedelta,
+    clock: datetime | None = None,
 ) -> list[DueWork]:
-    """Atomically take up to ``limit`` due rows (pending, or claimed with an expired lease)."""
+    """Atomically take up to ``limit`` rows: pending and due at ``now``, or claimed with a
+    lease that expired on the database's clock (``clock``, read fresh per batch when not
+    given). ``now`` only says what is due (``run-due --now`` may be in the future); leases
+    are always granted and expired on ``clock``."""
+    clock = clock or db_clock(session)
     due = or_(
         and_(DueWork.state == WorkState.PENDING, DueWork.due_at <= now),
-        and_(DueWork.state == WorkState.CLAIMED, DueWork.lease_expires_at <= now),
+        and_(DueWork.state == WorkState.CLAIMED, DueWork.lease_expires_at <= clock),
     )
     candidates = select(DueWork.id).where(due).order_by(DueWork.due_at, DueWork.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
@@ -85,7 +181,7 @@ def claim(
         .values(
             state=WorkState.CLAIMED,
             lease_owner=owner,
-            lease_expires_at=now + lease,
+            lease_expires_at=clock + lease,
             attempts=DueWork.attempts + 1,
             updated_at=utcnow(),
         )
@@ -112,29 +208,36 @@ def holds_lease(session: Session, *, item: DueWork, owner: str) -> bool:
     )
 
 
-# Built once: runs once per delivered item, and the SET clause comes from the parameters.
-_FINISH = update(_TABLE).where(
-    _TABLE.c.id == bindparam("finish_id"),
-    _TABLE.c.state == WorkState.CLAIMED,
-    _TABLE.c.lease_owner == bindparam("finish_owner"),
-)
-
-
 def _finish(session: Session, item: DueWork, owner: str, **values: Any) -> bool:
     """Change a row only while we still hold its lease (a row re-claimed after our lease
-    expired belongs to the other sweeper now). A prebuilt Core UPDATE on the session's
-    connection: it skips rebuilding the statement and the ORM's bulk-update bookkeeping
-    (no loaded objects need synchronising)."""
+    expired belongs to the other sweeper now)."""
     result = session.connection().execute(
-        _FINISH,
-        {"finish_id": item.id, "finish_owner": owner, "updated_at": utcnow(), **values},
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == item.id,
+            _TABLE.c.state == WorkState.CLAIMED,
+            _TABLE.c.lease_owner == owner,
+        )
+        .values(updated_at=utcnow(), **values)
     )
     return bool(result.rowcount)
 
 
-def complete(session: Session, *, item: DueWork, owner: str) -> bool:
+def complete(
+    session: Session, *, item: DueWork, owner: str, rerun_at: datetime | None = None
+) -> bool:
+    """Done — or, for a coalesced row asked for again while in flight, pending again at
+    ``rerun_at`` (default: now)."""
+    rerun_at = rerun_at or utcnow()
     return _finish(
-        session, item, owner, state=WorkState.DONE, lease_owner=None, lease_expires_at=None
+        session,
+        item,
+        owner,
+        state=case((_TABLE.c.rerun, literal(WorkState.PENDING.value)), else_=WorkState.DONE.value),
+        due_at=case((_TABLE.c.rerun, rerun_at), else_=_TABLE.c.due_at),
+        rerun=False,
+        lease_owner=None,
+        lease_expires_at=None,
     )
 
 
@@ -153,6 +256,45 @@ def fail_permanently(session: Session, *, item: DueWork, owner: str, error: str)
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, ... capped at an hour."""
     return min(timedelta(seconds=30 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
+
+
+def defer(session: Session, *, item: DueWork, owner: str, until: datetime, error: str) -> bool:
+    """Put a claimed row back until ``until`` without spending an attempt (Slack said
+    Retry-After: the item did nothing wrong)."""
+    return _finish(
+        session,
+        item,
+        owner,
+        state=WorkState.PENDING,
+        last_error=error[:200],
+        due_at=until,
+        attempts=_TABLE.c.attempts - 1,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+
+
+def release(session: Session, *, ids: list[int], owner: str) -> int:
+    """Hand claimed rows that were never started back at once (shutdown), attempts refunded:
+    another process takes them without waiting for the lease to expire."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(DueWork)
+        .where(
+            DueWork.id.in_(ids), DueWork.state == WorkState.CLAIMED, DueWork.lease_owner == owner
+        )
+        .values(
+            state=WorkState.PENDING,
+            attempts=DueWork.attempts - 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=utcnow(),
+        )
+    )
+    if result.rowcount:
+        _written(session)
+    return int(result.rowcount or 0)
 
 
 def retry_later(session: Session, *, item: DueWork, owner: str, now: datetime, error: str) -> bool:
@@ -207,3 +349,20 @@ def pending_for(session: Session, *, team_id: str, kind: str, subject_id: int) -
             )
         ).scalars()
     )
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the earliest pending row falls due (the dispatcher sleeps until then)."""
+    return session.execute(
+        select(func.min(DueWork.due_at)).where(DueWork.state == WorkState.PENDING)
+    ).scalar_one_or_none()
+
+
+def backlog(session: Session) -> list[tuple[str, str, int, datetime | None]]:
+    """(kind, state, rows, oldest due_at) for live and failed rows, for the metrics."""
+    rows = session.execute(
+        select(DueWork.kind, DueWork.state, func.count(), func.min(DueWork.due_at))
+        .where(DueWork.state.in_([*_LIVE, WorkState.FAILED]))
+        .group_by(DueWork.kind, DueWork.state)
+    ).all()
+    return [(k, st, int(n), oldest) for k, st, n, oldest in rows]

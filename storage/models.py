@@ -203,16 +203,23 @@ class DueWork(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
     kind: str = Field(max_length=32)
-    # What the work is about (a review id for follow-ups). With `key` it makes the row's
-    # natural identity: scheduling the same thing twice is a no-op, not a second reminder.
+    # What the work is about (a review id for follow-ups, a decision id for posts). With `key`
+    # it makes the row's natural identity: scheduling the same thing twice is a no-op, not a
+    # second reminder.
     subject_id: int
     key: str = Field(max_length=120)
+    # Items of one lane (a channel, a thread, a DM) are delivered in order by a dispatcher;
+    # None: no ordering constraint.
+    lane: str | None = Field(default=None, max_length=120)
+    # A coalesced item (one pending refresh per message) asked for again while in flight: on
+    # completion it goes back to pending instead of done, so the newest state is delivered.
+    rerun: bool = False
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     due_at: datetime = Field(sa_type=UTCDateTime)  # type: ignore[call-overload]
     state: str = Field(default=WorkState.PENDING, max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=200)
-    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_owner: str | None = Field(default=None, max_length=255)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
     created_at: datetime = _ts()  # type: ignore[assignment]
     updated_at: datetime = _ts()  # type: ignore[assignment]

@@ -7,14 +7,18 @@ crash can repeat at most the message in flight.
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from storage import due_work
+from storage.decision_work import channel_lane, dm_lane, schedule_refresh
 from storage.decisions import members, record_event, stances
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.models import (
@@ -37,13 +41,35 @@ BOT_ACTOR = "decisionbot"  # history entries made by the scheduler, not a person
 OWNER = "owner"
 DISSENTER = "dissenter"
 
-# Kinds of due work for reviews; subject_id is always the review id.
-OPEN = "review.open"  # fan out: who to ask, the thread note, the first nudge
-ASK = "review.ask"  # one DM to one person (payload: ask_id, nudge)
-THREAD = "review.thread"  # one reply in the decision's thread
-NUDGE = "review.nudge"  # fan out reminders to whoever has not answered
-EXPIRE = "review.expire"  # no answer after the last nudge: mark unanswered
+
+class ReviewWork(StrEnum):
+    """Kinds of outbox rows for reviews; subject_id is always the review id."""
+
+    OPEN = "review.open"  # fan out: who to ask, the thread note, the first nudge
+    ASK = "review.ask"  # one DM to one person (payload: ask_id, nudge)
+    THREAD = "review.thread"  # one reply in the decision's thread
+    NUDGE = "review.nudge"  # fan out reminders to whoever has not answered
+    EXPIRE = "review.expire"  # no answer after the last nudge: mark unanswered
+    OUTCOME_NOTE = "review.outcome_note"  # the one-line outcome summary in the thread
+    ANSWERED = "review.answered"  # turn one asked owner's DM into "answered by ..."
+
+
+OPEN, ASK, THREAD, NUDGE, EXPIRE = (
+    ReviewWork.OPEN,
+    ReviewWork.ASK,
+    ReviewWork.THREAD,
+    ReviewWork.NUDGE,
+    ReviewWork.EXPIRE,
+)
+# What closing a review cancels (the outcome's own notes stay: they report what happened).
 REVIEW_KINDS = (OPEN, ASK, THREAD, NUDGE, EXPIRE)
+
+
+def work_key(review_id: int | None, *parts: object) -> str:
+    """The unique key of a review's outbox row: ``review:<id>:<part>:...`` (built only here)."""
+    return ":".join(["review", str(review_id), *map(str, parts)])
+
+
 LIVE = (ReviewState.SCHEDULED, ReviewState.OPEN)
 
 
@@ -108,7 +134,7 @@ def schedule_review(
         current.timezone = timezone
         session.add(current)
         due_work.reschedule(
-            session, team_id=decision.team_id, key=f"review:{current.id}:open", due_at=due_at
+            session, team_id=decision.team_id, key=work_key(current.id, "open"), due_at=due_at
         )
         record_event(
             session,
@@ -139,7 +165,7 @@ def schedule_review(
         team_id=decision.team_id,
         kind=OPEN,
         subject_id=review.id,  # type: ignore[arg-type]
-        key=f"review:{review.id}:open",
+        key=work_key(review.id, "open"),
         due_at=due_at,
     )
     record_event(
@@ -215,24 +241,26 @@ def open_review(
             team_id=team_id,
             kind=ASK,
             subject_id=review.id,  # type: ignore[arg-type]
-            key=f"review:{review.id}:ask:{ask.id}:0",
+            key=work_key(review.id, "ask", ask.id, 0),
             due_at=now,
             payload={"ask_id": ask.id, "nudge": 0},
+            lane=dm_lane(ask.user_id),
         )
     due_work.schedule(
         session,
         team_id=team_id,
         kind=THREAD,
         subject_id=review.id,  # type: ignore[arg-type]
-        key=f"review:{review.id}:thread",
+        key=work_key(review.id, "thread"),
         due_at=now,
+        lane=channel_lane(decision.channel_id),
     )
     due_work.schedule(
         session,
         team_id=team_id,
         kind=NUDGE,
         subject_id=review.id,  # type: ignore[arg-type]
-        key=f"review:{review.id}:nudge:1",
+        key=work_key(review.id, "nudge", 1),
         due_at=nudge_at,
         payload={"nudge": 1},
     )
@@ -277,9 +305,9 @@ def nudge(
     # Someone Slack refused for good (account_inactive, ...) is not asked again: the author
     # was told so when it failed.
     unreachable = {
-        key.split(":")[3]
-        for key in session.execute(
-            select(DueWork.key).where(
+        json.loads(payload or "{}").get("ask_id")
+        for payload in session.execute(
+            select(DueWork.payload).where(
                 DueWork.team_id == team_id,
                 DueWork.kind == ASK,
                 DueWork.subject_id == review.id,
@@ -288,7 +316,7 @@ def nudge(
         ).scalars()
     }
     pending = [
-        a for a in _asks(session, review) if a.answered_at is None and str(a.id) not in unreachable
+        a for a in _asks(session, review) if a.answered_at is None and a.id not in unreachable
     ]
     for ask in pending:
         due_work.schedule(
@@ -296,9 +324,10 @@ def nudge(
             team_id=team_id,
             kind=ASK,
             subject_id=review.id,  # type: ignore[arg-type]
-            key=f"review:{review.id}:ask:{ask.id}:{number}",
+            key=work_key(review.id, "ask", ask.id, number),
             due_at=now,
             payload={"ask_id": ask.id, "nudge": number},
+            lane=dm_lane(ask.user_id),
         )
     review.nudges_sent = max(review.nudges_sent, number)
     session.add(review)
@@ -308,7 +337,7 @@ def nudge(
             team_id=team_id,
             kind=NUDGE,
             subject_id=review.id,  # type: ignore[arg-type]
-            key=f"review:{review.id}:nudge:{number + 1}",
+            key=work_key(review.id, "nudge", number + 1),
             due_at=next_at,
             payload={"nudge": number + 1},
         )
@@ -318,7 +347,7 @@ def nudge(
             team_id=team_id,
             kind=EXPIRE,
             subject_id=review.id,  # type: ignore[arg-type]
-            key=f"review:{review.id}:expire",
+            key=work_key(review.id, "expire"),
             due_at=next_at,
         )
     session.flush()
@@ -431,7 +460,44 @@ def record_outcome(
         previous=previous,
     )
     session.flush()
+    _schedule_outcome_notes(session, review, decision, ask, first=first)
     return review, decision, first, True
+
+
+def _schedule_outcome_notes(
+    session: Session, review: Review, decision: Decision, answered: ReviewAsk, *, first: bool
+) -> None:
+    """With the outcome, in its transaction: the summary in the decision's thread, the
+    decision message's badge (first outcome), and every asked owner's DM turned into
+    "answered by ..." (one coalesced row per DM: it shows the newest answers)."""
+    due_work.schedule(
+        session,
+        team_id=review.team_id,
+        kind=ReviewWork.OUTCOME_NOTE,
+        subject_id=review.id,  # type: ignore[arg-type]
+        key=work_key(review.id, "outcome-note", uuid.uuid4().hex),
+        due_at=utcnow(),
+        payload={
+            "user": answered.user_id,
+            "outcome": answered.outcome,
+            "what_happened": answered.what_happened,
+        },
+        lane=channel_lane(decision.channel_id),
+    )
+    if first:
+        schedule_refresh(session, decision=decision)
+    for ask in _asks(session, review):
+        if ask.role == OWNER and ask.channel_id and ask.message_ts:
+            due_work.schedule_coalesced(
+                session,
+                team_id=review.team_id,
+                kind=ReviewWork.ANSWERED,
+                subject_id=review.id,  # type: ignore[arg-type]
+                key=work_key(review.id, "answered", ask.id),
+                now=utcnow(),
+                payload={"ask_id": ask.id},
+                lane=dm_lane(ask.user_id),
+            )
 
 
 def record_dissent(

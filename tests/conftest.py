@@ -9,10 +9,13 @@ postgresql binaries. Postgres tests are skipped only when those binaries are abs
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from tests.harness import BotServer, SlackDriver
@@ -93,6 +96,42 @@ def slack(db: Database, emulator: SlackEmulator) -> Iterator[SlackDriver]:
         yield SlackDriver(server, emulator)
     finally:
         server.stop()
+
+
+# -- a database of its own, for tests that run the bot as separate processes ------------------
+
+
+@pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[Database]:
+    """A fresh, migrated database of its own on the test Postgres server, dropped after."""
+    name = f"rundue_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'rundue.db'}")
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_database(request: pytest.FixtureRequest) -> Database:
+    name = "pg_database" if request.param == "postgres" else "sqlite_database"
+    return request.getfixturevalue(name)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -24,6 +24,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.engine.dispatcher import Dispatcher
+from bot.features import work_registry
+from bot.slack_api import build_dispatch_client
 from bot.web import create_wsgi_app
 from storage.db import Database
 from tests.slack_emulator import SlackEmulator
@@ -54,6 +57,10 @@ class BotServer:
             slack_api_url=emulator.url,
         )
         self.app = create_app(self.settings, db)
+        # The embedded dispatcher, as `decisionbot serve` runs it: woken by the app's own
+        # commits; a short idle wait stands in for the ticker.
+        self.dispatch_client = build_dispatch_client(self.settings)
+        self.dispatcher = Dispatcher(db, self.dispatch_client, work_registry(), idle_wait=0.5)
         self.httpd = make_server(
             "127.0.0.1",
             0,
@@ -62,22 +69,30 @@ class BotServer:
             handler_class=_QuietHandler,
         )
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self._stopped = False
         # A short poll interval: stop() (shutdown) returns within 50 ms, not 500 ms per test.
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
     def start(self) -> BotServer:
+        self.dispatcher.start()
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for listener work still running after its ack (idempotent)."""
+        """Stop serving, wait for listeners still running after their ack, then for the
+        outbox work due by now to be delivered (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.httpd.shutdown()
         self.httpd.server_close()
-        # Listeners finish their work after the ack on Bolt's executor; wait for them, so no
-        # work from one test writes to (or locks) the database while the next one starts.
+        # Listeners run on Bolt's executor; wait for them, so no work from one test writes to
+        # (or locks) the database while the next one starts.
         self.app.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+        self.dispatcher.wait_idle()
+        self.dispatcher.stop(grace=10)
 
 
 @dataclass

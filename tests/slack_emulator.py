@@ -56,6 +56,7 @@ class Call:
     token: str | None
     at: float
     key: str | None = None
+    response: dict | None = None
 
 
 @dataclass
@@ -258,6 +259,7 @@ class SlackEmulator:
         self._lock = threading.RLock()  # re-entrant: wait_for predicates may call calls()
         self._cond = threading.Condition(self._lock)
         self._calls: list[Call] = []
+        self._answering: dict[int, Call] = {}  # by thread: the call being answered
         self._faults: dict[str, deque[_Fault]] = {}
         self._channels: dict[str, _Channel] = {}
         self._users: dict[str, _User] = {}
@@ -380,6 +382,14 @@ class SlackEmulator:
             self._channels.clear()
             self._users.clear()
 
+    def reset_faults(self, method: str | None = None) -> None:
+        """Drop the faults still queued (for ``method``, or all): Slack is healthy again."""
+        with self._lock:
+            if method is None:
+                self._faults.clear()
+            else:
+                self._faults.pop(method, None)
+
     def set_channel(
         self,
         channel_id: str,
@@ -447,6 +457,16 @@ class SlackEmulator:
     def _handle(
         self, method: str, key: str | None, query: str, body: bytes, headers: Any
     ) -> tuple[int, dict, dict[str, str]]:
+        status, payload, extra = self._answer(method, key, query, body, headers)
+        with self._cond:
+            call = self._answering.pop(threading.get_ident(), None)
+            if call is not None:
+                call.response = payload
+        return status, payload, extra
+
+    def _answer(
+        self, method: str, key: str | None, query: str, body: bytes, headers: Any
+    ) -> tuple[int, dict, dict[str, str]]:
         arrived = time.monotonic()
         args, parse_error = _parse_args(query, body, headers.get("Content-Type", ""))
         token = None
@@ -456,7 +476,9 @@ class SlackEmulator:
         if token is None and isinstance(args.get("token"), str):
             token = args["token"]
         with self._cond:
-            self._calls.append(Call(method=method, args=args, token=token, at=arrived, key=key))
+            call = Call(method=method, args=args, token=token, at=arrived, key=key)
+            self._calls.append(call)
+            self._answering[threading.get_ident()] = call
             fault = None
             queue = self._faults.get(method)
             if queue:

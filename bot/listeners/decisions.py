@@ -10,15 +10,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import faults
 from bot.adr_command import AdrCommand, parse_adr
-from bot.decision_posts import post_decision, refresh_decision_message
 from bot.errors import guarded
-from bot.followups import schedule_decision_review
 from bot.forms import parse_decision_form
 from bot.ids import Action, Callback
 from bot.listeners import reviews
 from bot.render import render, truncate
-from bot.slack_calls import conversation_is_private
 from bot.views.decisions import (
     PAGE_SIZE,
     FormMeta,
@@ -28,6 +26,7 @@ from bot.views.decisions import (
     build_search_blocks,
     parse_form_meta,
 )
+from storage import decision_work as outbox
 from storage import decisions as repo
 from storage import reviews as reviews_repo
 from storage.db import Database
@@ -146,16 +145,14 @@ def handle_adr(
         assert cmd.number is not None
         ack(
             **_ephemeral(
-                reviews.review_now(
-                    client, db, team=team, number=cmd.number, user=user, viewer=viewer
-                )
+                reviews.review_now(db, team=team, number=cmd.number, user=user, viewer=viewer)
             )
         )
         return
     if cmd.name == "remind":
         assert cmd.number is not None
         message = reviews.remind(
-            client, db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer
+            db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer
         )
         ack(**_ephemeral(message))
         return
@@ -177,8 +174,8 @@ def handle_adr(
             )
             if decision.status in (DecisionStatus.REJECTED, DecisionStatus.DEPRECATED):
                 reviews_repo.cancel_reviews(session, decision=decision)
+            outbox.schedule_refresh(session, decision=decision)
         ack(**_ephemeral(f"ADR-{decision.number} is now {decision.status}."))
-        refresh_decision_message(client, db, team=team, number=decision.number)
         return
     ack(**_ephemeral("Decision log help", help_blocks()))
 
@@ -253,18 +250,16 @@ def handle_decision_submission(
             decision, changes = repo.update_decision(
                 session, team_id=team, number=meta.number, actor_id=user, draft=draft
             )
-            needs_post = decision.message_ts is None
+            if decision.message_ts is None:
+                outbox.schedule_post(session, decision=decision, notify_informed=False)
+            elif changes:
+                outbox.schedule_refresh(session, decision=decision)
+            if "review_date" in changes:
+                outbox.schedule_review_planning(session, decision=decision, actor_id=user)
         ack()
-        if needs_post:
-            post_decision(client, db, team=team, number=decision.number, notify_informed=False)
-        elif changes:
-            refresh_decision_message(client, db, team=team, number=decision.number)
-        if "review_date" in changes:
-            schedule_decision_review(client, db, team=team, number=decision.number, actor=user)
         return
-    # Privacy is a property of where it is posted: look it up before saving, so a private
-    # decision is never briefly visible workspace-wide.
-    private = conversation_is_private(client, draft.channel_id)
+    # Saved as private until the post reads the channel's privacy (conversations.info, after
+    # the ack): a private decision is never visible workspace-wide, even for a moment.
     with db.session() as session:
         decision = repo.create_decision(
             session,
@@ -272,19 +267,18 @@ def handle_decision_submission(
             enterprise_id=context.enterprise_id,
             author_id=user,
             draft=draft,
-            channel_private=private,
+            channel_private=True,
             source_permalink=meta.source,
             supersedes_number=meta.number if meta.mode == "supersede" else None,
         )
-        number = decision.number
+        outbox.schedule_post(session, decision=decision)
+        outbox.schedule_review_planning(session, decision=decision, actor_id=user)
         if decision.supersedes_id is not None:
             old = repo.get_decision_by_id(session, team_id=team, decision_id=decision.supersedes_id)
             reviews_repo.cancel_reviews(session, decision=old)
+            outbox.schedule_refresh(session, decision=old)
+    faults.point("decision.saved")
     ack()
-    post_decision(client, db, team=team, number=number)
-    schedule_decision_review(client, db, team=team, number=number, actor=user)
-    if meta.mode == "supersede" and meta.number is not None:
-        refresh_decision_message(client, db, team=team, number=meta.number)
 
 
 def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:

@@ -4,35 +4,28 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.adr_command import parse_number
-from bot.decision_posts import refresh_decision_message
 from bot.errors import guarded
-from bot.followups import schedule_decision_review
 from bot.forms import TEXT_MAX, text_value
 from bot.ids import Action, Callback, Field
 from bot.schedule import parse_when, review_instant, valid_timezone
-from bot.scheduler import run_due
-from bot.slack_calls import slack_error
 from bot.views.decisions import FormMeta, build_decision_modal
 from bot.views.reviews import (
     DISSENT_ACTIONS,
     OUTCOME_ACTIONS,
     SNOOZE_CHOICES,
-    build_answered,
     build_dissent_recorded,
     build_outcome_modal,
     parse_outcome_meta,
-    review_outcome_thread_text,
 )
+from storage import decision_work as outbox
 from storage import decisions as decision_repo
 from storage import reviews as repo
 from storage.db import Database
@@ -104,8 +97,10 @@ def handle_outcome_submission(
         ack(response_action="errors", errors=errors)
         return
     user = body["user"]["id"]
+    # The thread summary, the decision's badge and the others' DMs are outbox rows written by
+    # record_outcome in this transaction.
     with db.session() as session:
-        review, decision, first, changed = repo.record_outcome(
+        repo.record_outcome(
             session,
             team_id=team,
             review_id=meta.review_id,
@@ -115,39 +110,7 @@ def handle_outcome_submission(
             evidence=texts[Field.EVIDENCE],
             learned=texts[Field.LEARNED],
         )
-        asks = repo.asks(session, review=review)
     ack()
-    if not changed:
-        return
-    if decision.message_ts:
-        _safe(
-            client.chat_postMessage,
-            channel=decision.channel_id,
-            thread_ts=decision.message_ts,
-            text=review_outcome_thread_text(
-                decision, user, meta.outcome, texts[Field.WHAT_HAPPENED]
-            ),
-        )
-    if first:
-        refresh_decision_message(client, db, team=team, number=decision.number)
-    # Every asked owner's DM now says who answered, so no one answers twice by accident.
-    text, blocks = build_answered(decision, review)
-    for ask in asks:
-        if ask.role == repo.OWNER and ask.channel_id and ask.message_ts:
-            _safe(
-                client.chat_update,
-                channel=ask.channel_id,
-                ts=ask.message_ts,
-                text=text,
-                blocks=blocks,
-            )
-
-
-def _safe(method: Any, **kwargs: Any) -> None:
-    try:
-        method(**kwargs)
-    except SlackApiError as exc:
-        log.warning("%s failed: %s", getattr(method, "__name__", method), slack_error(exc))
 
 
 def handle_dissent_button(
@@ -248,7 +211,6 @@ def handle_supersede_button(
 
 
 def review_now(
-    client: WebClient,
     db: Database,
     *,
     team: str,
@@ -268,13 +230,12 @@ def review_now(
             raise InvalidInput(f"ADR-{number} is {decision.status}; there is nothing to review.")
         current = repo.live_review(session, decision=decision)
         tz = current.timezone if current is not None else "UTC"
+        # Due now: the commit wakes the dispatcher, which asks right away.
         repo.schedule_review(session, decision=decision, due_at=now, timezone=tz, actor_id=user)
-    threading.Thread(target=run_due, args=(db, client), kwargs={"now": now}, daemon=True).start()
     return f"Asking the author and deciders of ADR-{number} now whether it worked."
 
 
 def remind(
-    client: WebClient,
     db: Database,
     *,
     team: str,
@@ -307,7 +268,7 @@ def remind(
         if decision.status not in (DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED):
             raise InvalidInput(f"ADR-{number} is {decision.status}; it has no review to move.")
         decision_repo.set_review_date(session, decision=decision, review_date=day, actor_id=user)
-    schedule_decision_review(client, db, team=team, number=number, actor=user)
+        outbox.schedule_review_planning(session, decision=decision, actor_id=user)
     return f"OK: I'll review ADR-{number} on {day.isoformat()}."  # type: ignore[union-attr]
 
 

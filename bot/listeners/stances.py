@@ -8,11 +8,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.adr_command import parse_number
-from bot.decision_posts import refresh_decision_message
 from bot.errors import guarded
 from bot.forms import parse_block_form, parse_disagree_form
 from bot.ids import Action, Callback
 from bot.views.decisions import build_block_modal, build_disagree_modal, parse_stance_meta
+from storage import decision_work as outbox
 from storage import decisions as repo
 from storage.db import Database
 from storage.errors import InvalidInput, NotFound
@@ -38,20 +38,20 @@ def handle_agree(
     ack: Ack,
     action: dict[str, Any],
     body: dict[str, Any],
-    client: WebClient,
     db: Database,
     team: str,
 ) -> None:
-    # Ack first: the click needs no reply in the HTTP response, and errors after the ack
-    # (another workspace's ADR, a closed decision) reach the user through bot.errors.guarded.
-    ack()
+    # Record, then ack: once Slack has its 200 the click is committed (with the refresh of
+    # the message as an outbox row), so a crash after the ack loses nothing. An error before
+    # the ack (another workspace's ADR, a closed decision) is answered by bot.errors.
     number = _number(action)
     with db.session() as session:
-        _, changed = repo.set_stance(
+        decision, changed = repo.set_stance(
             session, team_id=team, number=number, user_id=body["user"]["id"], kind=StanceKind.AGREE
         )
-    if changed:
-        refresh_decision_message(client, db, team=team, number=number)
+        if changed:  # the tally changed: refresh the posted message (same transaction)
+            outbox.schedule_refresh(session, decision=decision)
+    ack()
 
 
 def handle_open_stance_form(
@@ -99,7 +99,7 @@ def _submit_stance(
         ack(response_action="errors", errors=errors)
         return
     with db.session() as session:
-        _, changed = repo.set_stance(
+        decision, changed = repo.set_stance(
             session,
             team_id=team,
             number=meta.number,
@@ -107,9 +107,9 @@ def _submit_stance(
             kind=kind,
             **fields,
         )
+        if changed:
+            outbox.schedule_refresh(session, decision=decision)
     ack()
-    if changed:
-        refresh_decision_message(client, db, team=team, number=meta.number)
 
 
 def handle_disagree_submission(

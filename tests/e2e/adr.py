@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -224,28 +225,27 @@ class Adr:
         fields.update(values or {})
         before = self.count("decisions", team)
         target = post_in or channel
-        links_before = len(self._permalinks(target))
         reply = self.slack.submit(view, fields, user=user, team=team)
         assert reply.status == 200 and reply.text == "", (reply.status, reply.text)
         rows = self.rows("SELECT number FROM decisions WHERE team_id = :t ORDER BY id DESC", t=team)
         assert len(rows) == before + 1, rows
         number = int(rows[0]["number"])
         if posted:
-            # The bot saves the message ts, then asks for the permalink: once that request
-            # arrives, the post is complete in Slack and in the database.
-            self.emulator.wait_for(
-                "chat.getPermalink",
-                count=links_before + 1,
-                where=lambda c: c.args.get("channel") == target,
-            )
+            # The dispatcher posts it, then records the message ts: once that is in the
+            # database, the post is complete in Slack and in the database.
+            self.wait_recorded(number, team=team)
             post = self.posts(target)[-1]
             assert header_text(post) == f"ADR-{number}: {title}", header_text(post)
         return number
 
-    def _permalinks(self, channel: str) -> list[Call]:
-        return [
-            c for c in self.emulator.calls("chat.getPermalink") if c.args.get("channel") == channel
-        ]
+    def wait_recorded(self, number: int, *, team: str = "TAAA", timeout: float = 20.0) -> None:
+        """Wait until the dispatcher recorded ADR-n's post (message ts) with its row done."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.decision(number, team)["message_ts"]:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"ADR-{number}'s post was never recorded")
 
     def show(
         self, number: int, *, user: str = "UALICE", team: str = "TAAA", channel: str = "CGENERAL"

@@ -47,7 +47,7 @@ def test_adr_opens_the_modal_and_submitting_it_posts_the_record(adr: Adr, slack,
     assert reply.status == 200 and reply.text == ""
 
     post = adr.wait_post("ADR-1: Use Postgres for events", channel="CGENERAL")
-    [permalink] = emulator.wait_for("chat.getPermalink")  # asked for once the ts is saved
+    adr.wait_recorded(1)
     text = all_text(post.args["blocks"])
     for expected in (
         "Proposed",
@@ -76,7 +76,7 @@ def test_adr_opens_the_modal_and_submitting_it_posts_the_record(adr: Adr, slack,
     assert row["tags"].split() == ["db", "infra"]
     assert row["post_error"] is None
     # the saved message ts is the one Slack gave the post, so chat.update can find it
-    assert row["message_ts"] == permalink.args["message_ts"]
+    assert row["message_ts"] == post.response["ts"]
     assert adr.events(1)[0]["kind"] == "created"
     members = adr.rows("SELECT user_id, role FROM decision_members ORDER BY user_id")
     assert members == [
@@ -442,7 +442,7 @@ def test_decision_is_saved_and_author_told_when_it_cannot_be_posted(
     view = adr.open_form(f"edit {number}")
     assert adr.slack.submit(view, {}).text == ""
     adr.wait_post(f"ADR-{number}: Nobody sees this yet", channel="CLOCKED", count=2)
-    emulator.wait_for("chat.getPermalink", where=lambda c: c.args.get("channel") == "CLOCKED")
+    adr.wait_recorded(number)
     row = adr.decision(number)
     assert row["post_error"] is None
     assert row["message_ts"] is not None
@@ -473,16 +473,14 @@ def test_rate_limited_post_is_retried_and_posted_once(adr: Adr, slack, emulator)
         count=2,
         where=lambda c: c.args.get("channel") == "CGENERAL",
     )
-    # after the post, the bot asks for its permalink: all posting attempts have happened
-    emulator.wait_for("chat.getPermalink")
+    # once the ts is recorded, all posting attempts have happened
+    adr.wait_recorded(1)
     posts = [c for c in emulator.calls("chat.postMessage") if c.args.get("channel") == "CGENERAL"]
     assert len(posts) == 2  # the 429, then the one that went through
     assert all(header_text(c) == "ADR-1: Survive a 429" for c in posts)
     row = adr.decision(1)
     assert row["post_error"] is None
-    assert row["message_ts"] is not None
-    [permalink] = emulator.calls("chat.getPermalink")
-    assert permalink.args["message_ts"] == row["message_ts"]
+    assert row["message_ts"] == posts[1].response["ts"]
     slack.finish()  # nothing more was going to be posted
     assert (
         len([c for c in emulator.calls("chat.postMessage") if c.args["channel"] == "CGENERAL"]) == 2

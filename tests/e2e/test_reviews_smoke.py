@@ -31,11 +31,11 @@ def test_review_asks_owners_and_records_outcome(slack, emulator, db):
             break
         time.sleep(0.05)
     assert r is not None and r.timezone == "Europe/Berlin"
-    result = run_due(db, slack.server.app.client, now=r.due_at + timedelta(minutes=1))
+    result = run_due(db, slack.server.dispatch_client, now=r.due_at + timedelta(minutes=1))
     assert result.sent == 3, result  # author DM, decider DM, thread reply
     dms = [c for c in emulator.calls("chat.postMessage") if c.args["channel"] in ("UALICE", "UBOB")]
     assert {c.args["channel"] for c in dms} == {"UALICE", "UBOB"}
-    again = run_due(db, slack.server.app.client, now=r.due_at + timedelta(minutes=2))
+    again = run_due(db, slack.server.dispatch_client, now=r.due_at + timedelta(minutes=2))
     assert again.claimed == 0
     # Alice presses Worked
     reply = slack.click(Action.REVIEW_WORKED, str(r.id), user="UALICE", channel="DALICE")

@@ -48,9 +48,11 @@ def claim(
     owner: str = "A",
     limit: int = 50,
     lease: timedelta = LEASE,
+    clock: datetime | None = None,
 ) -> list[DueWork]:
+    """Claim at ``now``; the database's clock (leases) is ``clock``, default ``now``."""
     with db.session() as s:
-        return due_work.claim(s, now=now, owner=owner, limit=limit, lease=lease)
+        return due_work.claim(s, now=now, owner=owner, limit=limit, lease=lease, clock=clock or now)
 
 
 def rows(db: Database) -> dict[str, DueWork]:
@@ -291,3 +293,110 @@ def test_concurrent_claims_take_each_row_exactly_once(db):
     if db.dialect == "postgresql":
         # SKIP LOCKED: sweepers share the work instead of one claiming every row at once
         assert max(len(ids) for ids in taken.values()) < total
+
+
+# -- the outbox: clocks, coalescing, hand-backs ----------------------------------------------
+
+
+def test_leases_expire_on_the_database_clock_not_on_the_sweeps_now(db):
+    """A sweep whose `now` is far ahead (run-due --now, or a fast clock) takes what is due at
+    that instant, but never a live lease: leases are compared with the database's clock."""
+    add(db, "a", NOW - timedelta(minutes=1))
+    with db.session() as s:
+        [row] = due_work.claim(s, now=NOW, owner="A", limit=10, lease=LEASE)
+        clock = due_work.db_clock(s)
+    assert aware(row.lease_expires_at) > clock  # granted on the database's clock
+    with db.session() as s:  # a sweep a year ahead still leaves A's lease alone
+        assert (
+            due_work.claim(s, now=NOW + timedelta(days=365), owner="B", limit=10, lease=LEASE) == []
+        )
+    # once the database's clock passes the lease, it is taken over
+    later = aware(row.lease_expires_at) + timedelta(seconds=1)
+    [taken] = claim(db, now=NOW, owner="B", clock=later)
+    assert taken.lease_owner == "B" and taken.attempts == 2
+
+
+def test_db_clock_is_the_servers_clock(db):
+    with db.session() as s:
+        clock = due_work.db_clock(s)
+    assert clock.tzinfo is not None
+    assert abs((clock - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_a_coalesced_row_is_one_live_row_and_reruns_when_asked_during_flight(db):
+    def ask(now: datetime) -> None:
+        with db.session() as s:
+            due_work.schedule_coalesced(
+                s,
+                team_id="T1",
+                kind="test.refresh",
+                subject_id=1,
+                key="refresh",
+                now=now,
+                min_interval=timedelta(seconds=1),
+            )
+
+    ask(NOW)
+    ask(NOW + timedelta(milliseconds=10))  # pending already: nothing new
+    assert len(rows(db)) == 1
+    [item] = claim(db, now=NOW + timedelta(milliseconds=20))
+    ask(NOW + timedelta(milliseconds=30))  # in flight: run once more when it finishes
+    assert rows(db)["refresh"].rerun is True
+    rerun_at = NOW + timedelta(seconds=1)
+    with db.session() as s:
+        assert due_work.complete(s, item=item, owner="A", rerun_at=rerun_at)
+    row = rows(db)["refresh"]
+    assert (row.state, row.rerun, aware(row.due_at)) == ("pending", False, rerun_at)
+    [again] = claim(db, now=rerun_at)
+    with db.session() as s:
+        assert due_work.complete(s, item=again, owner="A")
+    assert rows(db)["refresh"].state == "done"
+    # done: asking again reuses the row, no sooner than min_interval after the last delivery
+    finished = aware(rows(db)["refresh"].updated_at)
+    ask(finished)
+    row = rows(db)["refresh"]
+    assert row.state == "pending" and row.attempts == 0
+    assert aware(row.due_at) == finished + timedelta(seconds=1)
+    assert len(rows(db)) == 1
+
+
+def test_release_and_defer_hand_rows_back_without_spending_an_attempt(db):
+    add(db, "a", NOW)
+    add(db, "b", NOW)
+    a, b = claim(db, now=NOW, owner="A")
+    with db.session() as s:
+        assert due_work.release(s, ids=[a.id], owner="A") == 1
+        assert due_work.release(s, ids=[b.id], owner="someone else") == 0
+        assert due_work.defer(s, item=b, owner="A", until=NOW + timedelta(seconds=10), error="429")
+    got = rows(db)
+    assert (got["a"].state, got["a"].attempts, got["a"].lease_owner) == ("pending", 0, None)
+    assert (got["b"].state, got["b"].attempts, aware(got["b"].due_at)) == (
+        "pending",
+        0,
+        NOW + timedelta(seconds=10),
+    )
+    assert [r.key for r in claim(db, now=NOW, owner="B")] == ["a"]  # at once, no lease wait
+
+
+def test_a_host_name_of_any_length_fits_the_lease_owner(db):
+    from bot.engine.dispatcher import worker_id
+
+    owner = "h" * 200 + worker_id()[-20:]
+    add(db, "a", NOW)
+    [row] = claim(db, now=NOW, owner=owner[:255])
+    assert rows(db)["a"].lease_owner == owner[:255]
+    assert len(worker_id()) <= 255
+
+
+def test_backlog_counts_live_and_failed_rows_with_the_oldest_due(db):
+    add(db, "a", NOW - timedelta(minutes=5), kind="k1")
+    add(db, "b", NOW - timedelta(minutes=1), kind="k1")
+    add(db, "c", NOW, kind="k2")
+    claim(db, now=NOW - timedelta(minutes=2), owner="A")  # takes "a"
+    with db.read() as s:
+        got = {(k, st): (n, aware(oldest)) for k, st, n, oldest in due_work.backlog(s)}
+    assert got == {
+        ("k1", "claimed"): (1, NOW - timedelta(minutes=5)),
+        ("k1", "pending"): (1, NOW - timedelta(minutes=1)),
+        ("k2", "pending"): (1, NOW),
+    }

@@ -1,0 +1,436 @@
+"""The dispatcher: claims due outbox rows with a lease and delivers them concurrently.
+
+- Up to ``concurrency`` rows are delivered at once (a bounded thread pool); rows of one lane
+  (a channel, a thread, a person's DMs) are delivered in order, one at a time.
+- It claims only what it has room for (twice the pool), so a busy process never sits on rows
+  another could deliver.
+- It sleeps until woken — by a commit in this process that wrote outbox rows, by Postgres
+  ``NOTIFY`` (``bot.engine.wakeup``), by the ticker — or until the next row falls due.
+- A row whose lease may be about to run out (a long queue behind a slow lane) is handed
+  back instead of sent, so a sweeper that outlived its lease never sends what another took.
+- ``stop(grace)``: stop claiming, let the rows in flight finish within ``grace``, hand the
+  rest back at once (not after the lease) and return.
+
+``run_due(now)`` is the same machinery run once, until nothing is due at ``now``: the
+``decisionbot run-due`` command and tests use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot import metrics
+from bot.engine.ratelimit import RateLimited, current_team
+from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
+from bot.slack_api import PERMANENT_ERRORS, slack_error
+from storage import due_work
+from storage.db import Database
+from storage.errors import NotFound
+from storage.models import DueWork
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(minutes=5)
+DEFAULT_CONCURRENCY = 8
+MAX_ATTEMPTS = 10  # every kind of error counts: nothing is retried forever
+LEASE_MARGIN = 0.1  # hand a row back once 90% of its lease is gone, instead of sending it
+MIN_WAIT = 0.02
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_id() -> str:
+    """host:pid:random — a host name of any length fits (lease_owner is 255 characters)."""
+    return f"{socket.gethostname()[:200]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class SweepResult:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0  # rate limited: back to pending until Retry-After, no attempt spent
+    released: int = 0  # handed back unsent (shutdown, lease nearly gone)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+    def summary(self, now: datetime) -> str:
+        line = (
+            f"run-due at {now.isoformat()}: claimed {self.claimed}, sent {self.sent}, "
+            f"retried {self.retried}, failed {self.failed}"
+        )
+        if self.deferred or self.released:
+            line += f" (deferred {self.deferred}, released {self.released})"
+        return line
+
+
+@dataclass
+class _Entry:
+    item: DueWork
+    now: datetime
+    deadline: float  # monotonic: don't start after this (the lease may be gone)
+    started: bool = False
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        registry: Registry,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lease: timedelta = DEFAULT_LEASE,
+        max_attempts: int = MAX_ATTEMPTS,
+        idle_wait: float = 30.0,
+        owner: str | None = None,
+        capacity: int | None = None,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.registry = registry
+        self.concurrency = max(1, concurrency)
+        # How many rows it holds at most (claimed, running or waiting in a lane).
+        self.capacity = max(1, capacity or 2 * self.concurrency)
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.idle_wait = idle_wait
+        self.owner = owner or worker_id()
+        self.result = SweepResult()
+        self._cv = threading.Condition()
+        self._woken = False
+        self._stopping = False
+        self._lanes: dict[str, deque[_Entry]] = {}
+        self._queued = 0  # claimed and not finished (running or waiting in a lane)
+        self._finished = 0  # rows finished so far (run_until_idle waits for the next one)
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch")
+        self._thread: threading.Thread | None = None
+        self._unhook: Callable[[], None] | None = None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> Dispatcher:
+        """Deliver in the background until ``stop``; wake on this process's outbox commits."""
+        self._unhook = self.db.on_outbox_commit(self.wake)
+        self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        with self._cv:
+            self._woken = True
+            self._cv.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                if self._stopping:
+                    return
+                self._woken = False
+            try:
+                self._fill(utcnow())
+                wait = self._idle_wait()
+            except Exception:  # noqa: BLE001 - the database may be down: log, back off, go on
+                log.exception("dispatcher: claiming due work failed; retrying in 1 s")
+                wait = 1.0
+            with self._cv:
+                if not self._woken and not self._stopping:
+                    self._cv.wait(timeout=wait)
+
+    def _idle_wait(self) -> float:
+        with self._cv:
+            if self._queued >= self.capacity:
+                return self.idle_wait  # a finished row wakes us (room to claim again)
+        with self.db.read() as session:
+            next_due = due_work.next_due_at(session)
+        if next_due is None:
+            return self.idle_wait
+        return min(self.idle_wait, max(MIN_WAIT, (next_due - utcnow()).total_seconds()))
+
+    def run_until_idle(self, now: datetime) -> SweepResult:
+        """Deliver everything due at ``now`` (and whatever that schedules for ``now``), then
+        return. Rows due later and rows retried later are left for a later sweep."""
+        try:
+            while True:
+                with self._cv:
+                    finished = self._finished
+                claimed = self._fill(now)
+                with self._cv:
+                    if not claimed and self._queued == 0:
+                        return self.result
+                    # Wait for a row to finish: there is room again, and it may have
+                    # scheduled more work for `now`.
+                    while self._finished == finished:
+                        self._cv.wait(timeout=1.0)
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def stop(self, grace: float = 8.0) -> None:
+        """Stop claiming; wait up to ``grace`` s for the rows in flight; hand the rest back."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+            unstarted = self._take_unstarted()
+        self._release([e.item for e in unstarted])
+        deadline = time.monotonic() + grace
+        with self._cv:
+            while self._queued > 0 and time.monotonic() < deadline:
+                self._cv.wait(timeout=deadline - time.monotonic())
+            left = self._queued
+        if left:
+            log.warning("dispatcher: %d item(s) still in flight after %.0f s", left, grace)
+        if self._unhook:
+            self._unhook()
+        if self._thread is not None:
+            self._thread.join(timeout=max(0.0, deadline - time.monotonic()) + 1)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def wait_idle(self, timeout: float = 20.0, horizon: float = 1.0) -> bool:
+        """Wait until nothing is in flight and nothing falls due within ``horizon`` seconds
+        (tests: "every call the bot was going to make has been made"). False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._cv:
+                busy = self._queued > 0
+            if not busy:
+                with self.db.read() as session:
+                    next_due = due_work.next_due_at(session)
+                if next_due is None or next_due > utcnow() + timedelta(seconds=horizon):
+                    with self._cv:
+                        if self._queued == 0:
+                            return True
+                else:
+                    self.wake()
+            time.sleep(0.02)
+        return False
+
+    def _take_unstarted(self) -> list[_Entry]:
+        """Remove every queued row not yet started (hold ``_cv``)."""
+        taken: list[_Entry] = []
+        for lane in list(self._lanes):
+            queue = self._lanes[lane]  # changed in place: its lane runner holds it
+            taken += [e for e in queue if not e.started]
+            kept = [e for e in queue if e.started]
+            queue.clear()
+            queue.extend(kept)
+            if not queue:
+                del self._lanes[lane]
+        self._queued -= len(taken)
+        self._cv.notify_all()
+        return taken
+
+    # -- claiming --------------------------------------------------------------------------
+
+    def _fill(self, now: datetime) -> int:
+        """Claim due rows while there is room; queue them in their lanes. Returns how many."""
+        total = 0
+        while True:
+            with self._cv:
+                if self._stopping:
+                    return total
+                room = self.capacity - self._queued
+            if room <= 0:
+                return total
+            with self.db.session() as session:
+                clock = due_work.db_clock(session)
+                items = due_work.claim(
+                    session, now=now, clock=clock, owner=self.owner, limit=room, lease=self.lease
+                )
+            if not items:
+                return total
+            total += len(items)
+            self.result.add(claimed=len(items))
+            deadline = time.monotonic() + self.lease.total_seconds() * (1 - LEASE_MARGIN)
+            with self._cv:
+                stopping = self._stopping
+                for item in items if not stopping else ():
+                    lane = item.lane or f"#{item.id}"
+                    entry = _Entry(item=item, now=now, deadline=deadline)
+                    self._queued += 1
+                    queue = self._lanes.get(lane)
+                    if queue is None:
+                        self._lanes[lane] = deque([entry])
+                        self._pool.submit(self._run_lane, lane)
+                    else:
+                        queue.append(entry)
+            if stopping:  # stop() ran while we claimed: these go straight back
+                self._release(items)
+                return total
+            if len(items) < room:
+                return total
+
+    def _run_lane(self, lane: str) -> None:
+        while True:
+            with self._cv:
+                queue = self._lanes.get(lane)
+                if not queue:
+                    self._lanes.pop(lane, None)
+                    return
+                entry = queue[0]
+                entry.started = True
+            try:
+                if time.monotonic() > entry.deadline:
+                    self._release([entry.item])  # our lease may be gone: not ours to send
+                else:
+                    self._deliver(entry.item, entry.now)
+            except Exception:  # noqa: BLE001 - a bookkeeping failure must not kill the lane
+                log.exception("dispatcher: work item %s could not be finished", entry.item.id)
+            with self._cv:
+                queue.popleft()
+                if self._queued >= self.capacity:
+                    self._woken = True  # the loop waits for room: there is some now
+                self._queued -= 1
+                self._finished += 1
+                self._cv.notify_all()
+                if not queue:
+                    del self._lanes[lane]
+                    return
+
+    # -- delivering one row ----------------------------------------------------------------
+
+    def _deliver(self, item: DueWork, now: datetime) -> None:
+        kind = self.registry.get(item.kind)
+        if kind is None:
+            self._fail(item, None, PermanentFailure("unknown_kind", f"deliver {item.kind!r}"))
+            return
+        job = Job(item=item, kind=kind, db=self.db, client=self.client, now=now)
+        token = current_team.set(item.team_id)
+        try:
+            sent = kind.handler(job)
+        except RateLimited as limited:
+            self._defer(item, limited, now)
+            return
+        except PermanentFailure as failure:
+            self._fail(item, job, failure)
+            return
+        except NotFound as gone:  # its subject was deleted: nothing left to deliver
+            self._fail(item, None, PermanentFailure("subject_gone", str(gone)))
+            return
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if error in PERMANENT_ERRORS:
+                self._fail(item, job, PermanentFailure(error, ""))
+            else:
+                self._retry(item, job, f"slack:{error}")
+            return
+        except Exception as exc:  # noqa: BLE001 - timeouts, connection errors, bugs: retry
+            log.warning(
+                "work item %s (%s, team %s) failed: %r", item.id, item.kind, item.team_id, exc
+            )
+            self._retry(item, job, repr(exc)[:200])
+            return
+        finally:
+            current_team.reset(token)
+        # What the handler recorded about its message and "done" commit together: a crash
+        # can repeat at most the message in flight, and loses nothing that followed it.
+        with self._unit() as session:
+            for write in job.after_send:
+                write(session)
+            due_work.complete(
+                session, item=item, owner=self.owner, rerun_at=utcnow() + kind.rerun_after
+            )
+        self.result.add(sent=int(bool(sent)))
+        metrics.delivered(item.kind, "sent" if sent else "done")
+
+    @contextmanager
+    def _unit(self) -> Iterator[Session]:
+        with self.db.session() as session:
+            yield session
+
+    def _defer(self, item: DueWork, limited: RateLimited, now: datetime) -> None:
+        # From the sweep's "now" when it is ahead of the clock (run-due --now in the future):
+        # the row then waits for a later sweep instead of spinning in this one.
+        until = max(now, utcnow()) + timedelta(seconds=limited.retry_after)
+        with self._unit() as session:
+            due_work.defer(session, item=item, owner=self.owner, until=until, error=str(limited))
+        self.result.add(deferred=1)
+        metrics.delivered(item.kind, "deferred")
+
+    def _retry(self, item: DueWork, job: Job, error: str) -> None:
+        if item.attempts >= self.max_attempts:
+            self._fail(
+                item,
+                job,
+                PermanentFailure(f"gave up after {item.attempts} attempts: {error}"[:200]),
+            )
+            return
+        with self._unit() as session:
+            due_work.retry_later(
+                session, item=item, owner=self.owner, now=max(job.now, utcnow()), error=error
+            )
+        self.result.add(retried=1)
+        metrics.delivered(item.kind, "retried")
+
+    def _fail(self, item: DueWork, job: Job | None, failure: PermanentFailure) -> None:
+        """Record the failure on the row, and let the kind tell a human in the same
+        transaction (by scheduling a notice, never by calling Slack here)."""
+        log.warning(
+            "work item %s (%s, team %s) failed permanently: %s",
+            item.id,
+            item.kind,
+            item.team_id,
+            failure.error,
+        )
+        kind: WorkKind | None = job.kind if job is not None else None
+        try:
+            with self._unit() as session:
+                failed = due_work.fail_permanently(
+                    session, item=item, owner=self.owner, error=failure.error
+                )
+                if failed and kind is not None and kind.on_failure is not None:
+                    kind.on_failure(session, job, failure)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - telling failed: still record the failure
+            log.exception("work item %s: telling about its failure failed", item.id)
+            with self._unit() as session:
+                due_work.fail_permanently(session, item=item, owner=self.owner, error=failure.error)
+        self.result.add(failed=1)
+        metrics.delivered(item.kind, "failed")
+
+    def _release(self, items: list[DueWork]) -> None:
+        if not items:
+            return
+        with self._unit() as session:
+            n = due_work.release(session, ids=[i.id for i in items if i.id], owner=self.owner)
+        self.result.add(released=n)
+        for item in items:
+            metrics.delivered(item.kind, "released")
+
+
+def run_due(
+    db: Database,
+    client: WebClient,
+    registry: Registry,
+    *,
+    now: datetime,
+    owner: str | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    capacity: int | None = None,
+) -> SweepResult:
+    """Deliver every piece of work due at ``now`` once; return what happened."""
+    dispatcher = Dispatcher(
+        db, client, registry, concurrency=concurrency, lease=lease, owner=owner, capacity=capacity
+    )
+    return dispatcher.run_until_idle(now)

@@ -1,0 +1,114 @@
+"""Work kinds: what a feature registers so the engine can deliver its outbox rows.
+
+A kind names its handler (deliver one row; at most one Slack message), how to load its
+subject, how soon a coalesced row may run again, and whom to tell when the work fails for
+good. The engine looks kinds up here and imports no feature.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.slack_api import PERMANENT_ERRORS, slack_error
+from storage.db import Database
+from storage.models import DueWork
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot fix this; ``error`` is Slack's error code (or the engine's own),
+    ``what`` says in a few words what could not be done ("post ADR-3 in <#C1>")."""
+
+    def __init__(self, error: str, what: str = "") -> None:
+        super().__init__(error)
+        self.error = error
+        self.what = what
+
+
+def raise_if_permanent(exc: SlackApiError, what: str) -> None:
+    """Turn a Slack error that retrying cannot fix into a PermanentFailure saying ``what``."""
+    error = slack_error(exc)
+    if error in PERMANENT_ERRORS:
+        raise PermanentFailure(error, what) from exc
+
+
+@dataclass
+class Job:
+    """One claimed row being delivered, with what its handler needs.
+
+    ``after_send``: writes the handler wants made once its message went out (where the DM
+    landed, follow-up rows); the engine runs them in the transaction that marks the row done,
+    so a crash can repeat at most the message in flight and never loses what followed it.
+    """
+
+    item: DueWork
+    kind: WorkKind
+    db: Database
+    client: WebClient
+    now: datetime
+    after_send: list[Callable[[Session], None]] = field(default_factory=list)
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.item.payload or "{}")
+
+    @cached_property
+    def subject(self) -> Any:
+        """The row's subject as the kind loads it (raises NotFound if it is gone)."""
+        if self.kind.load is None:
+            return None
+        with self.db.read() as session:
+            return self.kind.load(session, self.item)
+
+
+Handler = Callable[[Job], bool]
+FailureHook = Callable[[Session, Job, PermanentFailure], None]
+
+
+@dataclass(frozen=True)
+class WorkKind:
+    """A kind of outbox row.
+
+    handler: delivers one row; returns whether it sent a message. It raises SlackApiError
+        (retried with backoff, or failed if Slack's error is permanent), PermanentFailure,
+        or anything else (retried, failed after the attempts cap).
+    load: ``(session, item) -> subject``, for ``Job.subject`` and failure notices.
+    on_failure: ``(session, job, failure)`` runs in the transaction that marks the row
+        failed; it schedules whatever tells a human (an outbox row of its own, never a
+        Slack call).
+    rerun_after: for coalesced rows, the least time between two deliveries.
+    """
+
+    name: str
+    handler: Handler
+    load: Callable[[Session, DueWork], Any] | None = None
+    on_failure: FailureHook | None = None
+    rerun_after: timedelta = timedelta(0)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._kinds: dict[str, WorkKind] = {}
+
+    def register(self, *kinds: WorkKind) -> None:
+        for kind in kinds:
+            if kind.name in self._kinds:
+                raise ValueError(f"work kind {kind.name!r} is registered twice")
+            self._kinds[kind.name] = kind
+
+    def get(self, name: str) -> WorkKind | None:
+        return self._kinds.get(name)
+
+    def __iter__(self) -> Iterator[WorkKind]:
+        return iter(self._kinds.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds

@@ -1,0 +1,14 @@
+"""Every feature's work kinds, collected for the engine (which imports no feature)."""
+
+from __future__ import annotations
+
+from bot import decision_posts, followups, notices
+from bot.engine.registry import Registry
+
+
+def work_registry() -> Registry:
+    registry = Registry()
+    notices.register_work(registry)
+    decision_posts.register_work(registry)
+    followups.register_work(registry)
+    return registry

@@ -1,0 +1,97 @@
+"""Outbox rows for the decision log: kinds, keys and lanes in one place.
+
+Each function is called inside the transaction that made the change the work follows, so the
+change and its Slack side effects commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from storage import due_work
+from storage.models import Decision, utcnow
+
+# A decision message is refreshed at most this often (a burst of clicks makes a few
+# chat.update calls; the last one shows every click).
+REFRESH_INTERVAL = timedelta(milliseconds=500)
+
+
+class DecisionWork(StrEnum):
+    POST = "decision.post"  # post the record in its channel (subject: decision id)
+    INFORM = "decision.inform"  # one DM to one informed person
+    REFRESH = "decision.refresh"  # chat.update the posted message (coalesced)
+    PLAN_REVIEW = "decision.plan_review"  # turn the review date into a scheduled review
+
+
+def channel_lane(channel_id: str) -> str:
+    """Work posting in one channel (or one thread of it) is delivered in order."""
+    return f"channel:{channel_id}"
+
+
+def dm_lane(user_id: str) -> str:
+    return f"dm:{user_id}"
+
+
+def _key(decision: Decision, *parts: object) -> str:
+    return ":".join(["decision", str(decision.id), *map(str, parts)])
+
+
+def schedule_post(session: Session, *, decision: Decision, notify_informed: bool = True) -> None:
+    """Post the decision (again, if an earlier post failed); DM the informed after it."""
+    due_work.schedule_coalesced(
+        session,
+        team_id=decision.team_id,
+        kind=DecisionWork.POST,
+        subject_id=decision.id,  # type: ignore[arg-type]
+        key=_key(decision, "post"),
+        now=utcnow(),
+        payload={"notify_informed": notify_informed},
+        lane=channel_lane(decision.channel_id),
+    )
+
+
+def schedule_inform(
+    session: Session, *, decision: Decision, user_id: str, permalink: str | None
+) -> None:
+    due_work.schedule(
+        session,
+        team_id=decision.team_id,
+        kind=DecisionWork.INFORM,
+        subject_id=decision.id,  # type: ignore[arg-type]
+        key=_key(decision, "inform", user_id),
+        due_at=utcnow(),
+        payload={"user": user_id, "permalink": permalink or ""},
+        lane=dm_lane(user_id),
+    )
+
+
+def schedule_refresh(session: Session, *, decision: Decision) -> None:
+    """Refresh the posted message with the state committed by now (coalesced: one live
+    refresh per message)."""
+    due_work.schedule_coalesced(
+        session,
+        team_id=decision.team_id,
+        kind=DecisionWork.REFRESH,
+        subject_id=decision.id,  # type: ignore[arg-type]
+        key=_key(decision, "refresh"),
+        now=utcnow(),
+        min_interval=REFRESH_INTERVAL,
+        lane=channel_lane(decision.channel_id),
+    )
+
+
+def schedule_review_planning(session: Session, *, decision: Decision, actor_id: str) -> None:
+    """(Re)schedule the decision's review from its review date; the time zone lookup
+    (users.info) happens in the dispatcher, not on the request path."""
+    due_work.schedule_coalesced(
+        session,
+        team_id=decision.team_id,
+        kind=DecisionWork.PLAN_REVIEW,
+        subject_id=decision.id,  # type: ignore[arg-type]
+        key=_key(decision, "plan-review"),
+        now=utcnow(),
+        payload={"actor": actor_id},
+    )
