@@ -51,9 +51,9 @@ def _load(session: Session, item: DueWork) -> tuple[Review, Decision]:
 
 def _ask(job: Job) -> tuple[ReviewAsk, Review, Decision]:
     with job.db.read() as session:
-        ask = repo.get_ask(session, team_id=job.item.team_id, ask_id=int(job.payload["ask_id"]))
-        review, decision = _load(session, job.item)
-    return ask, review, decision
+        return repo.ask_with_review(
+            session, team_id=job.item.team_id, ask_id=int(job.payload["ask_id"])
+        )
 
 
 # -- fan-out steps (no message) --------------------------------------------------------------

@@ -65,7 +65,7 @@ class Engine:
 
 def dispatcher_for(settings: Settings, db: Database, **kw: Any) -> Dispatcher:
     return Dispatcher(
-        db,
+        db.for_dispatch(),
         build_dispatch_client(settings),
         work_registry(),
         concurrency=settings.dispatch_concurrency,

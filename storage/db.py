@@ -7,7 +7,8 @@ several gunicorn workers and the scheduler can share one file. Postgres goes thr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     return create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=kwargs.pop("pool_pre_ping", True),
         pool_size=kwargs.pop("pool_size", 10),
         max_overflow=kwargs.pop("max_overflow", 20),
         **kwargs,
@@ -82,6 +83,20 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self._read_engine = self.engine.execution_options(readonly=True)
         self._outbox_hooks: list[Callable[[], None]] = []
+        # SQLite has one writer at a time. Threads of this process queue on a lock for it
+        # (woken as soon as it is free) instead of polling SQLite's busy handler, whose
+        # back-off sleeps grow to 100 ms and made the slowest answers wait seconds.
+        self._write_lock = threading.RLock() if self.dialect == "sqlite" else nullcontext()
+
+    def for_dispatch(self) -> Database:
+        """A handle on the same database for a dispatcher: its own pool, without a ping on
+        every checkout (a dropped connection fails one delivery, which is retried), and the
+        same outbox hooks, so a commit through either handle wakes the dispatcher."""
+        if self.dialect != "postgresql":
+            return self
+        sibling = Database(self.url, pool_pre_ping=False, pool_recycle=1800)
+        sibling._outbox_hooks = self._outbox_hooks
+        return sibling
 
     def on_outbox_commit(self, hook: Callable[[], None]) -> Callable[[], None]:
         """Call ``hook`` after every commit that wrote outbox rows (the in-process dispatcher
@@ -102,7 +117,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A writing unit of work: commits on success, rolls back on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

@@ -22,11 +22,11 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from storage.models import DueWork, WorkState, utcnow
+from storage.models import DueWork, UTCDateTime, WorkState, utcnow
 
 MAX_BACKOFF = timedelta(hours=1)
 NOTIFY_CHANNEL = "decisionbot_due"
@@ -156,16 +156,18 @@ def claim(
     clock: datetime | None = None,
 ) -> list[DueWork]:
     """Atomically take up to ``limit`` rows: pending and due at ``now``, or claimed with a
-    lease that expired on the database's clock (``clock``, read fresh per batch when not
-    given). ``now`` only says what is due (``run-due --now`` may be in the future); leases
-    are always granted and expired on ``clock``."""
-    clock = clock or db_clock(session)
+    lease that expired on the database's clock. ``now`` only says what is due (``run-due
+    --now`` may be in the future); leases are always granted and expired on the database's
+    clock — ``clock_timestamp()`` inside the statement on Postgres, this process's clock on
+    SQLite (it runs in-process) — or on ``clock`` when a caller gives one (tests)."""
+    postgres = _dialect(session) == "postgresql"
+    db_now: Any = clock if clock is not None else (func.clock_timestamp() if postgres else utcnow())
     due = or_(
         and_(DueWork.state == WorkState.PENDING, DueWork.due_at <= now),
-        and_(DueWork.state == WorkState.CLAIMED, DueWork.lease_expires_at <= clock),
+        and_(DueWork.state == WorkState.CLAIMED, DueWork.lease_expires_at <= db_now),
     )
     candidates = select(DueWork.id).where(due).order_by(DueWork.due_at, DueWork.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         # A materialized CTE runs once. As `id IN (subquery)` Postgres plans a semi join that
         # re-runs the subquery per row; SKIP LOCKED then skips the rows this statement just
         # updated and the LIMIT is ignored: one sweeper would claim every due row.
@@ -181,7 +183,7 @@ def claim(
         .values(
             state=WorkState.CLAIMED,
             lease_owner=owner,
-            lease_expires_at=clock + lease,
+            lease_expires_at=db_now + lease,
             attempts=DueWork.attempts + 1,
             updated_at=utcnow(),
         )
@@ -223,22 +225,39 @@ def _finish(session: Session, item: DueWork, owner: str, **values: Any) -> bool:
     return bool(result.rowcount)
 
 
+# Built once: it runs once per delivered row. Done — or, for a coalesced row asked for again
+# while in flight, pending again at :rerun_at.
+_COMPLETE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("row_id"),
+        _TABLE.c.state == WorkState.CLAIMED,
+        _TABLE.c.lease_owner == bindparam("owner"),
+    )
+    .values(
+        state=case((_TABLE.c.rerun, WorkState.PENDING.value), else_=WorkState.DONE.value),
+        due_at=case(
+            (_TABLE.c.rerun, bindparam("rerun_at", type_=UTCDateTime())), else_=_TABLE.c.due_at
+        ),
+        rerun=False,
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=bindparam("finished_at", type_=UTCDateTime()),
+    )
+)
+
+
 def complete(
     session: Session, *, item: DueWork, owner: str, rerun_at: datetime | None = None
 ) -> bool:
     """Done — or, for a coalesced row asked for again while in flight, pending again at
     ``rerun_at`` (default: now)."""
-    rerun_at = rerun_at or utcnow()
-    return _finish(
-        session,
-        item,
-        owner,
-        state=case((_TABLE.c.rerun, literal(WorkState.PENDING.value)), else_=WorkState.DONE.value),
-        due_at=case((_TABLE.c.rerun, rerun_at), else_=_TABLE.c.due_at),
-        rerun=False,
-        lease_owner=None,
-        lease_expires_at=None,
+    finished = utcnow()
+    result = session.connection().execute(
+        _COMPLETE,
+        {"row_id": item.id, "owner": owner, "rerun_at": rerun_at or finished, "finished_at": finished},
     )
+    return bool(result.rowcount)
 
 
 def fail_permanently(session: Session, *, item: DueWork, owner: str, error: str) -> bool:

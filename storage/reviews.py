@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from storage import due_work
@@ -383,11 +383,39 @@ def get_ask(session: Session, *, team_id: str, ask_id: int) -> ReviewAsk:
     return ask
 
 
+def ask_with_review(
+    session: Session, *, team_id: str, ask_id: int
+) -> tuple[ReviewAsk, Review, Decision]:
+    """An ask with its review and decision, in one query (all three in this workspace)."""
+    found = session.execute(
+        select(ReviewAsk, Review, Decision)
+        .join(Review, Review.id == ReviewAsk.review_id)
+        .join(Decision, Decision.id == Review.decision_id)
+        .where(
+            ReviewAsk.team_id == team_id,
+            Review.team_id == team_id,
+            Decision.team_id == team_id,
+            ReviewAsk.id == ask_id,
+        )
+    ).first()
+    if found is None:
+        raise NotFound("That review question doesn't exist any more.")
+    ask, review, decision = found
+    return ask, review, decision
+
+
+_ASKS = ReviewAsk.__table__  # type: ignore[attr-defined]
+_SET_ASK_MESSAGE = (
+    update(_ASKS)
+    .where(_ASKS.c.id == bindparam("ask_id"))
+    .values(channel_id=bindparam("channel_id"), message_ts=bindparam("message_ts"))
+)
+
+
 def set_ask_message(session: Session, *, ask: ReviewAsk, channel_id: str, message_ts: str) -> None:
-    session.execute(
-        update(ReviewAsk)
-        .where(ReviewAsk.id == ask.id)
-        .values(channel_id=channel_id, message_ts=message_ts)
+    """Where the ask's DM landed (a prebuilt Core UPDATE: it runs once per DM sent)."""
+    session.connection().execute(
+        _SET_ASK_MESSAGE, {"ask_id": ask.id, "channel_id": channel_id, "message_ts": message_ts}
     )
 
 

@@ -112,8 +112,10 @@ class Dispatcher:
         self.client = client
         self.registry = registry
         self.concurrency = max(1, concurrency)
-        # How many rows it holds at most (claimed, running or waiting in a lane).
+        # How many rows it holds at most (claimed, running or waiting in a lane). It claims
+        # again once it holds no more than `low_water`: a batch at a time, not a row per row.
         self.capacity = max(1, capacity or 2 * self.concurrency)
+        self.low_water = max(0, self.capacity - self.concurrency)
         self.lease = lease
         self.max_attempts = max_attempts
         self.idle_wait = idle_wait
@@ -161,7 +163,7 @@ class Dispatcher:
 
     def _idle_wait(self) -> float:
         with self._cv:
-            if self._queued >= self.capacity:
+            if self._queued > self.low_water:
                 return self.idle_wait  # a finished row wakes us (room to claim again)
         with self.db.read() as session:
             next_due = due_work.next_due_at(session)
@@ -248,15 +250,12 @@ class Dispatcher:
         total = 0
         while True:
             with self._cv:
-                if self._stopping:
+                if self._stopping or self._queued > self.low_water:
                     return total
                 room = self.capacity - self._queued
-            if room <= 0:
-                return total
             with self.db.session() as session:
-                clock = due_work.db_clock(session)
                 items = due_work.claim(
-                    session, now=now, clock=clock, owner=self.owner, limit=room, lease=self.lease
+                    session, now=now, owner=self.owner, limit=room, lease=self.lease
                 )
             if not items:
                 return total
@@ -299,9 +298,9 @@ class Dispatcher:
                 log.exception("dispatcher: work item %s could not be finished", entry.item.id)
             with self._cv:
                 queue.popleft()
-                if self._queued >= self.capacity:
-                    self._woken = True  # the loop waits for room: there is some now
                 self._queued -= 1
+                if self._queued == self.low_water:
+                    self._woken = True  # the loop waits for room: there is a batch's now
                 self._finished += 1
                 self._cv.notify_all()
                 if not queue:
