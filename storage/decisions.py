@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import exists, false, func, literal_column, or_, select, text, update
+from sqlalchemy import (
+    Integer,
+    any_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import column
 from sqlmodel import Session
@@ -317,6 +329,37 @@ def fts5_query(text_: str) -> str | None:
 # How many of the newest matches are ranked, widening when a workspace gets too few (-1: all).
 SEARCH_CANDIDATES = (500, 20_000, -1)
 
+# Postgres finds the newest matches one of two ways: walking the table newest-first, testing each
+# row, until `cap` match (cost: cap / share of rows matching), or reading every match through the
+# GIN index and sorting them (cost: matches, each a heap visit in table order, ~6x a walked row at
+# 1,000,000 decisions). Its planner picks by its estimate of the matches, but it guesses a word its
+# statistics don't list (a missing or rare word) at up to 0.5% of the rows (DEFAULT_TS_MATCH_SEL)
+# and rates the walk's per-row test too cheap, so for a word found nowhere it walked the whole table.
+_GIN_ROW_COST = 6
+_UNLISTED_WORD_SHARE = 0.005
+_MATCH_ESTIMATE = text(
+    "EXPLAIN (FORMAT JSON) SELECT id FROM decisions "
+    "WHERE team_id = :team AND search_vector @@ websearch_to_tsquery('english', :query)"
+)
+_TABLE_ROWS = text("SELECT reltuples FROM pg_class WHERE oid = 'decisions'::regclass")
+
+
+def _pg_match_estimate(session: Session, *, team_id: str, query: str) -> tuple[float, float]:
+    """The planner's estimate of a search's matches in a workspace, and of the table's rows."""
+    plan = session.execute(_MATCH_ESTIMATE, {"team": team_id, "query": query}).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    matches = float(plan[0]["Plan"]["Plan Rows"])
+    rows = float(session.execute(_TABLE_ROWS).scalar_one() or 0)  # -1: never analysed
+    return matches, max(rows, matches)
+
+
+def _read_all_matches(matches: float, rows: float, cap: int) -> bool:
+    """Whether reading every match through the GIN index beats walking newest-first to `cap`."""
+    if cap < 0:
+        return False  # ranking them all: no order to walk in; the planner chooses
+    return matches <= _UNLISTED_WORD_SHARE * rows or _GIN_ROW_COST * matches * matches <= cap * rows
+
 
 def search_decisions(
     session: Session, *, team_id: str, viewer: Viewer, query: str, limit: int = 10
@@ -329,25 +372,42 @@ def search_decisions(
     base = select(Decision).where(Decision.team_id == team_id, _visible_to(viewer))
     if session.get_bind().dialect.name == "postgresql":
         # Postgres text cannot hold NUL; a NUL in the query would raise instead of matching.
-        tsq = func.websearch_to_tsquery("english", query[:500].replace("\x00", " "))
+        words = query[:500].replace("\x00", " ")
+        tsq = func.websearch_to_tsquery("english", words)
         vector = literal_column("decisions.search_vector")
+        matching = select(Decision.id).where(Decision.team_id == team_id, vector.op("@@")(tsq))
+        matches, rows = _pg_match_estimate(session, team_id=team_id, query=words)
         for cap in SEARCH_CANDIDATES:
             # As on SQLite, rank only the newest matches (ts_rank_cd reads every candidate's
-            # vector); the GIN index finds them, the cap bounds the ranking work.
-            newest = (
-                select(Decision.id)
-                .where(Decision.team_id == team_id, vector.op("@@")(tsq))
-                .order_by(Decision.id.desc())
-            )
-            if cap > 0:
-                newest = newest.limit(cap)
+            # vector); the cap bounds the ranking work.
+            complete = cap < 0  # whether a wider cap could add candidates
+            if _read_all_matches(matches, rows, cap):
+                # Few matches expected: a materialized CTE hides the ORDER BY/LIMIT from the
+                # match query, so the planner cannot walk the table newest-first; the GIN index
+                # finds every match and the newest `cap` (+1: are there more?) are sorted out.
+                fenced = matching.cte("matches").prefix_with("MATERIALIZED")
+                ids = list(
+                    session.execute(
+                        select(fenced.c.id).order_by(fenced.c.id.desc()).limit(cap + 1)
+                    ).scalars()
+                )
+                complete = len(ids) <= cap
+                if not ids:
+                    return []
+                ids_param = bindparam("candidate_ids", ids[:cap], type_=postgresql.ARRAY(Integer))
+                candidates = Decision.id == any_(ids_param)
+            else:
+                newest = matching.order_by(Decision.id.desc())
+                if cap > 0:
+                    newest = newest.limit(cap)
+                candidates = Decision.id.in_(newest.scalar_subquery())
             stmt = (
-                base.where(Decision.id.in_(newest.scalar_subquery()))
+                base.where(candidates)
                 .order_by(func.ts_rank_cd(vector, tsq).desc(), Decision.number.desc())
                 .limit(limit)
             )
             found = list(session.execute(stmt).scalars())
-            if len(found) >= limit:
+            if len(found) >= limit or complete:
                 break
         return found
     match = fts5_query(query)
