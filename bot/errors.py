@@ -103,8 +103,26 @@ def handle_error(
         if body.get("command"):
             response.body = json.dumps({"response_type": "ephemeral", "text": text})
             return
+        field = _first_input(body) if body.get("type") == "view_submission" else None
+        if field is not None:
+            # A modal that could not be saved stays open, with what the person typed and a
+            # sentence on its first field saying why; Submit works again once the cause is gone.
+            if ref:
+                text = (
+                    f"I couldn't save this just now (ref {ref}). What you typed is still here: "
+                    "press Submit again in a moment."
+                )
+            response.body = json.dumps({"response_action": "errors", "errors": {field: text[:300]}})
+            return
         response.body = ""
     _tell_user(body, context, client, text)
+
+
+def _first_input(body: dict[str, Any]) -> str | None:
+    for block in (body.get("view") or {}).get("blocks") or []:
+        if block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    return None
 
 
 def _tell_user(body: dict[str, Any], context: BoltContext, client: WebClient, text: str) -> None:

@@ -6,8 +6,8 @@ several gunicorn workers and the scheduler can share one file. Postgres goes thr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any

@@ -566,7 +566,8 @@ def create_decision(
         decision=draft.decision,
         consequences=draft.consequences,
         success_criteria=draft.success_criteria,
-        status=draft.status,
+        # Superseding starts a new round of stances: never accepted from the start.
+        status=DecisionStatus.PROPOSED if old is not None else draft.status,
         tags=_tags(draft.tags),
         review_date=draft.review_date,
         channel_id=draft.channel_id,
@@ -579,7 +580,7 @@ def create_decision(
     session.flush()
     _set_members(session, decision, draft)
     record_event(
-        session, decision=decision, actor_id=author_id, kind="created", status=draft.status
+        session, decision=decision, actor_id=author_id, kind="created", status=decision.status
     )
     if old is not None:
         old_status = old.status
@@ -673,8 +674,14 @@ def change_status(
                     f"block is withdrawn, or a decider can override it: "
                     f"`/adr accept {number} --override` followed by the reason."
                 )
-            if actor_id not in members(session, decision=decision)[Role.DECIDER]:
-                raise NotAllowed(f"Only a decider of {decision.ref} can override a block.")
+            # Only someone who was a decider when each block was placed: adding yourself as
+            # a decider by an edit does not let you override a block that already stood.
+            for blocker in blockers:
+                if actor_id not in _deciders_when_blocked(session, decision, blocker):
+                    raise NotAllowed(
+                        f"Only someone who was a decider of {decision.ref} when <@{blocker}> "
+                        "blocked it can override that block."
+                    )
             if not note.strip():
                 raise InvalidInput(
                     f"Overriding a block needs a note: `/adr accept {number} --override` followed by the reason."
@@ -719,6 +726,11 @@ def update_decision(
     for role, users in new_members.items():
         if old_members.get(role, []) != users:
             changes[role] = [old_members.get(role, []), users]
+    if Role.DECIDER.value in changes and actor_id not in old_members.get(Role.DECIDER, []):
+        if any(s.kind == StanceKind.BLOCK for s in stances(session, decision=decision)):
+            raise NotAllowed(
+                f"{decision.ref} is blocked, so only its deciders can change who decides."
+            )
     if any(r in changes for r in new_members):
         _set_members(session, decision, draft)
     if changes:
@@ -789,6 +801,11 @@ def set_stance(
         session.add(
             Stance(team_id=team_id, decision_id=decision.id, user_id=user_id, **new)  # type: ignore[arg-type]
         )
+    extra: dict[str, Any] = {}
+    if kind == StanceKind.BLOCK:
+        # Who may override this block: the deciders as they are now, not as they may be
+        # after an edit (see change_status).
+        extra["deciders"] = members(session, decision=decision)[Role.DECIDER]
     record_event(
         session,
         decision=decision,
@@ -796,9 +813,30 @@ def set_stance(
         kind="stance",
         previous=old,
         details={k: v for k, v in new.items() if v not in ("", False)},
+        **extra,
     )
     session.flush()
     return decision, True
+
+
+def _deciders_when_blocked(session: Session, decision: Decision, blocker: str) -> list[str]:
+    """The deciders of ``decision`` when ``blocker`` placed their current block (blocks from
+    before this was recorded: the current deciders)."""
+    for event in session.execute(
+        select(DecisionEvent)
+        .where(
+            DecisionEvent.decision_id == decision.id,
+            DecisionEvent.kind == "stance",
+            DecisionEvent.actor_id == blocker,
+        )
+        .order_by(DecisionEvent.id.desc())
+    ).scalars():
+        detail = json.loads(event.detail or "{}")
+        if detail.get("kind") == StanceKind.BLOCK:
+            if "deciders" in detail:
+                return list(detail["deciders"])
+            break
+    return members(session, decision=decision)[Role.DECIDER]
 
 
 def mark_event_processed(session: Session, *, team_id: str, event_id: str) -> bool:

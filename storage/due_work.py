@@ -255,7 +255,12 @@ def complete(
     finished = utcnow()
     result = session.connection().execute(
         _COMPLETE,
-        {"row_id": item.id, "owner": owner, "rerun_at": rerun_at or finished, "finished_at": finished},
+        {
+            "row_id": item.id,
+            "owner": owner,
+            "rerun_at": rerun_at or finished,
+            "finished_at": finished,
+        },
     )
     return bool(result.rowcount)
 

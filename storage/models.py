@@ -178,6 +178,18 @@ class ProcessedEvent(SQLModel, table=True):
     created_at: datetime = _ts()  # type: ignore[assignment]
 
 
+class ViewSubmission(SQLModel, table=True):
+    """Modal submissions already recorded, by Slack's view id: pressing Submit again on the
+    same modal (Slack allows it while the first answer is slow) records nothing twice."""
+
+    __tablename__ = "view_submissions"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    view_id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    created_at: datetime = _ts()  # type: ignore[assignment]
+
+
 # -- scheduled work and decision reviews ("Did this decision work?") -------------------------
 
 

@@ -141,6 +141,11 @@ def test_a_crash_right_after_the_commit_loses_nothing_and_doubles_nothing(
                 "the post, the informed DMs and the review",
             )
             time.sleep(2)  # any repeat would have happened by now (the ticker runs every 1 s)
+            # /metrics through gunicorn (multiprocess mode): what the worker process counted
+            with urllib.request.urlopen(f"{second.url}/metrics", timeout=10) as resp:
+                metrics = resp.read().decode()
+            assert 'decisionbot_deliveries_total{kind="decision.post",result="sent"} 1.0' in metrics
+            assert 'decisionbot_outbox_rows{kind="review.open",state="pending"} 1.0' in metrics
         finally:
             assert second.terminate() == 0, second.log.read_text()[-3000:]
 

@@ -23,6 +23,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from tests.seed_due import (
     work_states,
 )
 from tests.slack_emulator import SlackEmulator
+from tests.test_cli import _free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -94,12 +96,17 @@ class Worker:
     """One `decisionbot worker` child process (it runs until SIGTERM); stderr to a file."""
 
     def __init__(
-        self, db: Database, emulator: SlackEmulator, log: Path, env: dict[str, str] | None = None
+        self,
+        db: Database,
+        emulator: SlackEmulator,
+        log: Path,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.log = log
         self._err = log.open("w")
         self.proc = subprocess.Popen(
-            [*decisionbot_command(), "worker"],
+            [*decisionbot_command(), "worker", *(args or [])],
             env={**run_due_env(db.url, emulator.url), "LOG_LEVEL": "INFO", **(env or {})},
             stdout=subprocess.DEVNULL,
             stderr=self._err,
@@ -241,10 +248,22 @@ def test_sigterm_mid_sweep_finishes_in_flight_hands_back_the_rest_and_a_second_w
     assert states["done"] == len(dm_channels(emulator))  # every DM sent was marked done
 
     emulator.latency = 0.0
-    second = Worker(db, emulator, tmp_path / "second.log")
+    port = _free_port()
+    second = Worker(
+        db,
+        emulator,
+        tmp_path / "second.log",
+        args=["--metrics-port", str(port), "--metrics-host", "127.0.0.1"],
+    )
     started = time.monotonic()
     wait_until(lambda: work_states(db) == {"done": 1_000}, timeout=120, what="all 1,000 done")
     catch_up = time.monotonic() - started
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        metrics = resp.read().decode()
+    sent = re.search(
+        r'decisionbot_deliveries_total\{kind="review.ask",result="sent"\} (\d+)', metrics
+    )
+    assert sent and int(sent.group(1)) == 1_000 - states["done"], metrics[-2000:]
     second.terminate()
     print(f"second worker finished the rest in {catch_up:.1f} s")
     assert catch_up < 300  # it did not wait for the 5-minute lease

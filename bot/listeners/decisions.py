@@ -32,6 +32,7 @@ from storage import reviews as reviews_repo
 from storage.db import Database
 from storage.errors import InvalidInput
 from storage.models import DecisionStatus
+from storage.submissions import first_submission
 
 log = logging.getLogger(__name__)
 
@@ -244,9 +245,13 @@ def handle_decision_submission(
         return
     assert draft is not None
     user = body["user"]["id"]
+    view_id = view.get("id")
     if editing:
         assert meta.number is not None
         with db.session() as session:
+            if not first_submission(session, team_id=team, view_id=view_id, kind="decision"):
+                ack()  # the same Submit again: recorded already
+                return
             decision, changes = repo.update_decision(
                 session, team_id=team, number=meta.number, actor_id=user, draft=draft
             )
@@ -261,6 +266,9 @@ def handle_decision_submission(
     # Saved as private until the post reads the channel's privacy (conversations.info, after
     # the ack): a private decision is never visible workspace-wide, even for a moment.
     with db.session() as session:
+        if not first_submission(session, team_id=team, view_id=view_id, kind="decision"):
+            ack()  # the same Submit again (Slack allows it while the first is slow)
+            return
         decision = repo.create_decision(
             session,
             team_id=team,
@@ -273,6 +281,7 @@ def handle_decision_submission(
         )
         outbox.schedule_post(session, decision=decision)
         outbox.schedule_review_planning(session, decision=decision, actor_id=user)
+        faults.point("decision.saving")
         if decision.supersedes_id is not None:
             old = repo.get_decision_by_id(session, team_id=team, decision_id=decision.supersedes_id)
             reviews_repo.cancel_reviews(session, decision=old)

@@ -31,6 +31,7 @@ from storage import reviews as repo
 from storage.db import Database
 from storage.errors import InvalidInput, NotAllowed
 from storage.models import DecisionStatus
+from storage.submissions import first_submission
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ def handle_outcome_submission(
     # The thread summary, the decision's badge and the others' DMs are outbox rows written by
     # record_outcome in this transaction.
     with db.session() as session:
+        if not first_submission(session, team_id=team, view_id=view.get("id"), kind="outcome"):
+            ack()  # the same Submit again: recorded already
+            return
         repo.record_outcome(
             session,
             team_id=team,

@@ -17,6 +17,7 @@ from storage import decisions as repo
 from storage.db import Database
 from storage.errors import InvalidInput, NotFound
 from storage.models import StanceKind
+from storage.submissions import first_submission
 
 
 def register(app: App) -> None:
@@ -99,6 +100,9 @@ def _submit_stance(
         ack(response_action="errors", errors=errors)
         return
     with db.session() as session:
+        if not first_submission(session, team_id=team, view_id=view.get("id"), kind="stance"):
+            ack()  # the same Submit again: recorded already
+            return
         decision, changed = repo.set_stance(
             session,
             team_id=team,

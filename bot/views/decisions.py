@@ -119,7 +119,9 @@ def build_decision_modal(
             optional=True,
         ),
     ]
-    if not editing:
+    # A superseding decision starts as proposed, with its own round of stances: a standing
+    # Block on the old one cannot be stepped around by superseding it "accepted".
+    if not editing and meta.mode != "supersede":
         options = [
             {"text": plain("Proposed — open for stances"), "value": DecisionStatus.PROPOSED},
             {"text": plain("Accepted — already agreed"), "value": DecisionStatus.ACCEPTED},

@@ -253,7 +253,7 @@ def test_a_blocked_decision_is_accepted_only_after_withdrawal_or_a_decider_overr
     assert "ADR-1 is blocked by <@UCAROL>" in refused
     assert "/adr accept 1 --override" in refused
     # the author is not a decider: no override
-    assert "Only a decider of ADR-1 can override a block" in ephemeral(
+    assert "Only someone who was a decider of ADR-1 when <@UCAROL> blocked it" in ephemeral(
         slack.command("accept 1 --override we must")
     )
     # a decider must say why
@@ -341,7 +341,9 @@ def test_a_forged_supersede_by_someone_else_saves_nothing(adr: Adr, slack, emula
     view = adr.open_form("supersede 1")  # opened by the author...
     reply = slack.submit(view, {Field.TITLE: "Move to Fly"}, user="UCAROL")  # ...submitted by Carol
     assert reply.status == 200
-    emulator.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "UCAROL")
+    # refused in the modal itself, which stays open with the reason
+    [sentence] = reply.json()["errors"].values()
+    assert "Only the author and the deciders of ADR-1" in sentence
     assert adr.count("decisions") == 1
     assert adr.decision(1)["status"] == "proposed"
     assert adr.decision(1)["superseded_by_id"] is None
@@ -401,9 +403,48 @@ def test_edit_keeps_the_old_values_in_history(adr: Adr, slack, emulator):
     view = adr.open_form("edit 1")
     assert slack.submit(view, {}).text == ""
     assert len(adr.events(1, kind="edited")) == 1
-    # an outsider's forged edit changes nothing
+    # an outsider's forged edit changes nothing; the modal says why
+    view = adr.open_form("edit 1")
     reply = slack.submit(view, {Field.TITLE: "Carol was here"}, user="UCAROL")
     assert reply.status == 200
-    emulator.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "UCAROL")
+    [sentence] = reply.json()["errors"].values()
+    assert "Only the author and the deciders of ADR-1" in sentence
     assert adr.decision(1)["title"] == "No deploys on Fridays"
     assert len(adr.events(1, kind="edited")) == 1
+
+
+def test_no_path_lets_someone_who_was_not_a_decider_step_around_a_block(adr: Adr, slack):
+    """Issue 7, item 1: the author cannot make themselves a decider while a block stands; a
+    decider added after the block cannot override it; superseding starts a new round."""
+    adr.new("Adopt GraphQL", values={Field.DECIDERS: ["UBOB"]})
+    view = _open_stance_form(adr, Action.BLOCK, "UCAROL", 1)
+    assert slack.submit(view, {Field.REASON: "No caching story"}, user="UCAROL").text == ""
+
+    # the author edits the deciders to include themselves: refused, in the modal
+    edit = adr.open_form("edit 1")
+    reply = slack.submit(edit, {Field.DECIDERS: ["UBOB", "UALICE"]})
+    [sentence] = reply.json()["errors"].values()
+    assert "blocked, so only its deciders can change who decides" in sentence
+    assert adr.events(1, kind="edited") == []
+
+    # a decider adds Dan; Dan was not a decider when Carol blocked: no override for him
+    edit = adr.open_form("edit 1", user="UBOB")
+    assert slack.submit(edit, {Field.DECIDERS: ["UBOB", "UDAN"]}, user="UBOB").text == ""
+    refused = ephemeral(slack.command("accept 1 --override ship it", user="UDAN"))
+    assert "Only someone who was a decider of ADR-1 when <@UCAROL> blocked it" in refused
+    assert adr.decision(1)["status"] == "proposed"
+
+    # superseding it "accepted" is not offered, and the successor starts as proposed
+    form = adr.open_form("supersede 1")
+    assert Field.STATUS not in [b.get("block_id") for b in form["blocks"]]
+    assert slack.submit(form, {Field.TITLE: "Adopt GraphQL with persisted queries"}).text == ""
+    assert adr.decision(2)["status"] == "proposed"
+    assert adr.decision(1)["status"] == "superseded"
+
+    # Bob was a decider when the block was placed: he may override (on a fresh block)
+    adr.new("Adopt gRPC", values={Field.DECIDERS: ["UBOB"]})
+    view = _open_stance_form(adr, Action.BLOCK, "UCAROL", 3)
+    assert slack.submit(view, {Field.REASON: "Browsers"}, user="UCAROL").text == ""
+    assert ephemeral(slack.command("accept 3 --override gateway handles it", user="UBOB")) == (
+        "ADR-3 is now accepted."
+    )

@@ -259,10 +259,10 @@ def test_another_workspace_cannot_read_or_change_adr_1(adr: Adr, slack, emulator
     assert adr.count("decisions", "TBBB") == 0
     assert adr.count("stances") == 0
     assert len(emulator.calls("chat.update")) == updates_before
-    # B was told, not left hanging
-    emulator.wait_for(
-        "chat.postMessage", count=2, where=lambda c: "doesn't exist" in c.args.get("text", "")
-    )
+    # B was told in the modal itself, not left hanging
+    for forged in (edit_reply, reply):
+        [sentence] = forged.json()["errors"].values()
+        assert "doesn't exist" in sentence
 
     # workspace B's first decision is its own ADR-1; A's is untouched
     adr.new("Beta's first", team="TBBB", user="UZED", channel="CBETA")
