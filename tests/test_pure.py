@@ -667,7 +667,7 @@ def test_decision_modal_limits_with_maximal_input(mode: str) -> None:
     assert parse_form_meta(view["private_metadata"]) == meta
     ids = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
     assert len(ids) == len(set(ids))
-    assert (Field.STATUS in ids) is (mode != "edit")
+    assert (Field.STATUS in ids) is (mode == "new")  # superseding starts as proposed
     assert (Field.CHANNEL in ids) is (mode != "edit")
 
 
