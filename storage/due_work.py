@@ -22,7 +22,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, text, update
+from sqlalchemy import Interval, and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -146,6 +146,50 @@ def db_clock(session: Session) -> datetime:
     return utcnow()
 
 
+def _claim_statement(dialect: str, *, given_clock: bool) -> Any:
+    """The claim as one prebuilt Core statement (it runs for every batch): parameters
+    ``now``, ``owner``, ``lim``, ``updated_at`` and either ``lease`` (on the database's clock)
+    or ``lease_until`` and ``clock`` (SQLite's clock is this process's; tests give one)."""
+    t = _TABLE
+    if dialect == "postgresql" and not given_clock:
+        clock: Any = func.clock_timestamp()
+        expires: Any = func.clock_timestamp() + bindparam("lease", type_=Interval())
+    else:
+        clock = bindparam("clock", type_=UTCDateTime())
+        expires = bindparam("lease_until", type_=UTCDateTime())
+    now = bindparam("now", type_=UTCDateTime())
+    due = or_(
+        and_(t.c.state == WorkState.PENDING, t.c.due_at <= now),
+        and_(t.c.state == WorkState.CLAIMED, t.c.lease_expires_at <= clock),
+    )
+    candidates = select(t.c.id).where(due).order_by(t.c.due_at, t.c.id).limit(bindparam("lim"))
+    if dialect == "postgresql":
+        # A materialized CTE runs once. As `id IN (subquery)` Postgres plans a semi join that
+        # re-runs the subquery per row; SKIP LOCKED then skips the rows this statement just
+        # updated and the LIMIT is ignored: one sweeper would claim every due row.
+        picked = (
+            candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        )
+        chosen = t.c.id.in_(select(picked.c.id))
+    else:
+        chosen = t.c.id.in_(candidates.scalar_subquery())
+    return (
+        update(t)
+        .where(chosen, due)
+        .values(
+            state=WorkState.CLAIMED,
+            lease_owner=bindparam("owner"),
+            lease_expires_at=expires,
+            attempts=t.c.attempts + 1,
+            updated_at=bindparam("updated_at", type_=UTCDateTime()),
+        )
+        .returning(*t.c)
+    )
+
+
+_CLAIMS: dict[tuple[str, bool], Any] = {}
+
+
 def claim(
     session: Session,
     *,
@@ -160,36 +204,21 @@ def claim(
     --now`` may be in the future); leases are always granted and expired on the database's
     clock — ``clock_timestamp()`` inside the statement on Postgres, this process's clock on
     SQLite (it runs in-process) — or on ``clock`` when a caller gives one (tests)."""
-    postgres = _dialect(session) == "postgresql"
-    db_now: Any = clock if clock is not None else (func.clock_timestamp() if postgres else utcnow())
-    due = or_(
-        and_(DueWork.state == WorkState.PENDING, DueWork.due_at <= now),
-        and_(DueWork.state == WorkState.CLAIMED, DueWork.lease_expires_at <= db_now),
-    )
-    candidates = select(DueWork.id).where(due).order_by(DueWork.due_at, DueWork.id).limit(limit)
-    if postgres:
-        # A materialized CTE runs once. As `id IN (subquery)` Postgres plans a semi join that
-        # re-runs the subquery per row; SKIP LOCKED then skips the rows this statement just
-        # updated and the LIMIT is ignored: one sweeper would claim every due row.
-        picked = (
-            candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-        )
-        chosen = DueWork.id.in_(select(picked.c.id))
+    dialect = _dialect(session)
+    if dialect != "postgresql" and clock is None:
+        clock = utcnow()
+    key = (dialect, clock is not None)
+    stmt = _CLAIMS.get(key)
+    if stmt is None:
+        stmt = _CLAIMS[key] = _claim_statement(dialect, given_clock=clock is not None)
+    params: dict[str, Any] = {"now": now, "owner": owner, "lim": limit, "updated_at": utcnow()}
+    if clock is None:
+        params["lease"] = lease
     else:
-        chosen = DueWork.id.in_(candidates.scalar_subquery())
-    stmt = (
-        update(DueWork)
-        .where(chosen, due)
-        .values(
-            state=WorkState.CLAIMED,
-            lease_owner=owner,
-            lease_expires_at=db_now + lease,
-            attempts=DueWork.attempts + 1,
-            updated_at=utcnow(),
-        )
-        .returning(DueWork)
-    )
-    rows = list(session.execute(select(DueWork).from_statement(stmt)).scalars())
+        params["clock"] = clock
+        params["lease_until"] = clock + lease
+    result = session.connection().execute(stmt, params)
+    rows = [DueWork(**row._mapping) for row in result]
     rows.sort(key=lambda r: (r.due_at, r.id or 0))
     return rows
 
