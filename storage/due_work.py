@@ -223,22 +223,6 @@ def claim(
     return rows
 
 
-def holds_lease(session: Session, *, item: DueWork, owner: str) -> bool:
-    """True while ``owner`` still holds the row (no other sweeper re-claimed it after the
-    lease ran out). Checked before sending, so a slow sweeper never resends what another one
-    took over: the only message that can repeat is the one in flight."""
-    return (
-        session.execute(
-            select(DueWork.id).where(
-                DueWork.id == item.id,
-                DueWork.state == WorkState.CLAIMED,
-                DueWork.lease_owner == owner,
-            )
-        ).first()
-        is not None
-    )
-
-
 def _finish(session: Session, item: DueWork, owner: str, **values: Any) -> bool:
     """Change a row only while we still hold its lease (a row re-claimed after our lease
     expired belongs to the other sweeper now)."""
