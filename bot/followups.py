@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -129,9 +130,9 @@ def handle_ask(job: Job) -> bool:
         resp = job.client.chat_postMessage(
             channel=ask.user_id, text=text, blocks=blocks, unfurl_links=False
         )
-    except Exception as exc:
+    except SlackApiError as exc:
         # Mrkdwn: the template escapes plain strings, which would show "&lt;@U…&gt;".
-        _permanent(exc, Mrkdwn(f"ask {mention(ask.user_id)} whether it worked"))
+        raise_if_permanent(exc, Mrkdwn(f"ask {mention(ask.user_id)} whether it worked"))
         raise
     channel_id, message_ts = resp["channel"], resp["ts"]
     job.after_send.append(
@@ -154,8 +155,8 @@ def handle_thread(job: Job) -> bool:
             thread_ts=decision.message_ts,
             text=review_thread_open_text(decision, askees),
         )
-    except Exception as exc:
-        _permanent(exc, "post in the decision's thread")
+    except SlackApiError as exc:
+        raise_if_permanent(exc, "post in the decision's thread")
         raise
     return True
 
@@ -174,8 +175,8 @@ def handle_outcome_note(job: Job) -> bool:
                 decision, p["user"], Outcome(p["outcome"]), p.get("what_happened", "")
             ),
         )
-    except Exception as exc:
-        _permanent(exc, "post the outcome in the decision's thread")
+    except SlackApiError as exc:
+        raise_if_permanent(exc, "post the outcome in the decision's thread")
         raise
     return True
 
@@ -188,13 +189,6 @@ def handle_answered(job: Job) -> bool:
     text, blocks = build_answered(decision, review)
     job.client.chat_update(channel=ask.channel_id, ts=ask.message_ts, text=text, blocks=blocks)
     return True
-
-
-def _permanent(exc: Exception, what: str) -> None:
-    from slack_sdk.errors import SlackApiError
-
-    if isinstance(exc, SlackApiError):
-        raise_if_permanent(exc, what)
 
 
 def tell_author(session: Session, job: Job, failure: PermanentFailure) -> None:

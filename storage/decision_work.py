@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import Session
 
@@ -39,15 +40,37 @@ def _key(decision: Decision, *parts: object) -> str:
     return ":".join(["decision", str(decision.id), *map(str, parts)])
 
 
-def schedule_post(session: Session, *, decision: Decision, notify_informed: bool = True) -> None:
-    """Post the decision (again, if an earlier post failed); DM the informed after it."""
+def _coalesced(
+    session: Session,
+    decision: Decision,
+    kind: DecisionWork,
+    part: str,
+    *,
+    payload: dict[str, Any] | None = None,
+    lane: str | None = None,
+    min_interval: timedelta = timedelta(0),
+) -> None:
+    """One live row of ``kind`` for this decision (see ``due_work.schedule_coalesced``)."""
     due_work.schedule_coalesced(
         session,
         team_id=decision.team_id,
-        kind=DecisionWork.POST,
+        kind=kind,
         subject_id=decision.id,  # type: ignore[arg-type]
-        key=_key(decision, "post"),
+        key=_key(decision, part),
         now=utcnow(),
+        min_interval=min_interval,
+        payload=payload,
+        lane=lane,
+    )
+
+
+def schedule_post(session: Session, *, decision: Decision, notify_informed: bool = True) -> None:
+    """Post the decision (again, if an earlier post failed); DM the informed after it."""
+    _coalesced(
+        session,
+        decision,
+        DecisionWork.POST,
+        "post",
         payload={"notify_informed": notify_informed},
         lane=channel_lane(decision.channel_id),
     )
@@ -71,27 +94,19 @@ def schedule_inform(
 def schedule_refresh(session: Session, *, decision: Decision) -> None:
     """Refresh the posted message with the state committed by now (coalesced: one live
     refresh per message)."""
-    due_work.schedule_coalesced(
+    _coalesced(
         session,
-        team_id=decision.team_id,
-        kind=DecisionWork.REFRESH,
-        subject_id=decision.id,  # type: ignore[arg-type]
-        key=_key(decision, "refresh"),
-        now=utcnow(),
-        min_interval=REFRESH_INTERVAL,
+        decision,
+        DecisionWork.REFRESH,
+        "refresh",
         lane=channel_lane(decision.channel_id),
+        min_interval=REFRESH_INTERVAL,
     )
 
 
 def schedule_review_planning(session: Session, *, decision: Decision, actor_id: str) -> None:
     """(Re)schedule the decision's review from its review date; the time zone lookup
     (users.info) happens in the dispatcher, not on the request path."""
-    due_work.schedule_coalesced(
-        session,
-        team_id=decision.team_id,
-        kind=DecisionWork.PLAN_REVIEW,
-        subject_id=decision.id,  # type: ignore[arg-type]
-        key=_key(decision, "plan-review"),
-        now=utcnow(),
-        payload={"actor": actor_id},
+    _coalesced(
+        session, decision, DecisionWork.PLAN_REVIEW, "plan-review", payload={"actor": actor_id}
     )

@@ -295,20 +295,28 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
-def defer(session: Session, *, item: DueWork, owner: str, until: datetime, error: str) -> bool:
-    """Put a claimed row back until ``until`` without spending an attempt (Slack said
-    Retry-After: the item did nothing wrong)."""
+def _back_to_pending(
+    session: Session, item: DueWork, owner: str, *, due_at: datetime, error: str, refund: bool
+) -> bool:
+    """Return a claimed row to pending at ``due_at``; ``refund``: this attempt didn't count."""
+    extra: dict[str, Any] = {"attempts": _TABLE.c.attempts - 1} if refund else {}
     return _finish(
         session,
         item,
         owner,
         state=WorkState.PENDING,
         last_error=error[:200],
-        due_at=until,
-        attempts=_TABLE.c.attempts - 1,
+        due_at=due_at,
         lease_owner=None,
         lease_expires_at=None,
+        **extra,
     )
+
+
+def defer(session: Session, *, item: DueWork, owner: str, until: datetime, error: str) -> bool:
+    """Put a claimed row back until ``until`` without spending an attempt (Slack said
+    Retry-After: the item did nothing wrong)."""
+    return _back_to_pending(session, item, owner, due_at=until, error=error, refund=True)
 
 
 def release(session: Session, *, ids: list[int], owner: str) -> int:
@@ -335,15 +343,9 @@ def release(session: Session, *, ids: list[int], owner: str) -> int:
 
 
 def retry_later(session: Session, *, item: DueWork, owner: str, now: datetime, error: str) -> bool:
-    return _finish(
-        session,
-        item,
-        owner,
-        state=WorkState.PENDING,
-        last_error=error[:200],
-        due_at=now + backoff(item.attempts),
-        lease_owner=None,
-        lease_expires_at=None,
+    """Back to pending after the backoff for its attempts so far."""
+    return _back_to_pending(
+        session, item, owner, due_at=now + backoff(item.attempts), error=error, refund=False
     )
 
 

@@ -25,6 +25,7 @@ from storage.db import Database
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, SlackDriver
 from tests.slack_emulator import SlackEmulator
 from tests.test_cli import _free_port
+from tests.test_run_due_processes import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -93,13 +94,6 @@ def rows(db: Database, sql: str) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(text(sql))]
 
 
-def wait_until(condition: Any, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_a_crash_right_after_the_commit_loses_nothing_and_doubles_nothing(
     any_database: Database, tmp_path: Path
 ) -> None:
@@ -138,7 +132,7 @@ def test_a_crash_right_after_the_commit_loses_nothing_and_doubles_nothing(
                     )
                     == 2
                 ),
-                "the post, the informed DMs and the review",
+                what="the post, the informed DMs and the review",
             )
             time.sleep(2)  # any repeat would have happened by now (the ticker runs every 1 s)
             # /metrics through gunicorn (multiprocess mode): what the worker process counted

@@ -255,9 +255,8 @@ def test_sigterm_mid_sweep_finishes_in_flight_hands_back_the_rest_and_a_second_w
         tmp_path / "second.log",
         args=["--metrics-port", str(port), "--metrics-host", "127.0.0.1"],
     )
-    started = time.monotonic()
+    # the rest is pending, not leased (checked above): nothing to wait for
     wait_until(lambda: work_states(db) == {"done": 1_000}, timeout=120, what="all 1,000 done")
-    catch_up = time.monotonic() - started
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
         metrics = resp.read().decode()
     sent = re.search(
@@ -265,8 +264,6 @@ def test_sigterm_mid_sweep_finishes_in_flight_hands_back_the_rest_and_a_second_w
     )
     assert sent and int(sent.group(1)) == 1_000 - states["done"], metrics[-2000:]
     second.terminate()
-    print(f"second worker finished the rest in {catch_up:.1f} s")
-    assert catch_up < 300  # it did not wait for the 5-minute lease
     delivered, duplicates, lost, _ = tally(dm_channels(emulator), seeded.users)
     assert (delivered, duplicates, lost) == (1_000, 0, 0)
     assert "released" in first.log.read_text()
