@@ -6,13 +6,19 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
+from slack_bolt.middleware.authorization.single_team_authorization import (
+    SingleTeamAuthorization,
+)
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import errors, middleware
 from bot.config import Settings
-from bot.listeners import decisions, home, reviews, stances, upcoming
-from bot.slack_api import build_client
+from bot.listeners import decisions, home, reviews, stances, upcoming, workspace
+from bot.slack_api import build_client, slack_error
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -24,7 +30,8 @@ def create_app(
         client=client,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,
-        # The bot token is checked on the first request, not at import/start-up.
+        # Not Bolt's own start-up check, which raises when Slack is unreachable: `identify`
+        # below asks once and, if Slack cannot answer, leaves it to the first request.
         token_verification_enabled=False,
         # Listeners do no Slack work after their ack (it is outbox work), but Bolt still runs
         # each one in a thread of this pool until it returns.
@@ -38,4 +45,29 @@ def create_app(
     reviews.register(app)
     home.register(app)
     upcoming.register(app)
+    workspace.register(app)
+    identify(app, client)
     return app
+
+
+def identify(app: App, client: WebClient) -> bool:
+    """Ask Slack who the bot is (auth.test) once, at start-up, so that no request ever waits
+    on it before its ack: Bolt's single-workspace authorization would otherwise call it on
+    each process's first request. If Slack cannot answer now, that first request asks."""
+    try:
+        result = client.auth_test()
+    except SlackApiError as exc:
+        log.warning(
+            "auth.test failed at start-up (%s); the first request will ask", slack_error(exc)
+        )
+        return False
+    except Exception as exc:  # noqa: BLE001 - start anyway: Slack may be back by the first request
+        log.warning(
+            "auth.test failed at start-up (%s); the first request will ask", type(exc).__name__
+        )
+        return False
+    for step in app._middleware_list:  # no public setter; the attribute Bolt reads
+        if isinstance(step, SingleTeamAuthorization):
+            step.auth_test_result = result
+            return True
+    return False

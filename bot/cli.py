@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from bot.config import ConfigError, Settings
@@ -28,7 +29,7 @@ def _open_database(settings: Settings, *, migrate_empty_sqlite: bool) -> Any:
     from storage.db import Database, current_revision, head_revision
 
     try:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, limits=database_limits(settings))
         revision = current_revision(db.engine)
     except (SQLAlchemyError, OSError) as exc:
         raise ConfigError(
@@ -46,10 +47,26 @@ def _open_database(settings: Settings, *, migrate_empty_sqlite: bool) -> Any:
     return db
 
 
+def database_limits(settings: Settings, **changes: Any) -> Any:
+    """The connect/statement timeouts and pool bounds of ``settings``, for storage.db."""
+    from storage.db import Limits
+
+    limits = Limits(
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        # its deliveries at once, the claim loop, and one to hand rows back
+        dispatch_pool_size=settings.dispatch_concurrency + 2,
+    )
+    return replace(limits, **changes)
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from storage.db import Database, current_revision
 
-    db = Database(settings.database_url)
+    # A migration may rewrite a big table: no statement timeout for it.
+    db = Database(settings.database_url, limits=database_limits(settings, statement_timeout=None))
     try:
         db.migrate()
     except Exception as exc:  # noqa: BLE001 - one line for the operator
@@ -129,20 +146,18 @@ def cmd_socket(settings: Settings, _args: argparse.Namespace) -> int:
     db = _open_database(settings, migrate_empty_sqlite=True)
     import threading
 
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     from bot.app import create_app
     from bot.scheduler import start_engine
+    from bot.server import SocketMode
 
     engine = start_engine(settings, db) if settings.dispatcher == "embedded" else None
-    handler = SocketModeHandler(
-        create_app(settings, db, socket_mode=True), settings.slack_app_token
-    )
+    # apps.connections.open goes through the app's client, so to SLACK_API_URL.
+    connection = SocketMode(create_app(settings, db, socket_mode=True), settings.slack_app_token)
     stopping = threading.Event()
     _on_sigterm(stopping.set)
-    handler.connect()
+    connection.connect()
     stopping.wait()
-    handler.close()
+    connection.close()
     if engine is not None:
         engine.stop(settings.shutdown_grace_seconds)
     return 0
@@ -187,7 +202,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run_due(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from bot.scheduler import run_due_once
 
@@ -202,6 +217,14 @@ def cmd_run_due(settings: Settings, args: argparse.Namespace) -> int:
             )
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
+        # Work due by then would go out at once, with a real token: a typo in the year must
+        # not send next month's reviews today.
+        clock = datetime.now(UTC)
+        if now - clock > timedelta(days=1) and not args.force:
+            return _fail(
+                f"--now {args.now} is more than a day ahead of the clock ({clock:%Y-%m-%dT%H:%MZ})"
+                ": everything due by then would be sent now; add --force if that is what you want"
+            )
     db = _open_database(settings, migrate_empty_sqlite=True)
     print(run_due_once(settings, db, now=now))
     return 0
@@ -230,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     run_due.add_argument(
         "--now", help="ISO 8601 instant to treat as now, e.g. 2026-12-01T09:00:00Z"
     )
+    run_due.add_argument(
+        "--force",
+        action="store_true",
+        help="accept a --now more than a day ahead of the clock (sends that work now)",
+    )
     return parser
 
 
@@ -244,13 +272,11 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from bot.logs import configure_logging
+
     try:
         settings = Settings.from_env()
+        configure_logging(fmt=settings.log_format, level=settings.log_level)
         return COMMANDS[args.command](settings, args)
     except ConfigError as exc:
         return _fail(str(exc))

@@ -7,13 +7,34 @@ what to do; the CLI prints that one line and exits with status 2 (never a traceb
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 DEFAULT_DATABASE_URL = "sqlite:///./decisionbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 WHERE_TOKENS = "find it at https://api.slack.com/apps -> your app -> "
+
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_SECRETS = frozenset({"slack_bot_token", "slack_signing_secret", "slack_app_token"})
+# user:password@ in a URL, and password=... in its query string
+_URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*(@)|((?:^|[?&])password=)[^&]*", re.I)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for logs and reprs."""
+    return _URL_PASSWORD.sub(
+        lambda m: f"{m.group(1)}***{m.group(2)}" if m.group(1) else f"{m.group(3)}***", url
+    )
+
+
+def _redacted(secret: str) -> str:
+    # The prefix says which kind of token is set (xoxb-, xapp-) without revealing it.
+    prefix = secret.split("-", 1)[0] + "-" if secret.startswith(("xoxb-", "xapp-")) else ""
+    return f"{prefix}***"
 
 
 class ConfigError(Exception):
@@ -34,6 +55,26 @@ class Settings:
     dispatch_concurrency: int = 8
     lease_seconds: int = 300
     shutdown_grace_seconds: int = 8
+    # Postgres: how long to wait for a connection, and the longest a statement may run.
+    db_connect_timeout: int = 5
+    db_statement_timeout: int = 10
+    # Postgres connections each process keeps for requests (the dispatcher has its own).
+    db_pool_size: int = 10
+    log_format: str = "text"
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: never show a token, the signing secret or
+        # a database password.
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in _SECRETS and value:
+                value = _redacted(value)
+            elif item.name == "database_url":
+                value = redact_url(value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,7 +110,37 @@ class Settings:
                 "themselves) or off (a separate `decisionbot worker` does), "
                 f"got {dispatcher!r}"
             )
+        log_format = (get("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(
+                "LOG_FORMAT must be text (human-readable lines) or json (one JSON object per "
+                f"line, for a log platform), got {log_format!r}"
+            )
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level.lower()!r}"
+            )
         return cls(
+            db_connect_timeout=_int(
+                get("DECISIONBOT_DB_CONNECT_TIMEOUT"),
+                "DECISIONBOT_DB_CONNECT_TIMEOUT",
+                5,
+                lo=2,
+                hi=300,
+            ),
+            db_statement_timeout=_int(
+                get("DECISIONBOT_DB_STATEMENT_TIMEOUT"),
+                "DECISIONBOT_DB_STATEMENT_TIMEOUT",
+                10,
+                lo=1,
+                hi=3600,
+            ),
+            db_pool_size=_int(
+                get("DECISIONBOT_DB_POOL_SIZE"), "DECISIONBOT_DB_POOL_SIZE", 10, lo=1, hi=100
+            ),
+            log_format=log_format,
+            log_level=log_level,
             dispatcher=dispatcher,
             dispatch_concurrency=_int(
                 get("DECISIONBOT_CONCURRENCY"), "DECISIONBOT_CONCURRENCY", 8, lo=1, hi=64

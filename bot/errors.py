@@ -14,6 +14,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from bot.logs import request_context
 from bot.slack_api import REQUEST_TIMEOUT
 from storage.errors import DecisionBotError
 
@@ -45,15 +46,22 @@ def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
 
     def run(**kwargs: Any) -> Any:
         ack = kwargs["ack"]
-        try:
-            return listener(**{name: kwargs[name] for name in wanted})
-        except Exception as error:
-            if ack is None or ack.response is None:
-                raise
-            handle_error(
-                error, kwargs["body"], None, kwargs["context"], kwargs["client"], kwargs["logger"]
-            )
-            return None
+        # Whatever the listener logs carries the request's ids (bot.logs).
+        with request_context(**request_fields(kwargs["body"], kwargs["context"])):
+            try:
+                return listener(**{name: kwargs[name] for name in wanted})
+            except Exception as error:
+                if ack is None or ack.response is None:
+                    raise
+                handle_error(
+                    error,
+                    kwargs["body"],
+                    None,
+                    kwargs["context"],
+                    kwargs["client"],
+                    kwargs["logger"],
+                )
+                return None
 
     run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
@@ -75,6 +83,19 @@ def user_message(error: Exception) -> tuple[str, str | None]:
     )
 
 
+def request_fields(body: dict[str, Any], context: BoltContext) -> dict[str, str | None]:
+    """The ids that say which request a log line belongs to (never anything typed)."""
+    return {
+        "team": context.team_id or context.enterprise_id,
+        "user": context.user_id,
+        "kind": body.get("type") or ("slash_command" if body.get("command") else None),
+        "callback": body.get("command")
+        or (body.get("view") or {}).get("callback_id")
+        or body.get("callback_id"),
+        "action": ",".join(a.get("action_id", "") for a in body.get("actions") or []) or None,
+    }
+
+
 def handle_error(
     error: Exception,
     body: dict[str, Any],
@@ -85,17 +106,19 @@ def handle_error(
 ) -> None:
     text, ref = user_message(error)
     if ref:
-        log.error(
-            "unhandled error ref=%s team=%s user=%s type=%s command=%s callback=%s action=%s",
-            ref,
-            context.team_id or context.enterprise_id,
-            context.user_id,
-            body.get("type") or ("slash_command" if body.get("command") else None),
-            body.get("command"),
-            (body.get("view") or {}).get("callback_id") or body.get("callback_id"),
-            ",".join(a.get("action_id", "") for a in body.get("actions") or []),
-            exc_info=error,
-        )
+        fields = request_fields(body, context)
+        with request_context(**fields, ref=ref):
+            log.error(
+                "unhandled error ref=%s team=%s user=%s type=%s command=%s callback=%s action=%s",
+                ref,
+                fields["team"],
+                fields["user"],
+                fields["kind"],
+                body.get("command"),
+                (body.get("view") or {}).get("callback_id") or body.get("callback_id"),
+                fields["action"] or "",
+                exc_info=error,
+            )
     if response is not None:
         # Not acked yet: answer Slack ourselves instead of Bolt's default 500.
         response.status = 200
@@ -115,6 +138,11 @@ def handle_error(
             response.body = json.dumps({"response_action": "errors", "errors": {field: text[:300]}})
             return
         response.body = ""
+        # Hand Bolt this empty answer as the ack before telling the person through
+        # response_url: the runner waiting on the ack sends it now, so Slack is never called
+        # before the request is acked.
+        if context.ack is not None:
+            context.ack.response = response
     _tell_user(body, context, client, text)
 
 

@@ -3,11 +3,14 @@ zoneinfo), working days, and "2w / 3m / 2027-01-15" parsing. No Slack, no databa
 
 from __future__ import annotations
 
+import logging
 import re
 from calendar import monthrange
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+log = logging.getLogger(__name__)
 
 SATURDAY = 5
 _RELATIVE = re.compile(r"^(\d{1,3})\s*(d|day|days|w|wk|week|weeks|m|mo|month|months)$", re.I)
@@ -26,6 +29,23 @@ def valid_timezone(name: str) -> bool:
 @cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones() | {"UTC"})
+
+
+@cache
+def zone(name: str | None) -> ZoneInfo:
+    """The time zone called ``name``, or UTC when there is no such zone.
+
+    Time zones come from Slack (``users.info``) as well as from `/adr settings`: one this
+    machine does not know (a zone newer than its tz database, or nonsense) must not fail a
+    review, so it falls back to UTC, with a log line once per name and process.
+    """
+    if not name:
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r: using UTC", name[:64])
+        return ZoneInfo("UTC")
 
 
 def add_months(day: date, months: int) -> date:
@@ -56,11 +76,11 @@ def local_instant(day: date, hour: int, tz: str) -> datetime:
     winter and 08:00 UTC in summer. A wall time that does not exist (a spring-forward gap)
     resolves to the instant after the gap, as a clock would show it.
     """
-    zone = ZoneInfo(tz)
-    local = datetime.combine(day, time(hour=hour), tzinfo=zone)
+    local_zone = zone(tz)
+    local = datetime.combine(day, time(hour=hour), tzinfo=local_zone)
     as_utc = local.astimezone(UTC)
     # Round-trip: in a gap, local -> UTC -> local moves the wall clock forward.
-    return as_utc.astimezone(zone).astimezone(UTC)
+    return as_utc.astimezone(local_zone).astimezone(UTC)
 
 
 def review_instant(review_date: date, *, tz: str, hour: int) -> datetime:
@@ -71,7 +91,7 @@ def review_instant(review_date: date, *, tz: str, hour: int) -> datetime:
 
 def working_days_later(instant: datetime, days: int, *, tz: str, hour: int) -> datetime:
     """``days`` working days after ``instant`` (in ``tz``), at the review hour."""
-    local_day = instant.astimezone(ZoneInfo(tz)).date()
+    local_day = instant.astimezone(zone(tz)).date()
     return local_instant(add_working_days(local_day, days), hour, tz)
 
 

@@ -1,11 +1,22 @@
-"""Gunicorn, embedded: the production server for `decisionbot serve` (not Bolt's dev server)."""
+"""The servers: gunicorn, embedded, for `decisionbot serve` (not Bolt's dev server); Bolt's
+Socket Mode client, watched, for `decisionbot socket`."""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import threading
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+log = logging.getLogger(__name__)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -70,3 +81,82 @@ def serve(
         },
         post_fork,
     ).run()
+
+
+class SocketMode:
+    """Bolt's built-in Socket Mode client (``SocketModeHandler``: no extra dependency), plus a
+    watchdog that reconnects at once when a connection ends without a close frame.
+
+    The built-in client does not notice that Slack's side closed (``recv()`` keeps returning
+    nothing): it spins a CPU core and reconnects only after five failed pings, about a
+    minute, while Slack has nowhere to deliver; after a reset it waits for its next ping
+    (10 s). The watchdog looks once a second: a peer that closed, or a session already gone,
+    and it opens a new connection (a new ``apps.connections.open``), backing off from 1 s to
+    a minute while that fails. Closes with a close frame and ``disconnect`` messages the
+    client handles itself. Envelopes Slack sent but got no ack for are redelivered on the new
+    connection; the listeners' idempotency (view id, event id) makes that harmless.
+    """
+
+    MAX_BACKOFF = 60.0
+
+    def __init__(self, app: App, app_token: str, *, check_every: float = 1.0) -> None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        self.handler = SocketModeHandler(app, app_token)
+        self._check_every = check_every
+        self._stopping = threading.Event()
+        self._watchdog = threading.Thread(
+            target=self._watch, name="socket-mode-watchdog", daemon=True
+        )
+
+    def connect(self) -> None:
+        """Open the first connection (raises if Slack refuses the token) and start watching."""
+        self.handler.connect()
+        self._watchdog.start()
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._watchdog.is_alive():
+            self._watchdog.join(timeout=10)
+        self.handler.close()
+
+    def _watch(self) -> None:
+        client = self.handler.client
+        backoff, next_try = 0.0, 0.0
+        while not self._stopping.wait(self._check_every):
+            session = client.current_session
+            sock = session.sock if session is not None else None
+            if sock is not None and not _peer_closed(sock):
+                backoff = 0.0
+                continue
+            if session is not None and sock is not None:
+                log.warning(
+                    "Socket Mode: Slack closed the connection (session %s); reconnecting",
+                    session.session_id,
+                )
+                session.disconnect()
+            if time.monotonic() < next_try:
+                continue
+            backoff = min(self.MAX_BACKOFF, max(1.0, backoff * 2))
+            next_try = time.monotonic() + backoff
+            try:
+                client.connect_to_new_endpoint()
+            except Exception:
+                log.exception("Socket Mode: reconnecting failed; next try in %.0f s", backoff)
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """Whether the peer closed its side of the TCP connection: a peek at the raw socket (under
+    TLS too) returns no bytes. Nothing is consumed, so the client's reader is undisturbed."""
+    try:
+        raw = socket.socket(fileno=os.dup(sock.fileno()))
+    except OSError:
+        return False  # closed meanwhile by the client itself: nothing to do
+    try:
+        return raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # open, nothing to read
+    except OSError:
+        return True  # reset
+    finally:
+        raw.close()

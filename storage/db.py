@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,30 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create the engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+@dataclass(frozen=True)
+class Limits:
+    """How long Postgres may keep a caller waiting, and how many connections a pool holds.
+
+    ``connect_timeout``: seconds to open a connection (libpq counts at least 2), and also the
+    longest a caller waits for a free pooled one; ``statement_timeout``: seconds any statement
+    may run, or None for no limit (migrations); ``pool_size`` + ``max_overflow``: the most
+    connections the engine opens.
+    """
+
+    connect_timeout: int = 5
+    statement_timeout: float | None = 10
+    pool_size: int = 10
+    max_overflow: int = 10
+    # The dispatcher's own engine (Database.for_dispatch): its deliveries plus the claim loop.
+    dispatch_pool_size: int = 10
+
+
+def make_engine(url: str, *, limits: Limits | None = None, **kwargs: Any) -> Engine:
+    """Create the engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys;
+    Postgres gets the connect and statement timeouts and the pool bounds of ``limits``.
+    Statement parameters (what people typed) never appear in SQLAlchemy's errors or logs."""
+    limits = limits or Limits()
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -62,11 +85,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    connect_args: dict[str, Any] = {"connect_timeout": limits.connect_timeout}
+    if limits.statement_timeout:
+        # Sent with the connection's startup packet: no extra round trip. Options already in
+        # the URL (?options=...) are kept.
+        given = str(parsed.query.get("options") or "")
+        ms = max(1, round(limits.statement_timeout * 1000))
+        connect_args["options"] = f"{given} -c statement_timeout={ms}".strip()
     return create_engine(
         url,
+        connect_args=connect_args,
         pool_pre_ping=kwargs.pop("pool_pre_ping", True),
-        pool_size=kwargs.pop("pool_size", 10),
-        max_overflow=kwargs.pop("max_overflow", 20),
+        pool_size=kwargs.pop("pool_size", limits.pool_size),
+        max_overflow=kwargs.pop("max_overflow", limits.max_overflow),
+        pool_timeout=kwargs.pop("pool_timeout", limits.connect_timeout),
         **kwargs,
     )
 
@@ -78,9 +110,10 @@ class Database:
     transaction (or SQLite write lock) is ever held across a network call.
     """
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, limits: Limits | None = None, **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.limits = limits or Limits()
+        self.engine = make_engine(url, limits=self.limits, **engine_kwargs)
         self._read_engine = self.engine.execution_options(readonly=True)
         self._outbox_hooks: list[Callable[[], None]] = []
         # SQLite has one writer at a time. Threads of this process queue on a lock for it
@@ -94,7 +127,16 @@ class Database:
         same outbox hooks, so a commit through either handle wakes the dispatcher."""
         if self.dialect != "postgresql":
             return self
-        sibling = Database(self.url, pool_pre_ping=False, pool_recycle=1800)
+        sibling = Database(
+            self.url,
+            limits=self.limits,
+            pool_pre_ping=False,
+            pool_recycle=1800,
+            pool_size=self.limits.dispatch_pool_size,
+            max_overflow=0,
+            # Dispatcher threads are not answering Slack: they may wait for a connection.
+            pool_timeout=30,
+        )
         sibling._outbox_hooks = self._outbox_hooks
         return sibling
 

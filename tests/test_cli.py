@@ -230,3 +230,25 @@ def test_gunicorn_workers_do_not_share_the_masters_postgres_connection(_postgres
         proc.terminate()
         proc.wait(timeout=20)
     assert statuses.count(200) == 400, {s: statuses.count(s) for s in set(statuses)}
+
+
+def test_run_due_refuses_a_now_more_than_a_day_ahead_unless_forced(tmp_path):
+    """`--now` next month would send next month's work at once, with a real token."""
+    from datetime import UTC, datetime, timedelta
+
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing is due: Slack is never called
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+    }
+    ahead = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    line = one_line_error(run(["run-due", "--now", ahead], env, str(tmp_path)))
+    assert f"--now {ahead} is more than a day ahead" in line and "--force" in line
+    assert not (tmp_path / "bot.db").exists()  # refused before touching the database
+
+    forced = run(["run-due", "--now", ahead, "--force"], env, str(tmp_path))
+    assert forced.returncode == 0, forced.stderr
+    assert "claimed 0" in forced.stdout, forced.stdout
+    # within a day ahead (a sweep at a review's hour later today) needs no --force
+    soon = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    assert run(["run-due", "--now", soon], env, str(tmp_path)).returncode == 0

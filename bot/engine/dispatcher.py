@@ -57,6 +57,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def error_code(exc: BaseException) -> str:
+    """What ``due_work.last_error`` and the logs keep of an unexpected error: a code or the
+    exception's class, never its message (which may quote what people typed). A timeout is
+    "timeout (timed out)"; an error wrapping another (urllib's URLError) names both."""
+    reason = getattr(exc, "reason", None)
+    inner = reason if isinstance(reason, BaseException) else None
+    if isinstance(exc, TimeoutError) or isinstance(inner, TimeoutError):
+        return "timeout (timed out)"
+    if inner is not None:
+        return f"{type(exc).__name__}: {type(inner).__name__}"
+    return type(exc).__name__
+
+
 def worker_id() -> str:
     """host:pid:random — a host name of any length fits (lease_owner is 255 characters)."""
     return f"{socket.gethostname()[:200]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -340,10 +353,13 @@ class Dispatcher:
                 self._retry(item, job, f"slack:{error}")
             return
         except Exception as exc:  # noqa: BLE001 - timeouts, connection errors, bugs: retry
+            error = error_code(exc)
             log.warning(
-                "work item %s (%s, team %s) failed: %r", item.id, item.kind, item.team_id, exc
+                "work item %s (%s, team %s) failed: %s", item.id, item.kind, item.team_id, error
             )
-            self._retry(item, job, repr(exc)[:200])
+            # The full text may quote what people typed: only at DEBUG.
+            log.debug("work item %s failed", item.id, exc_info=exc)
+            self._retry(item, job, error)
             return
         finally:
             current_team.reset(token)
