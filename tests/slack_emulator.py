@@ -7,9 +7,11 @@ Point the real ``slack_sdk.WebClient`` at it::
         client.chat_postMessage(channel="C1", text="hi")
         [call] = emu.wait_for("chat.postMessage")
 
-Only the standard library is used.  Every request is recorded as a :class:`Call`
-(including requests answered with an injected fault), so tests can count attempts.
-Slack itself is never contacted.
+Only the standard library is used, except by Socket Mode: ``apps.connections.open`` (with an
+``xapp-`` token) hands out URLs of :attr:`SlackEmulator.socket_mode`, a WebSocket server
+(``tests/socket_emulator.py``, on ``websockets``) started on first use.  Every request is
+recorded as a :class:`Call` (including requests answered with an injected fault), so tests
+can count attempts.  Slack itself is never contacted.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from tests.socket_emulator import SocketModeEmulator
 
 __all__ = ["Call", "SlackEmulator"]
 
@@ -76,12 +81,18 @@ class _Channel:
     is_archived: bool = False
     name: str | None = None
     members: list[str] | None = None
+    is_ext_shared: bool = False  # shared with another organisation (Slack Connect)
 
 
 @dataclass
 class _User:
     tz: str | None = None
     deleted: bool = False
+    is_admin: bool = False
+    is_owner: bool = False
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
+    team_id: str | None = None  # another organisation: a Slack Connect outsider
 
 
 class _Server(ThreadingHTTPServer):
@@ -269,6 +280,7 @@ class SlackEmulator:
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+        self._socket_mode: SocketModeEmulator | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -296,6 +308,9 @@ class SlackEmulator:
         server, self._server = self._server, None
         if server is None:
             return
+        socket_mode, self._socket_mode = self._socket_mode, None
+        if socket_mode is not None:
+            socket_mode.stop()
         server.shutdown()
         server.server_close()
         with self._conns_lock:
@@ -323,6 +338,16 @@ class SlackEmulator:
                 self._conns.discard(conn)
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def socket_mode(self) -> SocketModeEmulator:
+        """The Socket Mode endpoint ``apps.connections.open`` points at (started on first use)."""
+        with self._lock:
+            if self._socket_mode is None:
+                from tests.socket_emulator import SocketModeEmulator
+
+                self._socket_mode = SocketModeEmulator().start()
+            return self._socket_mode
 
     def response_url(self, key: str = "r") -> str:
         """URL usable as an interaction ``response_url``.
@@ -400,6 +425,7 @@ class SlackEmulator:
         is_archived: bool = False,
         name: str | None = None,
         members: list[str] | None = None,
+        is_ext_shared: bool = False,
     ) -> None:
         """Configure a channel (unconfigured channels exist, are public and the bot is a member).
 
@@ -414,12 +440,34 @@ class SlackEmulator:
                 is_archived=is_archived,
                 name=name,
                 members=list(members) if members is not None else None,
+                is_ext_shared=is_ext_shared,
             )
 
-    def set_user(self, user_id: str, *, tz: str | None = None, deleted: bool = False) -> None:
-        """Configure a user for ``users.info`` (``tz`` defaults to the emulator's default_tz)."""
+    def set_user(
+        self,
+        user_id: str,
+        *,
+        tz: str | None = None,
+        deleted: bool = False,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        team_id: str | None = None,
+    ) -> None:
+        """Configure a user for ``users.info`` and ``users.list`` (``tz`` defaults to the
+        emulator's default_tz; ``team_id``: the person's own organisation, reported only if
+        given)."""
         with self._lock:
-            self._users[user_id] = _User(tz=tz, deleted=deleted)
+            self._users[user_id] = _User(
+                tz=tz,
+                deleted=deleted,
+                is_admin=is_admin,
+                is_owner=is_owner,
+                is_restricted=is_restricted,
+                is_ultra_restricted=is_ultra_restricted,
+                team_id=team_id,
+            )
 
     def fail(
         self,
@@ -552,6 +600,15 @@ class SlackEmulator:
             "is_enterprise_install": False,
         }
 
+    def _apps_connections_open(self, args: dict) -> dict:
+        call = self._answering.get(threading.get_ident())
+        token = call.token if call is not None else None
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        if not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_mode.connection_url()}
+
     def _chat_post_message(self, args: dict) -> dict:
         channel = str(args.get("channel") or "")
         if not channel:
@@ -631,6 +688,8 @@ class SlackEmulator:
                 "is_mpim": False,
                 "is_member": conf.is_member,
                 "is_archived": conf.is_archived,
+                "is_ext_shared": conf.is_ext_shared,
+                "is_shared": conf.is_ext_shared,
             },
         }
 
@@ -655,32 +714,59 @@ class SlackEmulator:
             "response_metadata": {"next_cursor": ""},
         }
 
+    def _user_object(self, user_id: str, conf: _User) -> dict:
+        tz = conf.tz or self.default_tz
+        name = user_id.lower()
+        real_name = f"User {user_id}"
+        user = {
+            "id": user_id,
+            "name": name,
+            "real_name": real_name,
+            "tz": tz,
+            "tz_offset": _tz_offset(tz),
+            "deleted": conf.deleted,
+            "is_bot": False,
+            "is_admin": conf.is_admin,
+            "is_owner": conf.is_owner,
+            "is_restricted": conf.is_restricted,
+            "is_ultra_restricted": conf.is_ultra_restricted,
+            "profile": {"real_name": real_name, "display_name": name},
+        }
+        # Slack always says which organisation a person belongs to; the emulator serves every
+        # test workspace with one token, so it says so only for people configured with one
+        # (a Slack Connect outsider, or a member of a given workspace).
+        if conf.team_id:
+            user["team_id"] = conf.team_id
+        return user
+
     def _users_info(self, args: dict) -> dict:
         user_id = str(args.get("user") or "")
         if not user_id:
             return {"ok": False, "error": "user_not_found"}
         with self._lock:
             conf = self._users.get(user_id) or _User()
-        tz = conf.tz or self.default_tz
-        name = user_id.lower()
-        real_name = f"User {user_id}"
+        return {"ok": True, "user": self._user_object(user_id, conf)}
+
+    def _users_list(self, args: dict) -> dict:
+        """The configured users (``set_user``), ``limit`` per page, with a cursor."""
+        with self._lock:
+            users = sorted(self._users.items())
+        try:
+            limit = max(1, min(int(args.get("limit") or 100), 1000))
+            start = int(args.get("cursor") or 0)
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = users[start : start + limit]
+        more = start + limit < len(users)
         return {
             "ok": True,
-            "user": {
-                "id": user_id,
-                "team_id": self.team_id,
-                "name": name,
-                "real_name": real_name,
-                "tz": tz,
-                "tz_offset": _tz_offset(tz),
-                "deleted": conf.deleted,
-                "is_bot": False,
-                "profile": {"real_name": real_name, "display_name": name},
-            },
+            "members": [self._user_object(uid, conf) for uid, conf in page],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
 
 _METHODS: dict[str, Callable[[SlackEmulator, dict], dict]] = {
+    "apps.connections.open": SlackEmulator._apps_connections_open,
     "auth.test": SlackEmulator._auth_test,
     "chat.postMessage": SlackEmulator._chat_post_message,
     "chat.update": SlackEmulator._chat_update,
@@ -690,4 +776,5 @@ _METHODS: dict[str, Callable[[SlackEmulator, dict], dict]] = {
     "conversations.open": SlackEmulator._conversations_open,
     "conversations.members": SlackEmulator._conversations_members,
     "users.info": SlackEmulator._users_info,
+    "users.list": SlackEmulator._users_list,
 }

@@ -314,3 +314,73 @@ def test_start_stop_standalone() -> None:
     finally:
         emu.stop()
     emu.stop()  # idempotent
+
+
+# -- Socket Mode (tests/socket_emulator.py), driven by a plain WebSocket client ---------------
+
+
+def _socket_url(emu: SlackEmulator) -> str:
+    return WebClient(base_url=emu.url).apps_connections_open(app_token="xapp-1-test")["url"]
+
+
+def test_apps_connections_open_wants_an_app_token_and_hands_out_one_use_urls(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with pytest.raises(SlackApiError) as refused:
+        client.apps_connections_open(app_token="xoxb-not-an-app-token")
+    assert refused.value.response["error"] == "not_allowed_token_type"
+    url = _socket_url(emu)
+    assert url.startswith("ws://127.0.0.1:") and "ticket=" in url
+    with connect(url) as ws:
+        hello = json.loads(ws.recv(timeout=5))
+        assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == "A0001"
+    with pytest.raises(InvalidStatus):  # a ticket is good for one connection
+        connect(url).close()
+
+
+def test_socket_mode_envelopes_acks_and_redelivery_of_what_was_not_acked(
+    emu: SlackEmulator,
+) -> None:
+    from websockets.sync.client import connect
+
+    sockets = emu.socket_mode
+    n = sockets.connections + 1  # the number of the connection opened next
+    with connect(_socket_url(emu)) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+        command = sockets.send("slash_commands", {"command": "/adr", "text": "help"})
+        wire = json.loads(ws.recv(timeout=5))
+        assert wire == {
+            "envelope_id": command.envelope_id,
+            "type": "slash_commands",
+            "payload": {"command": "/adr", "text": "help"},
+            "accepts_response_payload": True,
+        }
+        ws.send(json.dumps({"envelope_id": command.envelope_id, "payload": {"text": "hi"}}))
+        ack = sockets.wait_ack(command, timeout=5)
+        assert ack.payload == {"text": "hi"} and ack.connection == n
+
+        # an ack that never arrives: the envelope is delivered again on the next connection
+        event = sockets.send("events_api", {"event_id": "Ev1"}, lose_ack=True)
+        first = json.loads(ws.recv(timeout=5))
+        assert (first["retry_attempt"], first["accepts_response_payload"]) == (0, False)
+        ws.send(json.dumps({"envelope_id": event.envelope_id}))  # the emulator drops it
+        sockets.wait_closed(n, timeout=5)
+    with connect(_socket_url(emu)) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+        again = json.loads(ws.recv(timeout=5))
+        assert (again["envelope_id"], again["retry_attempt"]) == (event.envelope_id, 1)
+        assert again["retry_reason"] == "timeout"
+        ws.send(json.dumps({"envelope_id": event.envelope_id}))
+        assert sockets.wait_ack(event, timeout=5).payload is None
+        ws.send(json.dumps({"envelope_id": event.envelope_id}))  # a second ack: unexpected
+        assert sockets.disconnect() == n + 1
+        assert json.loads(ws.recv(timeout=5)) == {
+            "type": "disconnect",
+            "reason": "refresh_requested",
+            "debug_info": {"host": "emulator"},
+        }
+    assert command.deliveries == [n] and event.deliveries == [n, n + 1]
+    assert sockets.unexpected[-1:] == [{"envelope_id": event.envelope_id}]
