@@ -5,10 +5,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.render import escape
 from storage.models import DecisionStatus
+from storage.redaction import FIELD_LIST, FIELDS, STANCE
 
 _NUMBER = re.compile(r"^(?:adr-?|#)?(\d{1,9})$", re.IGNORECASE)
 NUMBERED = ("show", "accept", "reject", "deprecate", "supersede", "edit", "review", "remind")
+# A mention as Slack sends it in an escaped command: <@U123|ana> (or <@U123>).
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]{1,31})(?:\|[^<>]*)?>$")
+_REDACT_ALIASES = {"success_criteria": "success", "tag": "tags", "concern": STANCE}
+REDACT_HELP = (
+    "`/adr redact 7 context` replaces that field of ADR-7, everywhere it is kept, with "
+    "“redacted by @you on YYYY-MM-DD”; `/adr redact 7 stance @ana` does it for Ana's concern and "
+    f"reasons. Fields: {FIELD_LIST}."
+)
+DM_HELP = (
+    "`/adr dm off` stops my review questions, reminders and informed DMs to you; "
+    "`/adr dm on` turns them back on; `/adr dm` says which it is."
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +34,8 @@ class AdrCommand:
     tag: str | None = None
     override: bool = False
     error: str = ""  # for name == "invalid": a sentence for the user
+    field: str = ""  # redact: a key of storage.redaction.FIELDS, or "stance"
+    person: str | None = None  # redact stance: whose (a user id from a mention)
 
 
 def parse_number(raw: str) -> int | None:
@@ -27,8 +43,23 @@ def parse_number(raw: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# The command is escaped by Slack (manifest `should_escape: true`, so that @mentions arrive as
+# user ids): a channel reference becomes <#C123|name>, a link <https://x|label>, and the
+# person's own &, <, > arrive as &amp; &lt; &gt;. Words are turned back into what the person
+# typed; only mentions stay in Slack's form (<@U123|name>).
+_CHANNEL_REF = re.compile(r"<#[CG][A-Z0-9]+\|([^>]*)>")
+_LINK_REF = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|[^>]*)?>")
+
+
+def unescape_refs(text: str) -> str:
+    text = _CHANNEL_REF.sub(lambda m: "#" + m.group(1), text)
+    text = _LINK_REF.sub(lambda m: m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def parse_adr(text: str) -> AdrCommand:
     text = (text or "").replace("\x00", "").strip()  # NUL: unstorable in Postgres, untypeable
+    text = unescape_refs(text)
     if not text:
         return AdrCommand("new")
     head, _, rest = text.partition(" ")
@@ -40,6 +71,12 @@ def parse_adr(text: str) -> AdrCommand:
         return AdrCommand("help")
     if verb == "settings":
         return AdrCommand("settings", text=rest)
+    if verb == "redact":
+        return _parse_redact(rest)
+    if verb == "dm":
+        if rest.lower() in ("", "off", "on"):
+            return AdrCommand("dm", text=rest.lower())
+        return AdrCommand("invalid", error=DM_HELP)
     if verb == "search":
         if not rest:
             return AdrCommand("invalid", error="Tell me what to look for: `/adr search <words>`.")
@@ -79,3 +116,37 @@ def parse_adr(text: str) -> AdrCommand:
             note = note[len("--override") :].strip()
         return AdrCommand(verb, number=number, text=note, override=override)
     return AdrCommand("unknown", text=text)
+
+
+def _parse_redact(rest: str) -> AdrCommand:
+    """`redact N <field>` or `redact N stance @person`."""
+    words = rest.split()
+    number = parse_number(words[0]) if words else None
+    if number is None:
+        return AdrCommand("invalid", error="Which decision? " + REDACT_HELP)
+    if len(words) < 2:
+        return AdrCommand("invalid", error=f"Which field of ADR-{number}? Fields: {FIELD_LIST}.")
+    field = words[1].lower()
+    field = _REDACT_ALIASES.get(field, field)
+    if field in FIELDS and len(words) == 2:
+        return AdrCommand("redact", number=number, field=field)
+    if field == STANCE and len(words) == 3:
+        mention = _MENTION.match(words[2])
+        if mention:
+            return AdrCommand("redact", number=number, field=field, person=mention.group(1))
+        return AdrCommand(
+            "invalid",
+            error=f"Whose stance? Pick the person from Slack's @ list: "
+            f"`/adr redact {number} stance @name`.",
+        )
+    if field == STANCE:
+        return AdrCommand(
+            "invalid", error=f"Whose stance? For example `/adr redact {number} stance @ana`."
+        )
+    if field in FIELDS:
+        return AdrCommand(
+            "invalid", error=f"Just the field, please: `/adr redact {number} {words[1]}`."
+        )
+    return AdrCommand(
+        "invalid", error=f"I can't redact “{escape(words[1][:40])}”. Fields: {FIELD_LIST}."
+    )

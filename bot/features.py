@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot import decision_posts, followups, notices
+from bot import decision_posts, followups, notices, people
 from bot.engine.registry import Registry
+from bot.listeners import home, workspace
 
 
 def work_registry() -> Registry:
@@ -11,4 +12,7 @@ def work_registry() -> Registry:
     notices.register_work(registry)
     decision_posts.register_work(registry)
     followups.register_work(registry)
+    people.register_work(registry)
+    home.register_work(registry)
+    workspace.register_work(registry)
     return registry

@@ -1,4 +1,4 @@
-"""Global middleware: the database handle, workspace scoping, and event de-duplication."""
+"""Global middleware: the database handle, workspace scoping, and the event id."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 
 from storage.db import Database
-from storage.decisions import mark_event_processed
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +30,14 @@ def register(app: App, db: Database) -> None:
         return None
 
     @app.middleware
-    def drop_event_retries(
+    def event_id(
         context: BoltContext, body: dict[str, Any], next: Callable[[], None]
     ) -> BoltResponse | None:
-        # Slack re-sends an event (X-Slack-Retry-Num) when our ack was slow or lost; handle each
-        # event_id once, whichever process receives the retry.
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            with db.session() as session:
-                first = mark_event_processed(session, team_id=context["team"], event_id=event_id)
-            if not first:
-                log.info("duplicate event %s ignored", event_id)
-                return BoltResponse(status=200, body="")
+        # Slack re-sends an event (X-Slack-Retry-Num) when our ack was slow or lost. Each event
+        # listener handles an event_id once, whichever process receives the retry, by writing
+        # its mark (storage.events.first_delivery) in the transaction of the work it does, so
+        # a failed transaction leaves neither the mark nor half the work.
+        if body.get("type") == "event_callback":
+            context["event_id"] = str(body.get("event_id") or "")
         next()
         return None

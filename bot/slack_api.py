@@ -22,6 +22,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from storage.channels import ChannelFacts
+
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.engine.ratelimit import RateLimits
@@ -100,18 +102,19 @@ def slack_error(exc: SlackApiError) -> str:
         return "unknown_error"
 
 
-def conversation_is_private(client: WebClient, channel_id: str) -> bool:
-    """True for private channels, DMs and group DMs, and whenever we can't tell (safe side)."""
+def conversation_facts(client: WebClient, channel_id: str) -> ChannelFacts | None:
+    """What conversations.info says about a channel; None if Slack cannot say (then callers
+    treat it as private: the safe side). A DM is private without asking."""
     if channel_id.startswith("D"):
-        return True
+        return ChannelFacts(private=True, shared=False, archived=False)
     try:
         info = client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError as exc:
         log.info(
             "conversations.info %s failed: %s; treating as private", channel_id, slack_error(exc)
         )
-        return True
-    return bool(info.get("is_private") or info.get("is_im") or info.get("is_mpim"))
+        return None
+    return ChannelFacts.from_info(info)
 
 
 def dm(client: WebClient, user_id: str, text: str, blocks: list | None = None) -> bool:

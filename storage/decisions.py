@@ -37,7 +37,6 @@ from storage.models import (
     DecisionEvent,
     DecisionMember,
     DecisionStatus,
-    ProcessedEvent,
     Review,
     Role,
     Stance,
@@ -85,10 +84,14 @@ class DecisionDraft:
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking, and from which channel (None: App Home or a DM with the bot)."""
+    """Who is looking, and from which channel (None: App Home or a DM with the bot).
+
+    ``guest``: a guest, an outsider from another organisation, or someone not known yet
+    (storage.people): they see a decision only from the channel it was posted in."""
 
     user_id: str
     channel_id: str | None = None
+    guest: bool = False
 
 
 @dataclass
@@ -129,6 +132,12 @@ def next_number(session: Session, *, team_id: str, kind: str) -> int:
 
 
 def _visible_to(viewer: Viewer) -> Any:
+    if viewer.guest:
+        # Guests (and outsiders) see a decision only in the channel it was posted in, even one
+        # they wrote or are named on: what they can read in Slack, and nothing more.
+        if not viewer.channel_id:
+            return false()
+        return Decision.channel_id == viewer.channel_id
     named = exists().where(
         DecisionMember.decision_id == Decision.id, DecisionMember.user_id == viewer.user_id
     )
@@ -839,21 +848,6 @@ def _deciders_when_blocked(session: Session, decision: Decision, blocker: str) -
     return members(session, decision=decision)[Role.DECIDER]
 
 
-def mark_event_processed(session: Session, *, team_id: str, event_id: str) -> bool:
-    """Remember a Slack event id; False if it was seen before (a retry)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # RETURNING, not rowcount: on Postgres (SQLAlchemy 2.1 + psycopg) this INSERT's rowcount is
-    # -1, which is truthy, so a rowcount check treats every Slack retry as a first delivery.
-    result = session.execute(
-        insert(ProcessedEvent)
-        .values(team_id=team_id, event_id=event_id, created_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
-    )
-    return result.first() is not None
-
-
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -868,7 +862,6 @@ __all__ = [
     "get_decision",
     "list_decisions",
     "load_record",
-    "mark_event_processed",
     "next_number",
     "owned_decisions",
     "recent_decisions",

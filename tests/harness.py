@@ -29,7 +29,7 @@ from bot.features import work_registry
 from bot.slack_api import build_dispatch_client
 from bot.web import create_wsgi_app
 from storage.db import Database
-from tests.slack_emulator import SlackEmulator
+from tests.slack_emulator import Call, SlackEmulator
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -168,6 +168,10 @@ def fill_view(view: dict[str, Any], values: dict[str, Any] | None = None) -> dic
     return state
 
 
+# `/adr` verbs whose empty ack is the whole answer (they open a modal).
+MODAL_VERBS = frozenset({"", "new", "edit", "supersede"})
+
+
 class SlackDriver:
     """Sends what Slack would send, signed, to a BotServer; reads what the bot sent back."""
 
@@ -222,8 +226,11 @@ class SlackDriver:
         user: str = "UALICE",
         channel: str = "CGENERAL",
         team: str = "TAAA",
+        follow: bool = True,
         **kw: Any,
     ) -> Reply:
+        """A slash command; with ``follow``, an empty ack of an `/adr` command that answers
+        later is followed to its `response_url` message, which is returned instead."""
         n = next(_ids)
         body = urlencode(
             {
@@ -242,7 +249,31 @@ class SlackDriver:
                 "trigger_id": f"trigger.{n}",
             }
         )
-        return self.post(body, **kw)
+        reply = self.post(body, **kw)
+        verb = text.split(" ", 1)[0].lower() if text.strip() else ""
+        if follow and command == "/adr" and reply.status == 200 and not reply.text:
+            # Acked empty: the answer is a modal, or comes through response_url (the bot
+            # looked the person up after the ack). What the person sees is that message.
+            answer = self._followed(f"cmd{n}", f"trigger.{n}", modal=verb in MODAL_VERBS)
+            if answer is not None:
+                return Reply(200, json.dumps(answer.args))
+        return reply
+
+    def _followed(self, key: str, trigger_id: str, *, modal: bool) -> Call | None:
+        """The response_url message of an empty ack; None once a modal opened instead."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for call in self.emulator.calls():
+                if call.method == "response_url" and call.key == key:
+                    return call
+                if (
+                    modal
+                    and call.method == "views.open"
+                    and call.args.get("trigger_id") == trigger_id
+                ):
+                    return None
+            time.sleep(0.01)
+        raise AssertionError(f"neither a modal nor a response_url answer for {key}")
 
     def click(
         self,
@@ -253,13 +284,16 @@ class SlackDriver:
         channel: str = "CGENERAL",
         team: str = "TAAA",
         message_ts: str = "1700000000.000001",
+        user_team: str | None = None,
         **kw: Any,
     ) -> Reply:
+        """A button click; ``user_team``: the clicker's own organisation when it is not the
+        workspace's (a Slack Connect outsider)."""
         n = next(_ids)
         payload = {
             "type": "block_actions",
             "team": {"id": team, "domain": team.lower()},
-            "user": {"id": user, "username": user.lower(), "team_id": team},
+            "user": {"id": user, "username": user.lower(), "team_id": user_team or team},
             "api_app_id": "A0001",
             "trigger_id": f"trigger.{n}",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},

@@ -9,14 +9,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from bot import faults
+from bot import faults, people
 from bot.adr_command import AdrCommand, parse_adr
 from bot.errors import guarded
 from bot.forms import parse_decision_form
 from bot.ids import Action, Callback
-from bot.listeners import reviews
+from bot.listeners import redaction, reviews
 from bot.render import render, truncate
+from bot.slack_api import slack_error
 from bot.views.decisions import (
     PAGE_SIZE,
     FormMeta,
@@ -32,6 +34,7 @@ from storage import reviews as reviews_repo
 from storage.db import Database
 from storage.errors import InvalidInput
 from storage.models import DecisionStatus
+from storage.people import Person
 from storage.submissions import first_submission
 
 log = logging.getLogger(__name__)
@@ -75,11 +78,11 @@ def handle_adr(
     db: Database,
     team: str,
     context: BoltContext,
+    respond: Respond,
 ) -> None:
     cmd = parse_adr(command.get("text", ""))
     user = command.get("user_id", "")
     channel = command.get("channel_id") or None
-    viewer = repo.Viewer(user_id=user, channel_id=channel)
 
     if cmd.name == "new":
         # trigger_id lives 3 s: ack and open the modal before anything else.
@@ -95,7 +98,9 @@ def handle_adr(
         )
         return
     if cmd.name in ("edit", "supersede"):
-        _open_edit_or_supersede(ack, cmd, client, db, team, user, command["trigger_id"], channel)
+        _open_edit_or_supersede(
+            ack, respond, cmd, client, db, team, context, user, command["trigger_id"], channel
+        )
         return
     if cmd.name == "help":
         ack(**_ephemeral("Decision log help", help_blocks()))
@@ -111,6 +116,52 @@ def handle_adr(
             )
         )
         return
+    if cmd.name == "dm":
+        ack(**_ephemeral(redaction.dm_setting(db, team=team, user=user, setting=cmd.text)))
+        return
+    if cmd.name in PERSONAL:
+        _answer_as_person(ack, respond, cmd, client, db, team, context, user, channel)
+        return
+    ack(**_ephemeral("Decision log help", help_blocks()))
+
+
+# What these commands show or allow depends on who asks (a guest, an admin): see bot/people.py.
+PERSONAL = frozenset(
+    {"list", "search", "show", "review", "remind", "redact", "settings", *LIFECYCLE}
+)
+
+
+def _answer_as_person(
+    ack: Ack,
+    respond: Respond,
+    cmd: AdrCommand,
+    client: WebClient,
+    db: Database,
+    team: str,
+    context: BoltContext,
+    user: str,
+    channel: str | None,
+) -> None:
+    """Answer in the ack when the cache knows the person; otherwise ack at once, look them up
+    (users.info, after the ack) and answer through `response_url`."""
+    person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
+    if person is not None:
+        ack(**_answer(cmd, person, db, team, channel))
+        return
+    ack()
+    person = people.look_up(db, client, team=team, user=user, enterprise_id=context.enterprise_id)
+    respond(**_answer(cmd, person, db, team, channel))
+
+
+def _answer(
+    cmd: AdrCommand, person: Person, db: Database, team: str, channel: str | None
+) -> dict[str, Any]:
+    viewer = people.viewer_for(person, channel)
+    user = person.user_id
+    if cmd.name == "settings":
+        return _ephemeral(reviews.settings_command(db, team=team, text=cmd.text, person=person))
+    if cmd.name == "redact":
+        return _ephemeral(redaction.redact(db, team=team, user=user, viewer=viewer, cmd=cmd))
     if cmd.name == "list":
         with db.read() as session:
             rows, total = repo.list_decisions(
@@ -121,110 +172,113 @@ def handle_adr(
                 tag=cmd.tag,
                 limit=PAGE_SIZE,
             )
-        ack(
-            **_ephemeral(
-                "Decisions",
-                build_list_blocks(rows, total=total, offset=0, status=cmd.status, tag=cmd.tag),
-            )
+        return _ephemeral(
+            "Decisions",
+            build_list_blocks(rows, total=total, offset=0, status=cmd.status, tag=cmd.tag),
         )
-        return
     if cmd.name == "search":
         with db.read() as session:
             found = repo.search_decisions(session, team_id=team, viewer=viewer, query=cmd.text)
-        ack(**_ephemeral("Search results", build_search_blocks(cmd.text, found)))
-        return
+        return _ephemeral("Search results", build_search_blocks(cmd.text, found))
+    assert cmd.number is not None
     if cmd.name == "show":
-        assert cmd.number is not None
         with db.read() as session:
             decision = repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
             record = repo.load_record(session, decision=decision)
             review = reviews_repo.review_summary(session, decision=decision)
         text, blocks = build_record_blocks(record, review)
-        ack(**_ephemeral(text, blocks))
-        return
+        return _ephemeral(text, blocks)
     if cmd.name == "review":
-        assert cmd.number is not None
-        ack(
-            **_ephemeral(
-                reviews.review_now(db, team=team, number=cmd.number, user=user, viewer=viewer)
-            )
+        return _ephemeral(
+            reviews.review_now(db, team=team, number=cmd.number, user=user, viewer=viewer)
         )
-        return
     if cmd.name == "remind":
-        assert cmd.number is not None
-        message = reviews.remind(
-            db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer
-        )
-        ack(**_ephemeral(message))
-        return
-    if cmd.name == "settings":
-        ack(**_ephemeral(reviews.settings_command(db, team=team, text=cmd.text)))
-        return
-    if cmd.name in LIFECYCLE:
-        assert cmd.number is not None
-        with db.session() as session:
-            repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
-            decision = repo.change_status(
-                session,
-                team_id=team,
-                number=cmd.number,
-                actor_id=user,
-                to=LIFECYCLE[cmd.name],
-                note=cmd.text,
-                override=cmd.override,
+        return _ephemeral(
+            reviews.remind(
+                db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer
             )
-            if decision.status in (DecisionStatus.REJECTED, DecisionStatus.DEPRECATED):
-                reviews_repo.cancel_reviews(session, decision=decision)
-            outbox.schedule_refresh(session, decision=decision)
-        ack(**_ephemeral(f"ADR-{decision.number} is now {decision.status}."))
-        return
-    ack(**_ephemeral("Decision log help", help_blocks()))
+        )
+    with db.session() as session:  # accept, reject, deprecate
+        repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
+        decision = repo.change_status(
+            session,
+            team_id=team,
+            number=cmd.number,
+            actor_id=user,
+            to=LIFECYCLE[cmd.name],
+            note=cmd.text,
+            override=cmd.override,
+        )
+        if decision.status in (DecisionStatus.REJECTED, DecisionStatus.DEPRECATED):
+            reviews_repo.cancel_reviews(session, decision=decision)
+        outbox.schedule_refresh(session, decision=decision)
+    return _ephemeral(f"ADR-{decision.number} is now {decision.status}.")
 
 
 def _open_edit_or_supersede(
     ack: Ack,
+    respond: Respond,
     cmd: AdrCommand,
     client: WebClient,
     db: Database,
     team: str,
+    context: BoltContext,
     user: str,
     trigger_id: str,
     channel: str | None,
 ) -> None:
     assert cmd.number is not None
-    viewer = repo.Viewer(user_id=user, channel_id=channel)
+    person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
+    acked = person is None
+    if person is None:
+        # Who is this (a guest sees only this channel's decisions)? Ack, then ask Slack; the
+        # trigger_id usually outlives one users.info call.
+        ack()
+        person = people.look_up(
+            db, client, team=team, user=user, enterprise_id=context.enterprise_id
+        )
+
+    def answer(text: str) -> None:
+        if acked:
+            respond(response_type="ephemeral", text=text)
+        else:
+            ack(**_ephemeral(text))
+
+    viewer = people.viewer_for(person, channel)
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
         if not repo.is_changer(session, decision, user):
-            ack(
-                **_ephemeral(
-                    f"Only the author and the deciders of ADR-{decision.number} can {cmd.name} it."
-                )
-            )
+            answer(f"Only the author and the deciders of ADR-{decision.number} can {cmd.name} it.")
             return
         if (
             cmd.name == "supersede"
             and DecisionStatus(decision.status) not in repo.TRANSITIONS[DecisionStatus.SUPERSEDED]
         ):
-            ack(
-                **_ephemeral(
-                    f"ADR-{decision.number} is {decision.status}, so it can't be superseded."
-                )
-            )
+            answer(f"ADR-{decision.number} is {decision.status}, so it can't be superseded.")
             return
-        people = repo.members(session, decision=decision)
-    ack()
+        named = repo.members(session, decision=decision)
+    if not acked:
+        ack()
     meta = FormMeta(mode=cmd.name, number=decision.number)  # type: ignore[arg-type]
-    client.views_open(
-        trigger_id=trigger_id,
-        view=build_decision_modal(
-            meta=meta,
-            today=now_utc().date(),
-            channel_id=channel if cmd.name == "supersede" else decision.channel_id,
-            decision=decision,
-            people=people,
-        ),
-    )
+    try:
+        client.views_open(
+            trigger_id=trigger_id,
+            view=build_decision_modal(
+                meta=meta,
+                today=now_utc().date(),
+                channel_id=channel if cmd.name == "supersede" else decision.channel_id,
+                decision=decision,
+                people=named,
+            ),
+        )
+    except SlackApiError as exc:
+        if slack_error(exc) not in ("expired_trigger_id", "invalid_trigger_id"):
+            raise
+        respond(
+            response_type="ephemeral",
+            text=f"Slack closed the door before the form could open; run `/adr {cmd.name} "
+            f"{decision.number}` again.",
+        )
 
 
 def handle_decision_submission(
@@ -259,8 +313,8 @@ def handle_decision_submission(
                 outbox.schedule_post(session, decision=decision, notify_informed=False)
             elif changes:
                 outbox.schedule_refresh(session, decision=decision)
-            if "review_date" in changes:
-                outbox.schedule_review_planning(session, decision=decision, actor_id=user)
+            if "review_date" in changes:  # a new date is planned; a cleared one cancels
+                reviews_repo.follow_review_date(session, decision=decision, actor_id=user)
         ack()
         return
     # Saved as private until the post reads the channel's privacy (conversations.info, after
@@ -335,9 +389,10 @@ def handle_list_page(
     except (ValueError, TypeError, KeyError):
         raise InvalidInput("That page link is broken; run `/adr list` again.") from None
     ack()
-    viewer = repo.Viewer(
-        user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id")
+    person = people.as_known_or_guest(
+        db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
     )
+    viewer = people.viewer_for(person, (body.get("channel") or {}).get("id"))
     with db.read() as session:
         rows, total = repo.list_decisions(
             session,

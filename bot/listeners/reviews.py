@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -15,7 +15,7 @@ from bot.adr_command import parse_number
 from bot.errors import guarded
 from bot.forms import TEXT_MAX, text_value
 from bot.ids import Action, Callback, Field
-from bot.schedule import parse_when, review_instant, valid_timezone
+from bot.schedule import parse_when, review_instant, valid_timezone, zone
 from bot.views.decisions import FormMeta, build_decision_modal
 from bot.views.reviews import (
     DISSENT_ACTIONS,
@@ -27,10 +27,12 @@ from bot.views.reviews import (
 )
 from storage import decision_work as outbox
 from storage import decisions as decision_repo
+from storage import people as people_repo
 from storage import reviews as repo
 from storage.db import Database
 from storage.errors import InvalidInput, NotAllowed
 from storage.models import DecisionStatus
+from storage.people import Person
 from storage.submissions import first_submission
 
 log = logging.getLogger(__name__)
@@ -159,7 +161,7 @@ def handle_snooze(
     with db.session() as session:
         review = repo.get_review(session, team_id=team, review_id=review_id)
         settings = repo.workspace_settings(session, team_id=team)
-        today = datetime.now(UTC).astimezone(ZoneInfo(review.timezone)).date()
+        today = datetime.now(UTC).astimezone(zone(review.timezone)).date()
         day, _ = parse_when(period, today=today)
         assert day is not None
         due_at = review_instant(day, tz=review.timezone, hour=settings.review_hour)
@@ -257,12 +259,12 @@ def remind(
             session, team_id=team, number=number, viewer=viewer, for_update=True
         )
         current = repo.live_review(session, decision=decision)
-        zone = (
+        tz = (
             (current.timezone if current else None)
             or repo.workspace_settings(session, team_id=team).timezone
             or "UTC"
         )
-        day, error = parse_when(when, today=datetime.now(UTC).astimezone(ZoneInfo(zone)).date())
+        day, error = parse_when(when, today=datetime.now(UTC).astimezone(zone(tz)).date())
         if error:
             raise InvalidInput(error)
         if not decision_repo.is_changer(session, decision, user):
@@ -281,18 +283,47 @@ SETTINGS_HELP = (
     "`/adr settings timezone auto` (use the deciders' own), `/adr settings hour 10` (0-23), "
     "`/adr settings nudge 3` (working days before a reminder, 1-30)."
 )
+MANAGERS_HELP = (
+    "Workspace admins name who else may change the settings: "
+    "`/adr settings managers add @someone`, `/adr settings managers remove @someone`."
+)
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>$")
 
 
-def settings_command(db: Database, *, team: str, text: str) -> str:
+def _who_may_change(session: Any, team: str) -> str:
+    named = people_repo.settings_managers(session, team_id=team)
+    who = "workspace admins and owners"
+    if named:
+        who += " and " + ", ".join(f"<@{u}>" for u in named[:20])
+    return who
+
+
+def settings_command(db: Database, *, team: str, text: str, person: Person) -> str:
+    """`/adr settings`: everyone may read them; workspace admins and owners, and the people an
+    admin named, may change them; guests and outsiders never."""
     words = text.split()
     if not words:
         with db.read() as session:
             s = repo.workspace_settings(session, team_id=team)
-        zone = s.timezone or "each decision's deciders' own Slack time zone"
-        return (
-            f"Reviews are asked at {s.review_hour:02d}:00 in {zone}, on working days; one reminder "
-            f"every {s.nudge_after_days} working days, at most {s.max_nudges}.\n" + SETTINGS_HELP
+            who = _who_may_change(session, team)
+            allowed = people_repo.may_change_settings(session, team_id=team, person=person)
+        where = s.timezone or "each decision's deciders' own Slack time zone"
+        shown = (
+            f"Reviews are asked at {s.review_hour:02d}:00 in {where}, on working days; one reminder "
+            f"every {s.nudge_after_days} working days, at most {s.max_nudges}.\n"
+            f"Who may change these: {who}.\n"
         )
+        if not allowed:
+            return shown + "You can read them, not change them."
+        return shown + SETTINGS_HELP + (" " + MANAGERS_HELP if person.admin else "")
+    if words[0].lower() in ("managers", "manager"):
+        return _managers_command(db, team=team, words=words[1:], person=person)
+    with db.read() as session:
+        if not people_repo.may_change_settings(session, team_id=team, person=person):
+            raise NotAllowed(
+                f"Only {_who_may_change(session, team)} can change these settings; "
+                "`/adr settings` shows them."
+            )
     if len(words) != 2:
         raise InvalidInput(SETTINGS_HELP)
     key, value = words[0].lower(), words[1]
@@ -327,3 +358,31 @@ def settings_command(db: Database, *, team: str, text: str) -> str:
     return (
         "Saved. It applies to reviews scheduled from now on. " + SETTINGS_HELP.split(";")[0] + "."
     )
+
+
+def _managers_command(db: Database, *, team: str, words: list[str], person: Person) -> str:
+    with db.read() as session:
+        named = people_repo.settings_managers(session, team_id=team)
+    if not words:
+        listed = ", ".join(f"<@{u}>" for u in named) or "nobody yet"
+        return (
+            f"Besides workspace admins and owners, these people may change the settings: {listed}."
+        )
+    if not person.admin:
+        raise NotAllowed("Only workspace admins and owners can name who may change the settings.")
+    verb = words[0].lower()
+    mentions = [_MENTION.match(w) for w in words[1:]]
+    if verb not in ("add", "remove") or not mentions or not all(mentions):
+        raise InvalidInput(MANAGERS_HELP)
+    users = [m.group(1) for m in mentions if m]
+    with db.session() as session:
+        for user in users:
+            if verb == "add":
+                people_repo.name_settings_manager(
+                    session, team_id=team, user_id=user, named_by=person.user_id
+                )
+            else:
+                people_repo.drop_settings_manager(session, team_id=team, user_id=user)
+        named = people_repo.settings_managers(session, team_id=team)
+    listed = ", ".join(f"<@{u}>" for u in named) or "nobody"
+    return f"Saved. Besides workspace admins and owners, the settings may be changed by: {listed}."

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from bot.forms import PEOPLE_MAX, TEXT_MAX, TITLE_MAX, one_month_after
 from bot.ids import Action, Callback, Field
-from bot.render import render, truncate
+from bot.render import Mrkdwn, mention, render, truncate
 from bot.views.blocks import (
     MESSAGE_BLOCKS,
     button,
@@ -22,6 +22,7 @@ from bot.views.blocks import (
     section,
     text_input,
 )
+from bot.views.redacted import shown, shown_plain
 from bot.views.reviews import DISSENT_LABELS, OUTCOME_LABELS, outcome_context, review_summary_text
 from storage.decisions import DecisionRecord
 from storage.models import (
@@ -143,9 +144,14 @@ def build_decision_modal(
             element["initial_users"] = people[role][:PEOPLE_MAX]
         blocks.append(input_block(block_id, label, element, optional=True))
     tags = " ".join(d.tag_list) if d is not None else ""
-    review: date = (
-        d.review_date if d is not None and d.review_date and editing else None
-    ) or one_month_after(today)
+    # A new decision suggests a review a month out; an edit shows the date it has, or none:
+    # a cleared review date stays cleared (an edit must not quietly bring a review back).
+    review: date | None = (
+        (d.review_date if d is not None else None) if editing else one_month_after(today)
+    )
+    picker: dict[str, Any] = {"type": "datepicker"}
+    if review is not None:
+        picker["initial_date"] = review.isoformat()
     blocks += [
         input_block(
             Field.TAGS,
@@ -157,7 +163,7 @@ def build_decision_modal(
         input_block(
             Field.REVIEW_DATE,
             "Review date",
-            {"type": "datepicker", "initial_date": review.isoformat()},
+            picker,
             optional=True,
             hint="On this day I'll ask the deciders whether it worked.",
         ),
@@ -219,7 +225,7 @@ def _summary(
 
 def _field(label: str, text: str) -> dict[str, Any]:
     # The label and framing take a few dozen characters; the user's text is cut to fit.
-    return section(render("decision_field.md.j2", label=label, text=truncate(text, 2900)))
+    return section(render("decision_field.md.j2", label=label, text=shown(truncate(text, 2900))))
 
 
 def tally_text(stances: list[Stance]) -> str:
@@ -240,7 +246,7 @@ def build_decision_message(
     """The channel post: readable record, live tally, outcome badge, and the stance buttons."""
     d = record.decision
     blocks: list[dict[str, Any]] = [
-        header(f"{d.ref}: {d.title}"),
+        header(f"{d.ref}: {shown_plain(d.title)}"),
         section(
             _summary(
                 d,
@@ -280,9 +286,21 @@ def build_decision_message(
         )
     # Plain-text fallback for notifications: the title is user text, so it is escaped.
     fallback = render(
-        "decision_field.md.j2", label=f"{d.ref} ({d.status})", text=d.title, limit=300
+        "decision_field.md.j2", label=f"{d.ref} ({d.status})", text=shown_plain(d.title), limit=300
     )
     return fallback, blocks[:MESSAGE_BLOCKS]
+
+
+def informed_dm_text(d: Decision, permalink: str) -> str:
+    """The DM to an informed person (text only; rewritten the same way after a redaction)."""
+    return render(
+        "informed_dm.md.j2",
+        author=d.author_id,
+        number=d.number,
+        title=shown(d.title),
+        status=d.status,
+        permalink=permalink,
+    )
 
 
 def _event_text(e: DecisionEvent) -> str:
@@ -308,6 +326,10 @@ def _event_text(e: DecisionEvent) -> str:
         return "edited " + ", ".join(sorted(detail.get("changes", {})))
     if e.kind == "superseded":
         return f"superseded it by {detail.get('by')}"
+    if e.kind == "redacted":
+        if detail.get("person"):
+            return Mrkdwn(f"redacted the stance texts of {mention(str(detail['person']))}")
+        return f"redacted {detail.get('field')}"
     if e.kind == "supersedes":
         return f"recorded it as superseding {detail.get('of')}"
     if e.kind == "review_scheduled":
@@ -334,6 +356,11 @@ def _event_text(e: DecisionEvent) -> str:
     return e.kind
 
 
+def _stance_shown(s: Stance) -> dict[str, Any]:
+    texts = {name: shown(getattr(s, name)) for name in ("concern", "change_my_mind", "reason")}
+    return {"user_id": s.user_id, "kind": s.kind, **texts}
+
+
 def build_record_blocks(
     record: DecisionRecord, review: ReviewSummary | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
@@ -347,7 +374,7 @@ def build_record_blocks(
         section(
             render(
                 "stances.md.j2",
-                stances=record.stances,
+                stances=[_stance_shown(s) for s in record.stances],
                 labels={k.value: v for k, v in STANCE_LABELS.items()},
             )
         )
@@ -380,7 +407,7 @@ def _list_rows(decisions: list[Decision]) -> str:
         decisions=[
             {
                 "number": d.number,
-                "title": truncate(d.title, 120),
+                "title": shown(truncate(d.title, 120)),
                 "status": d.status,
                 "tags": d.tag_list,
             }
@@ -536,8 +563,12 @@ def build_home(
     reviews_waiting: list[Decision] | None = None,
     upcoming: list[tuple[Decision, Review]] | None = None,
     outcomes: list[tuple[Decision, Review]] | None = None,
+    guest: bool = False,
 ) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [header("Decision log")]
+    if guest:
+        blocks.append(section(render("home_guest.md.j2")))
+        return {"type": "home", "blocks": blocks}
     review_lines = [
         f"*ADR-{d.number}* {truncate(d.title, 80)} · {OUTCOME_LABELS[Outcome(r.outcome)]}"
         for d, r in outcomes or []

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from bot.forms import TEXT_MAX
 from bot.ids import Action, Callback, Field
 from bot.render import mention, render, truncate
+from bot.schedule import zone
 from bot.views.blocks import button, context, input_block, modal, plain, section, text_input
+from bot.views.redacted import redacted, shown
 from storage.models import Decision, DissentAnswer, Outcome, Review, ReviewAsk
 from storage.reviews import DISSENTER, OWNER, ReviewSummary
 
@@ -61,10 +62,12 @@ def build_review_ask(
         "review_ask.md.j2",
         nudge=nudge,
         number=decision.number,
-        title=decision.title,
+        title=shown(decision.title),
         decided_on=decision.created_at.date().isoformat(),
         decision_text=_two_lines(decision.decision),
+        decision_redacted=redacted(decision.decision),
         success=truncate(decision.success_criteria, 1500),
+        success_redacted=redacted(decision.success_criteria),
     )
     snooze_options = [
         {"text": plain(label), "value": f"{value}:{key}"} for key, label in SNOOZE_CHOICES.items()
@@ -99,8 +102,9 @@ def build_dissent_ask(
         "dissent_ask.md.j2",
         nudge=nudge,
         number=decision.number,
-        title=decision.title,
+        title=shown(decision.title),
         concern=truncate(ask.concern, 1500) or "(no concern recorded)",
+        concern_redacted=redacted(ask.concern),
     )
     blocks = [
         section(text),
@@ -170,7 +174,7 @@ def build_answered(decision: Decision, review: Review) -> tuple[str, list[dict[s
     text = render(
         "review_answered.md.j2",
         number=decision.number,
-        title=decision.title,
+        title=shown(decision.title),
         user=review.outcome_by or "",
         label=label,
     )
@@ -182,6 +186,20 @@ def build_dissent_recorded(
 ) -> tuple[str, list[dict[str, Any]]]:
     text = f"Thanks. Recorded for ADR-{decision.number}: {DISSENT_LABELS[answer]}."
     return text, [section(text)]
+
+
+def build_review_dm_now(
+    decision: Decision, review: Review, ask: ReviewAsk, nudge: int
+) -> tuple[str, list[dict[str, Any]]]:
+    """A review question as it should read now (after a redaction): "answered by …" once the
+    review has an outcome, the dissenter's recorded answer once given, else the question."""
+    if ask.role == OWNER and review.outcome:
+        return build_answered(decision, review)
+    if ask.role == DISSENTER and ask.dissent_answer:
+        return build_dissent_recorded(decision, DissentAnswer(ask.dissent_answer))
+    if ask.role == DISSENTER:
+        return build_dissent_ask(decision, review, ask, nudge)
+    return build_review_ask(decision, review, nudge)
 
 
 def review_thread_open_text(decision: Decision, askees: list[str]) -> str:
@@ -245,7 +263,7 @@ def _when(instant: datetime | None, tz: str) -> str:
     if instant is None:
         return ""
     try:
-        local = instant.astimezone(ZoneInfo(tz))
+        local = instant.astimezone(zone(tz))
     except (ValueError, KeyError):
         local = instant
     return local.strftime("%Y-%m-%d %H:%M ") + (tz or "UTC")

@@ -981,6 +981,7 @@ def test_downtime_catch_up_delivers_each_follow_up_once(adr, slack, emulator, db
 
 
 def test_settings_time_zone_and_hour(adr, slack, emulator, db):
+    emulator.set_user("UALICE", is_admin=True)  # only admins change the settings
     emulator.set_user("UBOB", tz="America/New_York")
     shown = adr.run("settings")
     assert "10:00" in shown and "deciders' own" in shown

@@ -13,9 +13,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storage import decisions as repo
+from storage import events
 from storage.db import Database
 from storage.decisions import DecisionDraft, Viewer
 from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -27,6 +28,7 @@ from storage.models import (
     DecisionStatus,
     Stance,
     StanceKind,
+    utcnow,
 )
 
 TEAM = "TAAA"
@@ -755,13 +757,29 @@ def test_search_reads_or_alike_on_both_databases(db: Database) -> None:
 # -- events ----------------------------------------------------------------------------------
 
 
-def test_mark_event_processed_once_per_team(db: Database) -> None:
+def test_event_is_handled_once_per_team_and_its_mark_pruned_after_7_days(db: Database) -> None:
     with db.session() as s:
-        assert repo.mark_event_processed(s, team_id=TEAM, event_id="Ev1") is True
+        assert events.first_delivery(s, team_id=TEAM, event_id="Ev1") is True
     with db.session() as s:
-        assert repo.mark_event_processed(s, team_id=TEAM, event_id="Ev1") is False
-        assert repo.mark_event_processed(s, team_id=OTHER_TEAM, event_id="Ev1") is True
-        assert repo.mark_event_processed(s, team_id=TEAM, event_id="Ev2") is True
+        assert events.first_delivery(s, team_id=TEAM, event_id="Ev1") is False
+        assert events.first_delivery(s, team_id=OTHER_TEAM, event_id="Ev1") is True
+        assert events.first_delivery(s, team_id=TEAM, event_id="Ev2") is True
+    with db.read() as s:
+        # one pruning row per workspace and day, whatever the number of events
+        keys = s.execute(text("SELECT team_id, key FROM due_work ORDER BY team_id")).all()
+    today = utcnow().date().isoformat()
+    assert [tuple(k) for k in keys] == [
+        (TEAM, f"events.prune:{today}"),
+        (OTHER_TEAM, f"events.prune:{today}"),
+    ]
+    with db.session() as s:
+        assert events.prune(s, team_id=TEAM, now=utcnow() + timedelta(days=6)) == 0
+    with db.session() as s:
+        assert events.prune(s, team_id=TEAM, now=utcnow() + timedelta(days=7, seconds=1)) == 2
+    with db.session() as s:
+        # the other workspace's marks are its own; a retry of a pruned id is new again
+        assert events.first_delivery(s, team_id=OTHER_TEAM, event_id="Ev1") is False
+        assert events.first_delivery(s, team_id=TEAM, event_id="Ev1") is True
 
 
 def test_post_result_is_recorded(db: Database) -> None:
