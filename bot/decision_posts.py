@@ -16,12 +16,20 @@ from sqlmodel import Session
 
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
 from bot.render import channel_link, render
-from bot.schedule import review_instant
-from bot.slack_api import HOW_TO_FIX, POST_FAILED_OTHERWISE, conversation_is_private, slack_error
-from bot.views.decisions import build_decision_message
+from bot.schedule import review_instant, valid_timezone
+from bot.slack_api import HOW_TO_FIX, POST_FAILED_OTHERWISE, conversation_facts, slack_error
+from bot.views.decisions import build_decision_message, informed_dm_text
+from bot.views.reviews import build_review_dm_now
+from storage import channels, preferences, redaction
 from storage import decisions as repo
 from storage import reviews as reviews_repo
-from storage.decision_work import REFRESH_INTERVAL, DecisionWork, schedule_inform
+from storage.decision_work import (
+    REFRESH_INTERVAL,
+    DecisionWork,
+    remember_dm,
+    schedule_dms_off_notice,
+    schedule_inform,
+)
 from storage.models import Decision, DecisionStatus, DueWork, Role
 from storage.notices import schedule_notice
 
@@ -52,7 +60,8 @@ def handle_post(job: Job) -> bool:
         # make sure the informed hear about it (their rows' keys make this idempotent).
         _after_post(job, record, d.channel_id, d.message_ts)
         return False
-    private = conversation_is_private(job.client, d.channel_id)
+    facts = conversation_facts(job.client, d.channel_id)
+    private = facts is None or bool(facts.private)
     text, blocks = build_decision_message(record, review)
     try:
         resp = job.client.chat_postMessage(
@@ -64,6 +73,8 @@ def handle_post(job: Job) -> bool:
     # Recorded at once, not with the row's "done": a repeat of this row then finds the
     # message and never posts it twice.
     with job.db.session() as session:
+        if facts is not None:  # the channel's privacy, sharing and archival, as of now
+            channels.record(session, team_id=d.team_id, channel_id=d.channel_id, facts=facts)
         repo.set_post_result(
             session, decision=d, message_ts=resp["ts"], error=None, private=private
         )
@@ -84,11 +95,26 @@ def _after_post(job: Job, record: repo.DecisionRecord, channel: str, ts: str) ->
         permalink = None
     d = record.decision
 
-    def inform(session: Session) -> None:
-        for user in informed:
-            schedule_inform(session, decision=d, user_id=user, permalink=permalink)
+    job.after_send.append(lambda session: schedule_informed_dms(session, d, informed, permalink))
 
-    job.after_send.append(inform)
+
+def schedule_informed_dms(
+    session: Session, decision: Decision, users: list[str], permalink: str | None
+) -> None:
+    """Schedule the informed DMs, except to people who turned DMs off (`/adr dm off`); the
+    author is told in this transaction who those are."""
+    muted = preferences.muted(session, team_id=decision.team_id, user_ids=users)
+    for user in users:
+        if user not in muted:
+            schedule_inform(session, decision=decision, user_id=user, permalink=permalink)
+    skipped = [u for u in users if u in muted and u != decision.author_id]
+    if skipped:
+        schedule_dms_off_notice(
+            session,
+            decision=decision,
+            about="inform",
+            text=render("dms_off_informed.md.j2", number=decision.number, people=skipped),
+        )
 
 
 def post_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
@@ -106,24 +132,49 @@ def post_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
         text=render("post_failed.md.j2", number=d.number, channel=d.channel_id, reason=reason),
     )
     if job.payload.get("notify_informed"):
-        for user in repo.members(session, decision=d).get(Role.INFORMED, []):
-            schedule_inform(session, decision=d, user_id=user, permalink=None)
+        schedule_informed_dms(
+            session, d, repo.members(session, decision=d).get(Role.INFORMED, []), None
+        )
 
 
 def handle_inform(job: Job) -> bool:
+    """One informed DM, unless that person turned DMs off since it was scheduled; where it
+    landed is kept (in its own row) so a redaction can edit it."""
     d: Decision = job.subject
-    job.client.chat_postMessage(
-        channel=job.payload["user"],
-        text=render(
-            "informed_dm.md.j2",
-            author=d.author_id,
-            number=d.number,
-            title=d.title,
-            status=d.status,
-            permalink=job.payload.get("permalink") or "",
-        ),
+    user = job.payload["user"]
+    with job.db.read() as session:
+        if preferences.dms_off(session, team_id=d.team_id, user_id=user):
+            return False
+    resp = job.client.chat_postMessage(
+        channel=user,
+        text=informed_dm_text(d, job.payload.get("permalink") or ""),
         unfurl_links=False,
     )
+    item, channel_id, ts = job.item, resp["channel"], resp["ts"]
+    job.after_send.append(
+        lambda session: remember_dm(session, item=item, channel_id=channel_id, message_ts=ts)
+    )
+    return True
+
+
+def handle_redact_dm(job: Job) -> bool:
+    """Rewrite one DM about a decision with its current (redacted) text: an informed DM, or a
+    review question as it should read now."""
+    p = job.payload
+    with job.db.read() as session:
+        d = _load(session, job.item)
+        asked = (
+            reviews_repo.ask_with_review(session, team_id=d.team_id, ask_id=int(p["ask_id"]))
+            if p.get("ask_id")
+            else None
+        )
+    if asked is None:
+        text = informed_dm_text(d, str(p.get("permalink") or ""))
+        job.client.chat_update(channel=p["channel"], ts=p["ts"], text=text)
+        return True
+    ask, review, d = asked
+    text, blocks = build_review_dm_now(d, review, ask, int(p.get("nudge") or 0))
+    job.client.chat_update(channel=p["channel"], ts=p["ts"], text=text, blocks=blocks)
     return True
 
 
@@ -137,6 +188,13 @@ def handle_refresh(job: Job) -> bool:
     text, blocks = build_decision_message(record, review)
     job.client.chat_update(channel=d.channel_id, ts=d.message_ts, text=text, blocks=blocks)
     return True
+
+
+def handle_purge_search(job: Job) -> bool:
+    """No message: after a redaction, rewrite the search index without the removed terms,
+    in the transaction that marks the row done (``redaction.purge_search_index``)."""
+    job.after_send.append(redaction.purge_search_index)
+    return False
 
 
 def handle_plan_review(job: Job) -> bool:
@@ -177,8 +235,12 @@ def resolve_timezone(client: WebClient, *, configured: str | None, people: list[
         except SlackApiError as exc:
             log.info("users.info %s failed: %s", user, slack_error(exc))
             continue
-        if tz:
+        if tz and valid_timezone(str(tz)):
             return str(tz)
+        if tz:
+            log.warning(
+                "users.info %s: unknown time zone %r; trying the next person", user, str(tz)[:64]
+            )
     return "UTC"
 
 
@@ -188,4 +250,6 @@ def register_work(registry: Registry) -> None:
         WorkKind(DecisionWork.INFORM, handle_inform, load=_load),
         WorkKind(DecisionWork.REFRESH, handle_refresh, load=_load, rerun_after=REFRESH_INTERVAL),
         WorkKind(DecisionWork.PLAN_REVIEW, handle_plan_review, load=_load),
+        WorkKind(DecisionWork.REDACT_DM, handle_redact_dm, load=_load),
+        WorkKind(DecisionWork.PURGE_SEARCH, handle_purge_search, load=_load),
     )

@@ -25,7 +25,9 @@ from bot.views.reviews import (
     review_outcome_thread_text,
     review_thread_open_text,
 )
+from storage import preferences
 from storage import reviews as repo
+from storage.decision_work import remember_dm, schedule_dms_off_notice
 from storage.models import Decision, DueWork, Outcome, Review, ReviewAsk, ReviewState
 from storage.notices import schedule_notice
 from storage.reviews import ReviewWork
@@ -69,11 +71,37 @@ def handle_open(job: Job) -> bool:
         nudge_at = working_days_later(
             now, settings.nudge_after_days, tz=review.timezone, hour=settings.review_hour
         )
-        repo.open_review(
+        opened = repo.open_review(
             session, team_id=item.team_id, review_id=item.subject_id, now=now, nudge_at=nudge_at
         )
+        if opened is not None:
+            _tell_author_who_muted(session, opened)
 
     job.after_send.append(open_review)
+
+
+def _tell_author_who_muted(session: Session, review: Review) -> None:
+    """The review opened without asking people who turned DMs off: tell the author who
+    (unless the author turned DMs off too)."""
+    decision = session.execute(
+        select(Decision).where(
+            Decision.team_id == review.team_id, Decision.id == review.decision_id
+        )
+    ).scalar_one()
+    muted = repo.muted_askees(session, review=review)
+    if not muted or decision.author_id in muted:
+        return
+    people = list(dict.fromkeys(a.user_id for a in repo.asks(session, review=review)))
+    schedule_dms_off_notice(
+        session,
+        decision=decision,
+        about=f"review-{review.id}",
+        text=render(
+            "dms_off_review.md.j2",
+            number=decision.number,
+            people=[u for u in people if u in muted],
+        ),
+    )
     return False
 
 
@@ -122,6 +150,9 @@ def handle_ask(job: Job) -> bool:
     )
     if not still_open or (nudge and ask.answered_at is not None):
         return False
+    with job.db.read() as session:
+        if preferences.dms_off(session, team_id=ask.team_id, user_id=ask.user_id):
+            return False  # turned DMs off since this was scheduled
     if ask.role == repo.OWNER:
         text, blocks = build_review_ask(decision, review, nudge)
     else:
@@ -135,18 +166,26 @@ def handle_ask(job: Job) -> bool:
         raise_if_permanent(exc, Mrkdwn(f"ask {mention(ask.user_id)} whether it worked"))
         raise
     channel_id, message_ts = resp["channel"], resp["ts"]
-    job.after_send.append(
-        lambda session: repo.set_ask_message(
-            session, ask=ask, channel_id=channel_id, message_ts=message_ts
-        )
-    )
+    item = job.item
+
+    def remember(session: Session) -> None:
+        repo.set_ask_message(session, ask=ask, channel_id=channel_id, message_ts=message_ts)
+        # Every question and reminder is a message of its own: each is kept, for redaction.
+        remember_dm(session, item=item, channel_id=channel_id, message_ts=message_ts)
+
+    job.after_send.append(remember)
     return True
 
 
 def handle_thread(job: Job) -> bool:
     with job.db.read() as session:
         review, decision = _load(session, job.item)
-        askees = [a.user_id for a in repo.asks(session, review=review) if a.role == repo.OWNER]
+        muted = repo.muted_askees(session, review=review)
+        askees = [
+            a.user_id
+            for a in repo.asks(session, review=review)
+            if a.role == repo.OWNER and a.user_id not in muted
+        ]
     if not decision.message_ts or review.state == ReviewState.CANCELLED:
         return False
     try:

@@ -6,14 +6,17 @@ change and its Slack side effects commit together or not at all.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session
 
 from storage import due_work
-from storage.models import Decision, utcnow
+from storage.models import Decision, DueWork, utcnow
+from storage.notices import NoticeWork
 
 # A decision message is refreshed at most this often (a burst of clicks makes a few
 # chat.update calls; the last one shows every click).
@@ -25,6 +28,8 @@ class DecisionWork(StrEnum):
     INFORM = "decision.inform"  # one DM to one informed person
     REFRESH = "decision.refresh"  # chat.update the posted message (coalesced)
     PLAN_REVIEW = "decision.plan_review"  # turn the review date into a scheduled review
+    REDACT_DM = "decision.redact_dm"  # chat.update one DM about it after a redaction (coalesced)
+    PURGE_SEARCH = "decision.purge_search"  # drop redacted terms from the index (no message)
 
 
 def channel_lane(channel_id: str) -> str:
@@ -109,4 +114,68 @@ def schedule_review_planning(session: Session, *, decision: Decision, actor_id: 
     (users.info) happens in the dispatcher, not on the request path."""
     _coalesced(
         session, decision, DecisionWork.PLAN_REVIEW, "plan-review", payload={"actor": actor_id}
+    )
+
+
+def remember_dm(session: Session, *, item: DueWork, channel_id: str, message_ts: str) -> None:
+    """Keep where a DM landed in its own (done) outbox row's payload, so a redaction can edit
+    it later. Called from the handler's ``after_send``: informed DMs and review questions
+    have no table of their own that could hold every DM's ts (a review's reminders are new
+    messages, and `review_asks` keeps only the newest)."""
+    payload = {**json.loads(item.payload or "{}"), "channel": channel_id, "ts": message_ts}
+    session.execute(
+        update(DueWork)
+        .where(DueWork.id == item.id, DueWork.team_id == item.team_id)
+        .values(payload=json.dumps(payload))
+    )
+
+
+def schedule_redact_dm(
+    session: Session,
+    *,
+    decision: Decision,
+    user_id: str,
+    channel_id: str,
+    message_ts: str,
+    ask_id: int | None = None,
+    nudge: int = 0,
+    permalink: str = "",
+) -> None:
+    """Rewrite one DM the bot sent about ``decision`` (an informed DM, or a review question
+    when ``ask_id`` is given) with the record's current, redacted text. One live row per
+    message: a second redaction meanwhile is shown by the same update."""
+    payload: dict[str, Any] = {"user": user_id, "channel": channel_id, "ts": message_ts}
+    if ask_id is not None:
+        payload.update(ask_id=ask_id, nudge=nudge)
+    else:
+        payload["permalink"] = permalink
+    _coalesced(
+        session,
+        decision,
+        DecisionWork.REDACT_DM,
+        f"redact-dm:{channel_id}:{message_ts}",
+        payload=payload,
+        lane=dm_lane(user_id),
+    )
+
+
+def schedule_search_purge(session: Session, *, decision: Decision) -> None:
+    """After a redaction: rewrite the search index without the removed terms, after the ack
+    (see ``storage.redaction.purge_search_index``)."""
+    _coalesced(session, decision, DecisionWork.PURGE_SEARCH, "purge-search")
+
+
+def schedule_dms_off_notice(session: Session, *, decision: Decision, about: str, text: str) -> bool:
+    """Tell the author, once per ``about`` ("inform", or a review round), whom the bot did
+    not DM because they turned DMs off. A ``notice.dm`` row with a key of its own: the work
+    that writes it may run again after a crash, and the author hears it once."""
+    return due_work.schedule(
+        session,
+        team_id=decision.team_id,
+        kind=NoticeWork.DM,
+        subject_id=0,
+        key=_key(decision, "dms-off", about),
+        due_at=utcnow(),
+        payload={"user": decision.author_id, "text": text},
+        lane=dm_lane(decision.author_id),
     )

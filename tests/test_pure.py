@@ -784,3 +784,74 @@ def test_home_limits() -> None:
     no_unescaped_pings(view["blocks"])
     empty = build_home(recent=[], awaiting=[], owned=[])
     check_blocks(empty["blocks"], max_blocks=100)
+
+
+# -- /adr redact and /adr dm -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("redact 7 title", AdrCommand("redact", number=7, field="title")),
+        ("REDACT ADR-7 Context", AdrCommand("redact", number=7, field="context")),
+        ("redact 7 success", AdrCommand("redact", number=7, field="success")),
+        ("redact 7 success_criteria", AdrCommand("redact", number=7, field="success")),
+        ("redact 7 tag", AdrCommand("redact", number=7, field="tags")),
+        (
+            "redact 7 stance <@UANA|ana>",
+            AdrCommand("redact", number=7, field="stance", person="UANA"),
+        ),
+        ("redact 7 concern <@UANA>", AdrCommand("redact", number=7, field="stance", person="UANA")),
+        ("dm", AdrCommand("dm")),
+        ("dm Off", AdrCommand("dm", text="off")),
+        ("dm on", AdrCommand("dm", text="on")),
+    ],
+)
+def test_parse_redact_and_dm(text: str, expected: AdrCommand) -> None:
+    assert parse_adr(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("redact", "Which decision?"),
+        ("redact x title", "Which decision?"),
+        ("redact 7", "Which field of ADR-7?"),
+        ("redact 7 password", "Fields: title, context, options, decision, consequences"),
+        ("redact 7 <!channel>", "&lt;!channel&gt;"),  # the echo is escaped
+        ("redact 7 title now", "Just the field"),
+        ("redact 7 stance", "Whose stance?"),
+        ("redact 7 stance @ana", "Whose stance?"),  # a name Slack didn't turn into an id
+        ("redact 7 stance <@UANA> <@UBOB>", "Whose stance?"),
+        ("dm maybe", "`/adr dm off`"),
+    ],
+)
+def test_parse_redact_and_dm_invalid_give_a_sentence(text: str, says: str) -> None:
+    cmd = parse_adr(text)
+    assert cmd.name == "invalid"
+    assert says in cmd.error and cmd.error.endswith(".")
+    assert "<!channel>" not in cmd.error
+
+
+def test_a_redaction_marker_is_shown_with_a_mention_and_nothing_else_is() -> None:
+    from bot.views.redacted import shown, shown_plain
+    from storage.redaction import marker, parse_marker
+
+    text = marker("UANA", date(2026, 5, 1))
+    assert text == "redacted by <@UANA> on 2026-05-01"
+    assert parse_marker(text) == ("UANA", "2026-05-01")
+    assert shown(text) == "_redacted by <@UANA> on 2026-05-01_"
+    assert isinstance(shown(text), Mrkdwn)
+    assert shown_plain(text) == "(redacted on 2026-05-01)"
+    for other in (HOSTILE, text + " and more", "redacted by <!channel> on 2026-05-01", ""):
+        assert shown(other) == other and not isinstance(shown(other), Mrkdwn)
+    d = big_decision()
+    d.title, d.context = text, marker("UBOB", date(2026, 5, 2))
+    record = DecisionRecord(
+        decision=d, members={}, stances=[], events=[], supersedes=None, superseded_by=None
+    )
+    fallback, blocks = build_decision_message(record)
+    body = json.dumps(blocks)
+    assert blocks[0]["text"]["text"] == f"ADR-{d.number}: (redacted on 2026-05-01)"
+    assert "_redacted by <@UBOB> on 2026-05-02_" in body
+    assert "<@" not in fallback
