@@ -17,8 +17,13 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
-from storage import due_work
-from storage.decision_work import channel_lane, dm_lane, schedule_refresh
+from storage import due_work, preferences
+from storage.decision_work import (
+    channel_lane,
+    dm_lane,
+    schedule_refresh,
+    schedule_review_planning,
+)
 from storage.decisions import members, record_event, stances
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.models import (
@@ -185,7 +190,8 @@ def _close(session: Session, review: Review, state: ReviewState) -> None:
 
 
 def cancel_reviews(session: Session, *, decision: Decision) -> int:
-    """Rejecting, deprecating or superseding a decision cancels its pending follow-ups."""
+    """Rejecting, deprecating or superseding a decision, or clearing its review date, cancels
+    its live reviews and their pending follow-ups."""
     live = list(
         session.execute(
             select(Review).where(
@@ -199,6 +205,16 @@ def cancel_reviews(session: Session, *, decision: Decision) -> int:
         _close(session, review, ReviewState.CANCELLED)
     session.flush()
     return len(live)
+
+
+def follow_review_date(session: Session, *, decision: Decision, actor_id: str) -> None:
+    """The review date was edited: plan the review for the new date (the dispatcher turns it
+    into an instant), or, when it was cleared, cancel the review waiting for the old date with
+    its pending rows, as rejecting the decision does. Setting a date again starts a new round."""
+    if decision.review_date is not None:
+        schedule_review_planning(session, decision=decision, actor_id=actor_id)
+    else:
+        cancel_reviews(session, decision=decision)
 
 
 def open_review(
@@ -235,7 +251,10 @@ def open_review(
                 )
             )  # type: ignore[arg-type]
     session.flush()
+    muted = muted_askees(session, review=review)  # `/adr dm off`: the author is told
     for ask in _asks(session, review):
+        if ask.user_id in muted:
+            continue
         due_work.schedule(
             session,
             team_id=team_id,
@@ -287,6 +306,14 @@ def asks(session: Session, *, review: Review) -> list[ReviewAsk]:
     return _asks(session, review)
 
 
+def muted_askees(session: Session, *, review: Review) -> set[str]:
+    """People asked in this review who turned the bot's DMs off (`/adr dm off`): they get
+    no question and no reminder (their ask stays, so App Home shows it waiting)."""
+    return preferences.muted(
+        session, team_id=review.team_id, user_ids=[a.user_id for a in _asks(session, review)]
+    )
+
+
 def nudge(
     session: Session,
     *,
@@ -315,8 +342,11 @@ def nudge(
             )
         ).scalars()
     }
+    muted = muted_askees(session, review=review)  # `/adr dm off`: no reminders either
     pending = [
-        a for a in _asks(session, review) if a.answered_at is None and a.id not in unreachable
+        a
+        for a in _asks(session, review)
+        if a.answered_at is None and a.id not in unreachable and a.user_id not in muted
     ]
     for ask in pending:
         due_work.schedule(
