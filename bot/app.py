@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.middleware.authorization.single_team_authorization import (
     SingleTeamAuthorization,
 )
+from slack_bolt.request import request as bolt_request
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import errors, middleware
 from bot.config import Settings
-from bot.listeners import decisions, home, reviews, stances, upcoming, workspace
+from bot.listeners import decisions, estimates, home, reviews, stances, upcoming, workspace
 from bot.slack_api import build_client, slack_error
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+def _parse_body(body: str, content_type: str | None) -> dict[str, Any]:
+    """Bolt's ``parse_body`` with one fix: it treats any form body containing the word
+    "payload" as an interactivity payload, so `/adr search payload` (or `/adr new Payload
+    limits`) parsed to {} and was dropped without an answer. Only a ``payload`` *field* is
+    one."""
+    if body and not (content_type == "application/json" or body.startswith("{")):
+        params = dict(parse_qsl(body, keep_blank_values=True))
+        if "payload" not in params:
+            return params
+    return _bolt_parse_body(body, content_type)
+
+
+_bolt_parse_body = bolt_request.parse_body
+bolt_request.parse_body = _parse_body  # type: ignore[assignment]
 
 
 def create_app(
@@ -46,6 +65,7 @@ def create_app(
     home.register(app)
     upcoming.register(app)
     workspace.register(app)
+    estimates.register(app)
     identify(app, client)
     return app
 

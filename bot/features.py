@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import decision_posts, followups, notices, people
+from bot import decision_posts, estimate_posts, followups, notices, people
 from bot.engine.registry import Registry
 from bot.listeners import home, workspace
 
@@ -15,4 +15,5 @@ def work_registry() -> Registry:
     people.register_work(registry)
     home.register_work(registry)
     workspace.register_work(registry)
+    estimate_posts.register_work(registry)
     return registry

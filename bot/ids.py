@@ -9,6 +9,9 @@ class Callback(StrEnum):
     BLOCK_FORM = "decision.stance.block_form"
     LOG_MESSAGE_SHORTCUT = "decision.log_message"
     OUTCOME_FORM = "decision.review.outcome_form"
+    # /estimate
+    ESTIMATE_FORM = "estimate.form"  # round number in private_metadata
+    ESTIMATE_SHORTCUT = "estimate.message"  # message shortcut "Estimate this" (thread rounds)
 
 
 class Action(StrEnum):
@@ -26,6 +29,11 @@ class Action(StrEnum):
     DISSENT_YES = "decision.review.dissent.yes"
     DISSENT_NO = "decision.review.dissent.no"
     DISSENT_TOO_EARLY = "decision.review.dissent.too_early"
+    # /estimate round message (value: the round number)
+    ESTIMATE_ADD = "estimate.add"
+    ESTIMATE_REVEAL = "estimate.reveal"
+    ESTIMATE_CANCEL = "estimate.cancel"
+    ESTIMATE_AGAIN = "estimate.again"
 
 
 class Field(StrEnum):
@@ -53,3 +61,12 @@ class Field(StrEnum):
     WHAT_HAPPENED = "what_happened"
     EVIDENCE = "evidence"
     LEARNED = "learned"
+
+
+class EstimateField(StrEnum):
+    """Block ids of the estimate modal's inputs besides the per-task ``t{i}_best|likely|worst``
+    (see ``bot.estimate_forms.task_block``); also the keys of its validation errors."""
+
+    CONFIDENCE = "confidence"
+    FAMILIARITY = "familiarity"
+    ASSUMPTIONS = "assumptions"

@@ -11,6 +11,7 @@ workspace also schedules the one `users.list` read (`people.sync`); `user_change
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -138,3 +139,26 @@ def register_work(registry: Registry) -> None:
         WorkKind(PeopleWork.SYNC, handle_sync),
         WorkKind(PeopleWork.LOOKUP, handle_lookup),
     )
+
+
+def answer_as_person(
+    ack: Any,
+    respond: Any,
+    client: WebClient,
+    db: Database,
+    *,
+    team: str,
+    user: str,
+    enterprise_id: str | None,
+    answer: Callable[[Person], dict[str, Any]],
+) -> None:
+    """Answer a command whose reply depends on who asks: in the ack when the cache knows the
+    person; otherwise ack at once, look them up (users.info, after the ack) and answer through
+    `response_url`."""
+    person = known(db, team=team, user=user, enterprise_id=enterprise_id)
+    if person is not None:
+        ack(**answer(person))
+        return
+    ack()
+    person = look_up(db, client, team=team, user=user, enterprise_id=enterprise_id)
+    respond(**answer(person))

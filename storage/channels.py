@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from storage.models import Channel, Decision, utcnow
+from storage.models import Channel, Decision, EstimateRound, utcnow
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class ChannelFacts:
 
 
 def record(session: Session, *, team_id: str, channel_id: str, facts: ChannelFacts) -> int:
-    """Store what we learned (None: unchanged); returns how many decisions became private."""
+    """Store what we learned (None: unchanged); returns how many decisions became private
+    (estimate rounds in the channel follow too)."""
     known = {
         name: value
         for name, value in (
@@ -57,6 +58,15 @@ def record(session: Session, *, team_id: str, channel_id: str, facts: ChannelFac
     )
     if not facts.private:
         return 0
+    session.execute(
+        update(EstimateRound)
+        .where(
+            EstimateRound.team_id == team_id,
+            EstimateRound.channel_id == channel_id,
+            EstimateRound.channel_private.is_(False),
+        )
+        .values(channel_private=True, updated_at=now)
+    )
     result = session.execute(
         update(Decision)
         .where(

@@ -37,6 +37,7 @@ from storage.models import (
     DecisionEvent,
     DecisionMember,
     DecisionStatus,
+    EstimateRound,
     Review,
     Role,
     Stance,
@@ -104,6 +105,8 @@ class DecisionRecord:
     events: list[DecisionEvent]
     supersedes: Decision | None
     superseded_by: Decision | None
+    # `/estimate` rounds that name this decision (`/estimate ADR-12 ...`), oldest first
+    rounds: list[EstimateRound] = field(default_factory=list)
 
     @property
     def tally(self) -> Tally[str]:
@@ -253,6 +256,20 @@ def load_record(
         events=events(session, decision=decision) if with_history else [],
         supersedes=_by_id(session, decision.team_id, decision.supersedes_id),
         superseded_by=_by_id(session, decision.team_id, decision.superseded_by_id),
+        rounds=_rounds_for(session, decision),
+    )
+
+
+def _rounds_for(session: Session, decision: Decision) -> list[EstimateRound]:
+    return list(
+        session.execute(
+            select(EstimateRound)
+            .where(
+                EstimateRound.team_id == decision.team_id,
+                EstimateRound.decision_id == decision.id,
+            )
+            .order_by(EstimateRound.number)
+        ).scalars()
     )
 
 

@@ -118,6 +118,8 @@ def _state_for(element: dict[str, Any], value: Any) -> dict[str, Any]:
         return {"type": kind, "value": value}
     if kind in ("multi_users_select",):
         return {"type": kind, "selected_users": list(value or [])}
+    if kind == "radio_buttons":
+        return {"type": kind, "selected_option": None if value is None else {"value": value}}
     if kind == "static_select":
         return {
             "type": kind,
@@ -140,7 +142,7 @@ def _initial(element: dict[str, Any]) -> Any:
         return element.get("initial_value")
     if kind == "multi_users_select":
         return element.get("initial_users", [])
-    if kind == "static_select":
+    if kind in ("static_select", "radio_buttons"):
         opt = element.get("initial_option")
         return opt["value"] if opt else None
     if kind == "datepicker":
@@ -251,10 +253,11 @@ class SlackDriver:
         )
         reply = self.post(body, **kw)
         verb = text.split(" ", 1)[0].lower() if text.strip() else ""
-        if follow and command == "/adr" and reply.status == 200 and not reply.text:
+        if follow and command in ("/adr", "/estimate") and reply.status == 200 and not reply.text:
             # Acked empty: the answer is a modal, or comes through response_url (the bot
             # looked the person up after the ack). What the person sees is that message.
-            answer = self._followed(f"cmd{n}", f"trigger.{n}", modal=verb in MODAL_VERBS)
+            modal = command == "/adr" and verb in MODAL_VERBS
+            answer = self._followed(f"cmd{n}", f"trigger.{n}", modal=modal)
             if answer is not None:
                 return Reply(200, json.dumps(answer.args))
         return reply

@@ -161,6 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
             method, key = unquote(path[len("/api/") :]), None
         elif path.startswith("/response/") and len(path) > len("/response/"):
             method, key = "response_url", unquote(path[len("/response/") :])
+        elif path.startswith("/upload/") and len(path) > len("/upload/"):
+            method, key = "upload_url", unquote(path[len("/upload/") :])
         else:
             self._send(404, {"ok": False, "error": "unknown_method"})
             return
@@ -281,6 +283,9 @@ class SlackEmulator:
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         self._socket_mode: SocketModeEmulator | None = None
+        self._file_counter = 0
+        self._uploads: dict[str, dict[str, Any]] = {}  # file id -> filename, length, data
+        self._shared_files: list[dict[str, Any]] = []  # completed uploads, in order
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -406,6 +411,15 @@ class SlackEmulator:
             self._faults.clear()
             self._channels.clear()
             self._users.clear()
+            self._uploads.clear()
+            self._shared_files.clear()
+
+    def uploaded_files(self) -> list[dict[str, Any]]:
+        """Files shared by ``files.completeUploadExternal``, in order: ``id``, ``title``,
+        ``filename``, ``channel_id``, ``thread_ts``, ``initial_comment``, ``data`` (the
+        bytes POSTed to the upload URL) and ``size``."""
+        with self._lock:
+            return [dict(f) for f in self._shared_files]
 
     def reset_faults(self, method: str | None = None) -> None:
         """Drop the faults still queued (for ``method``, or all): Slack is healthy again."""
@@ -516,7 +530,10 @@ class SlackEmulator:
         self, method: str, key: str | None, query: str, body: bytes, headers: Any
     ) -> tuple[int, dict, dict[str, str]]:
         arrived = time.monotonic()
-        args, parse_error = _parse_args(query, body, headers.get("Content-Type", ""))
+        if method == "upload_url":  # raw file bytes, not form fields
+            args, parse_error = {"file_id": key, "size": len(body)}, None
+        else:
+            args, parse_error = _parse_args(query, body, headers.get("Content-Type", ""))
         token = None
         auth = headers.get("Authorization", "")
         if auth[:7].lower() == "bearer ":
@@ -561,6 +578,8 @@ class SlackEmulator:
             return 200, {"ok": False, "error": parse_error}, {}
         if method == "response_url":
             return 200, {"ok": True}, {}
+        if method == "upload_url":
+            return self._receive_upload(str(key), body)
         return 200, self._respond(method, args), {}
 
     def _next_ts(self) -> str:
@@ -764,6 +783,82 @@ class SlackEmulator:
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
+    # --- files.uploadV2: getUploadURLExternal, a POST of the bytes, completeUploadExternal
+
+    def _files_get_upload_url_external(self, args: dict) -> dict:
+        filename = str(args.get("filename") or "")
+        try:
+            length = int(args.get("length") or 0)
+        except (TypeError, ValueError):
+            length = 0
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            self._file_counter += 1
+            file_id = f"F{self._file_counter:08d}"
+            self._uploads[file_id] = {"filename": filename, "length": length, "data": None}
+        return {"ok": True, "upload_url": f"{self._base}upload/{file_id}", "file_id": file_id}
+
+    def _receive_upload(self, file_id: str, body: bytes) -> tuple[int, dict, dict[str, str]]:
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                return 404, {"ok": False, "error": "file_not_found"}, {}
+            upload["data"] = body
+        return 200, {"ok": True, "size": len(body)}, {}
+
+    def _files_complete_upload_external(self, args: dict) -> dict:
+        raw = args.get("files")
+        try:
+            files = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            return {"ok": False, "error": "invalid_json"}
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(args.get("channel_id") or "")
+        if channel and channel[0] not in ("U", "D"):
+            conf = self._channel(channel)
+            if not conf.exists:
+                return {"ok": False, "error": "channel_not_found"}
+            if conf.is_archived:
+                return {"ok": False, "error": "is_archived"}
+            if not conf.is_member:
+                return {"ok": False, "error": "not_in_channel"}
+        shared: list[dict[str, Any]] = []
+        with self._lock:
+            for f in files:
+                upload = self._uploads.get(str((f or {}).get("id")))
+                if upload is None or upload["data"] is None:
+                    return {"ok": False, "error": "file_not_found"}
+            for f in files:
+                file_id = str(f["id"])
+                upload = self._uploads.pop(file_id)
+                entry = {
+                    "id": file_id,
+                    "title": f.get("title") or upload["filename"],
+                    "filename": upload["filename"],
+                    "channel_id": channel or None,
+                    "thread_ts": args.get("thread_ts") or None,
+                    "initial_comment": args.get("initial_comment") or None,
+                    "data": upload["data"],
+                    "size": len(upload["data"]),
+                }
+                self._shared_files.append(entry)
+                shared.append(entry)
+        return {
+            "ok": True,
+            "files": [
+                {
+                    "id": e["id"],
+                    "name": e["filename"],
+                    "title": e["title"],
+                    "size": e["size"],
+                    "channels": [e["channel_id"]] if e["channel_id"] else [],
+                }
+                for e in shared
+            ],
+        }
+
 
 _METHODS: dict[str, Callable[[SlackEmulator, dict], dict]] = {
     "apps.connections.open": SlackEmulator._apps_connections_open,
@@ -775,6 +870,8 @@ _METHODS: dict[str, Callable[[SlackEmulator, dict], dict]] = {
     "conversations.info": SlackEmulator._conversations_info,
     "conversations.open": SlackEmulator._conversations_open,
     "conversations.members": SlackEmulator._conversations_members,
+    "files.getUploadURLExternal": SlackEmulator._files_get_upload_url_external,
+    "files.completeUploadExternal": SlackEmulator._files_complete_upload_external,
     "users.info": SlackEmulator._users_info,
     "users.list": SlackEmulator._users_list,
 }

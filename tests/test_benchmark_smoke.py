@@ -31,3 +31,31 @@ def test_ack_latency_smoke_prints_a_table_without_errors(
         "submit -> channel post p95 < 200 ms",
     ):
         assert target in out
+
+
+@pytest.mark.timeout(120)
+def test_estimate_reveal_smoke_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import estimate_reveal
+
+    assert estimate_reveal.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:5]}
+    assert list(rows) == ["floor", "combine", "chart"], out
+    assert rows["combine"][0] == "5" and rows["chart"][0] == "3"
+    assert "first chart in a new process: import matplotlib" in out
+    for target in ("combine p95 < 100 ms", "chart p95 < 300 ms"):
+        assert target in out
+
+
+@pytest.mark.timeout(120)
+def test_estimate_ack_smoke_reveals_every_round_after_its_ack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import estimate_ack
+
+    assert estimate_ack.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    names = [line.split()[0] for line in out.splitlines()[1:4]]
+    assert names == ["floor", "agree", "reveal"], out
+    assert all(" n=3 " in line for line in out.splitlines()[1:4]), out
+    assert "rounds computed after their acks: 3/3" in out

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry import builtin_handlers
 from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
@@ -384,3 +384,59 @@ def test_socket_mode_envelopes_acks_and_redelivery_of_what_was_not_acked(
         }
     assert command.deliveries == [n] and event.deliveries == [n, n + 1]
     assert sockets.unexpected[-1:] == [{"envelope_id": event.envelope_id}]
+
+
+# -- files.uploadV2 ------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+
+def test_files_upload_v2_with_the_real_client(emu: SlackEmulator, client: WebClient) -> None:
+    resp = client.files_upload_v2(
+        channel="C1",
+        thread_ts="1700000000.000001",
+        content=PNG,
+        filename="E-3.png",
+        title="E-3 estimates",
+        initial_comment="The spread",
+    )
+    assert resp["ok"] and resp["file"]["title"] == "E-3 estimates"
+    [shared] = emu.uploaded_files()
+    assert shared["data"] == PNG and shared["size"] == len(PNG)
+    assert (shared["channel_id"], shared["thread_ts"], shared["initial_comment"]) == (
+        "C1",
+        "1700000000.000001",
+        "The spread",
+    )
+    assert (shared["filename"], shared["id"]) == ("E-3.png", resp["file"]["id"])
+    [ask] = emu.calls("files.getUploadURLExternal")
+    assert ask.args["filename"] == "E-3.png" and int(ask.args["length"]) == len(PNG)
+    [upload] = emu.calls("upload_url")
+    assert upload.args == {"file_id": shared["id"], "size": len(PNG)}
+    [done] = emu.calls("files.completeUploadExternal")
+    assert done.args["channel_id"] == "C1"
+
+
+def test_files_upload_v2_needs_the_bot_in_the_channel(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    emu.set_channel("C2", is_member=False)
+    with pytest.raises(SlackApiError) as err:
+        client.files_upload_v2(channel="C2", content=PNG, filename="chart.png")
+    assert err.value.response["error"] == "not_in_channel"
+    assert emu.uploaded_files() == []
+
+
+def test_upload_url_faults_and_unknown_files(emu: SlackEmulator, client: WebClient) -> None:
+    emu.fail("upload_url", status=500)
+    # slack_sdk POSTs the bytes with urllib: a failed upload surfaces as urllib's HTTPError
+    with pytest.raises((SlackRequestError, urllib.error.HTTPError)):
+        client.files_upload_v2(channel="C1", content=PNG, filename="chart.png")
+    assert emu.calls("files.completeUploadExternal") == []
+    with pytest.raises(SlackApiError) as err:
+        client.files_completeUploadExternal(files=[{"id": "F404"}], channel_id="C1")
+    assert err.value.response["error"] == "file_not_found"
+    with pytest.raises(SlackApiError):
+        client.files_getUploadURLExternal(filename="", length=0)
+    emu.reset()
+    assert emu.uploaded_files() == []

@@ -142,15 +142,16 @@ def _answer_as_person(
     user: str,
     channel: str | None,
 ) -> None:
-    """Answer in the ack when the cache knows the person; otherwise ack at once, look them up
-    (users.info, after the ack) and answer through `response_url`."""
-    person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
-    if person is not None:
-        ack(**_answer(cmd, person, db, team, channel))
-        return
-    ack()
-    person = people.look_up(db, client, team=team, user=user, enterprise_id=context.enterprise_id)
-    respond(**_answer(cmd, person, db, team, channel))
+    people.answer_as_person(
+        ack,
+        respond,
+        client,
+        db,
+        team=team,
+        user=user,
+        enterprise_id=context.enterprise_id,
+        answer=lambda person: _answer(cmd, person, db, team, channel),
+    )
 
 
 def _answer(

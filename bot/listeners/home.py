@@ -15,7 +15,9 @@ from bot import people
 from bot.engine.registry import Job, Registry, WorkKind
 from bot.errors import guarded
 from bot.views.decisions import build_home
+from bot.views.estimates import home_section
 from storage import decisions as repo
+from storage import estimates as estimates_repo
 from storage import events
 from storage import reviews as reviews_repo
 from storage.db import Database
@@ -53,6 +55,12 @@ def handle_publish(job: Job) -> bool:
                 upcoming=reviews_repo.upcoming_for(session, team_id=team, user_id=user),
                 outcomes=reviews_repo.recent_outcomes(session, team_id=team, user_id=user),
             )
+            # `/estimate` rounds, above the closing hint line
+            view["blocks"][-1:-1] = home_section(
+                estimates_repo.waiting_for(session, team_id=team, user_id=user),
+                estimates_repo.facilitating(session, team_id=team, user_id=user),
+            )
+            view["blocks"] = view["blocks"][:100]
     job.client.views_publish(user_id=user, view=view)
     return True
 

@@ -13,7 +13,6 @@ from bot.errors import guarded
 
 
 def register(app: App) -> None:
-    app.command("/estimate")(guarded(handle_not_yet))
     app.command("/parkinglot")(guarded(handle_not_yet))
 
 

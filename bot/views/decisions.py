@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from bot.estimation import format_duration
 from bot.forms import PEOPLE_MAX, TEXT_MAX, TITLE_MAX, one_month_after
 from bot.ids import Action, Callback, Field
 from bot.render import Mrkdwn, mention, render, truncate
@@ -30,6 +31,7 @@ from storage.models import (
     DecisionEvent,
     DecisionStatus,
     DissentAnswer,
+    EstimateRound,
     Outcome,
     Review,
     Role,
@@ -267,6 +269,8 @@ def build_decision_message(
             blocks.append(_field(label, text))
     if d.source_permalink:
         blocks.append(context(f"Logged from <{d.source_permalink}|this message>"))
+    if record.rounds:
+        blocks.append(context(estimates_line(record.rounds)))
     blocks.append(section(tally_text(record.stances)))
     badge = outcome_context(review)
     if badge is not None:
@@ -599,3 +603,18 @@ def build_home(
         context("Record a decision with /adr · search with /adr search &lt;words&gt; · /adr help")
     )
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def estimates_line(rounds: list[EstimateRound]) -> str:
+    """The `/estimate` rounds that inform a decision; after a reveal, its range."""
+    parts = []
+    for rnd in rounds[-5:]:
+        result = json.loads(rnd.result) if rnd.result else None
+        if result:
+            parts.append(
+                f"{rnd.ref}: 50% {format_duration(result['p50'], rnd.unit)}, "
+                f"90% {format_duration(result['p90'], rnd.unit)}"
+            )
+        else:
+            parts.append(f"{rnd.ref} ({rnd.state})")
+    return render("decision_field.md.j2", label="Estimates", text=" · ".join(parts), limit=1000)

@@ -1,0 +1,406 @@
+"""`/estimate` rounds: creating them, hidden estimates, the reveal, closing, actuals, and the
+reads behind list, show, App Home and calibration.
+
+Every function runs inside the caller's unit of work; the Slack work that follows a change is
+scheduled in the same transaction (`storage/estimate_work.py`). Values stay in `estimates`
+until the reveal: no read here returns another person's numbers for an open round except
+`estimates_of`, which the reveal computation and the thread details use after the reveal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, false, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from storage.decisions import Viewer, get_decision, next_number
+from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from storage.models import (
+    Estimate,
+    EstimateEvent,
+    EstimateInvite,
+    EstimateRound,
+    EstimateTask,
+    RoundState,
+    utcnow,
+)
+
+COUNTER = "estimate"
+MAX_TASKS = 15
+
+
+@dataclass(frozen=True)
+class RoundDraft:
+    topic: str
+    unit: str
+    phase: str
+    channel_id: str
+    tasks: list[str]
+    invitees: list[str]
+    deadline_at: datetime | None = None
+    decision_number: int | None = None
+    thread_ts: str | None = None
+    previous_round_id: int | None = None
+
+
+def record(
+    session: Session, rnd: EstimateRound, *, actor_id: str | None, kind: str, **detail: Any
+) -> None:
+    session.add(
+        EstimateEvent(
+            team_id=rnd.team_id,
+            round_id=rnd.id,  # type: ignore[arg-type]
+            actor_id=actor_id,
+            kind=kind,
+            detail=json.dumps(detail, default=str, ensure_ascii=False),
+        )
+    )
+
+
+def create_round(
+    session: Session, *, team_id: str, facilitator_id: str, draft: RoundDraft, viewer: Viewer
+) -> EstimateRound:
+    """A new open round, saved as private until its post reads the channel (as decisions)."""
+    if not draft.topic.strip():
+        raise InvalidInput("What should be estimated? For example `/estimate API cache in days`.")
+    if len(draft.tasks) > MAX_TASKS:
+        raise InvalidInput(f"A round has at most {MAX_TASKS} tasks; split it into two rounds.")
+    decision_id = None
+    if draft.decision_number is not None:
+        decision_id = get_decision(
+            session, team_id=team_id, number=draft.decision_number, viewer=viewer
+        ).id
+    rnd = EstimateRound(
+        team_id=team_id,
+        number=next_number(session, team_id=team_id, kind=COUNTER),
+        topic=draft.topic.strip()[:200],
+        unit=draft.unit,
+        phase=draft.phase,
+        facilitator_id=facilitator_id,
+        channel_id=draft.channel_id,
+        channel_private=True,
+        thread_ts=draft.thread_ts,
+        deadline_at=draft.deadline_at,
+        decision_id=decision_id,
+        previous_round_id=draft.previous_round_id,
+    )
+    session.add(rnd)
+    session.flush()
+    names = [t.strip()[:200] for t in draft.tasks if t.strip()] or [rnd.topic]
+    for position, name in enumerate(names):
+        session.add(
+            EstimateTask(team_id=team_id, round_id=rnd.id, position=position, name=name)  # type: ignore[arg-type]
+        )
+    for user in dict.fromkeys(draft.invitees):
+        session.add(EstimateInvite(round_id=rnd.id, user_id=user, team_id=team_id))  # type: ignore[arg-type]
+    record(session, rnd, actor_id=facilitator_id, kind="created", tasks=len(names))
+    session.flush()
+    return rnd
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def _visible_to(viewer: Viewer) -> Any:
+    """As decisions: guests only from the round's channel; otherwise public rounds, and
+    private ones from their channel or to the facilitator, invitees and estimators."""
+    if viewer.guest:
+        if not viewer.channel_id:
+            return false()
+        return EstimateRound.channel_id == viewer.channel_id
+    invited = exists().where(
+        EstimateInvite.round_id == EstimateRound.id, EstimateInvite.user_id == viewer.user_id
+    )
+    mine = aliased(Estimate)  # the outer query may join Estimate itself (calibration)
+    estimated = exists().where(mine.round_id == EstimateRound.id, mine.user_id == viewer.user_id)
+    clauses = [
+        EstimateRound.channel_private == false(),
+        EstimateRound.facilitator_id == viewer.user_id,
+        invited,
+        estimated,
+    ]
+    if viewer.channel_id:
+        clauses.append(EstimateRound.channel_id == viewer.channel_id)
+    return or_(*clauses)
+
+
+def get_round(
+    session: Session,
+    *,
+    team_id: str,
+    number: int,
+    viewer: Viewer | None = None,
+    for_update: bool = False,
+) -> EstimateRound:
+    stmt = select(EstimateRound).where(
+        EstimateRound.team_id == team_id, EstimateRound.number == number
+    )
+    if viewer is not None:
+        stmt = stmt.where(_visible_to(viewer))
+    if for_update:
+        stmt = stmt.with_for_update()
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"E-{number} doesn't exist in this workspace (or isn't visible to you).")
+    return found
+
+
+def get_round_by_id(session: Session, *, team_id: str, round_id: int) -> EstimateRound:
+    found = session.execute(
+        select(EstimateRound).where(EstimateRound.team_id == team_id, EstimateRound.id == round_id)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"That estimate round (#{round_id}) no longer exists.")
+    return found
+
+
+def tasks_of(session: Session, rnd: EstimateRound) -> list[EstimateTask]:
+    return list(
+        session.execute(
+            select(EstimateTask)
+            .where(EstimateTask.round_id == rnd.id)
+            .order_by(EstimateTask.position)
+        ).scalars()
+    )
+
+
+def invited(session: Session, rnd: EstimateRound) -> list[str]:
+    return list(
+        session.execute(
+            select(EstimateInvite.user_id)
+            .where(EstimateInvite.round_id == rnd.id)
+            .order_by(EstimateInvite.user_id)
+        ).scalars()
+    )
+
+
+def estimated_by(session: Session, rnd: EstimateRound) -> list[str]:
+    """Who has estimated, in the order they first did: names only, never values."""
+    return list(
+        session.execute(
+            select(Estimate.user_id).where(Estimate.round_id == rnd.id).order_by(Estimate.id)
+        ).scalars()
+    )
+
+
+def estimates_of(session: Session, rnd: EstimateRound) -> list[Estimate]:
+    """Everyone's numbers: only for a revealed round (the computation and the details)."""
+    if rnd.state != RoundState.REVEALED:
+        raise Conflict(f"{rnd.ref} is not revealed; its estimates are hidden.")
+    return list(
+        session.execute(
+            select(Estimate).where(Estimate.round_id == rnd.id).order_by(Estimate.id)
+        ).scalars()
+    )
+
+
+def own_estimate(session: Session, rnd: EstimateRound, user_id: str) -> Estimate | None:
+    return session.execute(
+        select(Estimate).where(Estimate.round_id == rnd.id, Estimate.user_id == user_id)
+    ).scalar_one_or_none()
+
+
+def list_rounds(
+    session: Session, *, team_id: str, viewer: Viewer, limit: int = 15
+) -> list[EstimateRound]:
+    return list(
+        session.execute(
+            select(EstimateRound)
+            .where(EstimateRound.team_id == team_id, _visible_to(viewer))
+            .order_by(EstimateRound.number.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def waiting_for(session: Session, *, team_id: str, user_id: str) -> list[EstimateRound]:
+    """Open rounds that invited this person and have no estimate of theirs."""
+    invited_ = exists().where(
+        EstimateInvite.round_id == EstimateRound.id, EstimateInvite.user_id == user_id
+    )
+    mine = exists().where(Estimate.round_id == EstimateRound.id, Estimate.user_id == user_id)
+    return list(
+        session.execute(
+            select(EstimateRound)
+            .where(
+                EstimateRound.team_id == team_id,
+                EstimateRound.state == RoundState.OPEN,
+                invited_,
+                ~mine,
+            )
+            .order_by(EstimateRound.number.desc())
+            .limit(10)
+        ).scalars()
+    )
+
+
+def facilitating(session: Session, *, team_id: str, user_id: str) -> list[EstimateRound]:
+    return list(
+        session.execute(
+            select(EstimateRound)
+            .where(
+                EstimateRound.team_id == team_id,
+                EstimateRound.facilitator_id == user_id,
+                EstimateRound.state.in_([RoundState.OPEN, RoundState.REVEALED]),
+            )
+            .order_by(EstimateRound.number.desc())
+            .limit(10)
+        ).scalars()
+    )
+
+
+# -- changing -------------------------------------------------------------------------------
+
+
+def _require_open(rnd: EstimateRound, doing: str) -> None:
+    if rnd.state == RoundState.REVEALED:
+        raise Conflict(f"{rnd.ref} was revealed already; {doing} changes nothing now.")
+    if rnd.state != RoundState.OPEN:
+        raise Conflict(f"{rnd.ref} is {rnd.state}; {doing} changes nothing now.")
+
+
+def submit_estimate(
+    session: Session,
+    *,
+    rnd: EstimateRound,
+    user_id: str,
+    ranges: list[tuple[float, float, float]],
+    confidence: int,
+    familiarity: str,
+    assumptions: str,
+) -> tuple[Estimate, bool]:
+    """Record (or replace) a person's estimate while the round is open. Returns it and
+    whether everyone invited has now estimated (never true without invitees)."""
+    _require_open(rnd, "an estimate")
+    tasks = tasks_of(session, rnd)
+    if len(ranges) != len(tasks):
+        raise Conflict(f"{rnd.ref}'s tasks changed; open the form again.")
+    row = own_estimate(session, rnd, user_id)
+    now = utcnow()
+    if row is None:
+        row = Estimate(team_id=rnd.team_id, round_id=rnd.id, user_id=user_id)  # type: ignore[arg-type]
+    row.ranges = json.dumps([list(r) for r in ranges])
+    row.confidence = confidence
+    row.familiarity = familiarity
+    row.assumptions = assumptions
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    record(session, rnd, actor_id=user_id, kind="estimated")  # no values in history
+    people = invited(session, rnd)
+    done = set(estimated_by(session, rnd))
+    return row, bool(people) and all(p in done for p in people)
+
+
+def reveal(session: Session, *, rnd: EstimateRound, actor_id: str | None, why: str) -> bool:
+    """Open -> revealed (once). ``actor_id`` None: automatic (``why`` says which)."""
+    if rnd.state != RoundState.OPEN:
+        return False
+    if actor_id is not None and actor_id != rnd.facilitator_id:
+        raise NotAllowed(f"Only the facilitator, <@{rnd.facilitator_id}>, can reveal {rnd.ref}.")
+    if not estimated_by(session, rnd):
+        if actor_id is not None:
+            raise InvalidInput(f"Nobody has estimated {rnd.ref} yet; there is nothing to reveal.")
+    rnd.state = RoundState.REVEALED
+    rnd.revealed_at = utcnow()
+    rnd.revealed_by = actor_id
+    rnd.updated_at = rnd.revealed_at
+    session.add(rnd)
+    record(session, rnd, actor_id=actor_id, kind="revealed", why=why)
+    session.flush()
+    return True
+
+
+def close(
+    session: Session, *, rnd: EstimateRound, actor_id: str | None, to: RoundState, note: str
+) -> bool:
+    """Cancel (the facilitator) or expire (automatically) an open round."""
+    if rnd.state != RoundState.OPEN:
+        return False
+    if to == RoundState.CANCELLED and actor_id != rnd.facilitator_id:
+        raise NotAllowed(f"Only the facilitator, <@{rnd.facilitator_id}>, can cancel {rnd.ref}.")
+    rnd.state = to
+    rnd.closed_note = note[:200]
+    rnd.updated_at = utcnow()
+    session.add(rnd)
+    record(session, rnd, actor_id=actor_id, kind=str(to))
+    session.flush()
+    return True
+
+
+def set_result(session: Session, *, rnd: EstimateRound, result: dict[str, Any]) -> None:
+    rnd.result = json.dumps(result)
+    rnd.updated_at = utcnow()
+    session.add(rnd)
+
+
+def record_actual(
+    session: Session, *, rnd: EstimateRound, actor_id: str, value: float
+) -> float | None:
+    """What it really took (the round's unit); returns the value it replaced."""
+    if rnd.state != RoundState.REVEALED:
+        raise Conflict(f"{rnd.ref} isn't revealed; record the actual once its estimate is.")
+    if actor_id != rnd.facilitator_id and actor_id not in estimated_by(session, rnd):
+        raise NotAllowed(
+            f"Only the facilitator of {rnd.ref} and the people who estimated it can record its actual."
+        )
+    before = rnd.actual
+    rnd.actual = value
+    rnd.actual_by = actor_id
+    rnd.actual_at = utcnow()
+    rnd.updated_at = rnd.actual_at
+    session.add(rnd)
+    record(session, rnd, actor_id=actor_id, kind="actual", value=value, before=before)
+    return before
+
+
+def calibration_rows(
+    session: Session, *, team_id: str, viewer: Viewer, user_id: str | None = None
+) -> list[tuple[str, list[list[float]], int, str, float, str]]:
+    """(user, ranges, confidence, familiarity, actual, unit) for every estimate of a revealed
+    round with an actual that ``viewer`` may see; ``user_id`` narrows to one person."""
+    stmt = (
+        select(
+            Estimate.user_id,
+            Estimate.ranges,
+            Estimate.confidence,
+            Estimate.familiarity,
+            EstimateRound.actual,
+            EstimateRound.unit,
+        )
+        .join(EstimateRound, EstimateRound.id == Estimate.round_id)
+        .where(
+            EstimateRound.team_id == team_id,
+            EstimateRound.state == RoundState.REVEALED,
+            EstimateRound.actual.is_not(None),
+            _visible_to(viewer),
+        )
+        .order_by(EstimateRound.number, Estimate.id)
+    )
+    if user_id is not None:
+        stmt = stmt.where(Estimate.user_id == user_id)
+    return [
+        (u, json.loads(r), int(c), f, float(a), unit)
+        for u, r, c, f, a, unit in session.execute(stmt).all()
+    ]
+
+
+def set_post_result(
+    session: Session,
+    *,
+    rnd: EstimateRound,
+    message_ts: str | None,
+    error: str | None,
+    private: bool | None = None,
+) -> None:
+    if message_ts:
+        rnd.message_ts = message_ts
+    rnd.post_error = error
+    if private is not None:
+        rnd.channel_private = private
+    session.add(rnd)
