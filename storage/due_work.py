@@ -390,6 +390,17 @@ def pending_for(session: Session, *, team_id: str, kind: str, subject_id: int) -
     )
 
 
+def claimed_count(session: Session, *, now: datetime) -> int:
+    """Rows claimed by a dispatcher, not finished, and whose lease still runs."""
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(DueWork)
+            .where(DueWork.state == WorkState.CLAIMED, DueWork.lease_expires_at > now)
+        ).scalar_one()
+    )
+
+
 def next_due_at(session: Session) -> datetime | None:
     """When the earliest pending row falls due (the dispatcher sleeps until then)."""
     return session.execute(

@@ -237,7 +237,11 @@ class Dispatcher:
             if not busy:
                 with self.db.read() as session:
                     next_due = due_work.next_due_at(session)
-                if next_due is None or next_due > utcnow() + timedelta(seconds=horizon):
+                    # a batch being claimed is in no queue yet, but its rows are claimed
+                    claimed = due_work.claimed_count(session, now=utcnow())
+                if not claimed and (
+                    next_due is None or next_due > utcnow() + timedelta(seconds=horizon)
+                ):
                     with self._cv:
                         if self._queued == 0:
                             return True

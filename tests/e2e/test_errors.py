@@ -61,3 +61,19 @@ def test_unexpected_errors_are_logged_with_ids_and_apologised_for(
     assert (
         logged and "team=TQQQ" in logged[0].getMessage() and "user=UCAROL" in logged[0].getMessage()
     )
+
+
+def test_a_command_whose_text_says_payload_is_still_answered(slack, emulator, db):
+    """Bolt took any form body containing the word "payload" for an interactivity payload
+    and dropped the command unanswered (bot/app.py patches its body parser)."""
+    for text in ("search payload", "list payload", "payload"):
+        reply = slack.command(text)
+        assert reply.status == 200 and reply.json()["response_type"] == "ephemeral", text
+    before = slack.views_opened()
+    reply = slack.command("new Payload size limits")
+    assert reply.status == 200
+    view = slack.opened_view(after=before)
+    assert any(
+        "Payload size limits" in str(b.get("element", {}).get("initial_value", ""))
+        for b in view["blocks"]
+    )
