@@ -21,7 +21,9 @@ from bot.engine.dispatcher import DEFAULT_LEASE, Dispatcher, SweepResult
 from bot.engine.wakeup import PgListener
 from bot.features import work_registry
 from bot.slack_api import build_dispatch_client
+from storage import events
 from storage.db import Database
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ def start_engine(settings: Settings, db: Database, *, worker: bool = False) -> E
     own commits and by the ticker (``DECISIONBOT_TICK_SECONDS``)."""
     tick = settings.scheduler_interval_seconds
     listener = None
+    with db.session() as session:  # the daily pruning chain: make sure it has a link
+        events.schedule_prune(session, now=utcnow())
     if worker and db.dialect == "sqlite":
         tick = min(tick, SQLITE_WORKER_POLL)
     dispatcher = dispatcher_for(settings, db, idle_wait=tick).start()

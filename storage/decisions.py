@@ -134,24 +134,31 @@ def next_number(session: Session, *, team_id: str, kind: str) -> int:
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _visible_to(viewer: Viewer) -> Any:
+def channel_visibility(viewer: Viewer, *, channel: Any, private: Any, named: list[Any]) -> Any:
+    """The rule for anything posted in a channel (decisions, estimate rounds, parked items):
+    guests (and outsiders) see it only in its channel, even one they wrote or are named on —
+    what they can read in Slack, and nothing more; everyone else sees public ones anywhere,
+    private ones in their channel, and those naming them (``named`` clauses)."""
     if viewer.guest:
-        # Guests (and outsiders) see a decision only in the channel it was posted in, even one
-        # they wrote or are named on: what they can read in Slack, and nothing more.
         if not viewer.channel_id:
             return false()
-        return Decision.channel_id == viewer.channel_id
+        return channel == viewer.channel_id
+    clauses = [private == false(), *named]
+    if viewer.channel_id:
+        clauses.append(channel == viewer.channel_id)
+    return or_(*clauses)
+
+
+def _visible_to(viewer: Viewer) -> Any:
     named = exists().where(
         DecisionMember.decision_id == Decision.id, DecisionMember.user_id == viewer.user_id
     )
-    clauses = [
-        Decision.channel_private == false(),
-        Decision.author_id == viewer.user_id,
-        named,
-    ]
-    if viewer.channel_id:
-        clauses.append(Decision.channel_id == viewer.channel_id)
-    return or_(*clauses)
+    return channel_visibility(
+        viewer,
+        channel=Decision.channel_id,
+        private=Decision.channel_private,
+        named=[Decision.author_id == viewer.user_id, named],
+    )
 
 
 def get_decision(

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from storage.decisions import Viewer, get_decision, next_number
+from storage.decisions import Viewer, channel_visibility, get_decision, next_number
 from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from storage.models import (
     Estimate,
@@ -107,26 +107,18 @@ def create_round(
 
 
 def _visible_to(viewer: Viewer) -> Any:
-    """As decisions: guests only from the round's channel; otherwise public rounds, and
-    private ones from their channel or to the facilitator, invitees and estimators."""
-    if viewer.guest:
-        if not viewer.channel_id:
-            return false()
-        return EstimateRound.channel_id == viewer.channel_id
+    """As decisions (``channel_visibility``); named: the facilitator, invitees, estimators."""
     invited = exists().where(
         EstimateInvite.round_id == EstimateRound.id, EstimateInvite.user_id == viewer.user_id
     )
     mine = aliased(Estimate)  # the outer query may join Estimate itself (calibration)
     estimated = exists().where(mine.round_id == EstimateRound.id, mine.user_id == viewer.user_id)
-    clauses = [
-        EstimateRound.channel_private == false(),
-        EstimateRound.facilitator_id == viewer.user_id,
-        invited,
-        estimated,
-    ]
-    if viewer.channel_id:
-        clauses.append(EstimateRound.channel_id == viewer.channel_id)
-    return or_(*clauses)
+    return channel_visibility(
+        viewer,
+        channel=EstimateRound.channel_id,
+        private=EstimateRound.channel_private,
+        named=[EstimateRound.facilitator_id == viewer.user_id, invited, estimated],
+    )
 
 
 def get_round(

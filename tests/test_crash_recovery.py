@@ -115,6 +115,7 @@ def test_a_crash_right_after_the_commit_loses_nothing_and_doubles_nothing(
         [decision] = rows(db, "SELECT id, message_ts FROM decisions")
         assert decision["message_ts"] is None  # committed, never posted
         work = {r["kind"]: r["state"] for r in rows(db, "SELECT kind, state FROM due_work")}
+        work.pop("events.prune", None)  # the engine's daily pruning, made sure of at its start
         assert work == {"decision.post": "pending", "decision.plan_review": "pending"}, work
         assert not emulator.calls("chat.postMessage")
 

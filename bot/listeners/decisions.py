@@ -19,6 +19,7 @@ from bot.ids import Action, Callback
 from bot.listeners import redaction, reviews
 from bot.render import render, truncate
 from bot.slack_api import slack_error
+from bot.views.blocks import ephemeral
 from bot.views.decisions import (
     PAGE_SIZE,
     FormMeta,
@@ -55,13 +56,6 @@ def register(app: App) -> None:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def _ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
-    if blocks:
-        body["blocks"] = blocks
-    return body
 
 
 def help_blocks(prefix: str = "") -> list[dict[str, Any]]:
@@ -103,26 +97,26 @@ def handle_adr(
         )
         return
     if cmd.name == "help":
-        ack(**_ephemeral("Decision log help", help_blocks()))
+        ack(**ephemeral("Decision log help", help_blocks()))
         return
     if cmd.name == "invalid":
-        ack(**_ephemeral(cmd.error))
+        ack(**ephemeral(cmd.error))
         return
     if cmd.name == "unknown":
         ack(
-            **_ephemeral(
+            **ephemeral(
                 "Decision log help",
                 help_blocks(render("unknown_command.md.j2", text=truncate(cmd.text, 100))),
             )
         )
         return
     if cmd.name == "dm":
-        ack(**_ephemeral(redaction.dm_setting(db, team=team, user=user, setting=cmd.text)))
+        ack(**ephemeral(redaction.dm_setting(db, team=team, user=user, setting=cmd.text)))
         return
     if cmd.name in PERSONAL:
         _answer_as_person(ack, respond, cmd, client, db, team, context, user, channel)
         return
-    ack(**_ephemeral("Decision log help", help_blocks()))
+    ack(**ephemeral("Decision log help", help_blocks()))
 
 
 # What these commands show or allow depends on who asks (a guest, an admin): see bot/people.py.
@@ -160,9 +154,9 @@ def _answer(
     viewer = people.viewer_for(person, channel)
     user = person.user_id
     if cmd.name == "settings":
-        return _ephemeral(reviews.settings_command(db, team=team, text=cmd.text, person=person))
+        return ephemeral(reviews.settings_command(db, team=team, text=cmd.text, person=person))
     if cmd.name == "redact":
-        return _ephemeral(redaction.redact(db, team=team, user=user, viewer=viewer, cmd=cmd))
+        return ephemeral(redaction.redact(db, team=team, user=user, viewer=viewer, cmd=cmd))
     if cmd.name == "list":
         with db.read() as session:
             rows, total = repo.list_decisions(
@@ -173,14 +167,14 @@ def _answer(
                 tag=cmd.tag,
                 limit=PAGE_SIZE,
             )
-        return _ephemeral(
+        return ephemeral(
             "Decisions",
             build_list_blocks(rows, total=total, offset=0, status=cmd.status, tag=cmd.tag),
         )
     if cmd.name == "search":
         with db.read() as session:
             found = repo.search_decisions(session, team_id=team, viewer=viewer, query=cmd.text)
-        return _ephemeral("Search results", build_search_blocks(cmd.text, found))
+        return ephemeral("Search results", build_search_blocks(cmd.text, found))
     assert cmd.number is not None
     if cmd.name == "show":
         with db.read() as session:
@@ -188,13 +182,13 @@ def _answer(
             record = repo.load_record(session, decision=decision)
             review = reviews_repo.review_summary(session, decision=decision)
         text, blocks = build_record_blocks(record, review)
-        return _ephemeral(text, blocks)
+        return ephemeral(text, blocks)
     if cmd.name == "review":
-        return _ephemeral(
+        return ephemeral(
             reviews.review_now(db, team=team, number=cmd.number, user=user, viewer=viewer)
         )
     if cmd.name == "remind":
-        return _ephemeral(
+        return ephemeral(
             reviews.remind(
                 db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer
             )
@@ -213,7 +207,7 @@ def _answer(
         if decision.status in (DecisionStatus.REJECTED, DecisionStatus.DEPRECATED):
             reviews_repo.cancel_reviews(session, decision=decision)
         outbox.schedule_refresh(session, decision=decision)
-    return _ephemeral(f"ADR-{decision.number} is now {decision.status}.")
+    return ephemeral(f"ADR-{decision.number} is now {decision.status}.")
 
 
 def _open_edit_or_supersede(
@@ -243,7 +237,7 @@ def _open_edit_or_supersede(
         if acked:
             respond(response_type="ephemeral", text=text)
         else:
-            ack(**_ephemeral(text))
+            ack(**ephemeral(text))
 
     viewer = people.viewer_for(person, channel)
     with db.read() as session:

@@ -23,6 +23,7 @@ from bot.estimate_posts import combined_of
 from bot.ids import Action, Callback
 from bot.schedule import zone
 from bot.views import estimates as views
+from bot.views.blocks import ephemeral
 from storage import estimates as repo
 from storage.db import Database
 from storage.decisions import Viewer
@@ -52,13 +53,6 @@ def register(app: App) -> None:
     app.shortcut(Callback.ESTIMATE_SHORTCUT)(guarded(handle_estimate_this))
 
 
-def _ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
-    if blocks:
-        body["blocks"] = blocks
-    return body
-
-
 # -- /estimate ------------------------------------------------------------------------------
 
 
@@ -75,10 +69,10 @@ def handle_estimate(
     user = command.get("user_id", "")
     channel = command.get("channel_id") or ""
     if cmd.name == "help":
-        ack(**_ephemeral("Estimates help", views.help_blocks()))
+        ack(**ephemeral("Estimates help", views.help_blocks()))
         return
     if cmd.name == "invalid":
-        ack(**_ephemeral(cmd.error))
+        ack(**ephemeral(cmd.error))
         return
     people.answer_as_person(
         ack,
@@ -98,13 +92,13 @@ def _answer(
     viewer = people.viewer_for(person, channel or None)
     user = person.user_id
     if cmd.name == "new":
-        return _ephemeral(_start(cmd, person, db, team, channel, viewer))
+        return ephemeral(_start(cmd, person, db, team, channel, viewer))
     if cmd.name == "list":
         with db.read() as session:
             rounds = repo.list_rounds(session, team_id=team, viewer=viewer)
-        return _ephemeral("Estimate rounds", views.build_list_blocks(rounds))
+        return ephemeral("Estimate rounds", views.build_list_blocks(rounds))
     if cmd.name == "calibration":
-        return _ephemeral(_calibration(cmd, db, team, viewer))
+        return ephemeral(_calibration(cmd, db, team, viewer))
     assert cmd.number is not None
     if cmd.name == "show":
         with db.read() as session:
@@ -112,14 +106,14 @@ def _answer(
             text, blocks = views.build_show_blocks(
                 rnd, repo.tasks_of(session, rnd), repo.estimated_by(session, rnd), combined_of(rnd)
             )
-        return _ephemeral(text, blocks)
+        return ephemeral(text, blocks)
     if cmd.name == "actual":
-        return _ephemeral(_actual(cmd, db, team, viewer))
+        return ephemeral(_actual(cmd, db, team, viewer))
     if cmd.name == "reveal":
-        return _ephemeral(reveal_round(db, team=team, number=cmd.number, user=user, viewer=viewer))
+        return ephemeral(reveal_round(db, team=team, number=cmd.number, user=user, viewer=viewer))
     if cmd.name == "cancel":
-        return _ephemeral(cancel_round(db, team=team, number=cmd.number, user=user, viewer=viewer))
-    return _ephemeral("Estimates help", views.help_blocks())
+        return ephemeral(cancel_round(db, team=team, number=cmd.number, user=user, viewer=viewer))
+    return ephemeral("Estimates help", views.help_blocks())
 
 
 def _start(

@@ -95,3 +95,11 @@ def modal(
         "private_metadata": metadata,
         "blocks": blocks[:VIEW_BLOCKS],
     }
+
+
+def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An answer only the person who acted sees (an ack body or a response_url message)."""
+    body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+    if blocks:
+        body["blocks"] = blocks
+    return body

@@ -123,8 +123,8 @@ def test_the_cache_follows_users_list_and_user_events_and_ignores_retries(
     assert _cached(adr, "UNEW")["is_ultra_restricted"]
     marks = {r["event_id"] for r in adr.rows("SELECT event_id FROM processed_events")}
     assert {"EvU1", "EvU2"} <= marks
-    # the day's pruning of old event ids is scheduled work, once per day
-    assert len(adr.rows("SELECT id FROM due_work WHERE kind = 'events.prune'")) == 1
+    # handling events wrote no pruning work: one daily row serves every workspace
+    assert adr.rows("SELECT id FROM due_work WHERE kind = 'events.prune'") == []
 
 
 def test_settings_are_changed_by_admins_and_the_people_they_name(adr: Adr, emulator):
@@ -206,6 +206,12 @@ def test_visibility_follows_the_channel_and_never_back_to_public(adr: Adr, slack
 
     slack.event({"type": "channel_shared", "channel": "CPUB", "connected_team_id": "TX"})
     slack.event({"type": "channel_archive", "channel": "CPUB", "user": "UALICE"})
+    # Slack does not promise the order of events, and the app handles them concurrently:
+    # the unarchive is sent once the archive is recorded
+    _until(
+        lambda: any(r["is_archived"] for r in adr.rows("SELECT is_archived FROM channels")),
+        "the archive to be recorded",
+    )
     slack.event({"type": "channel_unarchive", "channel": "CPUB", "user": "UALICE"})
     # an ordinary message in a channel the bot is in is dropped before any write
     slack.event({"type": "message", "channel": "CPUB", "user": "UBOB", "text": "hi", "ts": "1.2"})
@@ -226,3 +232,26 @@ def test_app_home_is_outbox_work_built_when_published(adr: Adr, slack, emulator)
         adr.rows("SELECT payload FROM due_work WHERE kind = 'home.publish'")[0]["payload"]
     )
     assert payload == {"user": "UBOB"}
+
+
+def test_old_event_ids_are_pruned_by_a_daily_chain_of_scheduled_work(adr: Adr, slack, db):
+    from datetime import timedelta
+
+    from storage import events
+    from storage.models import utcnow
+    from tests.e2e.test_reviews import sweep
+
+    slack.event({"type": "team_join", "user": {"id": "UNEW"}}, event_id="EvOld")
+    _until(lambda: adr.count("processed_events") == 1, "the event's mark")
+    with db.session() as session:  # what starting an engine does
+        events.schedule_prune(session, now=utcnow())
+    # a week and a day later the day's row runs: the old mark goes, the next day's row comes
+    later = utcnow() + timedelta(days=8)
+    sweep(slack, db, later)
+    assert adr.count("processed_events") == 0
+    rows = adr.rows("SELECT key, state FROM due_work WHERE kind = 'events.prune' ORDER BY key")
+    assert [r["state"] for r in rows][-1] == "pending" and len(rows) == 2
+    assert rows[-1]["key"] == f"events.prune:{(later.date() + timedelta(days=1)).isoformat()}"
+    # run again: nothing more is scheduled (one row per day, by its key)
+    sweep(slack, db, later)
+    assert len(adr.rows("SELECT key FROM due_work WHERE kind = 'events.prune'")) == 2
