@@ -17,7 +17,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot import errors, middleware
 from bot.config import Settings
-from bot.listeners import decisions, estimates, home, reviews, stances, upcoming, workspace
+from bot.listeners import (
+    decisions,
+    estimates,
+    home,
+    parking,
+    reviews,
+    stances,
+    workspace,
+)
 from bot.slack_api import build_client, slack_error
 from storage.db import Database
 
@@ -63,9 +71,10 @@ def create_app(
     stances.register(app)
     reviews.register(app)
     home.register(app)
-    upcoming.register(app)
     workspace.register(app)
     estimates.register(app)
+    parking.register(app)
+    parking.register_message_watch(app)  # after every message listener with a subtype
     identify(app, client)
     return app
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import decision_posts, estimate_posts, followups, notices, people
+from bot import decision_posts, estimate_posts, followups, notices, parking_posts, people
 from bot.engine.registry import Registry
 from bot.listeners import home, workspace
 
@@ -16,4 +16,5 @@ def work_registry() -> Registry:
     home.register_work(registry)
     workspace.register_work(registry)
     estimate_posts.register_work(registry)
+    parking_posts.register_work(registry)
     return registry

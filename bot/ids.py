@@ -12,6 +12,13 @@ class Callback(StrEnum):
     # /estimate
     ESTIMATE_FORM = "estimate.form"  # round number in private_metadata
     ESTIMATE_SHORTCUT = "estimate.message"  # message shortcut "Estimate this" (thread rounds)
+    # /parkinglot (item modals carry the item number in private_metadata)
+    PARK_FORM = "parking.form"  # channel, thread and permalink in private_metadata
+    PARK_SCORE_FORM = "parking.score_form"
+    PARK_ACCEPT_FORM = "parking.accept_form"
+    PARK_DEFER_FORM = "parking.defer_form"
+    PARK_DECLINE_FORM = "parking.decline_form"
+    PARK_SHORTCUT = "parking.message"  # message shortcut "Add to parking lot"
 
 
 class Action(StrEnum):
@@ -34,6 +41,15 @@ class Action(StrEnum):
     ESTIMATE_REVEAL = "estimate.reveal"
     ESTIMATE_CANCEL = "estimate.cancel"
     ESTIMATE_AGAIN = "estimate.again"
+    # /parkinglot show (value: the item number)
+    PARK_SCORE = "parking.score"
+    PARK_ACCEPT = "parking.accept"
+    PARK_DEFER = "parking.defer"
+    PARK_DECLINE = "parking.decline"
+    PARK_DONE = "parking.done"
+    PARK_WITHDRAW = "parking.withdraw"
+    # the scope watch's ephemeral offer (value: {"channel": ..., "ts": ...} as JSON)
+    PARK_OFFER = "parking.watch.offer"
 
 
 class Field(StrEnum):
@@ -70,3 +86,21 @@ class EstimateField(StrEnum):
     CONFIDENCE = "confidence"
     FAMILIARITY = "familiarity"
     ASSUMPTIONS = "assumptions"
+
+
+class ParkField(StrEnum):
+    """Block ids of the parking-lot modals' inputs (also the keys of their validation errors)."""
+
+    REQUEST = "request"
+    REQUESTER = "requester"
+    WHY = "why"
+    RELATED = "related"  # ADR-12 / E-3
+    REACH = "reach"
+    IMPACT = "impact"
+    CONFIDENCE = "confidence"
+    EFFORT = "effort"
+    MOSCOW = "moscow"
+    TIMELINE = "timeline"  # accept: the timeline impact ("+3d")
+    CHANGES = "changes"  # accept: the decision or estimate it changes
+    UNTIL = "until"  # defer: the date it comes back
+    REASON = "reason"  # decline

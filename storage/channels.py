@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from storage.models import Channel, Decision, EstimateRound, utcnow
+from storage.models import Channel, Decision, EstimateRound, ParkingItem, utcnow
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,16 @@ def record(session: Session, *, team_id: str, channel_id: str, facts: ChannelFac
     )
     if not facts.private:
         return 0
-    session.execute(
-        update(EstimateRound)
-        .where(
-            EstimateRound.team_id == team_id,
-            EstimateRound.channel_id == channel_id,
-            EstimateRound.channel_private.is_(False),
+    for follower in (EstimateRound, ParkingItem):  # rounds and parked items follow too
+        session.execute(
+            update(follower)
+            .where(
+                follower.team_id == team_id,
+                follower.channel_id == channel_id,
+                follower.channel_private.is_(False),
+            )
+            .values(channel_private=True, updated_at=now)
         )
-        .values(channel_private=True, updated_at=now)
-    )
     result = session.execute(
         update(Decision)
         .where(

@@ -116,6 +116,8 @@ def _state_for(element: dict[str, Any], value: Any) -> dict[str, Any]:
     kind = element.get("type")
     if kind == "plain_text_input":
         return {"type": kind, "value": value}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": value}
     if kind in ("multi_users_select",):
         return {"type": kind, "selected_users": list(value or [])}
     if kind == "radio_buttons":
@@ -142,6 +144,8 @@ def _initial(element: dict[str, Any]) -> Any:
         return element.get("initial_value")
     if kind == "multi_users_select":
         return element.get("initial_users", [])
+    if kind == "users_select":
+        return element.get("initial_user")
     if kind in ("static_select", "radio_buttons"):
         opt = element.get("initial_option")
         return opt["value"] if opt else None
@@ -253,10 +257,13 @@ class SlackDriver:
         )
         reply = self.post(body, **kw)
         verb = text.split(" ", 1)[0].lower() if text.strip() else ""
-        if follow and command in ("/adr", "/estimate") and reply.status == 200 and not reply.text:
+        followed = ("/adr", "/estimate", "/parkinglot")
+        if follow and command in followed and reply.status == 200 and not reply.text:
             # Acked empty: the answer is a modal, or comes through response_url (the bot
             # looked the person up after the ack). What the person sees is that message.
-            modal = command == "/adr" and verb in MODAL_VERBS
+            modal = (command == "/adr" and verb in MODAL_VERBS) or (
+                command == "/parkinglot" and verb == ""
+            )
             answer = self._followed(f"cmd{n}", f"trigger.{n}", modal=modal)
             if answer is not None:
                 return Reply(200, json.dumps(answer.args))

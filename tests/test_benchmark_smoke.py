@@ -59,3 +59,32 @@ def test_estimate_ack_smoke_reveals_every_round_after_its_ack(
     assert names == ["floor", "agree", "reveal"], out
     assert all(" n=3 " in line for line in out.splitlines()[1:4]), out
     assert "rounds computed after their acks: 3/3" in out
+
+
+@pytest.mark.timeout(120)
+def test_parking_lot_smoke_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import parking_lot
+
+    assert parking_lot.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("parking lot: sqlite, 2,000 items in T1"), out
+    rows = {line[:15].strip(): line[15:].split() for line in lines[2:12]}
+    assert list(rows) == [
+        "list floor",
+        "list query",
+        "list answer",
+        "regex floor",
+        "noop handler",
+        "unwatched miss",
+        "unwatched hit",
+        "watched floor",
+        "watched new",
+        "watched again",
+    ], out
+    assert all(len(figures) == 4 and figures[0] == "10" for figures in rows.values()), out
+    assert "from the other workspace: 0;" in out
+    assert "offers taken by 'watched new': 10/10, by 'watched floor': 10/10" in out
+    assert "list query reads the index: yes" in out
+    for target in ("list answer p95 < 50 ms", "unwatched channel p95 < 2 ms", "watched channel"):
+        assert target in out

@@ -16,9 +16,11 @@ from bot.engine.registry import Job, Registry, WorkKind
 from bot.errors import guarded
 from bot.views.decisions import build_home
 from bot.views.estimates import home_section
+from bot.views.parking import home_section as parking_home
 from storage import decisions as repo
 from storage import estimates as estimates_repo
 from storage import events
+from storage import parking as parking_repo
 from storage import reviews as reviews_repo
 from storage.db import Database
 from storage.home_work import HomeWork, schedule_home
@@ -59,6 +61,10 @@ def handle_publish(job: Job) -> bool:
             view["blocks"][-1:-1] = home_section(
                 estimates_repo.waiting_for(session, team_id=team, user_id=user),
                 estimates_repo.facilitating(session, team_id=team, user_id=user),
+            ) + parking_home(
+                parking_repo.waiting_for_triage(session, team_id=team, viewer=viewer),
+                parking_repo.top_by_rice(session, team_id=team, viewer=viewer),
+                job.now,
             )
             view["blocks"] = view["blocks"][:100]
     job.client.views_publish(user_id=user, view=view)

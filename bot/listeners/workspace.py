@@ -44,12 +44,8 @@ def register(app: App) -> None:
     app.event({"type": "message", "subtype": "channel_convert_to_private"})(
         guarded(handle_made_private)
     )
-    # Every other message event is dropped here, before any database write.
-    app.event("message")(_ignore)
-
-
-def _ignore() -> None:
-    return None
+    # Every other message event goes to the parking lot's watch (bot/listeners/parking.py),
+    # which drops it before any database write unless its channel is watched.
 
 
 def handle_user(event: dict[str, Any], db: Database, team: str, event_id: str) -> None:
@@ -94,9 +90,11 @@ def handle_made_private(event: dict[str, Any], db: Database, team: str, event_id
 
 
 def handle_prune(job: Job) -> bool:
+    """Forget old event ids; the next day's pruning is scheduled with this row's "done"."""
     with job.db.session() as session:
-        pruned = events.prune(session, team_id=job.item.team_id, now=job.now)
+        pruned = events.prune(session, now=job.now)
     log.info("pruned %d event ids older than 7 days", pruned)
+    job.after_send.append(lambda session: events.schedule_prune(session, now=job.now))
     return False
 
 

@@ -242,7 +242,9 @@ def test_list_pages_through_older_decisions(adr: Adr, slack, emulator):
     assert older["text"]["text"] == "Older" and older["action_id"] == Action.LIST_PAGE
 
     slack.click(Action.LIST_PAGE, older["value"])
-    [page] = emulator.wait_for("response_url", where=lambda c: c.key.startswith("act") and c.args.get("blocks"))
+    [page] = emulator.wait_for(
+        "response_url", where=lambda c: c.key.startswith("act") and c.args.get("blocks")
+    )
     assert page.args["replace_original"] is True
     assert page.args["response_type"] == "ephemeral"
     assert listed_numbers(all_text(page.args["blocks"])) == [2, 1]

@@ -1,0 +1,99 @@
+"""Outbox rows for the parking lot: kinds, keys and lanes in one place."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from storage import due_work
+from storage.decision_work import channel_lane, dm_lane
+from storage.models import DueWork, ParkingItem, utcnow
+from storage.notices import NoticeWork
+
+RESURFACE_AT = time(9, 0)  # UTC, on the deferred date
+
+
+class ParkingWork(StrEnum):
+    ACK = "parking.ack"  # "Parked as P-12 — triage will decide", in the thread or privately
+    RESURFACE = "parking.resurface"  # a deferred item comes back to its channel
+    OFFER = "parking.offer"  # the watch's ephemeral "Park it" offer to a message's author
+
+
+def _key(item: ParkingItem, *parts: object) -> str:
+    return ":".join(["parking", str(item.id), *map(str, parts)])
+
+
+def schedule_ack(session: Session, *, item: ParkingItem, response_url: str | None) -> None:
+    due_work.schedule(
+        session,
+        team_id=item.team_id,
+        kind=ParkingWork.ACK,
+        subject_id=item.id,  # type: ignore[arg-type]
+        key=_key(item, "ack"),
+        due_at=utcnow(),
+        payload={"response_url": response_url or ""},
+        lane=channel_lane(item.channel_id),
+    )
+
+
+def schedule_resurface(session: Session, *, item: ParkingItem, day: date) -> None:
+    """Once per deferral (the key carries the date: deferring again to another day makes a
+    new row; the old one finds the item no longer due and does nothing)."""
+    due_work.schedule(
+        session,
+        team_id=item.team_id,
+        kind=ParkingWork.RESURFACE,
+        subject_id=item.id,  # type: ignore[arg-type]
+        key=_key(item, "resurface", day.isoformat()),
+        due_at=datetime.combine(day, RESURFACE_AT, tzinfo=UTC),
+        lane=channel_lane(item.channel_id),
+    )
+
+
+def schedule_dm(session: Session, *, item: ParkingItem, user_id: str, text: str, part: str) -> None:
+    due_work.schedule(
+        session,
+        team_id=item.team_id,
+        kind=NoticeWork.DM,
+        subject_id=item.id,  # type: ignore[arg-type]
+        key=_key(item, "dm", part, user_id),
+        due_at=utcnow(),
+        payload={"user": user_id, "text": text},
+        lane=dm_lane(user_id),
+    )
+
+
+def offered_text(session: Session, *, team_id: str, channel_id: str, ts: str) -> str:
+    """The message an offer was made about (kept in its outbox row), to prefill the form."""
+    row = session.execute(
+        select(DueWork.payload).where(
+            DueWork.team_id == team_id, DueWork.key == f"parking:offer:{channel_id}:{ts}"
+        )
+    ).scalar_one_or_none()
+    return str(json.loads(row).get("text") or "") if row else ""
+
+
+def schedule_offer(
+    session: Session, *, team_id: str, channel_id: str, user_id: str, ts: str, text: str
+) -> None:
+    payload: dict[str, Any] = {
+        "channel": channel_id,
+        "user": user_id,
+        "ts": ts,
+        "text": text[:1500],
+    }
+    due_work.schedule(
+        session,
+        team_id=team_id,
+        kind=ParkingWork.OFFER,
+        subject_id=0,
+        key=f"parking:offer:{channel_id}:{ts}",
+        due_at=utcnow(),
+        payload=payload,
+        lane=channel_lane(channel_id),
+    )
