@@ -45,6 +45,12 @@ def _load(session: Session, item: DueWork) -> EstimateRound:
     return repo.get_round_by_id(session, team_id=item.team_id, round_id=item.subject_id)
 
 
+def _locked(session: Session, item: DueWork) -> EstimateRound:
+    return repo.get_round_by_id(
+        session, team_id=item.team_id, round_id=item.subject_id, for_update=True
+    )
+
+
 def combined_of(rnd: EstimateRound) -> estimation.Combined | None:
     """The figures computed at the reveal (stored with the round), or None."""
     if not rnd.result:
@@ -178,6 +184,18 @@ def handle_compute(job: Job) -> bool:
     return False
 
 
+def compute_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
+    rnd = _load(session, job.item)
+    schedule_notice(
+        session,
+        team_id=rnd.team_id,
+        user_id=rnd.facilitator_id,
+        text=f"I couldn't work out the combined estimate of {rnd.ref} (`{failure.error}`); "
+        f"its estimates are kept. `/estimate show {rnd.ref}` shows the round; start it again "
+        "with **Re-estimate** if you need the figures.",
+    )
+
+
 def actual_due(rnd: EstimateRound, combined: estimation.Combined) -> datetime | None:
     """When the round's 90% figure has passed in working days after the reveal (a day is 8
     hours of work, a week 5 days; weekends skipped). Points have no calendar: not asked."""
@@ -280,7 +298,7 @@ def chart_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
 
 def handle_deadline(job: Job) -> bool:
     with job.db.session() as session:
-        rnd = _load(session, job.item)
+        rnd = _locked(session, job.item)
         if rnd.state != RoundState.OPEN:
             return False
         if repo.estimated_by(session, rnd):
@@ -301,7 +319,7 @@ def handle_deadline(job: Job) -> bool:
 
 def handle_remind(job: Job) -> bool:
     with job.db.session() as session:
-        rnd = _load(session, job.item)
+        rnd = _locked(session, job.item)
         if rnd.state != RoundState.OPEN:
             return False
         done = set(repo.estimated_by(session, rnd))
@@ -317,7 +335,7 @@ def handle_remind(job: Job) -> bool:
 
 def handle_expire(job: Job) -> bool:
     with job.db.session() as session:
-        rnd = _load(session, job.item)
+        rnd = _locked(session, job.item)
         if repo.close(
             session,
             rnd=rnd,
@@ -332,7 +350,7 @@ def handle_expire(job: Job) -> bool:
 
 def handle_ask_actual(job: Job) -> bool:
     with job.db.session() as session:
-        rnd = _load(session, job.item)
+        rnd = _locked(session, job.item)
         if rnd.actual is not None or rnd.state != RoundState.REVEALED:
             return False
         if preferences.dms_off(session, team_id=rnd.team_id, user_id=rnd.facilitator_id):
@@ -351,7 +369,7 @@ def register_work(registry: Registry) -> None:
     registry.register(
         WorkKind(EstimateWork.POST, handle_post, load=_load, on_failure=post_failed),
         WorkKind(EstimateWork.REFRESH, handle_refresh, load=_load),
-        WorkKind(EstimateWork.COMPUTE, handle_compute, load=_load),
+        WorkKind(EstimateWork.COMPUTE, handle_compute, load=_load, on_failure=compute_failed),
         WorkKind(EstimateWork.DETAILS, handle_details, load=_load),
         WorkKind(EstimateWork.CHART, handle_chart, load=_load, on_failure=chart_failed),
         WorkKind(EstimateWork.DEADLINE, handle_deadline, load=_load),

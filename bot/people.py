@@ -5,7 +5,7 @@ not an admin. Commands whose answer depends on it ack first, then `look_up` the 
 (users.info, stored) and answer through `response_url`. Other paths keep the guest answer and
 leave a `people.lookup` row, so the person is known next time. The first lookup in a
 workspace also schedules the one `users.list` read (`people.sync`); `user_change` and
-`team_join` events keep the cache fresh afterwards (`bot/listeners/people.py`).
+`team_join` events keep the cache fresh afterwards (`bot/listeners/workspace.py`).
 """
 
 from __future__ import annotations

@@ -274,6 +274,11 @@ def _rounds_for(session: Session, decision: Decision) -> list[EstimateRound]:
             .where(
                 EstimateRound.team_id == decision.team_id,
                 EstimateRound.decision_id == decision.id,
+                # a private channel's round (and its figures) never shows anywhere else
+                or_(
+                    EstimateRound.channel_private.is_(False),
+                    EstimateRound.channel_id == decision.channel_id,
+                ),
             )
             .order_by(EstimateRound.number)
         ).scalars()

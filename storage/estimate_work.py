@@ -74,7 +74,10 @@ def schedule_new_round(session: Session, *, rnd: EstimateRound, now: datetime) -
     """Post it; expire it after 14 days; with a deadline, reveal then and remind before."""
     _once(session, rnd, EstimateWork.POST, "post", lane=_lane(rnd))
     refresh_decision(session, rnd=rnd)
-    _once(session, rnd, EstimateWork.EXPIRE, "expire", due_at=now + EXPIRE_AFTER)
+    expires = now + EXPIRE_AFTER
+    if rnd.deadline_at is not None:  # a far deadline reveals first: expiry comes after it
+        expires = max(expires, rnd.deadline_at + timedelta(days=1))
+    _once(session, rnd, EstimateWork.EXPIRE, "expire", due_at=expires)
     if rnd.deadline_at is not None:
         _once(session, rnd, EstimateWork.DEADLINE, "deadline", due_at=rnd.deadline_at)
         # one reminder: a day before, or half-way there for a nearer deadline

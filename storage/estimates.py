@@ -142,13 +142,27 @@ def get_round(
     return found
 
 
-def get_round_by_id(session: Session, *, team_id: str, round_id: int) -> EstimateRound:
-    found = session.execute(
-        select(EstimateRound).where(EstimateRound.team_id == team_id, EstimateRound.id == round_id)
-    ).scalar_one_or_none()
+def get_round_by_id(
+    session: Session, *, team_id: str, round_id: int, for_update: bool = False
+) -> EstimateRound:
+    stmt = select(EstimateRound).where(
+        EstimateRound.team_id == team_id, EstimateRound.id == round_id
+    )
+    if for_update:  # a handler that changes the round waits for a click changing it too
+        stmt = stmt.with_for_update()
+    found = session.execute(stmt).scalar_one_or_none()
     if found is None:
         raise NotFound(f"That estimate round (#{round_id}) no longer exists.")
     return found
+
+
+def reestimate_of(session: Session, *, rnd: EstimateRound) -> EstimateRound | None:
+    """The round started by **Re-estimate** on ``rnd``, if there is one."""
+    return session.execute(
+        select(EstimateRound).where(
+            EstimateRound.team_id == rnd.team_id, EstimateRound.previous_round_id == rnd.id
+        )
+    ).scalar_one_or_none()
 
 
 def tasks_of(session: Session, rnd: EstimateRound) -> list[EstimateTask]:

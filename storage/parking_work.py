@@ -68,23 +68,34 @@ def schedule_dm(session: Session, *, item: ParkingItem, user_id: str, text: str,
     )
 
 
-def offered_text(session: Session, *, team_id: str, channel_id: str, ts: str) -> str:
-    """The message an offer was made about (kept in its outbox row), to prefill the form."""
+def offered(session: Session, *, team_id: str, channel_id: str, ts: str) -> tuple[str, str]:
+    """The message an offer was made about (kept in its outbox row): its text, to prefill the
+    form, and the thread it is in (its own ts when it is not a reply)."""
     row = session.execute(
         select(DueWork.payload).where(
             DueWork.team_id == team_id, DueWork.key == f"parking:offer:{channel_id}:{ts}"
         )
     ).scalar_one_or_none()
-    return str(json.loads(row).get("text") or "") if row else ""
+    payload = json.loads(row) if row else {}
+    return str(payload.get("text") or ""), str(payload.get("thread_ts") or ts)
 
 
 def schedule_offer(
-    session: Session, *, team_id: str, channel_id: str, user_id: str, ts: str, text: str
+    session: Session,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    ts: str,
+    thread_ts: str,
+    text: str,
 ) -> None:
+    """One offer per message (its own ts: every message of a thread is its own)."""
     payload: dict[str, Any] = {
         "channel": channel_id,
         "user": user_id,
         "ts": ts,
+        "thread_ts": thread_ts,
         "text": text[:1500],
     }
     due_work.schedule(

@@ -294,11 +294,16 @@ def handle_again_click(
     number = _number(action)
     user = _clicker(body)
     with db.session() as session:
-        old = repo.get_round(session, team_id=team, number=number)
+        old = repo.get_round(session, team_id=team, number=number, for_update=True)
         if user != old.facilitator_id:
             raise InvalidInput(
                 f"Only the facilitator, <@{old.facilitator_id}>, can start a new round of {old.ref}."
             )
+        again = repo.reestimate_of(session, rnd=old)
+        if again is not None:  # a second click (or a double one): the round it started
+            ack()
+            _tell(respond, f"{again.ref} is already the new round of {old.ref}.")
+            return
         draft = repo.RoundDraft(
             topic=old.topic,
             unit=old.unit,

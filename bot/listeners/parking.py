@@ -33,11 +33,12 @@ from bot.parking_forms import (
     parse_park_form,
     parse_score_form,
 )
+from bot.schedule import zone
 from bot.scope_watch import looks_like_scope_addition
 from bot.slack_api import slack_error
 from bot.views import parking as views
 from bot.views.blocks import ephemeral
-from storage import events
+from storage import events, preferences
 from storage import parking as repo
 from storage.db import Database
 from storage.decisions import Viewer, get_decision
@@ -45,7 +46,7 @@ from storage.errors import InvalidInput
 from storage.estimates import get_round
 from storage.models import ParkingState, utcnow
 from storage.parking_work import (
-    offered_text,
+    offered,
     schedule_ack,
     schedule_dm,
     schedule_offer,
@@ -78,7 +79,7 @@ def register(app: App) -> None:
 def register_message_watch(app: App) -> None:
     """Plain messages (no subtype) in channels: the scope-creep watch. Registered after every
     message listener with a subtype, so those take theirs first."""
-    app.event("message")(handle_message)
+    app.event("message")(guarded(handle_message))
 
 
 def _scores(score: Any) -> repo.Scores:
@@ -91,8 +92,9 @@ def _scores(score: Any) -> repo.Scores:
     )
 
 
-def _today() -> Any:
-    return datetime.now(UTC).date()
+def _today(person: Person) -> Any:
+    """Today where the person is (a date picked in their calendar is checked against it)."""
+    return datetime.now(UTC).astimezone(zone(person.tz)).date()
 
 
 # -- /parkinglot ----------------------------------------------------------------------------
@@ -284,14 +286,14 @@ def handle_offer_click(
         raise InvalidInput("That button lost its message; use the message's *Add to parking lot*.")
     channel, ts = where
     with db.read() as session:
-        text = offered_text(session, team_id=team, channel_id=channel, ts=ts)
+        text, thread_ts = offered(session, team_id=team, channel_id=channel, ts=ts)
     ack()
     view = build_park_modal(
         request=text[:3000],
         requester=body["user"]["id"],
         permalink=None,
         channel_id=channel,
-        thread_ts=ts or None,
+        thread_ts=thread_ts or None,
     )
     meta = json.loads(view.get("private_metadata") or "{}")
     meta["response_url"] = body.get("response_url") or ""
@@ -348,13 +350,14 @@ def handle_message(event: dict[str, Any], db: Database, team: str, event_id: str
     if not looks_like_scope_addition(text):
         return
     user = str(event["user"])
-    ts = str(event.get("thread_ts") or event.get("ts") or "")
+    ts = str(event.get("ts") or "")
+    thread_ts = str(event.get("thread_ts") or ts)
     if db.dialect == "postgresql":
         # One transaction: the read decides whether anything is written (an unwatched
         # channel's transaction writes nothing and commits empty).
         with db.session() as session:
             if repo.watched(session, team_id=team, channel_id=channel):
-                _offer(session, team, event_id, channel, user, ts, text)
+                _offer(session, team, event_id, channel, user, ts, thread_ts, text)
         return
     # SQLite: a writing transaction takes the database's one write lock at BEGIN, so the
     # read comes first, outside it.
@@ -362,17 +365,32 @@ def handle_message(event: dict[str, Any], db: Database, team: str, event_id: str
         if not repo.watched(session, team_id=team, channel_id=channel):
             return
     with db.session() as session:
-        _offer(session, team, event_id, channel, user, ts, text)
+        _offer(session, team, event_id, channel, user, ts, thread_ts, text)
 
 
 def _offer(
-    session: Any, team: str, event_id: str, channel: str, user: str, ts: str, text: str
+    session: Any,
+    team: str,
+    event_id: str,
+    channel: str,
+    user: str,
+    ts: str,
+    thread_ts: str,
+    text: str,
 ) -> None:
     if not events.first_delivery(session, team_id=team, event_id=event_id):
         return
     if not repo.take_offer(session, team_id=team, user_id=user, now=utcnow()):
         return
-    schedule_offer(session, team_id=team, channel_id=channel, user_id=user, ts=ts, text=text)
+    schedule_offer(
+        session,
+        team_id=team,
+        channel_id=channel,
+        user_id=user,
+        ts=ts,
+        thread_ts=thread_ts,
+        text=text,
+    )
 
 
 # -- triage ---------------------------------------------------------------------------------
@@ -385,19 +403,19 @@ def _number(action: dict[str, Any]) -> int:
     return int(raw)
 
 
-def _actor(db: Database, team: str, body: dict[str, Any]) -> tuple[str, str | None, bool]:
+def _actor(db: Database, team: str, body: dict[str, Any]) -> tuple[str, str | None, Person]:
     user = body["user"]["id"]
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
         "channel_id"
     )
     person = people.as_known_or_guest(db, team=team, user=user, home_team=people.home_team_of(body))
-    return user, channel, person.admin
+    return user, channel, person
 
 
 TRIAGE_FORMS = {
     Action.PARK_SCORE: build_score_modal,
     Action.PARK_ACCEPT: build_accept_modal,
-    Action.PARK_DEFER: lambda item: build_defer_modal(item, _today()),
+    Action.PARK_DEFER: build_defer_modal,
     Action.PARK_DECLINE: build_decline_modal,
 }
 
@@ -410,12 +428,13 @@ def handle_open_triage_form(
     db: Database,
     team: str,
 ) -> None:
-    user, channel, admin = _actor(db, team, body)
+    user, channel, person = _actor(db, team, body)
     with db.read() as session:
         item = repo.get_item(session, team_id=team, number=_number(action))
-        repo.require_may_act(item, user_id=user, channel_id=channel, admin=admin)
+        repo.require_may_act(item, user_id=user, channel_id=channel, admin=person.admin)
     ack()
-    view = TRIAGE_FORMS[action["action_id"]](item)
+    build = TRIAGE_FORMS[action["action_id"]]
+    view = build(item, _today(person)) if build is build_defer_modal else build(item)
     meta = json.loads(view.get("private_metadata") or "{}")
     meta["channel"] = channel or ""
     view["private_metadata"] = json.dumps(meta)
@@ -430,7 +449,8 @@ def handle_done_or_withdraw(
     db: Database,
     team: str,
 ) -> None:
-    user, channel, admin = _actor(db, team, body)
+    user, channel, person = _actor(db, team, body)
+    admin = person.admin
     done = action["action_id"] == Action.PARK_DONE
     with db.session() as session:
         item = repo.get_item(session, team_id=team, number=_number(action), for_update=True)
@@ -469,7 +489,7 @@ def handle_triage_submission(
     elif callback == Callback.PARK_ACCEPT_FORM:
         accept, errors = parse_accept_form(values)
     elif callback == Callback.PARK_DEFER_FORM:
-        until, errors = parse_defer_form(values, _today())
+        until, errors = parse_defer_form(values, _today(person))
     else:
         reason, errors = parse_decline_form(values)
     if errors:
@@ -503,14 +523,7 @@ def handle_triage_submission(
                 decision_id=decision_id,
                 round_id=round_id,
             )
-            if item.requester_id:
-                schedule_dm(
-                    session,
-                    item=item,
-                    user_id=item.requester_id,
-                    text=views.accepted_dm(item),
-                    part="accepted",
-                )
+            _tell_requester(session, item, views.accepted_dm(item), "accepted")
         elif callback == Callback.PARK_DEFER_FORM:
             repo.transition(
                 session, item=item, actor_id=user, to=ParkingState.DEFERRED, deferred_until=until
@@ -520,12 +533,13 @@ def handle_triage_submission(
             repo.transition(
                 session, item=item, actor_id=user, to=ParkingState.DECLINED, reason=reason
             )
-            if item.requester_id:
-                schedule_dm(
-                    session,
-                    item=item,
-                    user_id=item.requester_id,
-                    text=views.declined_dm(item),
-                    part="declined",
-                )
+            _tell_requester(session, item, views.declined_dm(item), "declined")
     ack()
+
+
+def _tell_requester(session: Any, item: Any, text: str, part: str) -> None:
+    """A DM about someone else's decision on their request: skipped for `/adr dm off`."""
+    if item.requester_id and not preferences.dms_off(
+        session, team_id=item.team_id, user_id=item.requester_id
+    ):
+        schedule_dm(session, item=item, user_id=item.requester_id, text=text, part=part)

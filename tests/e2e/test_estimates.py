@@ -333,3 +333,42 @@ def test_estimate_this_starts_a_round_in_the_message_thread(
     ]
     assert "SSO" in all_text(post.args)
     assert unescaped_markup(post.args) == []  # user text is escaped where Slack parses it
+
+
+def test_review_findings_far_deadline_reestimate_once_and_private_rounds_stay_private(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator, db: Database
+):
+    # a deadline three weeks out: the round expires after it, not before (14 days)
+    far = (utcnow() + timedelta(days=21)).date().isoformat()
+    assert "E-1" in estimate(slack, f"Big migration by {far} 15:00")
+    [expire] = adr.rows("SELECT due_at FROM due_work WHERE kind = 'estimate.expire'")
+    [deadline] = adr.rows("SELECT due_at FROM due_work WHERE kind = 'estimate.deadline'")
+    parse = lambda v: v if not isinstance(v, str) else datetime.fromisoformat(v)  # noqa: E731
+    assert parse(expire["due_at"]) > parse(deadline["due_at"])
+
+    # Re-estimate, clicked twice: one new round
+    settle(slack)
+    view = open_form(slack, 1, "UANA")
+    submit(slack, view, values("1", "2", "3"), "UANA")
+    assert "Revealing" in estimate(slack, "reveal E-1")
+    settle(slack)
+    for _ in range(2):
+        assert slack.click(Action.ESTIMATE_AGAIN, "1", user=FAC).status == 200
+    settle(slack)
+    again = adr.rows("SELECT number FROM estimate_rounds WHERE previous_round_id IS NOT NULL")
+    assert [r["number"] for r in again] == [2]
+
+    # a private channel's round never shows its figures on a public decision
+    adr.new("Public plan", user=FAC)  # ADR-1 in CGENERAL
+    emulator.set_channel("CPRIV", is_private=True)
+    assert "E-3" in estimate(slack, "ADR-1 Secret sizing", channel="CPRIV")
+    settle(slack)
+    view = open_form(slack, 3, "UANA")
+    submit(slack, view, values("1", "2", "3"), "UANA")
+    assert "Revealing" in estimate(slack, "reveal E-3", channel="CPRIV")
+    settle(slack)
+    assert "E-3" not in adr.show(1, user="UCAROL")
+    decision_updates = [
+        c for c in emulator.calls("chat.update") if "Public plan" in all_text(c.args)
+    ]
+    assert all("E-3" not in all_text(c.args) for c in decision_updates)

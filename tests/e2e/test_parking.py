@@ -271,3 +271,28 @@ def test_isolation_visibility_and_escaping(adr: Adr, slack: SlackDriver, emulato
     assert "Secret" in ephemeral(shown) and unescaped_markup(shown.json()) == []
     other = ephemeral(slack.command("show P-2", command="/parkinglot", team="TBBB"))
     assert "doesn't exist" in other
+
+
+def test_every_message_of_a_thread_is_its_own_offer_and_dms_off_is_respected(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator
+):
+    assert "on" in park(slack, "watch on", channel="CPROJ")
+    base = {
+        "type": "message",
+        "channel": "CPROJ",
+        "channel_type": "channel",
+        "text": "one more thing: can we also add SSO?",
+        "thread_ts": "1700000200.000001",
+    }
+    slack.event({**base, "user": "UBOB", "ts": "1700000200.000002"}, event_id="EvT1")
+    slack.event({**base, "user": "UDAN", "ts": "1700000200.000003"}, event_id="EvT2")
+    offers = emulator.wait_for("chat.postEphemeral", count=2)
+    assert sorted(o.args["user"] for o in offers) == ["UBOB", "UDAN"]
+
+    # the requester turned DMs off: accepting their item does not DM them
+    slack.command("dm off", user="UBOB")
+    park(slack, "Dark mode <@UBOB>")
+    assert triage(slack, Action.PARK_ACCEPT, 1, {ParkField.TIMELINE: "+2d"}).text == ""
+    slack.finish()
+    assert not [c for c in emulator.calls("chat.postMessage") if c.args.get("channel") == "UBOB"]
+    assert item(adr, 1)["state"] == "accepted"
