@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.ids import Action, Field
 from storage.decisions import DecisionDraft
+from storage.errors import InvalidInput
 from storage.models import DecisionStatus
 
 TITLE_MAX = 200
@@ -225,3 +226,11 @@ def parse_block_form(values: Values) -> tuple[str | None, dict[str, str]]:
         values, Field.REASON, errors, required=True, limit=TEXT_MAX, label="A reason"
     )
     return (None, errors) if errors else (reason, {})
+
+
+def button_number(action: dict[str, Any], what: str) -> int:
+    """The number a button carries (E-n, P-n); a broken value is said in one sentence."""
+    raw = str(action.get("value") or "")
+    if not raw.isdigit():
+        raise InvalidInput(f"That button doesn't point at {what} any more.")
+    return int(raw)

@@ -161,6 +161,29 @@ def _visible_to(viewer: Viewer) -> Any:
     )
 
 
+def numbered(
+    session: Session,
+    model: Any,
+    *,
+    team_id: str,
+    number: int,
+    visible: Any | None,
+    for_update: bool,
+    ref: str,
+) -> Any:
+    """A workspace's ADR-n / E-n / P-n (``model`` has ``team_id`` and ``number``), narrowed
+    to what a viewer may see (``visible``, or None: no viewer), optionally locked."""
+    stmt = select(model).where(model.team_id == team_id, model.number == number)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    if for_update:
+        stmt = stmt.with_for_update()
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"{ref} doesn't exist in this workspace (or isn't visible to you).")
+    return found
+
+
 def get_decision(
     session: Session,
     *,
@@ -170,15 +193,15 @@ def get_decision(
     for_update: bool = False,
 ) -> Decision:
     """The decision ``ADR-number`` of this workspace, if ``viewer`` may see it."""
-    stmt = select(Decision).where(Decision.team_id == team_id, Decision.number == number)
-    if viewer is not None:
-        stmt = stmt.where(_visible_to(viewer))
-    if for_update:
-        stmt = stmt.with_for_update()
-    found = session.execute(stmt).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"ADR-{number} doesn't exist in this workspace (or isn't visible to you).")
-    return found
+    return numbered(
+        session,
+        Decision,
+        team_id=team_id,
+        number=number,
+        visible=_visible_to(viewer) if viewer is not None else None,
+        for_update=for_update,
+        ref=f"ADR-{number}",
+    )
 
 
 def get_decision_by_id(

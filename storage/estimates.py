@@ -18,7 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from storage.decisions import Viewer, channel_visibility, get_decision, next_number
+from storage.decisions import Viewer, channel_visibility, get_decision, next_number, numbered
 from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from storage.models import (
     Estimate,
@@ -129,17 +129,15 @@ def get_round(
     viewer: Viewer | None = None,
     for_update: bool = False,
 ) -> EstimateRound:
-    stmt = select(EstimateRound).where(
-        EstimateRound.team_id == team_id, EstimateRound.number == number
+    return numbered(
+        session,
+        EstimateRound,
+        team_id=team_id,
+        number=number,
+        visible=_visible_to(viewer) if viewer is not None else None,
+        for_update=for_update,
+        ref=f"E-{number}",
     )
-    if viewer is not None:
-        stmt = stmt.where(_visible_to(viewer))
-    if for_update:
-        stmt = stmt.with_for_update()
-    found = session.execute(stmt).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"E-{number} doesn't exist in this workspace (or isn't visible to you).")
-    return found
 
 
 def get_round_by_id(

@@ -16,7 +16,7 @@ from sqlalchemy import func, nulls_last, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from storage.decisions import Viewer, channel_visibility, get_decision, next_number
+from storage.decisions import Viewer, channel_visibility, get_decision, next_number, numbered
 from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from storage.estimates import get_round
 from storage.models import (
@@ -155,15 +155,15 @@ def get_item(
     viewer: Viewer | None = None,
     for_update: bool = False,
 ) -> ParkingItem:
-    stmt = select(ParkingItem).where(ParkingItem.team_id == team_id, ParkingItem.number == number)
-    if viewer is not None:
-        stmt = stmt.where(_visible_to(viewer))
-    if for_update:
-        stmt = stmt.with_for_update()
-    found = session.execute(stmt).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"P-{number} doesn't exist in this workspace (or isn't visible to you).")
-    return found
+    return numbered(
+        session,
+        ParkingItem,
+        team_id=team_id,
+        number=number,
+        visible=_visible_to(viewer) if viewer is not None else None,
+        for_update=for_update,
+        ref=f"P-{number}",
+    )
 
 
 def get_item_by_id(session: Session, *, team_id: str, item_id: int) -> ParkingItem:

@@ -95,13 +95,6 @@ def is_workspace_admin(session: Session, *, team_id: str, user_id: str) -> bool:
     return get_person(session, team_id=team_id, user_id=user_id).admin
 
 
-def cache_is_empty(session: Session, *, team_id: str) -> bool:
-    found = session.execute(
-        select(SlackUser.user_id).where(SlackUser.team_id == team_id).limit(1)
-    ).first()
-    return found is None
-
-
 def _row_values(team_id: str, user: Mapping[str, Any]) -> dict[str, Any] | None:
     user_id = str(user.get("id") or "")
     if not user_id or len(user_id) > 32:

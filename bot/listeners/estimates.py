@@ -20,6 +20,7 @@ from bot.errors import guarded
 from bot.estimate_command import EstimateCommand, parse_deadline, parse_estimate
 from bot.estimate_forms import build_estimate_modal, parse_estimate_form, round_number_from
 from bot.estimate_posts import combined_of
+from bot.forms import button_number
 from bot.ids import Action, Callback
 from bot.schedule import zone
 from bot.views import estimates as views
@@ -46,8 +47,8 @@ log = logging.getLogger(__name__)
 def register(app: App) -> None:
     app.command("/estimate")(guarded(handle_estimate))
     app.action(Action.ESTIMATE_ADD)(guarded(handle_add))
-    app.action(Action.ESTIMATE_REVEAL)(guarded(handle_reveal_click))
-    app.action(Action.ESTIMATE_CANCEL)(guarded(handle_cancel_click))
+    app.action(Action.ESTIMATE_REVEAL)(guarded(handle_facilitator_click))
+    app.action(Action.ESTIMATE_CANCEL)(guarded(handle_facilitator_click))
     app.action(Action.ESTIMATE_AGAIN)(guarded(handle_again_click))
     app.view(Callback.ESTIMATE_FORM)(guarded(handle_estimate_submission))
     app.shortcut(Callback.ESTIMATE_SHORTCUT)(guarded(handle_estimate_this))
@@ -109,10 +110,9 @@ def _answer(
         return ephemeral(text, blocks)
     if cmd.name == "actual":
         return ephemeral(_actual(cmd, db, team, viewer))
-    if cmd.name == "reveal":
-        return ephemeral(reveal_round(db, team=team, number=cmd.number, user=user, viewer=viewer))
-    if cmd.name == "cancel":
-        return ephemeral(cancel_round(db, team=team, number=cmd.number, user=user, viewer=viewer))
+    if cmd.name in FACILITATOR:
+        _, text = FACILITATOR[cmd.name](db, team=team, number=cmd.number, user=user, viewer=viewer)
+        return ephemeral(text)
     return ephemeral("Estimates help", views.help_blocks())
 
 
@@ -185,43 +185,44 @@ def _calibration(cmd: EstimateCommand, db: Database, team: str, viewer: Viewer) 
     return views.calibration_text(estimation.calibration(records), who)
 
 
-def reveal_round(db: Database, *, team: str, number: int, user: str, viewer: Viewer | None) -> str:
+def reveal_round(
+    db: Database, *, team: str, number: int, user: str, viewer: Viewer | None
+) -> tuple[bool, str]:
+    """The facilitator reveals: (whether it changed anything, the sentence for them)."""
     with db.session() as session:
         rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer, for_update=True)
-        if rnd.state == RoundState.REVEALED:
-            return f"{rnd.ref} was revealed already."
-        if rnd.state != RoundState.OPEN:
-            return f"{rnd.ref} is {rnd.state}; there is nothing to reveal."
-        repo.reveal(session, rnd=rnd, actor_id=user, why="facilitator")
+        if not repo.reveal(session, rnd=rnd, actor_id=user, why="facilitator"):
+            if rnd.state == RoundState.REVEALED:
+                return False, f"{rnd.ref} was revealed already."
+            return False, f"{rnd.ref} is {rnd.state}; there is nothing to reveal."
         schedule_compute(session, rnd=rnd)
         cancel_pending(session, rnd=rnd, kinds=(EstimateWork.DEADLINE, EstimateWork.REMIND))
-    return f"Revealing {rnd.ref}: the figures appear on its message in a moment."
+    return True, f"Revealing {rnd.ref}: the figures appear on its message in a moment."
 
 
-def cancel_round(db: Database, *, team: str, number: int, user: str, viewer: Viewer | None) -> str:
+def cancel_round(
+    db: Database, *, team: str, number: int, user: str, viewer: Viewer | None
+) -> tuple[bool, str]:
+    """The facilitator cancels: (whether it changed anything, the sentence for them)."""
     with db.session() as session:
         rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer, for_update=True)
         if not repo.close(
             session, rnd=rnd, actor_id=user, to=RoundState.CANCELLED, note="Cancelled."
         ):
-            return f"{rnd.ref} is {rnd.state}; it can't be cancelled now."
+            return False, f"{rnd.ref} is {rnd.state}; it can't be cancelled now."
         schedule_refresh(session, rnd=rnd)
         cancel_pending(
             session,
             rnd=rnd,
             kinds=(EstimateWork.DEADLINE, EstimateWork.REMIND, EstimateWork.EXPIRE),
         )
-    return f"{rnd.ref} is cancelled."
+    return True, f"{rnd.ref} is cancelled."
+
+
+FACILITATOR = {"reveal": reveal_round, "cancel": cancel_round}
 
 
 # -- buttons --------------------------------------------------------------------------------
-
-
-def _number(action: dict[str, Any]) -> int:
-    raw = str(action.get("value") or "")
-    if not raw.isdigit():
-        raise InvalidInput("That button doesn't point at an estimate round any more.")
-    return int(raw)
 
 
 def _clicker(body: dict[str, Any]) -> str:
@@ -242,7 +243,7 @@ def handle_add(
 ) -> None:
     """**Add my estimate**: the modal, with your own earlier numbers if any (never anyone
     else's). Anyone who can click the message may estimate."""
-    number = _number(action)
+    number = button_number(action, "an estimate round")
     with db.read() as session:
         rnd = repo.get_round(session, team_id=team, number=number)
         if rnd.state != RoundState.OPEN:
@@ -253,7 +254,7 @@ def handle_add(
     client.views_open(trigger_id=body["trigger_id"], view=build_estimate_modal(rnd, tasks, mine))
 
 
-def handle_reveal_click(
+def handle_facilitator_click(
     ack: Ack,
     action: dict[str, Any],
     body: dict[str, Any],
@@ -261,23 +262,18 @@ def handle_reveal_click(
     db: Database,
     team: str,
 ) -> None:
-    text = reveal_round(db, team=team, number=_number(action), user=_clicker(body), viewer=None)
+    """**Reveal** and **Cancel**: the message itself shows the change; only a refusal or a
+    no-op is said to the person."""
+    verb = "reveal" if action["action_id"] == Action.ESTIMATE_REVEAL else "cancel"
+    changed, text = FACILITATOR[verb](
+        db,
+        team=team,
+        number=button_number(action, "an estimate round"),
+        user=_clicker(body),
+        viewer=None,
+    )
     ack()
-    if not text.startswith("Revealing"):
-        _tell(respond, text)
-
-
-def handle_cancel_click(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    db: Database,
-    team: str,
-) -> None:
-    text = cancel_round(db, team=team, number=_number(action), user=_clicker(body), viewer=None)
-    ack()
-    if not text.endswith("is cancelled."):
+    if not changed:
         _tell(respond, text)
 
 
@@ -291,7 +287,7 @@ def handle_again_click(
 ) -> None:
     """**Re-estimate**: a new round linked to this one (same topic, tasks, unit, phase and
     invitees), started by the facilitator after the discussion."""
-    number = _number(action)
+    number = button_number(action, "an estimate round")
     user = _clicker(body)
     with db.session() as session:
         old = repo.get_round(session, team_id=team, number=number, for_update=True)

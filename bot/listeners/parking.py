@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 
 from bot import people
 from bot.errors import guarded
+from bot.forms import button_number
 from bot.ids import Action, Callback
 from bot.parking_command import ParkCommand, parse_parkinglot
 from bot.parking_forms import (
@@ -253,23 +254,42 @@ def _watch(
 # -- capture: the shortcut, the modal, the watch's offer --------------------------------------
 
 
+def _open_park_form(
+    client: WebClient,
+    payload: dict[str, Any],
+    *,
+    request: str,
+    requester: str | None,
+    channel: str,
+    thread_ts: str | None,
+) -> None:
+    """The park form, with the interaction's response_url kept for the answer after submit."""
+    view = build_park_modal(
+        request=request[:3000],
+        requester=requester,
+        permalink=None,
+        channel_id=channel,
+        thread_ts=thread_ts or None,
+    )
+    meta = json.loads(view.get("private_metadata") or "{}")
+    meta["response_url"] = payload.get("response_url") or ""
+    view["private_metadata"] = json.dumps(meta)[:3000]
+    client.views_open(trigger_id=payload["trigger_id"], view=view)
+
+
 def handle_park_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
     """ "Add to parking lot" on any message: the modal with the message as the request, its
     author as the requester; the thread answer and the permalink come after the submit."""
     ack()
     message = shortcut.get("message") or {}
-    channel = (shortcut.get("channel") or {}).get("id") or ""
-    view = build_park_modal(
-        request=str(message.get("text") or "")[:3000],
+    _open_park_form(
+        client,
+        shortcut,
+        request=str(message.get("text") or ""),
         requester=message.get("user"),
-        permalink=None,
-        channel_id=channel,
-        thread_ts=str(message.get("thread_ts") or message.get("ts") or "") or None,
+        channel=(shortcut.get("channel") or {}).get("id") or "",
+        thread_ts=str(message.get("thread_ts") or message.get("ts") or ""),
     )
-    meta = json.loads(view.get("private_metadata") or "{}")
-    meta["response_url"] = shortcut.get("response_url") or ""
-    view["private_metadata"] = json.dumps(meta)[:3000]
-    client.views_open(trigger_id=shortcut["trigger_id"], view=view)
 
 
 def handle_offer_click(
@@ -288,17 +308,14 @@ def handle_offer_click(
     with db.read() as session:
         text, thread_ts = offered(session, team_id=team, channel_id=channel, ts=ts)
     ack()
-    view = build_park_modal(
-        request=text[:3000],
+    _open_park_form(
+        client,
+        body,
+        request=text,
         requester=body["user"]["id"],
-        permalink=None,
-        channel_id=channel,
-        thread_ts=thread_ts or None,
+        channel=channel,
+        thread_ts=thread_ts,
     )
-    meta = json.loads(view.get("private_metadata") or "{}")
-    meta["response_url"] = body.get("response_url") or ""
-    view["private_metadata"] = json.dumps(meta)[:3000]
-    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def handle_park_submission(
@@ -396,13 +413,6 @@ def _offer(
 # -- triage ---------------------------------------------------------------------------------
 
 
-def _number(action: dict[str, Any]) -> int:
-    raw = str(action.get("value") or "")
-    if not raw.isdigit():
-        raise InvalidInput("That button doesn't point at a parking-lot item any more.")
-    return int(raw)
-
-
 def _actor(db: Database, team: str, body: dict[str, Any]) -> tuple[str, str | None, Person]:
     user = body["user"]["id"]
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
@@ -430,7 +440,9 @@ def handle_open_triage_form(
 ) -> None:
     user, channel, person = _actor(db, team, body)
     with db.read() as session:
-        item = repo.get_item(session, team_id=team, number=_number(action))
+        item = repo.get_item(
+            session, team_id=team, number=button_number(action, "a parking-lot item")
+        )
         repo.require_may_act(item, user_id=user, channel_id=channel, admin=person.admin)
     ack()
     build = TRIAGE_FORMS[action["action_id"]]
@@ -453,7 +465,12 @@ def handle_done_or_withdraw(
     admin = person.admin
     done = action["action_id"] == Action.PARK_DONE
     with db.session() as session:
-        item = repo.get_item(session, team_id=team, number=_number(action), for_update=True)
+        item = repo.get_item(
+            session,
+            team_id=team,
+            number=button_number(action, "a parking-lot item"),
+            for_update=True,
+        )
         if done:
             repo.require_may_act(item, user_id=user, channel_id=channel, admin=admin)
         repo.transition(
