@@ -78,6 +78,8 @@ class Decision(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "number", name="uq_decisions_team_number"),
         Index("ix_decisions_team_status", "team_id", "status"),
+        # a decision imported from a file remembers it (`decisionbot import`, migration 0010)
+        Index("uq_decisions_team_source", "team_id", "source_path", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -103,6 +105,19 @@ class Decision(SQLModel, table=True):
     source_permalink: str | None = Field(default=None, max_length=500)
     supersedes_id: int | None = Field(default=None, foreign_key="decisions.id")
     superseded_by_id: int | None = Field(default=None, foreign_key="decisions.id")
+    # ADR files (`decisionbot import`): the file it came from (relative to the imported
+    # folder) and the sha256 of its text, so a second import creates nothing and reports a
+    # changed file; sections the bot has no field for, kept in order as
+    # JSON [[heading, body], ...]; people named in the file who match no Slack user, kept as
+    # text: JSON {"decider": [...], "consulted": [...], "informed": [...]}.
+    source_path: str | None = Field(default=None, max_length=500)
+    source_hash: str | None = Field(default=None, max_length=64)
+    extra_sections: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False, default="[]", server_default="[]")
+    )
+    named_people: str = Field(
+        default="{}", sa_column=Column(Text, nullable=False, default="{}", server_default="{}")
+    )
     created_at: datetime = _ts()  # type: ignore[assignment]
     updated_at: datetime = _ts()  # type: ignore[assignment]
 
@@ -336,6 +351,8 @@ class SlackUser(SQLModel, table=True):
     is_bot: bool = False
     deleted: bool = False
     tz: str | None = Field(default=None, max_length=64)
+    # how the person is shown in exported files and charts (display name, else real name)
+    name: str | None = Field(default=None, max_length=200)
     updated_at: datetime = _ts()  # type: ignore[assignment]
 
 
@@ -611,3 +628,71 @@ class WatchOffer(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     user_id: str = Field(primary_key=True, max_length=32)
     offered_at: datetime = Field(sa_type=UTCDateTime)  # type: ignore[call-overload]
+
+
+class LinkKind(StrEnum):
+    AMENDS = "amends"  # decision_id amends other_id ("Amended by" on the other)
+    RELATES = "relates"  # decision_id relates to other_id (shown on both)
+
+
+class DecisionLink(SQLModel, table=True):
+    """Links between decisions other than supersede (which the decision rows carry both
+    ways): amends and relates-to, as ADR files write them (`Amends [2. …](0002-….md)`)."""
+
+    __tablename__ = "decision_links"
+    __table_args__ = (
+        UniqueConstraint("decision_id", "other_id", "kind", name="uq_decision_links"),
+        Index("ix_decision_links_other", "other_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    decision_id: int = Field(foreign_key="decisions.id")
+    other_id: int = Field(foreign_key="decisions.id")
+    kind: str = Field(max_length=16)
+    created_at: datetime = _ts()  # type: ignore[assignment]
+
+
+# -- the weekly digest ------------------------------------------------------------------------
+
+
+class DigestScope(StrEnum):
+    CHANNEL = "channel"  # what happened in this channel
+    WORKSPACE = "workspace"  # every public channel of the workspace (never a shared channel)
+
+
+class DigestSection(StrEnum):
+    DECISIONS = "decisions"
+    REVIEWS = "reviews"
+    ESTIMATES = "estimates"
+    PARKING = "parking"
+    HEALTH = "health"
+
+
+class DigestSubscription(SQLModel, table=True):
+    """A channel's weekly digest (`/adr digest`): one per channel. Each week's digest is one
+    outbox row keyed by (subscription, ISO week), so it is sent once."""
+
+    __tablename__ = "digest_subscriptions"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_digest_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    enabled: bool = True
+    # the bot could not post (removed from the channel, archived): configuring it again resumes
+    paused_reason: str | None = Field(default=None, max_length=64)
+    scope: str = Field(default=DigestScope.CHANNEL, max_length=16)
+    weekday: int = 0  # Monday = 0
+    hour: int = 9
+    minute: int = 0
+    timezone: str = Field(default="UTC", max_length=64)
+    sections: str = Field(default=" ".join(DigestSection), max_length=200)  # space-separated
+    quiet_line: bool = False  # a quiet week gets one line (else it is skipped)
+    configured_by: str = Field(max_length=32)
+    configured_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()  # type: ignore[assignment]
+
+    @property
+    def section_list(self) -> list[str]:
+        return self.sections.split()

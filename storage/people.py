@@ -101,6 +101,8 @@ def _row_values(team_id: str, user: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     home = user.get("team_id")
     tz = user.get("tz")
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
     return {
         "team_id": team_id,
         "user_id": user_id,
@@ -112,6 +114,7 @@ def _row_values(team_id: str, user: Mapping[str, Any]) -> dict[str, Any] | None:
         "is_bot": bool(user.get("is_bot") or user.get("id") == "USLACKBOT"),
         "deleted": bool(user.get("deleted")),
         "tz": str(tz)[:64] if tz else None,
+        "name": str(name)[:200] if name else None,
         "updated_at": utcnow(),
     }
 
