@@ -1,0 +1,101 @@
+"""What an ADR file says, independent of its format and of the database.
+
+The parser (``parse.py``) turns a file into an ``AdrRecord``; the importer
+(``storage/adr_files.py``) turns a record into a decision; the exporter reads decisions into
+records and the writer (``write.py``) renders them as MADR or Nygard files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+# A person as written in a file: "Ana Lima", "ana@example.com", "Ana Lima (@U0123ABC)" or
+# "@U0123ABC". Exported files always carry the Slack id, so a round trip is exact.
+_USER_ID = re.compile(r"@([UW][A-Z0-9]{2,31})\b")
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    text: str  # as written (for names that match nobody: kept and shown as text)
+    user_id: str | None = None  # a Slack user id, when the text carries one or a match found it
+
+    @classmethod
+    def parse(cls, text: str) -> PersonRef:
+        text = text.strip()
+        match = _USER_ID.search(text)
+        return cls(text=text, user_id=match.group(1) if match else None)
+
+
+@dataclass(frozen=True)
+class LinkRef:
+    """A link to another record, as a status line or a "Related" line writes it.
+
+    kind: supersedes | superseded_by | amends | amended_by | relates
+    target: the file name linked to ("0013-use-kafka.md"), or "" when only a number is given
+    number: the number of the record linked to, when the link text or file name says it
+    """
+
+    kind: str
+    target: str = ""
+    number: int | None = None
+
+
+@dataclass
+class StanceRecord:
+    kind: str  # storage.models.StanceKind value
+    person: PersonRef
+    concern: str = ""
+    change_my_mind: str = ""
+    committed: bool = False
+    reason: str = ""
+
+
+@dataclass
+class AskRecord:
+    """One person's answer to "did this decision work?"."""
+
+    person: PersonRef
+    role: str  # "owner" or "dissenter"
+    outcome: str | None = None  # storage.models.Outcome value
+    what_happened: str = ""
+    evidence: str = ""
+    learned: str = ""
+    concern: str = ""  # a dissenter's concern, as asked
+    dissent_answer: str | None = None  # storage.models.DissentAnswer value
+
+
+@dataclass
+class ReviewRecord:
+    due: date | None = None
+    outcome: str | None = None  # storage.models.Outcome value
+    asks: list[AskRecord] = field(default_factory=list)
+
+
+@dataclass
+class AdrRecord:
+    title: str
+    number: int | None = None
+    date: date | None = None
+    status: str = "proposed"  # storage.models.DecisionStatus value
+    context: str = ""
+    options: str = ""
+    decision: str = ""
+    consequences: str = ""
+    success_criteria: str = ""
+    deciders: list[PersonRef] = field(default_factory=list)
+    consulted: list[PersonRef] = field(default_factory=list)
+    informed: list[PersonRef] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    review_date: date | None = None
+    links: list[LinkRef] = field(default_factory=list)
+    # sections the bot has no field for, in file order: (heading as written, body)
+    extra: list[tuple[str, str]] = field(default_factory=list)
+    stances: list[StanceRecord] = field(default_factory=list)
+    review: ReviewRecord | None = None
+    format: str = ""  # nygard | madr2 | madr3 | madr4 (what the parser recognised)
+
+
+class NotADecisionRecord(ValueError):
+    """The file is not a decision record, or is malformed; the message says why."""
