@@ -1,0 +1,620 @@
+"""Read architecture decision record files into ``AdrRecord``s (pure: no database, no Slack).
+
+Teams adopt the bot only if the records they already keep come along, so this reads what
+adr-tools (Nygard), MADR 2, MADR 3 and MADR 4 write, and everything ``write.py`` writes. It
+reads by meaning, not by template, so hand-edited and hybrid files work too:
+
+1. YAML front matter (MADR 3/4): ``status``, ``date``, ``deciders`` / ``decision-makers``,
+   ``consulted``, ``informed``, and the bot's own ``tags`` and ``review-date``.
+2. The title is the first level-1 heading. ``# 12. Title`` (adr-tools) or ``# ADR-12: Title``
+   gives the number; otherwise the file name's leading digits do (``0012-….md``).
+3. Lines before the first section: ``Date: 2024-03-01`` (adr-tools), ``* Status: accepted``
+   bullets (MADR 2), ``Technical Story: …``.
+4. Sections (level-2 headings, and any later level-1 heading) are mapped by name: Status,
+   Context (and Problem Statement), Considered Options, Decision (Outcome), Consequences,
+   Success Criteria, Links, Stances, Review. Inside Decision (Outcome), ``### Consequences``
+   and ``### Positive/Negative Consequences`` become the consequences (keeping those two
+   sub-headings in the text), ``### Confirmation`` / ``### Validation`` become extra sections,
+   other sub-headings stay in the text they follow. Headings inside code fences are text.
+
+Nothing is dropped: a section the record has no field for, a second section of a kind already
+read, a Links / Stances / Review section not in the syntax below, an unknown front matter
+key, or free text before the first section (heading "Preamble") goes to ``record.extra`` as
+(heading, body), in file order. A status that is not one of the five words becomes
+"proposed" (or the known word it starts with), and its text is kept as the extra section
+"Original status"; a date that cannot be read is kept as an extra section under its key.
+
+Links (``LinkRef``): a line ``Superseded by [13. Use Kafka](0013-use-kafka.md)`` (also
+Supersedes, Amends, Amended by, Relates to / Related to; a bare ``ADR-0013`` or ``13`` instead
+of a Markdown link) in the Status section or, as a bullet, in a Links section made only of
+such lines; and a MADR status ``superseded by [ADR-0013](0013-….md)``. ``target`` is the link
+target exactly as written (relative to the linking file, possibly a file that does not exist);
+``number`` comes from the target's leading digits, else from the link text.
+
+The syntax of the bot's own sections (Stances, Review) is documented in ``write.py``; the
+labels both modules use are the tables just below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from bot.adr_files.records import (
+    AdrRecord,
+    AskRecord,
+    LinkRef,
+    NotADecisionRecord,
+    PersonRef,
+    ReviewRecord,
+    StanceRecord,
+)
+
+# -- the vocabulary shared with write.py (storage.models values -> words in the file) --------
+
+STATUSES = ("proposed", "accepted", "rejected", "deprecated", "superseded")
+LINK_LABELS = {
+    "supersedes": "Supersedes",
+    "superseded_by": "Superseded by",
+    "amends": "Amends",
+    "amended_by": "Amended by",
+    "relates": "Relates to",
+}
+STANCE_LABELS = {"agree": "Agree", "disagree_and_commit": "Disagree and commit", "block": "Block"}
+STANCE_FIELDS = {"concern": "Concern", "change_my_mind": "Would change my mind", "reason": "Reason"}
+ASK_FIELDS = {
+    "concern": "Concern",
+    "what_happened": "What happened",
+    "evidence": "Evidence",
+    "learned": "Learned",
+}
+OUTCOME_LABELS = {"worked": "worked", "partly": "partly", "didnt_work": "didn't work"}
+DISSENT_LABELS = {"yes": "yes", "no": "no", "too_early": "too early to tell"}
+ASK_ROLES = ("owner", "dissenter")
+
+INDEX_OR_TEMPLATE = "not a decision record (index or template)"  # Problem.reason: skip, not fail
+_INDEX_STEMS = {"readme", "index", "template", "adr-template"}
+
+# -- Markdown structure ----------------------------------------------------------------------
+
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+@dataclass
+class _Section:
+    level: int
+    heading: str
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return _key(self.heading)
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.lines).strip()
+
+
+def _key(text: str) -> str:
+    """A heading or key as compared: "Decision-Makers:" -> "decision makers"."""
+    return " ".join(re.sub(r"[-_]", " ", text.lower()).split()).strip(" :")
+
+
+def _join(*parts: str) -> str:
+    return "\n\n".join(part for part in parts if part)
+
+
+def _split(lines: list[str], starts: Callable[[int], bool]) -> tuple[list[str], list[_Section]]:
+    """Lines before the first heading whose level ``starts`` a section, and the sections."""
+    before: list[str] = []
+    sections: list[_Section] = []
+    fence = ""
+    for line in lines:
+        heading = None if fence else _HEADING.match(line)
+        fence = _fence_after(fence, line)
+        if heading and starts(len(heading.group(1))):
+            sections.append(_Section(len(heading.group(1)), (heading.group(2) or "").strip()))
+        else:
+            (sections[-1].lines if sections else before).append(line)
+    return before, sections
+
+
+def _fence_after(fence: str, line: str) -> str:
+    """The open code fence after ``line`` ("" when none)."""
+    match = _FENCE.match(line)
+    if not match:
+        return fence
+    marker = match.group(1)
+    if not fence:
+        return marker
+    closes = marker[0] == fence[0] and len(marker) >= len(fence) and line.strip() == marker
+    return "" if closes else fence
+
+
+# -- values ------------------------------------------------------------------------------------
+
+_NUMBERED_TITLE = re.compile(r"^(?:ADR[-_ ]?(\d{1,9})\s*[.:-]?|(\d{1,9})[.:])\s+(\S.*)$", re.I)
+_LEADING_NUMBER = re.compile(r"^(?:ADR[-_ ]?)?(\d{1,9})(?!\d)", re.I)
+_ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:$|[T ])")
+_LINK_LINE = re.compile(
+    r"^(?:[-*+]\s+)?(supersedes|superseded\s+by|amends|amended\s+by|relates\s+to|related\s+to)"
+    r"\s*:?\s+(.+?)\s*$",
+    re.I,
+)
+_LINK_KINDS = {label.lower(): kind for kind, label in LINK_LABELS.items()} | {
+    "related to": "relates"
+}
+_MD_LINK = re.compile(r"^\[([^\]]*)\]\(\s*<?([^()<>\s]+)>?\s*\)$")
+_BARE_REF = re.compile(r"^(?:ADR[-_ ]?)?(\d{1,9})$", re.I)
+_SUPERSEDED_BY = re.compile(r"^superseded\s+by\s+(.+)$", re.I)
+
+
+def _leading_number(text: str) -> int | None:
+    match = _LEADING_NUMBER.match(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def _plain(value: object) -> str:
+    """A front matter or metadata value as text (HTML comments from templates removed)."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(_plain(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
+    return _COMMENT.sub("", str(value)).strip()
+
+
+def _date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    match = _ISO_DATE.match(_plain(value))
+    if not match:
+        return None
+    try:
+        return date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+
+
+def _people(value: object) -> list[PersonRef]:
+    """People from a YAML list or a comma-separated string."""
+    items = value if isinstance(value, list) else _plain(value).split(",")
+    return [PersonRef.parse(_plain(item)) for item in items if _plain(item)]
+
+
+def _tags(value: object) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [tag for item in items for tag in re.split(r"[,\s]+", _plain(item)) if tag]
+
+
+def _link_ref(kind: str, ref: str) -> LinkRef | None:
+    """``[13. Use Kafka](0013-use-kafka.md)``, ``ADR-0013`` or ``13`` as a link of ``kind``."""
+    ref = ref.strip()
+    markdown = _MD_LINK.match(ref)
+    if markdown:
+        text, target = markdown.groups()
+        number = _leading_number(PurePosixPath(target).name)
+        return LinkRef(kind, target, number if number is not None else _leading_number(text))
+    bare = _BARE_REF.match(ref)
+    return LinkRef(kind, "", int(bare.group(1))) if bare else None
+
+
+def _link_line(line: str) -> LinkRef | None:
+    match = _LINK_LINE.match(line.strip())
+    if not match:
+        return None
+    return _link_ref(_LINK_KINDS[" ".join(match.group(1).lower().split())], match.group(2))
+
+
+def _link_list(body: str) -> list[LinkRef] | None:
+    """The links of a section made only of link lines, else None."""
+    links = [_link_line(line) for line in body.split("\n") if line.strip()]
+    return None if None in links else [link for link in links if link is not None]
+
+
+# -- the bot's own sections (syntax: see write.py) ---------------------------------------------
+
+_ITEM = re.compile(r"^- ([^:]+):(?: (.*))?$")
+_FIELD = re.compile(r"^  - ([^:]+):(?: (.*))?$")
+
+
+@dataclass
+class _Item:
+    label: str
+    value: str
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def text(self, name: str) -> str:
+        return "\n".join(self.fields[name]).strip()
+
+
+def _items(body: str) -> list[_Item] | None:
+    """``- Label: value`` items with ``  - Field: text`` fields whose further lines are
+    indented four spaces; None when the body is anything else."""
+    items: list[_Item] = []
+    lines: list[str] | None = None  # the field being read
+    for line in body.split("\n"):
+        item, field_line = _ITEM.match(line), _FIELD.match(line)
+        if item:
+            items.append(_Item(_key(item.group(1)), (item.group(2) or "").strip()))
+            lines = None
+        elif field_line and items:
+            lines = [field_line.group(2) or ""]
+            items[-1].fields[_key(field_line.group(1))] = lines
+        elif lines is not None and (line.startswith("    ") or not line.strip()):
+            lines.append(line[4:])
+        elif line.strip():
+            return None
+    return items
+
+
+def _choice(text: str, labels: dict[str, str]) -> str | None:
+    """A stored value from its label or the value itself; other text is kept as written."""
+    if not text:
+        return None
+    by_label = {label.lower(): value for value, label in labels.items()} | {v: v for v in labels}
+    return by_label.get(text.lower(), text)
+
+
+def parse_stances(body: str) -> list[StanceRecord] | None:
+    """A Stances section written by ``write.py``; None when the body is not in that syntax."""
+    kinds = {_key(label): kind for kind, label in STANCE_LABELS.items()}
+    texts = {_key(label): attribute for attribute, label in STANCE_FIELDS.items()}
+    items = _items(body)
+    stances: list[StanceRecord] = []
+    for item in items or []:
+        kind = kinds.get(item.label)
+        if kind is None or not item.value:
+            return None
+        stance = StanceRecord(kind, PersonRef.parse(item.value))
+        stance.committed = kind == "disagree_and_commit"
+        for name in item.fields:
+            if name == "committed" and item.text(name).lower() in ("yes", "no"):
+                stance.committed = item.text(name).lower() == "yes"
+            elif name in texts:
+                setattr(stance, texts[name], item.text(name))
+            else:
+                return None
+        stances.append(stance)
+    return stances if items is not None else None
+
+
+def parse_review(body: str) -> ReviewRecord | None:
+    """A Review section written by ``write.py``; None when the body is not in that syntax."""
+    items = _items(body)
+    review = ReviewRecord()
+    for item in items or []:
+        if item.label in ASK_ROLES:
+            ask = _ask(item)
+            if ask is None:
+                return None
+            review.asks.append(ask)
+        elif item.fields:
+            return None
+        elif item.label == "due" and _date(item.value) is not None:
+            review.due = _date(item.value)
+        elif item.label == "outcome":
+            review.outcome = _choice(item.value, OUTCOME_LABELS)
+        else:
+            return None
+    return review if items is not None else None
+
+
+def _ask(item: _Item) -> AskRecord | None:
+    texts = {_key(label): attribute for attribute, label in ASK_FIELDS.items()}
+    if not item.value:
+        return None
+    ask = AskRecord(person=PersonRef.parse(item.value), role=item.label)
+    for name in item.fields:
+        if name == "outcome":
+            ask.outcome = _choice(item.text(name), OUTCOME_LABELS)
+        elif name == "concern came true":
+            ask.dissent_answer = _choice(item.text(name), DISSENT_LABELS)
+        elif name in texts:
+            setattr(ask, texts[name], item.text(name))
+        else:
+            return None
+    return ask
+
+
+# -- one file ----------------------------------------------------------------------------------
+
+_META = {
+    "status": "status",
+    "date": "date",
+    "deciders": "deciders",
+    "decision makers": "deciders",
+    "consulted": "consulted",
+    "informed": "informed",
+    "tags": "tags",
+    "review date": "review_date",
+}
+_PLAIN_KEYS = set(_META) | {"technical story"}  # keys read from lines that are not bullets
+_META_LINE = re.compile(
+    r"^(?P<bullet>[-*+]\s+)?(?P<key>[A-Za-z][A-Za-z _-]{0,40}?)\s*:(?:\s+(?P<value>.*))?$"
+)
+_FIELDS = {
+    "context": "context",
+    "context and problem statement": "context",
+    "problem statement": "context",
+    "considered options": "options",
+    "options": "options",
+    "consequences": "consequences",
+    "success criteria": "success_criteria",
+}
+_DECISION = ("decision", "decision outcome")
+_SPLIT_CONSEQUENCES = ("positive consequences", "negative consequences")
+
+
+class _Reader:
+    """Fills one record from the parts of a file, in file order."""
+
+    def __init__(self, record: AdrRecord) -> None:
+        self.record = record
+        self.given: set[str] = set()  # metadata already read (a second one goes to extra)
+        self.preamble_keys: set[str] = set()
+        self.status_links: list[LinkRef] = []
+
+    def meta(self, key: str, value: object) -> None:
+        name = _META.get(_key(key))
+        text = _plain(value)
+        if name is None or name in self.given:
+            self.record.extra.append((key.strip(), text))
+            return
+        self.given.add(name)
+        if name == "status":
+            self.status_value(text)
+        elif name in ("date", "review_date"):
+            setattr(self.record, name, _date(value))
+            if getattr(self.record, name) is None and text:
+                self.record.extra.append((key.strip(), text))
+        elif name == "tags":
+            self.record.tags = _tags(value)
+        else:
+            setattr(self.record, name, _people(value))
+
+    def preamble(self, lines: list[str]) -> None:
+        free: list[str] = []
+        for line in lines:
+            match = _META_LINE.match(line.strip())
+            if match and (match["bullet"] or _key(match["key"]) in _PLAIN_KEYS):
+                self.preamble_keys.add(_key(match["key"]))
+                self.meta(match["key"], match["value"] or "")
+            else:
+                free.append(line)
+        if "\n".join(free).strip():
+            self.record.extra.append(("Preamble", "\n".join(free).strip()))
+
+    def status_value(self, text: str) -> None:
+        """A MADR status: a word, or ``superseded by [ADR-0013](0013-….md)``."""
+        superseded = _SUPERSEDED_BY.match(text)
+        link = _link_ref("superseded_by", superseded.group(1)) if superseded else None
+        if link is None:
+            self.status_text(text)
+        else:
+            self.record.status = "superseded"
+            self.status_links.append(link)
+
+    def status_text(self, text: str) -> None:
+        word = _key(text).rstrip(".")
+        if word in STATUSES:
+            self.record.status = word
+            return
+        first = re.split(r"\W", word, maxsplit=1)[0]
+        self.record.status = first if first in STATUSES else "proposed"
+        self.record.extra.append(("Original status", text))
+
+    def status_section(self, body: str) -> None:
+        """adr-tools: the status word, then link lines (a superseded record has only those)."""
+        self.given.add("status")
+        words: list[str] = []
+        links: list[LinkRef] = []
+        for line in body.split("\n"):
+            link = _link_line(line)
+            if link is not None:
+                links.append(link)
+            elif line.strip():
+                words.append(line.strip())
+        self.record.links.extend(links)
+        if words:
+            self.status_text("\n".join(words))
+        elif any(link.kind == "superseded_by" for link in links):
+            self.record.status = "superseded"
+
+    def section(self, section: _Section) -> None:
+        record, name, body = self.record, section.name, section.body
+        if name == "status" and "status" not in self.given:
+            self.status_section(body)
+        elif name in _DECISION and not record.decision:
+            self.decision_section(section.lines)
+        elif name in _FIELDS and not getattr(record, _FIELDS[name]):
+            setattr(record, _FIELDS[name], body)
+        elif name == "links" and (links := _link_list(body)) is not None:
+            record.links.extend(links)
+        elif name == "stances" and not record.stances and (stances := parse_stances(body)):
+            record.stances = stances
+        elif name == "review" and record.review is None and (review := parse_review(body)):
+            record.review = review
+        else:
+            record.extra.append((section.heading, body))
+
+    def decision_section(self, lines: list[str]) -> None:
+        """Decision (Outcome): the text, then ### Consequences and ### Confirmation parts."""
+        before, subsections = _split(lines, lambda level: level == 3)
+        decision = ["\n".join(before).strip()]
+        consequences: list[str] = []
+        extras: list[tuple[str, list[str]]] = []
+        target = decision  # where a sub-heading the record has no field for goes
+        for sub in subsections:
+            if sub.name == "consequences":
+                target = consequences
+                target.append(sub.body)
+            elif sub.name in _SPLIT_CONSEQUENCES:
+                target = consequences
+                target.append(_join(f"### {sub.heading}", sub.body))
+            elif sub.name in ("confirmation", "validation"):
+                target = [sub.body]
+                extras.append((sub.heading, target))
+            else:
+                target.append(_join(f"### {sub.heading}", sub.body))
+        self.record.decision = _join(*decision)
+        if _join(*consequences) and self.record.consequences:
+            self.record.extra.append(("Consequences", _join(*consequences)))
+        elif _join(*consequences):
+            self.record.consequences = _join(*consequences)
+        self.record.extra.extend((heading, _join(*parts)) for heading, parts in extras)
+
+    def finish(self) -> AdrRecord:
+        for link in self.status_links:  # write.py repeats the status link under Links
+            if link not in self.record.links:
+                self.record.links.append(link)
+        return self.record
+
+
+def parse_text(text: str, *, file_name: str) -> AdrRecord:
+    """One decision record file's text as a record.
+
+    Raises ``NotADecisionRecord`` with a short reason ("empty file", "no title heading",
+    "no Decision section", "front matter is not valid YAML: …") and nothing else.
+    """
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise NotADecisionRecord("empty file")
+    front, lines = _front_matter(text.split("\n"))
+    before, sections = _split(lines, lambda level: level <= 2)
+    title = next((section for section in sections if section.level == 1), None)
+    if title is None or not title.heading:
+        raise NotADecisionRecord("no title heading")
+    sections = [section for section in sections if section is not title]
+    if not any(section.name in _DECISION for section in sections):
+        raise NotADecisionRecord("no Decision section")
+    number, title_text = _number_and_title(title.heading, file_name)
+    reader = _Reader(AdrRecord(title=title_text, number=number))
+    for key, value in (front or {}).items():
+        reader.meta(str(key), value)
+    reader.preamble(before + title.lines)
+    for section in sections:
+        reader.section(section)
+    record = reader.finish()
+    record.format = _format(front, reader.preamble_keys, lines)
+    return record
+
+
+def _number_and_title(heading: str, file_name: str) -> tuple[int | None, str]:
+    match = _NUMBERED_TITLE.match(heading)
+    if match:
+        return int(match.group(1) or match.group(2)), match.group(3).strip()
+    return _leading_number(PurePosixPath(file_name).name), heading
+
+
+def _front_matter(lines: list[str]) -> tuple[dict[object, object] | None, list[str]]:
+    """The YAML front matter (None when the file has none) and the lines after it."""
+    if lines[0].rstrip() != "---":
+        return None, lines
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if end is None:
+        raise NotADecisionRecord("front matter has no closing ---")
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end]))
+    except Exception as exc:  # PyYAML's constructors raise IndexError, KeyError…
+        # …on tagged values such as "!!float " or "!!timestamp x": all of them mean bad YAML
+        raise NotADecisionRecord(_yaml_reason(exc)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise NotADecisionRecord("front matter is not a YAML mapping of keys to values")
+    return data, lines[end + 1 :]
+
+
+def _yaml_reason(exc: Exception) -> str:
+    if not isinstance(exc, yaml.YAMLError):
+        detail = f" ({exc})" if isinstance(exc, ValueError) else ""
+        return f"front matter is not valid YAML: a value cannot be read{detail}"
+    problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 2})" if mark is not None else ""  # +1: 0-based, +1: "---"
+    return f"front matter is not valid YAML: {problem}{where}"
+
+
+def _format(front: dict[object, object] | None, preamble_keys: set[str], lines: list[str]) -> str:
+    """Which template the file follows: nygard | madr2 | madr3 | madr4."""
+    names = {section.name for section in _split(lines, lambda level: True)[1]}
+    if front is not None:
+        keys = {_key(str(key)) for key in front}  # MADR 3 says deciders, MADR 4 decision-makers
+        return "madr3" if "deciders" in keys and "decision makers" not in keys else "madr4"
+    if "status" in names:
+        return "nygard"
+    if "status" in preamble_keys or names & set(_SPLIT_CONSEQUENCES):
+        return "madr2"
+    if "validation" in names and "confirmation" not in names:
+        return "madr3"
+    if names & {"context and problem statement", "decision outcome", "considered options"}:
+        return "madr4"
+    return "nygard"
+
+
+# -- a folder ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # relative to the folder read, with "/"
+    sha256: str  # hex digest of the file's bytes
+    record: AdrRecord
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    reason: str
+
+
+def read_tree(root: Path) -> tuple[list[SourceFile], list[Problem]]:
+    """Every ``*.md`` / ``*.markdown`` file under ``root``, sorted by path: the records, and
+    the files that are not records with the reason. One bad file never stops the others."""
+    files: list[SourceFile] = []
+    problems: list[Problem] = []
+    paths = [p for p in root.rglob("*") if p.suffix.lower() in (".md", ".markdown")]
+    for path in sorted(paths, key=lambda p: p.relative_to(root).as_posix()):
+        if not path.is_file():
+            continue
+        result = _read_file(path, path.relative_to(root).as_posix())
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            files.append(result)
+    return files, problems
+
+
+def _read_file(path: Path, relative: str) -> SourceFile | Problem:
+    name = path.name.lower()
+    if PurePosixPath(name).stem in _INDEX_STEMS or name.startswith("template"):
+        return Problem(relative, INDEX_OR_TEMPLATE)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Problem(relative, f"cannot be read: {exc.strerror or exc}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return Problem(relative, "not UTF-8 text")
+    try:
+        record = parse_text(text, file_name=path.name)
+    except NotADecisionRecord as exc:
+        return Problem(relative, str(exc))
+    return SourceFile(relative, hashlib.sha256(data).hexdigest(), record)

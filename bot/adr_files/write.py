@@ -1,0 +1,326 @@
+"""Write decision records as Markdown files: MADR 4 (default) or adr-tools (Nygard), plus the
+``README.md`` index that log4brains and Backstage read beside ``NNNN-title.md`` files.
+
+Teams trust the bot only if its log can go back into their repository as ordinary files, so
+the output follows the templates, and ``parse.py`` reads it back to the same record. Writing
+is deterministic: the same record and names give the same bytes (no clock, no set order).
+
+MADR: front matter (``status``, ``date``, ``decision-makers``, ``consulted``, ``informed``,
+and the bot's ``tags`` and ``review-date``; empty ones left out), ``# Title``, Context and
+Problem Statement, Considered Options, Decision Outcome with ``### Consequences``, then the
+bot's sections. A superseded record's status is ``superseded by [ADR-0013](0013-….md)``, and
+every link is also a line of a ``## Links`` section, so it points at the other file.
+
+Nygard: exactly the adr-tools layout (``# 12. Title``, ``Date: 2024-03-01``, ``## Status``
+with the status word and link lines such as ``Superseded by [ADR-0013](0013-….md)``, Context,
+Decision, Consequences), so ``adr list`` and ``adr link`` work on it. People, tags and the
+review date are bullets under the date (``- Deciders: Ana Lima (@U0123ABC), Bo``: names are
+comma-separated there); Considered Options and the bot's sections follow Consequences.
+
+The bot's sections, in this order: Success Criteria, the extra sections as read, (MADR) Links,
+Stances, Review. Stances and Review are lists of ``- Label: value`` items, each with optional
+``  - Field: text`` fields; a field's further lines are indented four spaces, so multi-line
+text (even text with headings or lists in it) stays inside its field::
+
+    ## Stances
+
+    - Agree: Ana Lima (@U0123ABC)
+    - Disagree and commit: Bo (@U0456DEF)
+      - Concern: Kafka is new to us,
+        and the on-call rota is thin.
+      - Would change my mind: a load test at twice today's peak
+    - Block: Cy (@U0789GHI)
+      - Reason: no budget for the cluster
+      - Committed: yes
+
+    ## Review
+
+    - Due: 2024-09-01
+    - Outcome: partly
+    - Owner: Ana Lima (@U0123ABC)
+      - Outcome: worked
+      - What happened: …
+      - Evidence: …
+      - Learned: …
+    - Dissenter: Bo (@U0456DEF)
+      - Concern: …
+      - Concern came true: yes | no | too early to tell
+
+Stance labels: Agree, Disagree and commit, Block; fields Concern, Would change my mind,
+Reason, and Committed (yes/no, written only when it differs from the kind: disagree-and-commit
+is committed, the others are not). Review items: Due, Outcome (worked / partly / didn't
+work), then Owner or Dissenter per person asked, with fields Concern, Concern came true,
+Outcome, What happened, Evidence, Learned. Empty values are left out.
+
+People: ``PersonRef.text`` as is, plus `` (@U…)`` when it has a user id its text lacks.
+Link targets: ``names[number]`` when the record linked to is exported, else the link's own
+target, else a bare ``ADR-0013``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import yaml
+
+from bot.adr_files.parse import (
+    ASK_FIELDS,
+    DISSENT_LABELS,
+    LINK_LABELS,
+    OUTCOME_LABELS,
+    STANCE_FIELDS,
+    STANCE_LABELS,
+)
+from bot.adr_files.records import (
+    AdrRecord,
+    AskRecord,
+    LinkRef,
+    PersonRef,
+    ReviewRecord,
+    StanceRecord,
+)
+
+_SLUG_MAX = 60
+FORMATS = ("madr", "nygard")
+
+
+def file_name(number: int, title: str) -> str:
+    """``0012-use-postgres-for-storage.md``, as adr-tools and MADR name their files."""
+    return f"{number:04d}-{_slug(title)}.md"
+
+
+def _slug(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    if len(slug) > _SLUG_MAX:  # cut at a word's end when there is one
+        cut = slug[: _SLUG_MAX + 1]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else slug[:_SLUG_MAX]
+    return slug.strip("-") or "decision"
+
+
+def write_record(record: AdrRecord, *, fmt: str = "madr", names: Mapping[int, str]) -> str:
+    """The file for ``record``; ``names`` maps record numbers to file names (link targets)."""
+    if fmt == "madr":
+        blocks = _madr(record, names)
+    elif fmt == "nygard":
+        blocks = _nygard(record, names)
+    else:
+        raise ValueError(f"unknown ADR file format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return "\n\n".join(blocks) + "\n"
+
+
+def write_index(records: Sequence[AdrRecord], *, names: Mapping[int, str]) -> str:
+    """``README.md``: a table of number, linked title, status and date, by number."""
+    lines = [
+        "# Architecture Decision Records",
+        "",
+        "| Number | Title | Status | Date |",
+        "| --- | --- | --- | --- |",
+    ]
+    ordered = sorted(records, key=lambda r: (r.number is None, r.number or 0, r.title))
+    for record in ordered:
+        title = _table_text(record.title)
+        if record.number is not None:
+            name = names.get(record.number) or file_name(record.number, record.title)
+            title = f"[{title}]({name})"
+        number = "" if record.number is None else str(record.number)
+        lines.append(f"| {number} | {title} | {record.status} | {_iso(record.date)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _table_text(text: str) -> str:
+    text = " ".join(text.split())
+    return re.sub(r"([\\|\[\]])", r"\\\1", text)
+
+
+# -- the two layouts ---------------------------------------------------------------------------
+
+
+def _madr(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
+    blocks = [_front_matter(record, names), f"# {_one_line(record.title)}"]
+    if record.context:
+        blocks += _section("Context and Problem Statement", record.context)
+    if record.options:
+        blocks += _section("Considered Options", record.options)
+    blocks += _section("Decision Outcome", record.decision)
+    if record.consequences:
+        blocks += _section("Consequences", record.consequences, level=3)
+    blocks += _section("Success Criteria", record.success_criteria, optional=True)
+    for heading, body in record.extra:
+        blocks += _section(heading, body)
+    links = [
+        f"- {_label(LINK_LABELS, link.kind)} {_link_ref(link, names)}" for link in _links(record)
+    ]
+    blocks += _section("Links", "\n".join(links), optional=True)
+    return blocks + _stances_and_review(record)
+
+
+def _front_matter(record: AdrRecord, names: Mapping[int, str]) -> str:
+    data: dict[str, object] = {"status": _madr_status(record, names)}
+    if record.date:
+        data["date"] = record.date
+    people = (
+        ("decision-makers", record.deciders),
+        ("consulted", record.consulted),
+        ("informed", record.informed),
+    )
+    for key, persons in people:
+        if persons:
+            data[key] = [_person(person) for person in persons]
+    if record.tags:
+        data["tags"] = list(record.tags)
+    if record.review_date:
+        data["review-date"] = record.review_date
+    dumped = yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=2**31 - 1
+    )
+    return f"---\n{dumped}---"
+
+
+def _madr_status(record: AdrRecord, names: Mapping[int, str]) -> str:
+    replaced_by = next((link for link in _links(record) if link.kind == "superseded_by"), None)
+    if record.status == "superseded" and replaced_by is not None:
+        return f"superseded by {_link_ref(replaced_by, names)}"
+    return record.status
+
+
+def _nygard(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
+    title = _one_line(record.title)
+    blocks = [f"# {record.number}. {title}" if record.number is not None else f"# {title}"]
+    if record.date:
+        blocks.append(f"Date: {record.date.isoformat()}")
+    facts = _nygard_facts(record)
+    if facts:
+        blocks.append("\n".join(facts))
+    blocks += ["## Status", *_nygard_status(record, names)]
+    blocks += _section("Context", record.context)
+    blocks += _section("Decision", record.decision)
+    blocks += _section("Consequences", record.consequences)
+    blocks += _section("Considered Options", record.options, optional=True)
+    blocks += _section("Success Criteria", record.success_criteria, optional=True)
+    for heading, body in record.extra:
+        blocks += _section(heading, body)
+    return blocks + _stances_and_review(record)
+
+
+def _nygard_facts(record: AdrRecord) -> list[str]:
+    """What adr-tools has no place for, as bullets under the date."""
+    facts = [
+        ("Deciders", ", ".join(_person(person) for person in record.deciders)),
+        ("Consulted", ", ".join(_person(person) for person in record.consulted)),
+        ("Informed", ", ".join(_person(person) for person in record.informed)),
+        ("Tags", ", ".join(record.tags)),
+        ("Review date", _iso(record.review_date)),
+    ]
+    return [f"- {label}: {value}" for label, value in facts if value]
+
+
+def _nygard_status(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
+    """adr-tools writes a superseded record's status as its "Superseded by" line alone."""
+    links = _links(record)
+    kinds = {link.kind for link in links}
+    replaced = record.status == "superseded" and "superseded_by" in kinds
+    words = [] if replaced else [record.status.capitalize()]
+    return words + [f"{_label(LINK_LABELS, link.kind)} {_link_ref(link, names)}" for link in links]
+
+
+# -- parts -------------------------------------------------------------------------------------
+
+
+def _section(heading: str, body: str, *, level: int = 2, optional: bool = False) -> list[str]:
+    body = body.strip()
+    if optional and not body:
+        return []
+    return [f"{'#' * level} {_one_line(heading)}".rstrip()] + ([body] if body else [])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.strip().split("\n"))
+
+
+def _person(person: PersonRef) -> str:
+    text = _one_line(person.text)
+    if person.user_id and f"@{person.user_id}" not in text:
+        return f"{text} (@{person.user_id})" if text else f"@{person.user_id}"
+    return text
+
+
+def _links(record: AdrRecord) -> list[LinkRef]:
+    """The links that can be written: with a number or a target."""
+    return [link for link in record.links if link.number is not None or link.target]
+
+
+def _label(labels: Mapping[str, str], value: str) -> str:
+    """The word a file uses for a stored value (a link or stance kind)."""
+    if value not in labels:
+        raise ValueError(f"cannot write {value!r}: expected one of {', '.join(labels)}")
+    return labels[value]
+
+
+def _link_ref(link: LinkRef, names: Mapping[int, str]) -> str:
+    """``[ADR-0013](0013-use-kafka.md)``, or ``ADR-0013`` when there is no file to point at."""
+    target = link.target
+    if link.number is not None:
+        target = names.get(link.number, target)
+        label = f"ADR-{link.number:04d}"
+    else:
+        label = target
+    return f"[{label}]({target})" if target else label
+
+
+def _stances_and_review(record: AdrRecord) -> list[str]:
+    blocks: list[str] = []
+    if record.stances:
+        blocks += ["## Stances", "\n".join(_stance_lines(record.stances))]
+    if record.review is not None:
+        blocks += _section("Review", "\n".join(_review_lines(record.review)))
+    return blocks
+
+
+def _stance_lines(stances: list[StanceRecord]) -> list[str]:
+    lines: list[str] = []
+    for stance in stances:
+        lines.append(f"- {_label(STANCE_LABELS, stance.kind)}: {_person(stance.person)}")
+        for attribute, label in STANCE_FIELDS.items():
+            lines += _field(label, getattr(stance, attribute))
+        if stance.committed != (stance.kind == "disagree_and_commit"):
+            lines += _field("Committed", "yes" if stance.committed else "no")
+    return lines
+
+
+def _review_lines(review: ReviewRecord) -> list[str]:
+    lines: list[str] = []
+    if review.due:
+        lines.append(f"- Due: {_iso(review.due)}")
+    if review.outcome:
+        lines.append(f"- Outcome: {OUTCOME_LABELS.get(review.outcome, review.outcome)}")
+    for ask in review.asks:
+        lines += _ask_lines(ask)
+    return lines
+
+
+def _ask_lines(ask: AskRecord) -> list[str]:
+    answer = DISSENT_LABELS.get(ask.dissent_answer or "", ask.dissent_answer or "")
+    outcome = OUTCOME_LABELS.get(ask.outcome or "", ask.outcome or "")
+    lines = [f"- {ask.role.capitalize()}: {_person(ask.person)}"]
+    lines += _field(ASK_FIELDS["concern"], ask.concern)
+    lines += _field("Concern came true", answer) + _field("Outcome", outcome)
+    for attribute in ("what_happened", "evidence", "learned"):
+        lines += _field(ASK_FIELDS[attribute], getattr(ask, attribute))
+    return lines
+
+
+def _field(label: str, text: str) -> list[str]:
+    """``  - Label: first line`` and the further lines indented four spaces."""
+    text = text.strip()
+    if not text:
+        return []
+    first, *rest = text.split("\n")
+    return [f"  - {label}: {first}"] + [f"    {line}" if line else "" for line in rest]
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""

@@ -1,0 +1,716 @@
+"""ADR files in and out (issue 11), the pure part: parsing each format's fixture folder,
+reporting malformed files, and write -> parse round trips. No database, no Slack.
+
+The round trips compare whole records, with two normalisations that are part of the format:
+``format`` is what the parser recognised (the written layout), and a person whose Slack id is
+not in their text comes back as ``"Text (@U…)"`` (that is how the id is written).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.adr_files.parse import INDEX_OR_TEMPLATE, Problem, parse_text, read_tree
+from bot.adr_files.records import (
+    AdrRecord,
+    AskRecord,
+    LinkRef,
+    NotADecisionRecord,
+    PersonRef,
+    ReviewRecord,
+    StanceRecord,
+)
+from bot.adr_files.write import file_name, write_index, write_record
+
+FIXTURES = Path(__file__).parent / "data" / "adr_files"
+FORMATS = {"madr": "madr4", "nygard": "nygard"}  # written layout -> what the parser calls it
+
+
+def _records(folder: str) -> dict[str, AdrRecord]:
+    files, problems = read_tree(FIXTURES / folder)
+    assert problems == []
+    return {source.path: source.record for source in files}
+
+
+def _names(records: list[AdrRecord]) -> dict[int, str]:
+    return {r.number: file_name(r.number, r.title) for r in records if r.number is not None}
+
+
+def _texts(people: list[PersonRef]) -> list[str]:
+    return [person.text for person in people]
+
+
+def _round_trip(record: AdrRecord, fmt: str, names: dict[int, str]) -> AdrRecord:
+    name = names.get(record.number, "decision.md") if record.number is not None else "x.md"
+    return parse_text(write_record(record, fmt=fmt, names=names), file_name=name)
+
+
+# -- each format's fixtures ----------------------------------------------------------------------
+
+
+def test_adr_tools_files_with_supersede_and_amend_chains() -> None:
+    records = _records("nygard")
+    assert list(records) == [
+        "0001-record-architecture-decisions.md",
+        "0002-use-rabbitmq-for-order-events.md",
+        "0003-use-postgresql-for-storage.md",
+        "0004-use-kafka-for-order-events.md",
+        "0005-add-read-replicas-for-reporting.md",
+        "0006-cache-sessions-in-memcached.md",
+        "0007-split-the-monolith-by-team.md",
+    ]
+    assert {r.format for r in records.values()} == {"nygard"}
+    rabbit = records["0002-use-rabbitmq-for-order-events.md"]
+    assert (rabbit.number, rabbit.title) == (2, "Use RabbitMQ for order events")
+    assert (rabbit.date, rabbit.status) == (date(2023, 2, 14), "superseded")
+    assert rabbit.links == [LinkRef("superseded_by", "0004-use-kafka-for-order-events.md", 4)]
+    assert rabbit.context.startswith("The checkout service must tell billing")
+    assert rabbit.consequences.endswith("We run and upgrade a RabbitMQ cluster ourselves.")
+
+    kafka = records["0004-use-kafka-for-order-events.md"]
+    assert (kafka.number, kafka.date, kafka.status) == (4, date(2024, 3, 1), "accepted")
+    assert kafka.links == [
+        LinkRef("supersedes", "0002-use-rabbitmq-for-order-events.md", 2),
+        LinkRef("relates", "0003-use-postgresql-for-storage.md", 3),
+    ]
+    # a heading inside a code block is text, not a section
+    assert "## not a heading: inside a code block\n```" in kafka.decision
+    assert kafka.extra == [("Notes", "Discussed in the architecture guild on 2024-02-27.")]
+
+    postgres = records["0003-use-postgresql-for-storage.md"]
+    assert postgres.status == "accepted"
+    assert postgres.links == [LinkRef("amended_by", "0005-add-read-replicas-for-reporting.md", 5)]
+    replicas = records["0005-add-read-replicas-for-reporting.md"]
+    assert replicas.links == [LinkRef("amends", "0003-use-postgresql-for-storage.md", 3)]
+    assert records["0006-cache-sessions-in-memcached.md"].status == "deprecated"
+
+    draft = records["0007-split-the-monolith-by-team.md"]
+    assert draft.status == "proposed"
+    assert draft.extra == [("Original status", "Draft")]
+
+
+def test_madr2_files_with_status_bullets_and_links() -> None:
+    records = _records("madr2")
+    first = records["0000-use-markdown-architectural-decision-records.md"]
+    assert (first.format, first.number) == ("madr2", 0)
+    assert first.title == "Use Markdown Architectural Decision Records"
+    assert (first.status, first.date) == ("accepted", date(2020, 5, 1))
+    assert first.deciders == [PersonRef("Ana Lima"), PersonRef("Bo Chen")]
+    assert first.options.startswith("* [MADR](https://adr.github.io/madr/) 2.1.2")
+    assert first.decision.startswith('Chosen option: "MADR 2.1.2"')
+    assert first.consequences == (
+        "### Positive Consequences\n\n"
+        "* Implicit assumptions are made explicit.\n"
+        "* The structure is familiar to new team members.\n\n"
+        "### Negative Consequences\n\n"
+        "* Writing the pros and cons takes time."
+    )
+    assert [heading for heading, _ in first.extra] == [
+        "Technical Story",
+        "Decision Drivers",
+        "Pros and Cons of the Options",
+        "Links",  # not only link lines: kept as written
+    ]
+    assert first.links == []
+
+    rest = records["0001-use-rest-for-the-public-api.md"]
+    assert rest.status == "superseded"
+    assert rest.links == [LinkRef("superseded_by", "0003-use-graphql-for-the-public-api.md", 3)]
+    graphql = records["0003-use-graphql-for-the-public-api.md"]
+    assert graphql.links == [LinkRef("supersedes", "0001-use-rest-for-the-public-api.md", 1)]
+    assert _texts(graphql.deciders) == ["Ana Lima", "Cy Okafor", "Dee Park"]
+    redis = records["0002-store-sessions-in-redis.md"]
+    assert redis.links == [LinkRef("amended_by", "0004-expire-sessions-after-24-hours.md", 4)]
+    expiry = records["0004-expire-sessions-after-24-hours.md"]
+    assert (expiry.status, expiry.links) == (
+        "proposed",
+        [LinkRef("amends", "0002-store-sessions-in-redis.md", 2)],
+    )
+
+
+def test_madr3_files_with_front_matter() -> None:
+    records = _records("madr3")
+    actions = records["0001-use-github-actions-for-ci.md"]
+    assert (actions.format, actions.number, actions.title) == (
+        "madr3",
+        1,
+        "Use GitHub Actions for CI",
+    )
+    assert (actions.status, actions.date) == ("superseded", date(2022, 4, 11))
+    assert actions.links == [LinkRef("superseded_by", "0002-use-buildkite-for-ci.md", 2)]
+    assert _texts(actions.deciders) == ["Ana Lima", "Bo Chen"]  # a YAML list
+    assert (_texts(actions.consulted), _texts(actions.informed)) == (
+        ["Platform team"],
+        ["All engineers"],
+    )
+    assert actions.consequences.startswith("* Good, because nobody patches Jenkins")
+    assert [heading for heading, _ in actions.extra] == [
+        "Decision Drivers",
+        "Validation",
+        "Pros and Cons of the Options",
+        "More Information",
+    ]
+
+    buildkite = records["0002-use-buildkite-for-ci.md"]
+    assert _texts(buildkite.deciders) == ["Ana Lima", "Dee Park"]  # a comma-separated string
+    assert _texts(buildkite.consulted) == ["Platform team", "Security team"]
+    assert buildkite.links == [
+        LinkRef("supersedes", "0001-use-github-actions-for-ci.md", 1),
+        LinkRef("amended_by", "0003-cache-dependencies-between-builds.md", 3),
+    ]
+    cache = records["0003-cache-dependencies-between-builds.md"]
+    assert (cache.status, cache.date) == ("proposed", date(2023, 5, 17))  # a YAML datetime
+    assert cache.extra == [("Original status", "draft")]
+    assert cache.links == [LinkRef("amends", "0002-use-buildkite-for-ci.md", 2)]
+    assert records["0004-run-ci-on-developer-laptops.md"].status == "rejected"
+
+
+def test_madr4_files_with_decision_makers_and_confirmation() -> None:
+    records = _records("madr4")
+    otel = records["0001-use-opentelemetry-for-tracing.md"]
+    assert (otel.format, otel.number, otel.date, otel.status) == (
+        "madr4",
+        1,
+        date(2024, 1, 22),  # a quoted string in the YAML
+        "accepted",
+    )
+    assert otel.deciders == [
+        PersonRef("Ana Lima (@U0123ABC)", "U0123ABC"),
+        PersonRef("@U0456DEF", "U0456DEF"),
+    ]
+    assert _texts(otel.consulted) == ["Platform team", "SRE guild"]
+    assert [heading for heading, _ in otel.extra] == [
+        "Decision Drivers",
+        "Confirmation",
+        "Pros and Cons of the Options",
+        "More Information",
+    ]
+    assert otel.consequences == (
+        "* Good, because traces cross every service.\n"
+        "* Bad, because the collector is one more thing to run."
+    )
+
+    sampling = records["0002-sample-traces-at-ten-percent.md"]
+    assert sampling.status == "superseded"
+    assert sampling.links == [LinkRef("superseded_by", "0004-use-tail-based-sampling.md", 4)]
+    tail = records["0004-use-tail-based-sampling.md"]
+    assert tail.links == [
+        LinkRef("supersedes", "0002-sample-traces-at-ten-percent.md", 2),
+        LinkRef("amended_by", "0003-keep-traces-for-fourteen-days.md", 3),
+    ]
+    retention = records["0003-keep-traces-for-fourteen-days.md"]
+    assert (retention.status, retention.date) == ("proposed", date(2024, 3, 11))
+    assert retention.extra[0] == ("Original status", "In review")
+    assert retention.informed == []
+    assert retention.links == [LinkRef("amends", "0004-use-tail-based-sampling.md", 4)]
+
+
+def test_madr_files_without_front_matter() -> None:
+    records = _records("madr-no-front-matter")
+    flags = records["0001-use-feature-flags-for-releases.md"]
+    assert (flags.number, flags.status, flags.date, flags.deciders) == (1, "proposed", None, [])
+    assert flags.format == "madr4"
+    assert flags.options.startswith("* Feature flags in a hosted service")
+    assert [heading for heading, _ in flags.extra] == ["Confirmation", "More Information"]
+    cleanup = records["0002-remove-stale-feature-flags-monthly.md"]
+    assert cleanup.format == "madr3"  # ## Validation
+    assert cleanup.links == [LinkRef("amends", "0001-use-feature-flags-for-releases.md", 1)]
+
+
+def test_malformed_files_are_reported_and_the_others_read() -> None:
+    files, problems = read_tree(FIXTURES / "mixed")
+    assert [source.path for source in files] == [
+        "0001-log-in-json.md",
+        "0002-keep-logs-for-thirty-days.md",
+        "0009-name-services-after-their-domain.markdown",
+        "notes/0008-alert-on-error-rate.md",
+    ]
+    assert INDEX_OR_TEMPLATE == "not a decision record (index or template)"
+    assert problems == [
+        Problem("0003-empty.md", "empty file"),
+        Problem("0004-no-title.md", "no title heading"),
+        Problem("0005-meeting-notes.md", "no Decision section"),
+        Problem(
+            "0006-broken-front-matter.md",
+            "front matter is not valid YAML: expected ',' or ']', but got ':' (line 3)",
+        ),
+        Problem("0007-cafe-latin1.md", "not UTF-8 text"),
+        Problem("README.md", INDEX_OR_TEMPLATE),
+        Problem("adr-template.md", INDEX_OR_TEMPLATE),
+        Problem("template-madr.md", INDEX_OR_TEMPLATE),
+    ]
+    first = files[0]
+    data = (FIXTURES / "mixed" / first.path).read_bytes()
+    assert first.sha256 == hashlib.sha256(data).hexdigest()
+    assert files[3].record.number == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty file"),
+        ("\ufeff \n\n", "empty file"),
+        ("## Decision\n\nx\n", "no title heading"),
+        ("# Title\n\n## Context\n\nx\n", "no Decision section"),
+        ("---\nstatus: accepted\n# T\n## Decision\n", "front matter has no closing ---"),
+        ("---\n- a\n---\n# T\n## Decision\n", "front matter is not a YAML mapping"),
+        (
+            "---\ndate: 2024-13-45\n---\n# T\n## Decision\n",
+            "not valid YAML: a value cannot be read (month",
+        ),
+        ("---\nstatus: !!float\n---\n# T\n## Decision\n", "front matter is not valid YAML"),
+    ],
+)
+def test_parse_text_says_why_a_file_is_refused(text: str, reason: str) -> None:
+    with pytest.raises(NotADecisionRecord, match=re.escape(reason)):
+        parse_text(text, file_name="0001-x.md")
+
+
+def test_a_hand_written_review_section_is_kept_as_text() -> None:
+    text = "# 3. T\n\n## Status\n\nAccepted\n\n## Decision\n\nx\n\n## Review\n\nIt went well.\n"
+    record = parse_text(text, file_name="0003-t.md")
+    assert record.review is None
+    assert record.extra == [("Review", "It went well.")]
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def test_file_names() -> None:
+    assert file_name(12, "Use Postgres for storage") == "0012-use-postgres-for-storage.md"
+    assert file_name(3, "Café: crème brûlée?!") == "0003-cafe-creme-brulee.md"
+    assert file_name(7, "日本語") == "0007-decision.md"
+    assert file_name(12345, "x") == "12345-x.md"
+    long = file_name(1, "Use a very long title " * 6)
+    assert long == "0001-use-a-very-long-title-use-a-very-long-title-use-a-very-long.md"
+
+
+FULL = AdrRecord(
+    title="Use Kafka for order events",
+    number=13,
+    date=date(2024, 3, 1),
+    status="accepted",
+    context="Analytics wants to **replay** events.\n\n- RabbitMQ deletes consumed messages\n- ...",
+    options="* Kafka\n* RabbitMQ streams",
+    decision="We use Kafka:\n\n```yaml\nretention: 30d  # a comment\n```",
+    consequences="* Good: replay\n* Bad: new to us",
+    success_criteria="Replay of 30 days works by June.",
+    deciders=[PersonRef.parse("Ana Lima (@U0123ABC)"), PersonRef("Bo")],
+    consulted=[PersonRef.parse("@U0456DEF"), PersonRef("Dee: lead")],
+    informed=[PersonRef("#platform")],
+    tags=["events", "yes", "2024-01-01"],
+    review_date=date(2024, 9, 1),
+    links=[
+        LinkRef("supersedes", "0002-use-rabbitmq.md", 2),
+        LinkRef("amended_by", "", 15),  # its file is not exported: a bare ADR-0015
+        LinkRef("relates", "0003-use-postgres.md", 3),
+    ],
+    extra=[("Decision Drivers", "* replay\n* cost"), ("Notes", "Guild, 2024-02-27.")],
+    stances=[
+        StanceRecord("agree", PersonRef.parse("Ana Lima (@U0123ABC)")),
+        StanceRecord(
+            "disagree_and_commit",
+            PersonRef.parse("Bo"),
+            concern="Kafka is new to us,\nand on-call is thin.\n\n  - even: this line",
+            change_my_mind="A load test at 2x peak.",
+            committed=True,
+        ),
+        StanceRecord(
+            "block", PersonRef.parse("Cy (@U0789GHI)"), reason="No budget.", committed=True
+        ),
+        StanceRecord("block", PersonRef.parse("Eve"), reason="## not a heading here"),
+    ],
+    review=ReviewRecord(
+        due=date(2024, 9, 1),
+        outcome="partly",
+        asks=[
+            AskRecord(
+                PersonRef.parse("Ana Lima (@U0123ABC)"),
+                "owner",
+                outcome="didnt_work",
+                what_happened="Lag at peak.\nTwice.",
+                evidence="Grafana: [board](https://g.example.com/d/1)",
+                learned="Load test first.",
+            ),
+            AskRecord(
+                PersonRef.parse("Bo"),
+                "dissenter",
+                concern="Kafka is new to us.",
+                dissent_answer="too_early",
+            ),
+        ],
+    ),
+)
+NAMES = {2: "0002-use-rabbitmq.md", 3: "0003-use-postgres.md", 13: file_name(13, FULL.title)}
+
+
+@pytest.mark.parametrize("fmt", ["madr", "nygard"])
+def test_write_then_parse_gives_the_record_back(fmt: str) -> None:
+    assert _round_trip(FULL, fmt, NAMES) == replace(FULL, format=FORMATS[fmt])
+
+
+def test_madr_layout() -> None:
+    text = write_record(FULL, names=NAMES)
+    assert text.startswith(
+        "---\n"
+        "status: accepted\n"
+        "date: 2024-03-01\n"
+        "decision-makers:\n"
+        "- Ana Lima (@U0123ABC)\n"
+        "- Bo\n"
+        "consulted:\n"
+        "- '@U0456DEF'\n"
+        "- 'Dee: lead'\n"
+        "informed:\n"
+        "- '#platform'\n"
+        "tags:\n"
+        "- events\n"
+        "- 'yes'\n"
+        "- '2024-01-01'\n"
+        "review-date: 2024-09-01\n"
+        "---\n\n"
+        "# Use Kafka for order events\n\n"
+        "## Context and Problem Statement\n"
+    )
+    headings = re.findall(r"^#+ .*$", text.split("```")[0] + text.split("```")[2], re.M)
+    assert headings == [
+        "# Use Kafka for order events",
+        "## Context and Problem Statement",
+        "## Considered Options",
+        "## Decision Outcome",
+        "### Consequences",
+        "## Success Criteria",
+        "## Decision Drivers",
+        "## Notes",
+        "## Links",
+        "## Stances",
+        "## Review",
+    ]
+    assert (
+        "## Links\n\n"
+        "- Supersedes [ADR-0002](0002-use-rabbitmq.md)\n"
+        "- Amended by ADR-0015\n"
+        "- Relates to [ADR-0003](0003-use-postgres.md)\n"
+    ) in text
+    assert (
+        "## Stances\n\n"
+        "- Agree: Ana Lima (@U0123ABC)\n"
+        "- Disagree and commit: Bo\n"
+        "  - Concern: Kafka is new to us,\n"
+        "    and on-call is thin.\n"
+        "\n"
+        "      - even: this line\n"
+        "  - Would change my mind: A load test at 2x peak.\n"
+        "- Block: Cy (@U0789GHI)\n"
+        "  - Reason: No budget.\n"
+        "  - Committed: yes\n"
+        "- Block: Eve\n"
+        "  - Reason: ## not a heading here\n"
+    ) in text
+    assert text.endswith(
+        "## Review\n\n"
+        "- Due: 2024-09-01\n"
+        "- Outcome: partly\n"
+        "- Owner: Ana Lima (@U0123ABC)\n"
+        "  - Outcome: didn't work\n"
+        "  - What happened: Lag at peak.\n"
+        "    Twice.\n"
+        "  - Evidence: Grafana: [board](https://g.example.com/d/1)\n"
+        "  - Learned: Load test first.\n"
+        "- Dissenter: Bo\n"
+        "  - Concern: Kafka is new to us.\n"
+        "  - Concern came true: too early to tell\n"
+    )
+
+
+def test_nygard_layout_is_adr_tools() -> None:
+    superseded = replace(
+        FULL, status="superseded", links=[LinkRef("superseded_by", "", 14), *FULL.links]
+    )
+    names = NAMES | {14: "0014-use-pulsar.md"}
+    text = write_record(superseded, fmt="nygard", names=names)
+    assert text.startswith(
+        "# 13. Use Kafka for order events\n\n"
+        "Date: 2024-03-01\n\n"
+        "- Deciders: Ana Lima (@U0123ABC), Bo\n"
+        "- Consulted: @U0456DEF, Dee: lead\n"
+        "- Informed: #platform\n"
+        "- Tags: events, yes, 2024-01-01\n"
+        "- Review date: 2024-09-01\n\n"
+        "## Status\n\n"
+        "Superseded by [ADR-0014](0014-use-pulsar.md)\n\n"  # adr-tools: no status word
+        "Supersedes [ADR-0002](0002-use-rabbitmq.md)\n\n"
+        "Amended by ADR-0015\n\n"
+        "Relates to [ADR-0003](0003-use-postgres.md)\n\n"
+        "## Context\n\n"
+    )
+    assert (
+        "\n## Consequences\n\n* Good: replay\n* Bad: new to us\n\n## Considered Options\n" in text
+    )
+    reread = parse_text(text, file_name="0013-use-kafka-for-order-events.md")
+    written_link = LinkRef("superseded_by", "0014-use-pulsar.md", 14)  # the target from names
+    assert reread == replace(superseded, format="nygard", links=[written_link, *FULL.links])
+    assert write_record(superseded, fmt="madr", names=names).startswith(
+        "---\nstatus: superseded by [ADR-0014](0014-use-pulsar.md)\n"
+    )
+
+
+def test_people_get_their_slack_id_written() -> None:
+    record = AdrRecord(
+        title="T",
+        number=1,
+        decision="x",
+        deciders=[PersonRef("Ana", "U0123ABC"), PersonRef("", "U0456DEF")],
+        stances=[StanceRecord("agree", PersonRef("Bo (@U0789GHI)", "U0789GHI"))],
+    )
+    reread = _round_trip(record, "madr", {})
+    assert reread.deciders == [
+        PersonRef("Ana (@U0123ABC)", "U0123ABC"),
+        PersonRef("@U0456DEF", "U0456DEF"),
+    ]
+    assert reread.stances[0].person == PersonRef("Bo (@U0789GHI)", "U0789GHI")
+
+
+def test_writing_is_deterministic_and_the_index_sorted() -> None:
+    for fmt in FORMATS:
+        text = write_record(FULL, fmt=fmt, names=NAMES)
+        same = write_record(replace(FULL), fmt=fmt, names=dict(reversed(NAMES.items())))
+        assert text.encode() == same.encode()
+        assert text.endswith("\n") and not text.endswith("\n\n")
+    records = [
+        AdrRecord("Use Kafka | streams", 13, date(2024, 3, 1), "accepted"),
+        AdrRecord("Record decisions", 1, date(2023, 1, 9), "accepted"),
+        AdrRecord("Use [RabbitMQ]", 2, None, "superseded"),
+    ]
+    index = write_index(records, names=NAMES)
+    assert index == write_index(list(reversed(records)), names=NAMES)
+    assert index == (
+        "# Architecture Decision Records\n"
+        "\n"
+        "| Number | Title | Status | Date |\n"
+        "| --- | --- | --- | --- |\n"
+        "| 1 | [Record decisions](0001-record-decisions.md) | accepted | 2023-01-09 |\n"
+        "| 2 | [Use \\[RabbitMQ\\]](0002-use-rabbitmq.md) | superseded |  |\n"
+        "| 13 | [Use Kafka \\| streams](0013-use-kafka-for-order-events.md) | accepted | 2024-03-01 |\n"
+    )
+
+
+def test_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown ADR file format"):
+        write_record(FULL, fmt="asciidoc", names={})
+
+
+FIXTURE_FILES = [
+    (folder, source.path)
+    for folder in ("nygard", "madr2", "madr3", "madr4", "madr-no-front-matter", "mixed")
+    for source in read_tree(FIXTURES / folder)[0]
+]
+
+
+@pytest.mark.parametrize("fmt", ["madr", "nygard"])
+@pytest.mark.parametrize(("folder", "path"), FIXTURE_FILES)
+def test_parse_write_parse_keeps_every_field_of_each_fixture(
+    folder: str, path: str, fmt: str
+) -> None:
+    files = read_tree(FIXTURES / folder)[0]
+    names = _names([source.record for source in files])
+    record = next(source.record for source in files if source.path == path)
+    assert _round_trip(record, fmt, names) == replace(record, format=FORMATS[fmt])
+
+
+# -- properties ----------------------------------------------------------------------------------
+# What a Markdown file can carry, and so what the generated records are restricted to: text is
+# stripped, has no trailing spaces on a line and no line that is a heading or a code fence
+# ("# …", "```", "~~~" after up to three spaces; such lines are structure, not text); titles
+# and headings are one line and do not start like "12. " or "ADR-12"; extra sections are not
+# named like a section the record has a field for; names have no commas (adr-tools layout
+# lists people comma-separated); a link's target is the exported file of its number.
+
+_LINE = st.text(
+    st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), max_size=30
+).map(lambda line: "x" + line if line.lstrip().startswith(("#", "```", "~~~")) else line)
+TEXT = st.lists(_LINE, max_size=4).map(
+    lambda lines: "\n".join(line.rstrip() for line in lines).strip()
+)
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZàéîõüßÇ"
+_WORDS = st.builds(
+    lambda first, rest: (first + rest).strip(),
+    st.sampled_from(_LETTERS),
+    st.text(_LETTERS + "0123456789 .,'()!?&/-", max_size=30),
+)
+TITLE = _WORDS.filter(lambda title: not title.lower().startswith("adr"))
+_SECTIONS_WITH_FIELDS = {
+    "context",
+    "context and problem statement",
+    "problem statement",
+    "considered options",
+    "options",
+    "decision",
+    "decision outcome",
+    "consequences",
+    "success criteria",
+    "links",
+    "stances",
+    "review",
+}
+HEADING = _WORDS.filter(lambda h: " ".join(h.lower().split()) not in _SECTIONS_WITH_FIELDS)
+_NAME = st.builds(
+    lambda first, rest: (first + rest).strip(),
+    st.sampled_from(_LETTERS),
+    st.text(_LETTERS + " .'-", max_size=20),
+)
+_USER_ID = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=8, max_size=8).map("U{}".format)
+
+
+@st.composite
+def people(draw: st.DrawFn) -> PersonRef:
+    name, user_id = draw(_NAME), draw(st.none() | _USER_ID)
+    if user_id is None:
+        return PersonRef.parse(name)
+    return PersonRef.parse(draw(st.sampled_from([f"{name} (@{user_id})", f"@{user_id}"])))
+
+
+DATES = st.none() | st.dates(date(1900, 1, 1), date(2100, 12, 31))
+OUTCOMES = st.none() | st.sampled_from(["worked", "partly", "didnt_work"])
+
+
+@st.composite
+def stances(draw: st.DrawFn) -> StanceRecord:
+    return StanceRecord(
+        kind=draw(st.sampled_from(["agree", "disagree_and_commit", "block"])),
+        person=draw(people()),
+        concern=draw(TEXT),
+        change_my_mind=draw(TEXT),
+        committed=draw(st.booleans()),
+        reason=draw(TEXT),
+    )
+
+
+@st.composite
+def asks(draw: st.DrawFn) -> AskRecord:
+    return AskRecord(
+        person=draw(people()),
+        role=draw(st.sampled_from(["owner", "dissenter"])),
+        outcome=draw(OUTCOMES),
+        what_happened=draw(TEXT),
+        evidence=draw(TEXT),
+        learned=draw(TEXT),
+        concern=draw(TEXT),
+        dissent_answer=draw(st.none() | st.sampled_from(["yes", "no", "too_early"])),
+    )
+
+
+@st.composite
+def records_and_names(draw: st.DrawFn) -> tuple[AdrRecord, dict[int, str]]:
+    numbers = st.integers(0, 99999)
+    title, own_number = draw(TITLE.filter(bool)), draw(st.none() | numbers)
+    titles = draw(st.dictionaries(numbers, TITLE, min_size=1, max_size=3))
+    if own_number is not None:
+        titles[own_number] = title
+    names = {number: file_name(number, title) for number, title in titles.items()}
+    links = []
+    for kind, number, own_target in draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["supersedes", "superseded_by", "amends", "amended_by", "relates"]),
+                st.sampled_from(sorted(names)) | numbers,
+                st.booleans(),
+            ),
+            max_size=4,
+        )
+    ):
+        target = file_name(number, "other") if own_target else ""
+        links.append(LinkRef(kind, names.get(number, target), number))
+    record = AdrRecord(
+        title=title,
+        number=own_number,
+        date=draw(DATES),
+        status=draw(
+            st.sampled_from(["proposed", "accepted", "rejected", "superseded", "deprecated"])
+        ),
+        context=draw(TEXT),
+        options=draw(TEXT),
+        decision=draw(TEXT),
+        consequences=draw(TEXT),
+        success_criteria=draw(TEXT),
+        deciders=draw(st.lists(people(), max_size=3)),
+        consulted=draw(st.lists(people(), max_size=2)),
+        informed=draw(st.lists(people(), max_size=2)),
+        tags=draw(
+            st.lists(st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1), max_size=3)
+        ),
+        review_date=draw(DATES),
+        links=links,
+        extra=draw(st.lists(st.tuples(HEADING, TEXT), max_size=3)),
+        stances=draw(st.lists(stances(), max_size=3)),
+        review=draw(
+            st.none() | st.builds(ReviewRecord, DATES, OUTCOMES, st.lists(asks(), max_size=2))
+        ),
+    )
+    return record, names
+
+
+@pytest.mark.parametrize("fmt", ["madr", "nygard"])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(generated=records_and_names())
+def test_any_record_survives_write_then_parse(
+    fmt: str, generated: tuple[AdrRecord, dict[int, str]]
+) -> None:
+    record, names = generated
+    text = write_record(record, fmt=fmt, names=names)
+    assert text.endswith("\n") and not text.endswith("\n\n")
+    assert _round_trip(record, fmt, names) == replace(record, format=FORMATS[fmt])
+
+
+_MARKDOWNISH = st.sampled_from(
+    [
+        "---",
+        "...",
+        "# 12. Title",
+        "# ",
+        "## Status",
+        "## Decision",
+        "## Decision Outcome",
+        "### Consequences",
+        "## Links",
+        "## Stances",
+        "## Review",
+        "```",
+        "status: superseded by [ADR-0005](0005-x.md)",
+        "date: 2024-99-01",
+        "deciders: [a, b",
+        "- Agree: Ana",
+        "  - Concern: x",
+        "    more",
+        "- Due: 2024-02-30",
+        "Superseded by [ADR-1](0001-x.md)",
+        "* Status: draft",
+        "Date: 2024-03-01T10:00",
+        "{a: [b, {c: d}]}",
+        "!!binary x",
+        "status: !!float ",
+        "date: !!timestamp x",
+        "tags: !!bool ",
+        "? [a]\n: b",
+        "",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(_MARKDOWNISH | st.text(max_size=20), max_size=12).map("\n".join))
+def test_parse_text_refuses_with_a_reason_or_reads(text: str) -> None:
+    try:
+        record = parse_text(text, file_name="0001-x.md")
+    except NotADecisionRecord as exc:
+        assert str(exc)
+    else:
+        assert record.title
