@@ -23,6 +23,11 @@ DM_HELP = (
     "`/adr dm off` stops my review questions, reminders and informed DMs to you; "
     "`/adr dm on` turns them back on; `/adr dm` says which it is."
 )
+DIGEST_HELP = (
+    "`/adr digest` sets up this channel's weekly digest (or changes it); "
+    "`/adr digest preview` shows what this week's would say, only to you; "
+    "`/adr digest off` stops it and `/adr digest on` starts it again."
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,12 @@ def parse_adr(text: str) -> AdrCommand:
         return AdrCommand("settings", text=rest)
     if verb == "redact":
         return _parse_redact(rest)
+    if verb == "export":
+        return _parse_export(rest)
+    if verb == "digest":
+        if rest.lower() in ("", "preview", "off", "on"):
+            return AdrCommand("digest", text=rest.lower())
+        return AdrCommand("invalid", error=DIGEST_HELP)
     if verb == "dm":
         if rest.lower() in ("", "off", "on"):
             return AdrCommand("dm", text=rest.lower())
@@ -116,6 +127,28 @@ def parse_adr(text: str) -> AdrCommand:
             note = note[len("--override") :].strip()
         return AdrCommand(verb, number=number, text=note, override=override)
     return AdrCommand("unknown", text=text)
+
+
+EXPORT_FORMATS = ("madr", "nygard")
+EXPORT_HELP = (
+    "`/adr export` sends you the whole log as ADR files (a zip) in our DM; `/adr export 7` "
+    "sends ADR-7's file. Add `nygard` for the adr-tools layout (MADR is the default)."
+)
+
+
+def _parse_export(rest: str) -> AdrCommand:
+    """`export [N] [madr|nygard]` (the number and format in either order)."""
+    number: int | None = None
+    fmt = "madr"
+    for word in rest.split():
+        low = word.lower()
+        if low in EXPORT_FORMATS:
+            fmt = low
+        elif number is None and parse_number(word) is not None:
+            number = parse_number(word)
+        else:
+            return AdrCommand("invalid", error=EXPORT_HELP)
+    return AdrCommand("export", number=number, text=fmt)
 
 
 def _parse_redact(rest: str) -> AdrCommand:

@@ -19,6 +19,7 @@ from bot import errors, middleware
 from bot.config import Settings
 from bot.listeners import (
     decisions,
+    digest,
     estimates,
     home,
     parking,
@@ -74,6 +75,7 @@ def create_app(
     workspace.register(app)
     estimates.register(app)
     parking.register(app)
+    digest.register(app)
     parking.register_message_watch(app)  # after every message listener with a subtype
     identify(app, client)
     return app

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot import decision_posts, estimate_posts, followups, notices, parking_posts, people
+from bot import (
+    decision_posts,
+    digest_posts,
+    estimate_posts,
+    followups,
+    notices,
+    parking_posts,
+    people,
+)
 from bot.engine.registry import Registry
 from bot.listeners import home, workspace
 
@@ -17,4 +25,5 @@ def work_registry() -> Registry:
     workspace.register_work(registry)
     estimate_posts.register_work(registry)
     parking_posts.register_work(registry)
+    digest_posts.register_work(registry)
     return registry

@@ -19,6 +19,8 @@ class Callback(StrEnum):
     PARK_DEFER_FORM = "parking.defer_form"
     PARK_DECLINE_FORM = "parking.decline_form"
     PARK_SHORTCUT = "parking.message"  # message shortcut "Add to parking lot"
+    # /adr digest (the channel in private_metadata)
+    DIGEST_FORM = "digest.form"
 
 
 class Action(StrEnum):
@@ -104,3 +106,15 @@ class ParkField(StrEnum):
     CHANGES = "changes"  # accept: the decision or estimate it changes
     UNTIL = "until"  # defer: the date it comes back
     REASON = "reason"  # decline
+
+
+class DigestField(StrEnum):
+    """Block ids of the `/adr digest` modal's inputs (also the keys of its validation errors)."""
+
+    ENABLED = "enabled"
+    WEEKDAY = "weekday"
+    TIME = "time"
+    TIMEZONE = "timezone"
+    SECTIONS = "sections"
+    QUIET = "quiet"
+    SCOPE = "scope"

@@ -69,18 +69,29 @@ def add_working_days(day: date, days: int) -> date:
     return day
 
 
-def local_instant(day: date, hour: int, tz: str) -> datetime:
-    """``hour``:00 on ``day`` in ``tz``, as an aware UTC datetime.
+def local_instant(day: date, hour: int, tz: str, minute: int = 0) -> datetime:
+    """``hour``:``minute`` on ``day`` in ``tz``, as an aware UTC datetime.
 
     zoneinfo applies the offset in force on that date, so 10:00 in Berlin is 09:00 UTC in
     winter and 08:00 UTC in summer. A wall time that does not exist (a spring-forward gap)
     resolves to the instant after the gap, as a clock would show it.
     """
     local_zone = zone(tz)
-    local = datetime.combine(day, time(hour=hour), tzinfo=local_zone)
+    local = datetime.combine(day, time(hour=hour, minute=minute), tzinfo=local_zone)
     as_utc = local.astimezone(UTC)
     # Round-trip: in a gap, local -> UTC -> local moves the wall clock forward.
     return as_utc.astimezone(local_zone).astimezone(UTC)
+
+
+def next_weekly(after: datetime, *, weekday: int, hour: int, minute: int, tz: str) -> datetime:
+    """The first ``weekday`` (Monday = 0) at ``hour``:``minute`` in ``tz`` strictly after
+    ``after``, as an aware UTC datetime: 09:00 in Berlin is 08:00 UTC in winter and 07:00 UTC
+    in summer, whichever side of a clock change ``after`` is on."""
+    day = after.astimezone(zone(tz)).date()
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    while (instant := local_instant(day, hour, tz, minute)) <= after:
+        day += timedelta(days=7)
+    return instant
 
 
 def review_instant(review_date: date, *, tz: str, hour: int) -> datetime:

@@ -80,6 +80,8 @@ class Decision(SQLModel, table=True):
         Index("ix_decisions_team_status", "team_id", "status"),
         # a decision imported from a file remembers it (`decisionbot import`, migration 0010)
         Index("uq_decisions_team_source", "team_id", "source_path", unique=True),
+        # the weekly digest: a channel's decisions by time (migration 0010)
+        Index("ix_decisions_team_channel_created", "team_id", "channel_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -131,6 +131,8 @@ def _state_for(element: dict[str, Any], value: Any) -> dict[str, Any]:
         }
     if kind == "datepicker":
         return {"type": kind, "selected_date": value}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": value}
     if kind == "conversations_select":
         return {"type": kind, "selected_conversation": value}
     if kind == "checkboxes":
@@ -151,6 +153,8 @@ def _initial(element: dict[str, Any]) -> Any:
         return opt["value"] if opt else None
     if kind == "datepicker":
         return element.get("initial_date")
+    if kind == "timepicker":
+        return element.get("initial_time")
     if kind == "conversations_select":
         return element.get("initial_conversation")
     if kind == "checkboxes":
@@ -261,7 +265,7 @@ class SlackDriver:
         if follow and command in followed and reply.status == 200 and not reply.text:
             # Acked empty: the answer is a modal, or comes through response_url (the bot
             # looked the person up after the ack). What the person sees is that message.
-            modal = (command == "/adr" and verb in MODAL_VERBS) or (
+            modal = (command == "/adr" and (verb in MODAL_VERBS or text.strip() == "digest")) or (
                 command == "/parkinglot" and verb == ""
             )
             answer = self._followed(f"cmd{n}", f"trigger.{n}", modal=modal)

@@ -246,6 +246,29 @@ def _tz_offset(tz: str) -> int:
         return 0
 
 
+def _block_kit_problem(blocks: Any) -> str | None:
+    """What Slack would reject in a message's blocks (the limits our builders must keep):
+    more than 50 blocks, a section or context text over 3000 characters, a header over 150."""
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return "blocks is not JSON"
+    if not blocks:
+        return None
+    if len(blocks) > 50:
+        return f"{len(blocks)} blocks (at most 50)"
+    for i, block in enumerate(blocks):
+        text = (block.get("text") or {}).get("text", "")
+        limit = 150 if block.get("type") == "header" else 3000
+        if len(text) > limit:
+            return f"block {i}: text of {len(text)} characters (at most {limit})"
+        for element in block.get("elements") or []:
+            if len(str(element.get("text") or "")) > 3000:
+                return f"block {i}: an element's text over 3000 characters"
+    return None
+
+
 class SlackEmulator:
     """In-process fake of the Slack Web API on ``127.0.0.1``.
 
@@ -645,6 +668,11 @@ class SlackEmulator:
                 return {"ok": False, "error": "not_in_channel"}
         if not any(args.get(k) for k in ("text", "blocks", "attachments")):
             return {"ok": False, "error": "no_text"}
+        invalid = _block_kit_problem(args.get("blocks"))
+        if invalid:
+            return {"ok": False, "error": "invalid_blocks", "errors": [invalid]}
+        if len(str(args.get("text") or "")) > 40000:
+            return {"ok": False, "error": "msg_too_long"}
         ts = self._next_ts()
         message: dict[str, Any] = {
             "type": "message",

@@ -88,3 +88,16 @@ def test_parking_lot_smoke_prints_its_rows(capsys: pytest.CaptureFixture[str]) -
     assert "list query reads the index: yes" in out
     for target in ("list answer p95 < 50 ms", "unwatched channel p95 < 2 ms", "watched channel"):
         assert target in out
+
+
+@pytest.mark.timeout(180)
+def test_digest_smoke_counts_the_same_statements_for_few_and_many_decisions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import digest
+
+    assert digest.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if "statements per digest:" in line]
+    assert "equal" in line, out
+    assert "p95" in out

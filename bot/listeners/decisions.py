@@ -16,7 +16,7 @@ from bot.adr_command import AdrCommand, parse_adr
 from bot.errors import guarded
 from bot.forms import parse_decision_form
 from bot.ids import Action, Callback
-from bot.listeners import redaction, reviews
+from bot.listeners import digest, redaction, reviews
 from bot.render import render, truncate
 from bot.slack_api import slack_error
 from bot.views.blocks import ephemeral
@@ -108,6 +108,20 @@ def handle_adr(
                 "Decision log help",
                 help_blocks(render("unknown_command.md.j2", text=truncate(cmd.text, 100))),
             )
+        )
+        return
+    if cmd.name == "digest":
+        digest.handle_command(
+            ack,
+            respond,
+            client,
+            db,
+            team=team,
+            user=user,
+            channel=channel,
+            verb=cmd.text,
+            trigger_id=command["trigger_id"],
+            context=context,
         )
         return
     if cmd.name == "dm":

@@ -1,0 +1,189 @@
+"""The weekly digest's outbox work: build this week's digest and post it in its channel, then
+plan next week's. Registered with the engine by ``register_work``.
+
+One ``digest.send`` row per (subscription, ISO week) — see ``storage.digest_subscriptions``.
+A digest is *late* when it goes out more than ``LATE_AFTER`` after its instant (the bot was
+down): it says so, and covers everything from a week before its instant until it is sent, so
+nothing that happened during the outage is left out; the next digest is then planned from
+the next instant after now, so a two-week outage gives one late digest, never a burst.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
+from bot.render import channel_link
+from bot.schedule import next_weekly, zone
+from bot.slack_api import conversation_facts, slack_error
+from bot.views.digest import digest_blocks
+from storage import channels
+from storage import digest_subscriptions as repo
+from storage.db import Database
+from storage.digest import Coverage, gather
+from storage.digest_subscriptions import DigestConfig, DigestWork
+from storage.models import DigestScope, DigestSubscription, DueWork
+
+log = logging.getLogger(__name__)
+
+LATE_AFTER = timedelta(hours=1)
+WEEK = timedelta(days=7)
+# the bot can't post there: pause, and tell the person who set the digest up
+NOT_THERE = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "shared"}
+)
+RESUME = (
+    "I couldn't post the weekly digest in <#{channel}> (Slack said `{error}`), so I paused it. "
+    "Invite me there with `/invite @Decision Bot`, then run `/adr digest on` in that channel "
+    "to resume it."
+)
+RESUME_SHARED = (
+    "<#{channel}> is now shared with another organisation, so I paused the workspace-wide "
+    "digest there: it would show your internal decisions to outsiders. Run `/adr digest` in "
+    "that channel to make it a digest of that channel only, or set the workspace digest up in "
+    "an internal channel."
+)
+
+
+def plan(sub: DigestSubscription, after: datetime) -> datetime:
+    """When ``sub``'s next digest is due after ``after`` (DST-correct in its zone)."""
+    return next_weekly(
+        after, weekday=sub.weekday, hour=sub.hour, minute=sub.minute, tz=sub.timezone
+    )
+
+
+def coverage_of(team_id: str, channel_id: str, scope: str) -> Coverage:
+    return Coverage(
+        team_id=team_id, channel_id=None if scope == DigestScope.WORKSPACE else channel_id
+    )
+
+
+def window_label(start: datetime, end: datetime, tz: str) -> str:
+    local_zone = zone(tz)
+    first, last = start.astimezone(local_zone), end.astimezone(local_zone)
+    return f"{first:%a %-d %b} – {last:%a %-d %b %Y}"
+
+
+def build(
+    db: Database,
+    *,
+    team_id: str,
+    channel_id: str,
+    config: DigestConfig,
+    configured_by: str,
+    start: datetime,
+    end: datetime,
+    late: bool,
+) -> tuple[str, list[dict[str, Any]]] | None:
+    """The digest for ``[start, end)`` as (fallback text, blocks); None for a quiet week that
+    is skipped. Read-only: also what `/adr digest preview` shows."""
+    coverage = coverage_of(team_id, channel_id, config.scope)
+    with db.read() as session:
+        data = gather(
+            session,
+            coverage=coverage,
+            start=start,
+            end=end,
+            sections=config.sections,
+            today=end.astimezone(zone(config.timezone)).date(),
+        )
+    return digest_blocks(
+        data,
+        title="Weekly digest",
+        coverage_label=(
+            "every public channel of this workspace"
+            if coverage.channel_id is None
+            else channel_link(channel_id)
+        ),
+        window_label=window_label(start, end, config.timezone),
+        late=late,
+        configured_by=configured_by,
+        quiet_line=config.quiet_line,
+    )
+
+
+def _load(session: Session, item: DueWork) -> DigestSubscription:
+    return repo.get_by_id(session, team_id=item.team_id, subscription_id=item.subject_id)
+
+
+def _chain(job: Job, due: datetime) -> None:
+    """Plan next week's digest in the transaction that marks this one done."""
+
+    def next_week(session: Session) -> None:
+        current = session.get(DigestSubscription, job.item.subject_id)
+        if current is not None and current.enabled and not current.paused_reason:
+            repo.schedule_next(session, sub=current, after=max(due, job.now), plan=plan)
+
+    job.after_send.append(next_week)
+
+
+def _pause(job: Job, sub: DigestSubscription, error: str) -> bool:
+    text = (RESUME_SHARED if error == "shared" else RESUME).format(
+        channel=sub.channel_id, error=error
+    )
+    log.info("digest %s in %s paused: %s", sub.id, sub.channel_id, error)
+    job.after_send.append(lambda session: repo.pause(session, sub=sub, reason=error, text=text))
+    return False
+
+
+def handle_send(job: Job) -> bool:
+    with job.db.read() as session:
+        sub = _load(session, job.item)
+    if not sub.enabled or sub.paused_reason:
+        return False  # turned off or paused meanwhile: configuring it again plans the next one
+    due = job.item.due_at
+    late = job.now - due > LATE_AFTER
+    facts = conversation_facts(job.client, sub.channel_id)
+    if facts is not None:
+        job.after_send.append(
+            lambda session: channels.record(
+                session, team_id=sub.team_id, channel_id=sub.channel_id, facts=facts
+            )
+        )
+        if facts.archived:
+            return _pause(job, sub, "is_archived")
+        if facts.shared and sub.scope == DigestScope.WORKSPACE:
+            return _pause(job, sub, "shared")
+    built = build(
+        job.db,
+        team_id=sub.team_id,
+        channel_id=sub.channel_id,
+        config=DigestConfig.of(sub),
+        configured_by=sub.configured_by,
+        start=due - WEEK,
+        end=job.now if late else due,
+        late=late,
+    )
+    if built is None:  # a quiet week, skipped
+        _chain(job, due)
+        return False
+    text, blocks = built
+    try:
+        job.client.chat_postMessage(
+            channel=sub.channel_id, text=text, blocks=blocks, unfurl_links=False
+        )
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        if error in NOT_THERE:
+            return _pause(job, sub, error)
+        raise
+    _chain(job, due)
+    return True
+
+
+def keep_going(session: Session, job: Job, failure: PermanentFailure) -> None:
+    """This week's digest failed for good (not a removal, which pauses): next week's is still
+    planned, so one bad week does not end the digest."""
+    log.warning("digest %s failed: %s", job.item.subject_id, failure.error)
+    sub = session.get(DigestSubscription, job.item.subject_id)
+    if sub is not None and sub.enabled and not sub.paused_reason:
+        repo.schedule_next(session, sub=sub, after=max(job.item.due_at, job.now), plan=plan)
+
+
+def register_work(registry: Registry) -> None:
+    registry.register(WorkKind(DigestWork.SEND, handle_send, load=_load, on_failure=keep_going))

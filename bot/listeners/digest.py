@@ -1,0 +1,171 @@
+"""`/adr digest`: set up, change, preview, turn off and resume a channel's weekly digest.
+
+Any member of the channel may (running the command there is what shows membership); who did
+is recorded, shown in the form and at the foot of every digest. A digest belongs to the
+channel it is set up in, so it is never set up from a DM.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import people
+from bot.digest_posts import WEEK, build, plan
+from bot.digest_settings import build_digest_modal, channel_from, next_text, parse_digest_form
+from bot.digest_settings import status_text as settings_status
+from bot.errors import guarded
+from bot.ids import Callback
+from bot.slack_api import slack_error
+from bot.views.blocks import MESSAGE_BLOCKS, context, ephemeral
+from storage import digest_subscriptions as repo
+from storage.db import Database
+from storage.digest_subscriptions import DigestConfig
+from storage.errors import InvalidInput
+from storage.models import Channel
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.view(Callback.DIGEST_FORM)(guarded(handle_submission))
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def handle_command(
+    ack: Ack,
+    respond: Respond,
+    client: WebClient,
+    db: Database,
+    *,
+    team: str,
+    user: str,
+    channel: str | None,
+    verb: str,
+    trigger_id: str,
+    context: BoltContext,
+) -> None:
+    if not channel or channel.startswith("D"):
+        ack(
+            **ephemeral(
+                "A digest belongs to a channel: run `/adr digest` in the channel it is for."
+            )
+        )
+        return
+    if verb in ("off", "on"):
+        with db.session() as session:
+            sub, due = repo.set_enabled(
+                session,
+                team_id=team,
+                channel_id=channel,
+                enabled=verb == "on",
+                actor_id=user,
+                plan=plan,
+            )
+        ack(**ephemeral(_switched_text(sub, due, channel, on=verb == "on")))
+        return
+    if verb == "preview":
+        ack()  # building reads a week of the log: answer through response_url
+        respond(**preview(db, team=team, channel=channel, user=user))
+        return
+    # The form: ack at once, learn the person's time zone (the cache, else users.info after
+    # the ack), then open it while the trigger id is still good.
+    ack()
+    person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
+    if person is None or not person.tz:
+        person = people.look_up(
+            db, client, team=team, user=user, enterprise_id=context.enterprise_id
+        )
+    with db.read() as session:
+        sub = repo.get(session, team_id=team, channel_id=channel)
+    client.views_open(
+        trigger_id=trigger_id,
+        view=build_digest_modal(channel_id=channel, sub=sub, default_tz=person.tz),
+    )
+
+
+def _switched_text(sub: Any, due: datetime | None, channel: str, *, on: bool) -> str:
+    if sub is None:
+        return f"<#{channel}> has no weekly digest yet. `/adr digest` sets one up."
+    if not on:
+        return (
+            f"The weekly digest for <#{channel}> is off. `/adr digest on` turns it back on "
+            "with the same settings."
+        )
+    assert due is not None
+    return f"The weekly digest for <#{channel}> is on. The next one comes {next_text(due, sub.timezone)}."
+
+
+def preview(db: Database, *, team: str, channel: str, user: str) -> dict[str, Any]:
+    """What this week's digest would say if it went out now (the last seven days), only to the
+    person asking. A channel without a digest is previewed with the default settings."""
+    with db.read() as session:
+        sub = repo.get(session, team_id=team, channel_id=channel)
+    config = DigestConfig.of(sub) if sub is not None else DigestConfig()
+    end = now_utc()
+    built = build(
+        db,
+        team_id=team,
+        channel_id=channel,
+        config=DigestConfig(**{**config.__dict__, "quiet_line": True}),
+        configured_by=sub.configured_by if sub is not None else user,
+        start=end - WEEK,
+        end=end,
+        late=False,
+    )
+    assert built is not None  # quiet_line: a quiet week is one line
+    text, blocks = built
+    note = context(
+        f"Preview of the last seven days, only you can see it. {settings_status(sub, channel)}"
+    )
+    return ephemeral(text, [note, *blocks[: MESSAGE_BLOCKS - 1]])
+
+
+def handle_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, db: Database, team: str
+) -> None:
+    channel = channel_from(view)
+    if channel is None:
+        raise InvalidInput("This form lost track of its channel; run `/adr digest` there again.")
+    user = body["user"]["id"]
+    with db.read() as session:
+        known_channel = session.get(Channel, (team, channel))
+    config, errors = parse_digest_form(
+        (view.get("state") or {}).get("values") or {},
+        channel_shared=bool(known_channel and known_channel.is_shared),
+    )
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    assert config is not None
+    with db.session() as session:
+        sub, due = repo.configure(
+            session, team_id=team, channel_id=channel, config=config, actor_id=user, plan=plan
+        )
+        timezone = sub.timezone
+    ack()
+    if due is None:
+        text = f"Saved: the weekly digest for <#{channel}> is off."
+    else:
+        text = (
+            f"Saved: the weekly digest for <#{channel}> comes {next_text(due, timezone)}, "
+            "and every week after. `/adr digest preview` shows what it would say now."
+        )
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as exc:
+        # Not in the channel (or it is gone): say so by DM, or the first digest would pause.
+        log.info("digest saved in %s, ephemeral failed: %s", channel, slack_error(exc))
+        client.chat_postMessage(
+            channel=user,
+            text=f"{text}\nI'm not in <#{channel}> yet: invite me there with "
+            "`/invite @Decision Bot`, or the digest will be paused when it is due.",
+        )
