@@ -131,6 +131,21 @@ def next_number(session: Session, *, team_id: str, kind: str) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
+def advance_number(session: Session, *, team_id: str, kind: str, past: int) -> None:
+    """Make sure the next ``next_number`` for ``kind`` is above ``past`` (a decision imported
+    with its own number): the counter only ever moves forward, in one statement."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Counter).values(team_id=team_id, kind=kind, value=past)
+    biggest = func.greatest if dialect == "postgresql" else func.max  # SQLite's max(a, b)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["team_id", "kind"],
+            set_={"value": biggest(Counter.value, stmt.excluded.value)},
+        )
+    )
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 
@@ -159,6 +174,12 @@ def _visible_to(viewer: Viewer) -> Any:
         private=Decision.channel_private,
         named=[Decision.author_id == viewer.user_id, named],
     )
+
+
+def visible_condition(viewer: Viewer) -> Any:
+    """The WHERE clause "``viewer`` may see this decision" (for queries built elsewhere, such as
+    the ADR file export)."""
+    return _visible_to(viewer)
 
 
 def numbered(
@@ -908,6 +929,7 @@ __all__ = [
     "DecisionDraft",
     "DecisionRecord",
     "Viewer",
+    "advance_number",
     "awaiting_stance",
     "change_status",
     "create_decision",
@@ -921,4 +943,5 @@ __all__ = [
     "set_post_result",
     "set_stance",
     "update_decision",
+    "visible_condition",
 ]

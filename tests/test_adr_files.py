@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.adr_files.parse import INDEX_OR_TEMPLATE, Problem, parse_text, read_tree
-from bot.adr_files.records import (
+from adr_files.parse import INDEX_OR_TEMPLATE, Problem, parse_text, read_tree
+from adr_files.records import (
     AdrRecord,
     AskRecord,
     LinkRef,
@@ -28,7 +28,7 @@ from bot.adr_files.records import (
     ReviewRecord,
     StanceRecord,
 )
-from bot.adr_files.write import file_name, write_index, write_record
+from adr_files.write import file_name, write_index, write_record
 
 FIXTURES = Path(__file__).parent / "data" / "adr_files"
 FORMATS = {"madr": "madr4", "nygard": "nygard"}  # written layout -> what the parser calls it

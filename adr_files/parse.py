@@ -46,7 +46,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from bot.adr_files.records import (
+from adr_files.records import (
     AdrRecord,
     AskRecord,
     LinkRef,
