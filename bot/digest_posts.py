@@ -2,10 +2,12 @@
 plan next week's. Registered with the engine by ``register_work``.
 
 One ``digest.send`` row per (subscription, ISO week) — see ``storage.digest_subscriptions``.
-A digest is *late* when it goes out more than ``LATE_AFTER`` after its instant (the bot was
-down): it says so, and covers everything from a week before its instant until it is sent, so
-nothing that happened during the outage is left out; the next digest is then planned from
-the next instant after now, so a two-week outage gives one late digest, never a burst.
+A digest covers the week from the previous instant to its own (the same wall time a week
+before, so across a clock change the weeks still meet). It is *late* when it goes out more
+than ``LATE_AFTER`` after its instant (the bot was down): it says so, and also covers the
+weeks it missed, up to the last instant before now; the next digest is planned from the next
+instant after now and starts where the late one ended. A two-week outage gives one late
+digest, never a burst, and nothing that happened during it is left out or shown twice.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlmodel import Session
 
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
 from bot.render import channel_link
-from bot.schedule import next_weekly, zone
+from bot.schedule import next_weekly, week_before, zone
 from bot.slack_api import conversation_facts, slack_error
 from bot.views.digest import digest_blocks
 from storage import channels
@@ -136,8 +138,14 @@ def handle_send(job: Job) -> bool:
         sub = _load(session, job.item)
     if not sub.enabled or sub.paused_reason:
         return False  # turned off or paused meanwhile: configuring it again plans the next one
-    due = job.item.due_at
+    due = repo.instant_of(job.item)
     late = job.now - due > LATE_AFTER
+    # The week since the previous instant (DST-correct); a late digest also covers the weeks
+    # it missed, up to the last instant before now, where the next digest's week begins.
+    start = week_before(due, hour=sub.hour, minute=sub.minute, tz=sub.timezone)
+    end = due
+    while late and (following := plan(sub, end)) <= job.now:
+        end = following
     facts = conversation_facts(job.client, sub.channel_id)
     if facts is not None:
         job.after_send.append(
@@ -155,8 +163,8 @@ def handle_send(job: Job) -> bool:
         channel_id=sub.channel_id,
         config=DigestConfig.of(sub),
         configured_by=sub.configured_by,
-        start=due - WEEK,
-        end=job.now if late else due,
+        start=start,
+        end=end,
         late=late,
     )
     if built is None:  # a quiet week, skipped
@@ -182,7 +190,9 @@ def keep_going(session: Session, job: Job, failure: PermanentFailure) -> None:
     log.warning("digest %s failed: %s", job.item.subject_id, failure.error)
     sub = session.get(DigestSubscription, job.item.subject_id)
     if sub is not None and sub.enabled and not sub.paused_reason:
-        repo.schedule_next(session, sub=sub, after=max(job.item.due_at, job.now), plan=plan)
+        repo.schedule_next(
+            session, sub=sub, after=max(repo.instant_of(job.item), job.now), plan=plan
+        )
 
 
 def register_work(registry: Registry) -> None:

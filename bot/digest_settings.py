@@ -157,7 +157,7 @@ def _time_value(values: Values, block: str) -> str:
 
 
 def parse_digest_form(
-    values: Values, *, channel_shared: bool
+    values: Values, *, channel_shared: bool, guest: bool = False
 ) -> tuple[DigestConfig | None, dict[str, str]]:
     errors: dict[str, str] = {}
     enabled = select_value(values, DigestField.ENABLED) != "off"
@@ -181,10 +181,16 @@ def parse_digest_form(
     scope = select_value(values, DigestField.SCOPE) or DigestScope.CHANNEL
     if scope not in (DigestScope.CHANNEL, DigestScope.WORKSPACE):
         errors[DigestField.SCOPE] = "Pick what the digest covers."
+    elif scope == DigestScope.WORKSPACE and guest:
+        errors[DigestField.SCOPE] = (
+            "Guests and people from other organisations can set up this channel's digest, "
+            "not the workspace-wide one."
+        )
     elif scope == DigestScope.WORKSPACE and channel_shared:
         errors[DigestField.SCOPE] = (
-            "This channel is shared with another organisation, so the workspace-wide digest "
-            "can't go here. Pick “this channel”, or set it up in an internal channel."
+            "This channel is shared with another organisation (or I can't see it), so the "
+            "workspace-wide digest can't go here. Pick “this channel”, or set it up in an "
+            "internal channel."
         )
     if errors:
         return None, errors

@@ -94,6 +94,13 @@ def next_weekly(after: datetime, *, weekday: int, hour: int, minute: int, tz: st
     return instant
 
 
+def week_before(instant: datetime, *, hour: int, minute: int, tz: str) -> datetime:
+    """The same weekday at ``hour``:``minute`` in ``tz`` a week before ``instant``: across a
+    clock change that is 167 or 169 hours, not 168, so consecutive weekly windows meet."""
+    local_day = instant.astimezone(zone(tz)).date()
+    return local_instant(local_day - timedelta(days=7), hour, tz, minute)
+
+
 def review_instant(review_date: date, *, tz: str, hour: int) -> datetime:
     """When to ask "did this decision work?": the review date (or the Monday after, if it is a
     weekend) at the workspace's review hour, local time."""

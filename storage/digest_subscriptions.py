@@ -10,11 +10,12 @@ next future instant.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -43,6 +44,7 @@ Planner = Callable[[DigestSubscription, datetime], datetime]
 
 
 ALL_SECTIONS: tuple[str, ...] = tuple(DigestSection)
+INSTANT = "at"  # the payload key of a digest row's own instant
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,23 @@ def _cancel_pending(session: Session, sub: DigestSubscription) -> None:
     )
 
 
+def instant_of(item: DueWork) -> datetime:
+    """When the row's digest was due: kept in its payload, because a retry or a rate limit
+    moves ``due_at`` and the digest's week must not move with it."""
+    raw = json.loads(item.payload or "{}").get(INSTANT)
+    return datetime.fromisoformat(raw) if raw else item.due_at
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # validated when saved; a tz database may shrink
+        return ZoneInfo("UTC")
+
+
 def week_key(sub: DigestSubscription, due_at: datetime) -> str:
     """The row's key: the subscription and the ISO week (in its zone) the digest is due in."""
-    year, week, _ = due_at.astimezone(ZoneInfo(sub.timezone)).isocalendar()
+    year, week, _ = due_at.astimezone(_zone(sub.timezone)).isocalendar()
     return f"digest:{sub.id}:{year}-W{week:02d}"
 
 
@@ -185,12 +201,14 @@ def schedule_next(
                 subject_id=sub.id,  # type: ignore[arg-type]
                 key=key,
                 due_at=due_at,
+                payload={INSTANT: due_at.isoformat()},
                 lane=channel_lane(sub.channel_id),
             )
             return due_at
         if row.state in (WorkState.PENDING, WorkState.CANCELLED):
             row.state = WorkState.PENDING
             row.due_at = due_at
+            row.payload = json.dumps({INSTANT: due_at.isoformat()})
             row.attempts = 0
             row.last_error = None
             row.updated_at = utcnow()

@@ -14,10 +14,12 @@ from bot.schedule import (
     add_months,
     add_working_days,
     local_instant,
+    next_weekly,
     next_working_day,
     parse_when,
     review_instant,
     valid_timezone,
+    week_before,
     working_days_later,
 )
 
@@ -240,3 +242,53 @@ def test_review_instant_is_a_weekday_at_the_hour_in_local_time(day, tz, hour):
         assert local - datetime.combine(expected_day, time(hour), tzinfo=ZoneInfo(tz)) <= timedelta(
             hours=2
         )
+
+
+@pytest.mark.parametrize(
+    ("tz", "after", "expected"),
+    [
+        # Berlin, spring: the Monday after the change is 07:00 UTC, the one before 08:00
+        (
+            "Europe/Berlin",
+            datetime(2027, 3, 22, 8, 0, tzinfo=UTC),
+            datetime(2027, 3, 29, 7, 0, tzinfo=UTC),
+        ),
+        # Berlin, autumn: back to 08:00 UTC
+        (
+            "Europe/Berlin",
+            datetime(2027, 10, 25, 7, 0, tzinfo=UTC),
+            datetime(2027, 11, 1, 8, 0, tzinfo=UTC),
+        ),
+        # the same instant is not "after": a week later
+        ("UTC", datetime(2027, 1, 4, 9, 0, tzinfo=UTC), datetime(2027, 1, 11, 9, 0, tzinfo=UTC)),
+        # a second before: that very Monday
+        (
+            "UTC",
+            datetime(2027, 1, 4, 8, 59, 59, tzinfo=UTC),
+            datetime(2027, 1, 4, 9, 0, tzinfo=UTC),
+        ),
+        # Lord Howe moves its clocks by 30 minutes (first Sunday of April 2027)
+        (
+            "Australia/Lord_Howe",
+            datetime(2027, 3, 29, 0, 0, tzinfo=UTC),
+            datetime(2027, 4, 4, 22, 30, tzinfo=UTC),
+        ),
+    ],
+)
+def test_next_weekly_is_monday_0900_local_whatever_the_clock_did(
+    tz: str, after: datetime, expected: datetime
+) -> None:
+    due = next_weekly(after, weekday=0, hour=9, minute=0, tz=tz)
+    assert due == expected
+    local = due.astimezone(ZoneInfo(tz))
+    assert (local.weekday(), local.hour, local.minute) == (0, 9, 0)
+
+
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"])
+def test_consecutive_weekly_windows_meet_across_every_clock_change(tz: str) -> None:
+    due = next_weekly(datetime(2027, 1, 1, tzinfo=UTC), weekday=0, hour=9, minute=30, tz=tz)
+    for _ in range(60):  # more than a year of Mondays
+        following = next_weekly(due, weekday=0, hour=9, minute=30, tz=tz)
+        assert week_before(following, hour=9, minute=30, tz=tz) == due
+        assert timedelta(hours=166) <= following - due <= timedelta(hours=170)
+        due = following

@@ -21,13 +21,14 @@ from bot.digest_settings import build_digest_modal, channel_from, next_text, par
 from bot.digest_settings import status_text as settings_status
 from bot.errors import guarded
 from bot.ids import Callback
-from bot.slack_api import slack_error
+from bot.slack_api import conversation_facts, slack_error
 from bot.views.blocks import MESSAGE_BLOCKS, context, ephemeral
+from storage import channels
 from storage import digest_subscriptions as repo
 from storage.db import Database
 from storage.digest_subscriptions import DigestConfig
 from storage.errors import InvalidInput
-from storage.models import Channel
+from storage.models import Channel, DigestScope
 
 log = logging.getLogger(__name__)
 
@@ -72,24 +73,49 @@ def handle_command(
             )
         ack(**ephemeral(_switched_text(sub, due, channel, on=verb == "on")))
         return
-    if verb == "preview":
-        ack()  # building reads a week of the log: answer through response_url
-        respond(**preview(db, team=team, channel=channel, user=user))
-        return
-    # The form: ack at once, learn the person's time zone (the cache, else users.info after
-    # the ack), then open it while the trigger id is still good.
+    # Ack at once; after it, learn who is asking (the cache, else users.info) and whether the
+    # channel is shared with another organisation (the cache, else conversations.info).
     ack()
     person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
     if person is None or not person.tz:
         person = people.look_up(
             db, client, team=team, user=user, enterprise_id=context.enterprise_id
         )
+    shared = channel_shared(db, client, team=team, channel=channel)
+    if verb == "preview":
+        respond(
+            **preview(db, team=team, channel=channel, user=user, narrow=person.guest or shared)
+        )
+        return
     with db.read() as session:
         sub = repo.get(session, team_id=team, channel_id=channel)
-    client.views_open(
-        trigger_id=trigger_id,
-        view=build_digest_modal(channel_id=channel, sub=sub, default_tz=person.tz),
-    )
+    try:
+        client.views_open(
+            trigger_id=trigger_id,
+            view=build_digest_modal(channel_id=channel, sub=sub, default_tz=person.tz),
+        )
+    except SlackApiError as exc:
+        if slack_error(exc) != "expired_trigger_id":
+            raise
+        respond(
+            response_type="ephemeral",
+            text="Slack took too long to let me open the form; run `/adr digest` again.",
+        )
+
+
+def channel_shared(db: Database, client: WebClient, *, team: str, channel: str) -> bool:
+    """Whether the channel is shared with another organisation, as the cache says, else as
+    conversations.info says (then cached); if Slack can't say, it counts as shared."""
+    with db.read() as session:
+        known_channel = session.get(Channel, (team, channel))
+    if known_channel is not None:
+        return known_channel.is_shared
+    facts = conversation_facts(client, channel)
+    if facts is None:
+        return True
+    with db.session() as session:
+        channels.record(session, team_id=team, channel_id=channel, facts=facts)
+    return bool(facts.shared)
 
 
 def _switched_text(sub: Any, due: datetime | None, channel: str, *, on: bool) -> str:
@@ -104,12 +130,18 @@ def _switched_text(sub: Any, due: datetime | None, channel: str, *, on: bool) ->
     return f"The weekly digest for <#{channel}> is on. The next one comes {next_text(due, sub.timezone)}."
 
 
-def preview(db: Database, *, team: str, channel: str, user: str) -> dict[str, Any]:
+def preview(
+    db: Database, *, team: str, channel: str, user: str, narrow: bool = False
+) -> dict[str, Any]:
     """What this week's digest would say if it went out now (the last seven days), only to the
-    person asking. A channel without a digest is previewed with the default settings."""
+    person asking. A channel without a digest is previewed with the default settings.
+    ``narrow``: a guest or outsider asking, or a shared channel: this channel only, whatever
+    the digest covers (the workspace-wide one is for the workspace's own members)."""
     with db.read() as session:
         sub = repo.get(session, team_id=team, channel_id=channel)
     config = DigestConfig.of(sub) if sub is not None else DigestConfig()
+    if narrow:
+        config = DigestConfig(**{**config.__dict__, "scope": DigestScope.CHANNEL})
     end = now_utc()
     built = build(
         db,
@@ -136,11 +168,14 @@ def handle_submission(
     if channel is None:
         raise InvalidInput("This form lost track of its channel; run `/adr digest` there again.")
     user = body["user"]["id"]
+    person = people.as_known_or_guest(db, team=team, user=user, home_team=people.home_team_of(body))
     with db.read() as session:
         known_channel = session.get(Channel, (team, channel))
     config, errors = parse_digest_form(
         (view.get("state") or {}).get("values") or {},
-        channel_shared=bool(known_channel and known_channel.is_shared),
+        # the command cached the channel before opening the form; unknown counts as shared
+        channel_shared=known_channel is None or known_channel.is_shared,
+        guest=person.guest,
     )
     if errors:
         ack(response_action="errors", errors=errors)

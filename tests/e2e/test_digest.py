@@ -5,9 +5,12 @@ Block Kit limits with 500 decisions."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.ids import DigestField
@@ -76,6 +79,33 @@ def dated(db: Database, number: int, when: datetime, team: str = "TAAA") -> None
         session.add(decision)
 
 
+def clock_change_after(tz: str, after: datetime) -> datetime:
+    """The first instant after ``after`` at which ``tz``'s UTC offset changes."""
+    zone = ZoneInfo(tz)
+    hour = after.replace(minute=0, second=0, microsecond=0)
+    offset = hour.astimezone(zone).utcoffset()
+    while hour.astimezone(zone).utcoffset() == offset:
+        hour += timedelta(hours=1)
+    return hour
+
+
+def monday_0900(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time(9, 0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def due_then(adr: Adr, sub_id: int, when: datetime) -> None:
+    """Make the subscription's pending digest due at ``when`` (as if set up the week before):
+    the test does not depend on today's date."""
+    with adr.db.session() as session:
+        session.execute(
+            text(
+                "UPDATE due_work SET due_at = :at, payload = :p "
+                "WHERE kind = 'digest.send' AND subject_id = :s AND state = 'pending'"
+            ),
+            {"at": when, "p": json.dumps({"at": when.isoformat()}), "s": sub_id},
+        )
+
+
 def test_monday_0900_berlin_fires_at_the_right_instant_across_the_clock_change_once(
     adr: Adr, slack: SlackDriver, emulator: SlackEmulator, db: Database
 ):
@@ -88,42 +118,47 @@ def test_monday_0900_berlin_fires_at_the_right_instant_across_the_clock_change_o
     assert (sub["weekday"], sub["hour"], sub["minute"], sub["timezone"]) == (0, 9, 0, BERLIN)
     assert sub["configured_by"] == "UALICE"
     [first] = pending(adr, sub["id"])
-    due = as_utc(first["due_at"])
-    assert due.weekday() == 0 and due.hour == 8 and due.minute == 0  # 09:00 CET is 08:00 UTC
-    assert first["key"].startswith(f"digest:{sub['id']}:")
+    local = as_utc(first["due_at"]).astimezone(ZoneInfo(BERLIN))
+    assert (local.weekday(), local.hour, local.minute) == (0, 9, 0)
     [confirmation] = emulator.wait_for("chat.postEphemeral")
     assert "Europe/Berlin" in confirmation.args["text"]
 
-    # The bot is down from that Monday until Monday 22 March 2027 (still winter time).
-    monday_winter = datetime(2027, 3, 22, 8, 0, tzinfo=UTC)
-    sweep(slack, db, monday_winter)
-    [late] = digests(emulator)
-    assert "Late" in all_text(late.args)
-    # Next: Monday 29 March, after the clock went forward on the 28th: 09:00 CEST = 07:00 UTC.
+    # The Mondays either side of Berlin's next clock change (in spring 09:00 goes from 08:00
+    # to 07:00 UTC, in autumn the other way).
+    change = clock_change_after(BERLIN, as_utc(first["due_at"]) + timedelta(days=8))
+    sunday = change.astimezone(ZoneInfo(BERLIN)).date()
+    assert sunday.weekday() == 6  # Europe changes clocks on Sundays
+    before, after = (
+        monday_0900(sunday - timedelta(days=6), BERLIN),
+        monday_0900(sunday + timedelta(days=1), BERLIN),
+    )
+    assert after - before != timedelta(days=7)  # 167 or 169 hours
+    due_then(adr, sub["id"], before)
+    sweep(slack, db, before)
+    [on_time] = digests(emulator)
+    assert "Late" not in all_text(on_time.args)
     [nxt] = pending(adr, sub["id"])
-    assert as_utc(nxt["due_at"]) == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
+    assert as_utc(nxt["due_at"]) == after
 
-    number = adr.new("Adopt trunk-based development")
-    dated(db, number, datetime(2027, 3, 24, 12, 0, tzinfo=UTC))
-    old = adr.new("Keep the monolith")
-    dated(db, old, datetime(2027, 3, 10, 12, 0, tzinfo=UTC))  # before this week
-
-    sweep(slack, db, datetime(2027, 3, 29, 6, 59, 59, tzinfo=UTC))
+    inside = adr.new("Adopt trunk-based development")
+    dated(db, inside, before + timedelta(minutes=30))  # just after the previous digest
+    earlier = adr.new("Keep the monolith")
+    dated(db, earlier, before - timedelta(minutes=30))  # in the previous digest's week
+    sweep(slack, db, after - timedelta(seconds=1))
     assert len(digests(emulator)) == 1  # a second early: nothing
-    sweep(slack, db, datetime(2027, 3, 29, 7, 0, tzinfo=UTC))
+    sweep(slack, db, after)
     [_, weekly] = digests(emulator)
-    text = all_text(weekly.args)
-    assert f"ADR-{number}" in text and "Adopt trunk-based development" in text
+    text_ = all_text(weekly.args)
+    assert "Late" not in text_
     [recorded] = [b for b in weekly.args["blocks"] if "Decisions recorded" in all_text(b)]
+    assert f"ADR-{inside}" in all_text(recorded)
     assert "Adopt trunk-based development" in all_text(recorded)
-    assert "Keep the monolith" not in all_text(recorded)  # recorded before this week
-    assert "Late" not in text
-    sweep(slack, db, datetime(2027, 3, 29, 7, 0, tzinfo=UTC))
-    sweep(slack, db, datetime(2027, 3, 29, 9, 0, tzinfo=UTC))
+    assert "Keep the monolith" not in all_text(recorded)
+    sweep(slack, db, after)
+    sweep(slack, db, after + timedelta(hours=2))
     assert len(digests(emulator)) == 2  # run-due again sends nothing
-    [after] = pending(adr, sub["id"])
-    assert as_utc(after["due_at"]) == datetime(2027, 4, 5, 7, 0, tzinfo=UTC)
-    assert adr.count("due_work") == len(adr.rows("SELECT DISTINCT key FROM due_work"))
+    [following] = pending(adr, sub["id"])
+    assert as_utc(following["due_at"]) == after + timedelta(days=7)
 
 
 def test_after_a_two_week_outage_each_subscription_sends_one_late_digest(
@@ -278,3 +313,21 @@ def test_user_text_is_escaped_and_500_decisions_stay_within_block_kit_limits(
     assert unescaped_markup(digest.args["blocks"]) == []
     assert "more" in all_text(digest.args) and "/adr list" in all_text(digest.args)
     settle(slack)
+
+
+def test_guests_get_only_this_channel_and_cannot_set_up_the_workspace_digest(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator
+):
+    emulator.set_user("UGUEST", is_restricted=True)
+    adr.new("Open-source the SDK", channel="CGENERAL")
+    adr.new("Use Figma tokens", channel="CDESIGN")
+    configure(slack, "CGENERAL", {DigestField.SCOPE: "workspace"})
+    member = ephemeral(slack.command("digest preview"))
+    assert "Use Figma tokens" in member and "Open-source the SDK" in member
+    guest = ephemeral(slack.command("digest preview", user="UGUEST"))
+    assert "Open-source the SDK" in guest
+    assert "Use Figma tokens" not in guest  # another channel's decision: not for a guest
+
+    reply, _ = configure(slack, "CGENERAL", {DigestField.SCOPE: "workspace"}, user="UGUEST")
+    assert "Guests" in reply.json()["errors"][DigestField.SCOPE]
+    assert subscription(adr)["configured_by"] == "UALICE"  # unchanged
