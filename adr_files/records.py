@@ -1,7 +1,7 @@
 """What an ADR file says, independent of its format and of the database.
 
 The parser (``parse.py``) turns a file into an ``AdrRecord``; the importer
-(``storage/adr_files.py``) turns a record into a decision; the exporter reads decisions into
+(``storage/adr_import.py``) turns a record into a decision; the exporter reads decisions into
 records and the writer (``write.py``) renders them as MADR or Nygard files.
 """
 

@@ -51,7 +51,8 @@ from sqlalchemy import insert, select, text
 from adr_files.parse import read_tree
 from adr_files.records import AdrRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
 from adr_files.write import file_name, write_record
-from storage.adr_files import PeopleIndex, export_to_dir, import_records
+from storage.adr_export import export_to_dir
+from storage.adr_import import PeopleIndex, import_records
 from storage.db import Database
 from storage.models import (
     Decision,

@@ -2,18 +2,19 @@
 
 Configuration problems end the process with one line naming the variable and exit status 2.
 
-`import` / `export` (ADR files, `storage/adr_files.py`) are operator commands: they talk to
-Slack only to learn the workspace (`auth.test`), the channel (`conversations.list` for a
-`#name`, `conversations.info` for its privacy) and the people (one paged `users.list`, also
-stored in the user cache), with a client that waits out rate limits (decided: an operator
-command may wait; no request is waiting on it). Without SLACK_BOT_TOKEN an import still runs
-with `--team` (or the one workspace of the database) and a channel id: names then match
-nobody and are kept as text, and the channel counts as private until the decisions are
-posted. Nothing reaches Slack unless `--post`, which leaves the ordinary `decision.post`
-outbox rows for the dispatcher. An import is one transaction (a savepoint per file) that holds
-the workspace's ADR counter from its start: a `/adr` saved meanwhile waits for it (about a
-second per 1,000 files; on Postgres at most the statement timeout, then it fails and can be
-saved again), and on SQLite every write of the app waits. Import big folders when it is quiet.
+`import` / `export` (ADR files, `storage/adr_import.py` and `storage/adr_export.py`) are
+operator commands: they talk to Slack only to learn the workspace (`auth.test`), the channel
+(`conversations.list` for a `#name`, `conversations.info` for its privacy) and the people (one
+paged `users.list`, also stored in the user cache), with a client that waits out rate limits
+(decided: an operator command may wait; no request is waiting on it). Without SLACK_BOT_TOKEN
+an import still runs with `--team` (or the one workspace of the database) and a channel id:
+names then match nobody and are kept as text, and the channel counts as private until the
+decisions are posted. Nothing reaches Slack unless `--post`, which leaves the ordinary
+`decision.post` outbox rows for the dispatcher. An import is one transaction (a savepoint per
+file) that holds the workspace's ADR counter from its start: a `/adr` saved meanwhile waits for
+it (about a second per 1,000 files; on Postgres at most the statement timeout, then it fails
+and can be saved again), and on SQLite every write of the app waits. Import big folders when it
+is quiet.
 """
 
 from __future__ import annotations
@@ -380,12 +381,14 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from adr_files import parse
-    from storage.adr_files import PeopleIndex, import_records
+    from storage.adr_import import PeopleIndex, import_records
     from storage.people import upsert_users
 
     root = Path(args.dir)
     if not root.is_dir():
         return _fail(f"import: {args.dir} is not a folder")
+    if args.owner and not re.fullmatch(r"[UW][A-Z0-9]{2,31}", args.owner):
+        return _fail(f"import: --owner takes a Slack user id such as U0123ABCD, not {args.owner!r}")
     client = _cli_slack_client(settings)
     db = _open_database(settings, migrate_empty_sqlite=True)
     team, enterprise, actor = _workspace(client, args, db)
@@ -416,7 +419,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             files=files,
             problems=problems,
             people=PeopleIndex(users),
-            actor_id=actor,
+            actor_id=args.owner or actor,
             dry_run=args.dry_run,
             post=args.post and not args.dry_run,
         )
@@ -434,7 +437,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from storage.adr_files import export_to_dir
+    from storage.adr_export import export_to_dir
 
     client = _cli_slack_client(settings)
     db = _open_database(settings, migrate_empty_sqlite=True)
@@ -488,6 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="print what would be created")
     imp.add_argument(
         "--post", action="store_true", help="post each created decision in the channel"
+    )
+    imp.add_argument(
+        "--owner",
+        metavar="USER_ID",
+        help="the Slack user (U0123...) who owns records whose decision makers match nobody: "
+        "they may then edit them, set a review date, accept or supersede them "
+        "(default: the bot, so only re-importing changes them)",
     )
     exp = sub.add_parser("export", help="write every decision as an ADR file, plus README.md")
     exp.add_argument("dir", help="the folder to write (created if missing)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import (
+    adr_export,
     decision_posts,
     digest_posts,
     estimate_posts,
@@ -26,4 +27,5 @@ def work_registry() -> Registry:
     estimate_posts.register_work(registry)
     parking_posts.register_work(registry)
     digest_posts.register_work(registry)
+    adr_export.register_work(registry)
     return registry

@@ -28,6 +28,7 @@ class Action(StrEnum):
     DISAGREE = "decision.stance.disagree"
     BLOCK = "decision.stance.block"
     LIST_PAGE = "decision.list.page"
+    EXPORT = "decision.export"  # on `/adr show N` (value: the number)
     VALUE = "value"  # the single input element inside every modal input block
     # "Did this decision work?" DMs
     REVIEW_WORKED = "decision.review.worked"

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    and_,
     any_,
     bindparam,
     exists,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import column
 from sqlmodel import Session
 
@@ -35,9 +37,11 @@ from storage.models import (
     Counter,
     Decision,
     DecisionEvent,
+    DecisionLink,
     DecisionMember,
     DecisionStatus,
     EstimateRound,
+    LinkKind,
     Review,
     Role,
     Stance,
@@ -107,6 +111,24 @@ class DecisionRecord:
     superseded_by: Decision | None
     # `/estimate` rounds that name this decision (`/estimate ADR-12 ...`), oldest first
     rounds: list[EstimateRound] = field(default_factory=list)
+    # amend and relates-to links (from ADR files), as (label, ADR number), in number order
+    links: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def named_people(self) -> dict[str, list[str]]:
+        """People an imported file named who match no Slack user, by role (kept as text)."""
+        return _json_object(self.decision.named_people)
+
+    @property
+    def extra_sections(self) -> list[tuple[str, str]]:
+        """Sections of an imported file the bot has no field for, in the file's order."""
+        try:
+            raw = json.loads(self.decision.extra_sections or "[]")
+        except ValueError:
+            return []
+        if not isinstance(raw, list):
+            return []
+        return [(str(p[0]), str(p[1])) for p in raw if isinstance(p, list) and len(p) == 2]
 
     @property
     def tally(self) -> Tally[str]:
@@ -308,7 +330,48 @@ def load_record(
         supersedes=_by_id(session, decision.team_id, decision.supersedes_id),
         superseded_by=_by_id(session, decision.team_id, decision.superseded_by_id),
         rounds=_rounds_for(session, decision),
+        links=_links_for(session, decision),
     )
+
+
+LINK_LABELS = {
+    (LinkKind.AMENDS, True): "Amends",
+    (LinkKind.AMENDS, False): "Amended by",
+    (LinkKind.RELATES, True): "Related to",
+    (LinkKind.RELATES, False): "Related to",
+}
+
+
+def _links_for(session: Session, decision: Decision) -> list[tuple[str, int]]:
+    """Amend and relates-to links both ways; a private channel's decision is named only on
+    decisions of its own channel (its number would say nothing, its title too much)."""
+    other = aliased(Decision)
+    rows = session.execute(
+        select(DecisionLink.kind, DecisionLink.decision_id == decision.id, other.number)
+        .join(
+            other,
+            or_(
+                and_(DecisionLink.decision_id == decision.id, other.id == DecisionLink.other_id),
+                and_(DecisionLink.other_id == decision.id, other.id == DecisionLink.decision_id),
+            ),
+        )
+        .where(
+            DecisionLink.team_id == decision.team_id,
+            or_(other.channel_private.is_(False), other.channel_id == decision.channel_id),
+        )
+        .order_by(other.number)
+    ).all()
+    return [(LINK_LABELS[(kind, bool(outgoing))], number) for kind, outgoing, number in rows]
+
+
+def _json_object(raw: str | None) -> dict[str, list[str]]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): [str(n) for n in v] for k, v in value.items() if isinstance(v, list)}
 
 
 def _rounds_for(session: Session, decision: Decision) -> list[EstimateRound]:

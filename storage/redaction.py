@@ -55,10 +55,17 @@ FIELDS: dict[str, str] = {
     "consequences": "consequences",
     "success": "success_criteria",
     "tags": "tags",
+    # an imported ADR file's other sections (each body; headings stay) and the names in it
+    # that matched no Slack user; neither is ever in an edit's history
+    "sections": "extra_sections",
+    "names": "named_people",
 }
 STANCE = "stance"  # a person's stance texts: concern, what would change their mind, reason
 STANCE_TEXTS = ("concern", "change_my_mind", "reason")
-FIELD_LIST = "title, context, options, decision, consequences, success, tags, or stance @person"
+FIELD_LIST = (
+    "title, context, options, decision, consequences, success, tags, sections, names, "
+    "or stance @person"
+)
 REDACTED_EVENT = "redacted"
 
 _MARKER = re.compile(r"^redacted by <@([UW][A-Z0-9]{1,31})> on (\d{4}-\d{2}-\d{2})$")
@@ -190,6 +197,13 @@ def _save_detail(event: Any, detail: dict[str, Any]) -> None:
 def _redact_field(session: Session, decision: Decision, column: str, text: str) -> int:
     """The record's value (an empty one stays empty), then every edit's old and new value."""
     current = getattr(decision, column)
+    if column == "extra_sections":
+        sections = json.loads(current or "[]")
+        setattr(decision, column, json.dumps([[s[0], text] for s in sections], ensure_ascii=False))
+        return 0
+    if column == "named_people":
+        setattr(decision, column, "{}")
+        return 0
     if column == "tags":
         setattr(decision, column, "")
     elif not _blank(current):

@@ -467,7 +467,8 @@ class SlackEmulator:
         """Configure a channel (unconfigured channels exist, are public and the bot is a member).
 
         Affects ``chat.postMessage`` (``channel_not_found`` / ``is_archived`` /
-        ``not_in_channel``), ``conversations.info`` and ``conversations.members``.
+        ``not_in_channel``), ``conversations.info`` and ``conversations.members``; a channel
+        with a ``name`` is also listed by ``conversations.list``.
         """
         with self._lock:
             self._channels[channel_id] = _Channel(
@@ -720,24 +721,56 @@ class SlackEmulator:
             "view": {**view, "id": view_id, "hash": f"h{n}", "state": {"values": {}}},
         }
 
+    def _channel_object(self, channel_id: str, conf: _Channel) -> dict:
+        return {
+            "id": channel_id,
+            "name": conf.name or channel_id.lower(),
+            "is_private": conf.is_private,
+            "is_im": channel_id.startswith("D"),
+            "is_mpim": False,
+            "is_member": conf.is_member,
+            "is_archived": conf.is_archived,
+            "is_ext_shared": conf.is_ext_shared,
+            "is_shared": conf.is_ext_shared,
+        }
+
     def _conversations_info(self, args: dict) -> dict:
         channel_id = str(args.get("channel") or "")
         conf = self._channel(channel_id)
         if not channel_id or not conf.exists:
             return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": self._channel_object(channel_id, conf)}
+
+    def _conversations_list(self, args: dict) -> dict:
+        """The configured channels with a ``name`` (``set_channel``), by id, ``limit`` per page,
+        with a cursor. As Slack: ``types`` (default ``public_channel``; ``private_channel``
+        lists only private channels the bot is a member of), ``exclude_archived``."""
+        types = {t.strip() for t in str(args.get("types") or "public_channel").split(",")}
+        if not types or not types <= {"public_channel", "private_channel", "mpim", "im"}:
+            return {"ok": False, "error": "invalid_types"}
+        exclude_archived = str(args.get("exclude_archived")).lower() in ("1", "true")
+        try:
+            limit = max(1, min(int(args.get("limit") or 100), 1000))
+            start = int(args.get("cursor") or 0)
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        channels: list[tuple[str, _Channel]] = []
+        with self._lock:
+            for channel_id, conf in sorted(self._channels.items()):
+                kind = "private_channel" if conf.is_private else "public_channel"
+                if conf.name is None or not conf.exists or kind not in types:
+                    continue
+                if conf.is_private and not conf.is_member:
+                    continue  # Slack lists a private channel only to its members
+                if exclude_archived and conf.is_archived:
+                    continue
+                channels.append((channel_id, conf))
+        page = channels[start : start + limit]
+        more = start + limit < len(channels)
         return {
             "ok": True,
-            "channel": {
-                "id": channel_id,
-                "name": conf.name or channel_id.lower(),
-                "is_private": conf.is_private,
-                "is_im": channel_id.startswith("D"),
-                "is_mpim": False,
-                "is_member": conf.is_member,
-                "is_archived": conf.is_archived,
-                "is_ext_shared": conf.is_ext_shared,
-                "is_shared": conf.is_ext_shared,
-            },
+            "channels": [self._channel_object(cid, conf) for cid, conf in page],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _conversations_open(self, args: dict) -> dict:
@@ -896,6 +929,7 @@ _METHODS: dict[str, Callable[[SlackEmulator, dict], dict]] = {
     "chat.postEphemeral": SlackEmulator._chat_post_ephemeral,
     "chat.getPermalink": SlackEmulator._chat_get_permalink,
     "conversations.info": SlackEmulator._conversations_info,
+    "conversations.list": SlackEmulator._conversations_list,
     "conversations.open": SlackEmulator._conversations_open,
     "conversations.members": SlackEmulator._conversations_members,
     "files.getUploadURLExternal": SlackEmulator._files_get_upload_url_external,

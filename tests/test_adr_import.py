@@ -1,6 +1,7 @@
-"""ADR files in and out (issue 11): `storage/adr_files.py` against SQLite and a real Postgres
-(``db``), and `decisionbot import` / `export` as an operator runs them, against the Slack
-emulator. Nothing is mocked; records are built by hand where the parser is not the subject.
+"""ADR files in and out (issue 11): `storage/adr_import.py` and `storage/adr_export.py` against
+SQLite and a real Postgres (``db``), and `decisionbot import` / `export` as an operator runs
+them, against the Slack emulator. Nothing is mocked; records are built by hand where the
+parser is not the subject.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from adr_files.records import (
 )
 from storage import decisions as repo
 from storage import reviews
-from storage.adr_files import PeopleIndex, export_records, import_records
+from storage.adr_export import export_files, export_records, export_to_dir
+from storage.adr_import import PeopleIndex, import_records
 from storage.db import Database
 from storage.decisions import DecisionDraft, Viewer
 from storage.models import (
@@ -735,8 +737,6 @@ def test_export_is_deterministic_and_a_changed_decision_rewrites_only_its_file(
     db: Database, tmp_path: Path
 ):
     _adr_files()
-    from storage.adr_files import export_to_dir
-
     seed_workspace(db, TEAM)
     out = tmp_path / "adr"
     with db.read() as s:
@@ -766,10 +766,46 @@ def test_export_is_deterministic_and_a_changed_decision_rewrites_only_its_file(
 
 
 @pytest.mark.parametrize("fmt", ["madr", "nygard"])
+def test_one_decision_exports_as_the_same_file_a_whole_export_writes(db: Database, fmt: str):
+    _adr_files()
+    seed_workspace(db, TEAM)  # ADR-1, superseded by ADR-2, amended by ADR-3
+    with db.session() as s:
+        secret = repo.create_decision(
+            s,
+            team_id=TEAM,
+            author_id=BOB,
+            draft=DecisionDraft(title="Secret reorg", decision="x", channel_id="CPRIVATE"),
+            channel_private=True,
+        )
+        s.add(
+            DecisionLink(
+                team_id=TEAM, decision_id=secret.id, other_id=by_number(db)[1].id, kind="amends"
+            )
+        )
+    elsewhere = Viewer(user_id=CARL, channel_id=CHANNEL)
+    for viewer in (None, elsewhere):
+        with db.read() as s:
+            whole = list(export_files(s, team_id=TEAM, fmt=fmt, visible_to=viewer))
+            for number in (1, 2, 3, secret.number, 99):
+                one = list(export_files(s, team_id=TEAM, fmt=fmt, visible_to=viewer, number=number))
+                assert one == [f for f in whole if f[0].startswith(f"{number:04d}-")], number
+    with db.read() as s:
+        [(_name, first)] = export_files(s, team_id=TEAM, fmt=fmt, number=1)
+        [(_name, first_seen_elsewhere)] = export_files(
+            s, team_id=TEAM, fmt=fmt, visible_to=elsewhere, number=1
+        )
+        hidden = export_files(s, team_id=TEAM, fmt=fmt, visible_to=elsewhere, number=secret.number)
+        assert list(hidden) == []
+        assert [r.title for r in export_records(s, team_id=TEAM, number=secret.number)] == [
+            "Secret reorg"
+        ]
+        assert not list(export_records(s, team_id=TEAM, visible_to=elsewhere, number=secret.number))
+    assert "secret-reorg" in first and "secret-reorg" not in first_seen_elsewhere
+
+
+@pytest.mark.parametrize("fmt", ["madr", "nygard"])
 def test_files_round_trip_export_then_import(db: Database, tmp_path: Path, fmt: str):
     parse, _write = _adr_files()
-    from storage.adr_files import export_to_dir
-
     seed_workspace(db, TEAM)
     with db.read() as s:
         export_to_dir(s, team_id=TEAM, root=tmp_path, fmt=fmt)
@@ -860,32 +896,18 @@ def test_import_then_export_reproduces_each_fixture_files_fields(db: Database):
 # -- the command ------------------------------------------------------------------------------
 
 
-class ChannelsEmulator(SlackEmulator):
-    """The emulator, plus `conversations.list` (paged, two channels a page)."""
-
-    channels = [
-        {"id": "C0GENERAL", "name": "general", "is_private": False},
-        {"id": "C0RANDOM", "name": "random", "is_private": False},
-        {"id": "C0ARCH", "name": "architecture", "is_private": True},
-    ]
-
-    def _respond(self, method: str, args: dict) -> dict:
-        if method == "conversations.list":
-            start = int(args.get("cursor") or 0)
-            more = start + 2 < len(self.channels)
-            return {
-                "ok": True,
-                "channels": self.channels[start : start + 2],
-                "response_metadata": {"next_cursor": str(start + 2) if more else ""},
-            }
-        return super()._respond(method, args)
-
-
 @pytest.fixture
-def slack_api() -> Iterator[ChannelsEmulator]:
-    with ChannelsEmulator(team_id=TEAM) as emu:
+def slack_api() -> Iterator[SlackEmulator]:
+    """A workspace of 203 channels: `#architecture` (private, the bot invited) comes on the
+    second page of the CLI's `conversations.list` (200 a page)."""
+    with SlackEmulator(team_id=TEAM) as emu:
         for user in (ANA, BOB, CARL):
             emu.set_user(user)
+        for n in range(200):
+            emu.set_channel(f"C0A{n:04d}", name=f"team-{n}")
+        emu.set_channel("C0ARCH", name="architecture", is_private=True)
+        emu.set_channel("C0GENERAL", name="general")
+        emu.set_channel("C0RANDOM", name="random")
         yield emu
 
 
@@ -918,7 +940,7 @@ def cli_records() -> list[AdrRecord]:
 
 
 @pytest.mark.timeout(180)
-def test_the_import_command_with_slack(db: Database, slack_api: ChannelsEmulator, tmp_path: Path):
+def test_the_import_command_with_slack(db: Database, slack_api: SlackEmulator, tmp_path: Path):
     folder = tmp_path / "doc" / "adr"
     write_folder(folder, cli_records())
     (folder / "0004-broken.md").write_text("not a decision record at all\n")
@@ -981,6 +1003,20 @@ def test_the_import_command_without_slack_keeps_names_as_text(db: Database, tmp_
     decisions = by_number(db)
     assert sorted(decisions) == [1, 2, 3] and decisions[1].channel_private
     assert json.loads(decisions[1].named_people) == {"decider": ["User U0ANA", "Someone Else"]}
+
+
+@pytest.mark.timeout(120)
+def test_owner_owns_the_records_whose_decision_makers_match_nobody(db: Database, tmp_path: Path):
+    folder = tmp_path / "adr"
+    write_folder(folder, cli_records(), fmt="madr")
+    base = ("import", str(folder), "--channel", "C0GENERAL", "--team", TEAM)
+    wrong = cli(db, *base, "--owner", "ana@example.com")
+    assert wrong.returncode == 2 and "--owner takes a Slack user id" in wrong.stderr
+    assert counts(db)["decisions"] == 0
+    result = cli(db, *base, "--owner", "U0OWNER")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # nobody matched without Slack: the owner may now edit them and set a review date
+    assert {d.author_id for d in by_number(db).values()} == {"U0OWNER"}
 
 
 @pytest.mark.timeout(120)

@@ -725,12 +725,9 @@ def test_record_blocks_limits() -> None:
     text, blocks = build_record_blocks(big_record())
     check_blocks(blocks, max_blocks=50)
     no_unescaped_pings(blocks)
-    history = (
-        blocks[-2]["text"]["text"]
-        if blocks[-1]["type"] == "actions"
-        else blocks[-1]["text"]["text"]
-    )
+    history = [b for b in blocks if b["type"] != "actions"][-1]["text"]["text"]
     assert "earlier change(s) not shown" in history
+    assert blocks[-1]["elements"][0]["action_id"] == Action.EXPORT  # Export as ADR file
 
 
 def test_list_and_search_blocks_limits() -> None:

@@ -256,6 +256,39 @@ def test_other_methods(client: WebClient, emu: SlackEmulator) -> None:
     assert client.api_call("reactions.add", params={"name": "x"})["ok"] is True
 
 
+def test_conversations_list_pages_the_named_channels_the_bot_can_see(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    emu.set_channel("C1", name="general")
+    emu.set_channel("C2", name="design", is_member=False)  # public: listed all the same
+    emu.set_channel("C3", name="secret", is_private=True)
+    emu.set_channel("C4", name="hidden", is_private=True, is_member=False)  # not listed
+    emu.set_channel("C5", name="old", is_archived=True)
+    emu.set_channel("C6", is_private=True)  # no name: not listed
+    emu.set_channel("C7", name="gone", exists=False)
+
+    def names(**kw: object) -> list[list[str]]:
+        pages, cursor = [], None
+        while True:
+            page = client.conversations_list(cursor=cursor, **kw)
+            pages.append([c["name"] for c in page["channels"]])
+            cursor = page["response_metadata"]["next_cursor"]
+            if not cursor:
+                return pages
+
+    assert names() == [["general", "design", "old"]]  # public channels by default
+    both = "public_channel,private_channel"
+    assert names(types=both, limit=2) == [["general", "design"], ["secret", "old"]]
+    assert names(types=both, exclude_archived=True) == [["general", "design", "secret"]]
+    assert names(types="private_channel") == [["secret"]]
+    [secret] = client.conversations_list(types="private_channel")["channels"]
+    assert secret == client.conversations_info(channel="C3")["channel"]
+    assert secret["is_private"] and secret["is_member"] and not secret["is_archived"]
+    with pytest.raises(SlackApiError) as bad:
+        client.conversations_list(types="public_channel,shared_channel")
+    assert bad.value.response["error"] == "invalid_types"
+
+
 def test_response_url_recorded(emu: SlackEmulator) -> None:
     status, body = _post_json(emu.response_url("k1"), {"text": "done", "replace_original": True})
     assert (status, body) == (200, {"ok": True})

@@ -11,10 +11,10 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import faults, people
+from bot import adr_export, faults, people
 from bot.adr_command import AdrCommand, parse_adr
 from bot.errors import guarded
-from bot.forms import parse_decision_form
+from bot.forms import button_number, parse_decision_form
 from bot.ids import Action, Callback
 from bot.listeners import digest, redaction, reviews
 from bot.render import render, truncate
@@ -52,6 +52,7 @@ def register(app: App) -> None:
     app.view(Callback.DECISION_FORM)(guarded(handle_decision_submission))
     app.shortcut(Callback.LOG_MESSAGE_SHORTCUT)(guarded(handle_log_message))
     app.action(Action.LIST_PAGE)(guarded(handle_list_page))
+    app.action(Action.EXPORT)(guarded(handle_export_click))
 
 
 def now_utc() -> datetime:
@@ -135,7 +136,7 @@ def handle_adr(
 
 # What these commands show or allow depends on who asks (a guest, an admin): see bot/people.py.
 PERSONAL = frozenset(
-    {"list", "search", "show", "review", "remind", "redact", "settings", *LIFECYCLE}
+    {"list", "search", "show", "review", "remind", "redact", "settings", "export", *LIFECYCLE}
 )
 
 
@@ -171,6 +172,10 @@ def _answer(
         return ephemeral(reviews.settings_command(db, team=team, text=cmd.text, person=person))
     if cmd.name == "redact":
         return ephemeral(redaction.redact(db, team=team, user=user, viewer=viewer, cmd=cmd))
+    if cmd.name == "export":
+        return ephemeral(
+            adr_export.ask(db, team=team, viewer=viewer, number=cmd.number, fmt=cmd.text)
+        )
     if cmd.name == "list":
         with db.read() as session:
             rows, total = repo.list_decisions(
@@ -417,4 +422,26 @@ def handle_list_page(
         response_type="ephemeral",
         text="Decisions",
         blocks=build_list_blocks(rows, total=total, offset=offset, status=status, tag=tag),
+    )
+
+
+def handle_export_click(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    db: Database,
+    team: str,
+) -> None:
+    """**Export as ADR file** on `/adr show N`: as `/adr export N` from that channel."""
+    number = button_number(action, "a decision")
+    ack()
+    person = people.as_known_or_guest(
+        db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
+    )
+    viewer = people.viewer_for(person, (body.get("channel") or {}).get("id"))
+    respond(
+        replace_original=False,
+        response_type="ephemeral",
+        text=adr_export.ask(db, team=team, viewer=viewer, number=number, fmt="madr"),
     )

@@ -19,6 +19,8 @@ FIELD_LABELS = {
     "consequences": "consequences",
     "success": "success criteria",
     "tags": "tags",
+    "sections": "imported file's other sections",
+    "names": "names that matched no Slack user",
 }
 
 

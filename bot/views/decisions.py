@@ -208,9 +208,14 @@ def parse_form_meta(raw: str) -> FormMeta:
 # -- the posted record -----------------------------------------------------------------------
 
 
-def _summary(
-    d: Decision, people: dict[str, list[str]], supersedes: int | None, superseded_by: int | None
-) -> str:
+# Sections of an imported file shown in a message (all are in its export): at most 8, and
+# 9,000 characters, so that with the record's own fields a message stays well within the
+# roughly 40,000 characters Slack accepts.
+EXTRA_SHOWN, EXTRA_CHARS = 8, 9000
+
+
+def _summary(record: DecisionRecord) -> str:
+    d, people, named = record.decision, record.members, record.named_people
     return render(
         "decision_summary.md.j2",
         status_label=STATUS_LABELS.get(DecisionStatus(d.status), d.status),
@@ -218,10 +223,13 @@ def _summary(
         deciders=people.get(Role.DECIDER, []),
         consulted=people.get(Role.CONSULTED, []),
         informed=people.get(Role.INFORMED, []),
+        # names from an imported file that match no Slack user: shown as text
+        named={role: ", ".join(named.get(role, [])) for role in Role},
         review_date=d.review_date.isoformat() if d.review_date else "",
         tags=d.tag_list,
-        supersedes=supersedes,
-        superseded_by=superseded_by,
+        supersedes=record.supersedes.number if record.supersedes else None,
+        superseded_by=record.superseded_by.number if record.superseded_by else None,
+        links=record.links,
     )
 
 
@@ -249,14 +257,7 @@ def build_decision_message(
     d = record.decision
     blocks: list[dict[str, Any]] = [
         header(f"{d.ref}: {shown_plain(d.title)}"),
-        section(
-            _summary(
-                d,
-                record.members,
-                record.supersedes.number if record.supersedes else None,
-                record.superseded_by.number if record.superseded_by else None,
-            )
-        ),
+        section(_summary(record)),
     ]
     for label, text in (
         ("Context", d.context),
@@ -267,6 +268,18 @@ def build_decision_message(
     ):
         if text:
             blocks.append(_field(label, text))
+    extra, budget, shown_extra = record.extra_sections, EXTRA_CHARS, 0
+    for heading, text in extra[:EXTRA_SHOWN]:
+        if len(text) > budget:
+            break
+        budget -= len(text)
+        blocks.append(_field(heading, text))
+        shown_extra += 1
+    if len(extra) > shown_extra:
+        more = len(extra) - shown_extra
+        blocks.append(context(f"… {more} more section(s): `/adr export {d.number}`"))
+    if d.source_path:
+        blocks.append(context(render("decision_source.md.j2", path=d.source_path)))
     if d.source_permalink:
         blocks.append(context(f"Logged from <{d.source_permalink}|this message>"))
     if record.rounds:
@@ -373,6 +386,13 @@ def build_record_blocks(
     text, blocks = build_decision_message(record, review)
     actions = [b for b in blocks if b["type"] == "actions"]
     blocks = [b for b in blocks if b["type"] != "actions"]
+    actions.append(
+        {
+            "type": "actions",
+            "block_id": "decision.export",
+            "elements": [button("Export as ADR file", Action.EXPORT, str(record.decision.number))],
+        }
+    )
     blocks.append({"type": "divider"})
     blocks.append(
         section(

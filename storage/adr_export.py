@@ -1,0 +1,473 @@
+"""ADR files out (`decisionbot export`, `/adr export`): decisions become decision records
+again, and records become files.
+
+The writer (``adr_files/write.py``) knows the file formats; this module knows the tables. It
+imports the record types of ``adr_files/records.py`` and the writer: both pure (no Slack, no
+database), so storage still never speaks Slack. The way in is ``storage/adr_import.py``; the
+two share only the constants below (``PAGE``, ``ROLES``, ``LINK_ORDER``), kept here so the
+app, which exports but never imports, loads only this module.
+
+Export (``export_records``; ``export_files`` for the files with the index, which a zip for
+`/adr export` can use; ``export_to_dir``): decisions in number order, read a page of 500
+at a time with one query per table per page (members, stances, reviews and their asks, links,
+linked decisions, people's names) — never per decision. ``visible_to`` narrows the export to
+what one person may see from one channel (``storage.decisions.Viewer``, the rule of `/adr
+list`); links to decisions they may not see are left out (a file name would reveal a title).
+``number`` narrows it to one decision, in the WHERE clause (one page of queries for it, the
+names of its own people only): ``export_files`` then gives just its file, no index, and reads
+the file names of the decisions it links to only.
+Supersede and amend are written on both decisions' files (as adr-tools' `adr link` does), so
+a link one file stated comes back on the other file too; relates-to only on the file that
+said it. The exported review is the newest answered round, else the newest unanswered one
+(scheduled and open rounds are not history yet; the review date carries the plan). People
+named on a decision come first as Slack users (in the order they were added), then the names
+kept as text (decided: the order of a file mixing the two is not kept).
+``export_to_dir`` writes ``NNNN-slug.md`` files and ``README.md``, deterministically, and
+rewrites a file only when its bytes differ; it deletes nothing (files left by a renamed
+decision are reported as stale).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
+from storage.decisions import Viewer, visible_condition
+from storage.models import (
+    Decision,
+    DecisionLink,
+    DecisionMember,
+    LinkKind,
+    Review,
+    ReviewAsk,
+    ReviewState,
+    Role,
+    SlackUser,
+    Stance,
+)
+
+PAGE = 500  # decisions read per page on export; ids per IN (...) list
+ROLES = ((Role.DECIDER, "deciders"), (Role.CONSULTED, "consulted"), (Role.INFORMED, "informed"))
+LINK_ORDER = ("supersedes", "superseded_by", "amends", "amended_by", "relates")
+INDEX = "README.md"
+
+_DECISIONS = Decision.__table__  # type: ignore[attr-defined]
+_MEMBERS = DecisionMember.__table__  # type: ignore[attr-defined]
+_STANCES = Stance.__table__  # type: ignore[attr-defined]
+_REVIEWS = Review.__table__  # type: ignore[attr-defined]
+_ASKS = ReviewAsk.__table__  # type: ignore[attr-defined]
+_LINKS = DecisionLink.__table__  # type: ignore[attr-defined]
+
+
+_RECORD_COLUMNS = [
+    _DECISIONS.c[name]
+    for name in (
+        "id",
+        "number",
+        "title",
+        "context",
+        "options",
+        "decision",
+        "consequences",
+        "success_criteria",
+        "status",
+        "tags",
+        "review_date",
+        "created_at",
+        "supersedes_id",
+        "superseded_by_id",
+        "named_people",
+        "extra_sections",
+    )
+]
+_HISTORY = (ReviewState.ANSWERED, ReviewState.UNANSWERED)
+
+
+def export_records(
+    session: Session,
+    *,
+    team_id: str,
+    visible_to: Viewer | None = None,
+    number: int | None = None,
+    page: int = PAGE,
+) -> Iterator[AdrRecord]:
+    """Every decision of the workspace as a record, in number order; ``visible_to``: only
+    what that viewer may see from their channel (`/adr list`'s rule), and only links to
+    decisions they may see. None: everything (the operator's CLI). ``number``: only that
+    decision (nothing if there is none, or ``visible_to`` may not see it)."""
+    visible = visible_condition(visible_to) if visible_to is not None else None
+    conn = session.connection()
+    scope = [_DECISIONS.c.team_id == team_id]
+    if number is not None:
+        scope.append(_DECISIONS.c.number == number)
+    # the whole export: every cached name at once; one decision: its people's, once read
+    names = _names(conn, team_id) if number is None else None
+    after = -1  # numbers start at 1; an imported 0000-….md keeps 0
+    while True:
+        stmt = select(*_RECORD_COLUMNS).where(*scope, _DECISIONS.c.number > after)
+        if visible is not None:
+            stmt = stmt.where(visible)
+        rows = conn.execute(stmt.order_by(_DECISIONS.c.number).limit(page)).all()
+        if not rows:
+            return
+        # the page's decisions, by their numbers (no list of ids to send)
+        in_page = select(_DECISIONS.c.id).where(
+            *scope,
+            _DECISIONS.c.number > after,
+            _DECISIONS.c.number <= rows[-1].number,
+        )
+        yield from _page_records(conn, team_id, rows, in_page, visible, names)
+        if len(rows) < page:
+            return
+        after = rows[-1].number
+
+
+def _names(conn: Any, team_id: str, users: Collection[str] | None = None) -> dict[str, str]:
+    """user id -> name from the user cache: of ``users``, or (None) of everyone."""
+    stmt = select(SlackUser.user_id, SlackUser.name).where(
+        SlackUser.team_id == team_id, SlackUser.name.is_not(None)
+    )
+    if users is None:
+        return dict(conn.execute(stmt).all())
+    wanted = sorted(users)
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), PAGE):
+        chunk = wanted[start : start + PAGE]
+        names.update(conn.execute(stmt.where(SlackUser.user_id.in_(chunk))).all())
+    return names
+
+
+def _page_records(
+    conn: Any,
+    team_id: str,
+    rows: Sequence[Any],
+    in_page: Any,
+    visible: Any | None,
+    names: Mapping[str, str] | None,
+) -> Iterator[AdrRecord]:
+    """The page's decisions as records; ``names`` None: read the names of its people."""
+    members: dict[tuple[int, str], list[str]] = defaultdict(list)  # (decision, role) -> users
+    for decision_id, role, user in conn.execute(
+        select(_MEMBERS.c.decision_id, _MEMBERS.c.role, _MEMBERS.c.user_id)
+        .where(_MEMBERS.c.decision_id.in_(in_page))
+        .order_by(_MEMBERS.c.id)
+    ).all():
+        members[decision_id, role].append(user)
+    stances: dict[int, list[Any]] = defaultdict(list)
+    for s in conn.execute(
+        select(
+            _STANCES.c.decision_id,
+            _STANCES.c.user_id,
+            _STANCES.c.kind,
+            _STANCES.c.concern,
+            _STANCES.c.change_my_mind,
+            _STANCES.c.committed,
+            _STANCES.c.reason,
+        )
+        .where(_STANCES.c.decision_id.in_(in_page))
+        .order_by(_STANCES.c.updated_at, _STANCES.c.id)
+    ).all():
+        stances[s.decision_id].append(s)
+    reviews = _page_reviews(conn, in_page)
+    links = _page_links(conn, team_id, rows, in_page, visible)
+    if names is None:
+        users = {u for people in members.values() for u in people}
+        users |= {s.user_id for page_stances in stances.values() for s in page_stances}
+        users |= {a.user_id for _rv, asks in reviews.values() for a in asks}
+        names = _names(conn, team_id, users)
+    known: Mapping[str, str] = names
+    refs: dict[str, PersonRef] = {}
+
+    def person(user: str) -> PersonRef:
+        ref = refs.get(user)
+        if ref is None:  # frozen: one per person, shared
+            ref = refs[user] = PersonRef(text=known.get(user) or user, user_id=user)
+        return ref
+
+    for r in rows:
+        named = json.loads(r.named_people) if r.named_people not in ("{}", "") else {}
+        people: dict[str, list[PersonRef]] = {}
+        for role, attr in ROLES:
+            people[attr] = [person(u) for u in members.get((r.id, role), ())]
+            people[attr] += [PersonRef(text=t) for t in named.get(role, ())]
+        review = None
+        if r.id in reviews:
+            rv, asks = reviews[r.id]
+            review = ReviewRecord(
+                due=rv.due_at.date(),
+                outcome=rv.outcome,
+                asks=[
+                    AskRecord(
+                        person=person(a.user_id),
+                        role=a.role,
+                        outcome=a.outcome,
+                        what_happened=a.what_happened,
+                        evidence=a.evidence,
+                        learned=a.learned,
+                        concern=a.concern,
+                        dissent_answer=a.dissent_answer,
+                    )
+                    for a in asks
+                ],
+            )
+        extra = json.loads(r.extra_sections) if r.extra_sections not in ("[]", "") else ()
+        yield AdrRecord(
+            title=r.title,
+            number=r.number,
+            date=r.created_at.date(),  # UTC: UTCDateTime reads every time as UTC
+            status=r.status,
+            context=r.context,
+            options=r.options,
+            decision=r.decision,
+            consequences=r.consequences,
+            success_criteria=r.success_criteria,
+            deciders=people["deciders"],
+            consulted=people["consulted"],
+            informed=people["informed"],
+            tags=r.tags.split(),
+            review_date=r.review_date,
+            links=links.get(r.id, []),
+            extra=[(h, b) for h, b in extra],
+            stances=[
+                StanceRecord(
+                    kind=s.kind,
+                    person=person(s.user_id),
+                    concern=s.concern,
+                    change_my_mind=s.change_my_mind,
+                    committed=bool(s.committed),
+                    reason=s.reason,
+                )
+                for s in stances.get(r.id, ())
+            ],
+            review=review,
+        )
+
+
+def _page_reviews(conn: Any, in_page: Any) -> dict[int, tuple[Any, list[Any]]]:
+    """Per decision: its newest answered review round, else its newest unanswered one."""
+    rounds = (
+        select(_REVIEWS.c.id)
+        .where(_REVIEWS.c.decision_id.in_(in_page), _REVIEWS.c.state.in_(_HISTORY))
+        .scalar_subquery()
+    )
+    chosen: dict[int, Any] = {}
+    for rv in conn.execute(
+        select(_REVIEWS.c.id, _REVIEWS.c.decision_id, _REVIEWS.c.due_at, _REVIEWS.c.outcome)
+        .where(_REVIEWS.c.decision_id.in_(in_page), _REVIEWS.c.state.in_(_HISTORY))
+        .order_by(_REVIEWS.c.round)
+    ).all():
+        best = chosen.get(rv.decision_id)
+        if best is None or rv.outcome is not None or best.outcome is None:
+            chosen[rv.decision_id] = rv
+    if not chosen:
+        return {}
+    asks: dict[int, list[Any]] = defaultdict(list)
+    for a in conn.execute(
+        select(_ASKS).where(_ASKS.c.review_id.in_(rounds)).order_by(_ASKS.c.id)
+    ).all():
+        asks[a.review_id].append(a)
+    return {d: (rv, asks.get(rv.id, [])) for d, rv in chosen.items()}
+
+
+def _page_links(
+    conn: Any, team_id: str, rows: Sequence[Any], in_page: Any, visible: Any | None
+) -> dict[int, list[LinkRef]]:
+    """Each decision's links, both ways, to decisions the export may show."""
+    page = {r.id for r in rows}
+    pairs: set[tuple[int, str, int]] = set()  # (decision, kind, other)
+    for r in rows:
+        if r.supersedes_id:
+            pairs.add((r.id, "supersedes", r.supersedes_id))
+        if r.superseded_by_id:
+            pairs.add((r.id, "superseded_by", r.superseded_by_id))
+    for other, sup, sup_by in conn.execute(
+        select(_DECISIONS.c.id, _DECISIONS.c.supersedes_id, _DECISIONS.c.superseded_by_id).where(
+            _DECISIONS.c.team_id == team_id,
+            or_(
+                _DECISIONS.c.supersedes_id.in_(in_page),
+                _DECISIONS.c.superseded_by_id.in_(in_page),
+            ),
+        )
+    ).all():
+        if sup in page:
+            pairs.add((sup, "superseded_by", other))
+        if sup_by in page:
+            pairs.add((sup_by, "supersedes", other))
+    for source, other, kind in conn.execute(
+        select(_LINKS.c.decision_id, _LINKS.c.other_id, _LINKS.c.kind).where(
+            or_(_LINKS.c.decision_id.in_(in_page), _LINKS.c.other_id.in_(in_page))
+        )
+    ).all():
+        # amends is written on both files (as `adr link` does); relates-to only on the file
+        # that said it, so an imported file comes back as it was
+        if source in page:
+            pairs.add((source, "amends" if kind == LinkKind.AMENDS else "relates", other))
+        if other in page and kind == LinkKind.AMENDS:
+            pairs.add((other, "amended_by", source))
+    others = sorted({o for _d, _k, o in pairs})
+    numbers: dict[int, int] = {}
+    for start in range(0, len(others), PAGE):
+        stmt = select(_DECISIONS.c.id, _DECISIONS.c.number).where(
+            _DECISIONS.c.team_id == team_id, _DECISIONS.c.id.in_(others[start : start + PAGE])
+        )
+        if visible is not None:
+            stmt = stmt.where(visible)
+        numbers.update(dict(conn.execute(stmt).all()))
+    out: dict[int, list[LinkRef]] = defaultdict(list)
+    for decision, kind, other in sorted(
+        pairs, key=lambda p: (p[0], LINK_ORDER.index(p[1]), numbers.get(p[2], 0))
+    ):
+        if other in numbers:
+            out[decision].append(LinkRef(kind=kind, number=numbers[other]))
+    return out
+
+
+@dataclass
+class ExportReport:
+    """What ``export_to_dir`` did: file names relative to the folder."""
+
+    root: Path
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # numbered files no decision writes any more
+    decisions: int = 0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"exported {self.decisions} decisions to {self.root}: {len(self.written)} files "
+            f"written, {len(self.unchanged)} unchanged"
+        ]
+        out += [f"not ours any more (left in place): {name}" for name in self.stale]
+        return out
+
+
+_NUMBERED = re.compile(r"^\d{4,}-.*\.md$")
+
+
+def export_files(
+    session: Session,
+    *,
+    team_id: str,
+    fmt: str,
+    visible_to: Viewer | None = None,
+    number: int | None = None,
+) -> Iterator[tuple[str, str]]:
+    """(file name, text) of every decision ``visible_to`` may see (None: all), in number
+    order, then the index (``README.md``): what `decisionbot export` writes and what a zip
+    for `/adr export` holds. ``fmt``: madr or nygard. ``number``: only that decision's file
+    (nothing if ``visible_to`` may not see it), no index."""
+    from adr_files import write
+
+    if number is not None:
+        for record in export_records(
+            session, team_id=team_id, visible_to=visible_to, number=number
+        ):
+            # only the names its links point at (the links are to decisions it may show)
+            linked = {number, *(link.number for link in record.links if link.number is not None)}
+            names = file_names(session, team_id=team_id, visible_to=visible_to, numbers=linked)
+            yield _record_file(record, fmt, names)
+        return
+    names = file_names(session, team_id=team_id, visible_to=visible_to)
+    index: list[AdrRecord] = []
+    for record in export_records(session, team_id=team_id, visible_to=visible_to):
+        yield _record_file(record, fmt, names)
+        index.append(_index_entry(record))
+    yield INDEX, write.write_index(index, names=names)
+
+
+def _record_file(record: AdrRecord, fmt: str, names: dict[int, str]) -> tuple[str, str]:
+    """(file name, text) of one record; a decision saved since ``names`` were read is added."""
+    from adr_files.write import file_name, write_record
+
+    number = int(record.number)  # type: ignore[arg-type]
+    if number not in names:  # saved since the names were read
+        names[number] = file_name(number, record.title)
+    return names[number], write_record(record, fmt=fmt, names=names)
+
+
+def export_to_dir(
+    session: Session,
+    *,
+    team_id: str,
+    root: Path,
+    fmt: str,
+    visible_to: Viewer | None = None,
+) -> ExportReport:
+    """Write every decision as ``NNNN-slug.md`` in ``root`` plus the ``README.md`` index;
+    a file is rewritten only if its bytes changed, and nothing is deleted."""
+    root.mkdir(parents=True, exist_ok=True)
+    report = ExportReport(root=root)
+    for name, text in export_files(session, team_id=team_id, fmt=fmt, visible_to=visible_to):
+        _write_if_changed(root / name, text, report, name)
+        report.decisions += name != INDEX
+    ours = set(report.written) | set(report.unchanged)
+    report.stale = sorted(
+        p.name for p in root.iterdir() if _NUMBERED.match(p.name) and p.name not in ours
+    )
+    return report
+
+
+def file_names(
+    session: Session,
+    *,
+    team_id: str,
+    visible_to: Viewer | None = None,
+    numbers: Collection[int] | None = None,
+) -> dict[int, str]:
+    """number -> file name (``0012-use-postgres.md``) of every decision exported (or of
+    those of ``numbers``): links and the index point at these."""
+    from adr_files.write import file_name
+
+    stmt = select(Decision.number, Decision.title).where(Decision.team_id == team_id)
+    if visible_to is not None:
+        stmt = stmt.where(visible_condition(visible_to))
+    if numbers is None:
+        return {n: file_name(n, t) for n, t in session.execute(stmt).all()}
+    wanted = sorted(numbers)
+    names: dict[int, str] = {}
+    for start in range(0, len(wanted), PAGE):
+        chunk = stmt.where(Decision.number.in_(wanted[start : start + PAGE]))
+        names.update((n, file_name(n, t)) for n, t in session.execute(chunk).all())
+    return names
+
+
+def _index_entry(record: AdrRecord) -> AdrRecord:
+    """What the index needs (not the texts: 100,000 of them would sit in memory)."""
+    return AdrRecord(
+        title=record.title, number=record.number, date=record.date, status=record.status
+    )
+
+
+def _write_if_changed(path: Path, text: str, report: ExportReport, name: str) -> None:
+    data = text.encode("utf-8")
+    try:
+        same = path.read_bytes() == data
+    except FileNotFoundError:
+        same = False
+    if same:
+        report.unchanged.append(name)
+    else:
+        path.write_bytes(data)
+        report.written.append(name)
+
+
+__all__ = [
+    "INDEX",
+    "LINK_ORDER",
+    "PAGE",
+    "ROLES",
+    "ExportReport",
+    "export_files",
+    "export_records",
+    "export_to_dir",
+    "file_names",
+]
