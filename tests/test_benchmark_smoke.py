@@ -1,4 +1,4 @@
-"""The ack-latency benchmark runs end to end at CI size. Figures are printed, never asserted."""
+"""The benchmarks run end to end at CI size. Figures are printed, never asserted."""
 
 from __future__ import annotations
 
@@ -101,3 +101,24 @@ def test_digest_smoke_counts_the_same_statements_for_few_and_many_decisions(
     [line] = [line for line in out.splitlines() if "statements per digest:" in line]
     assert "equal" in line, out
     assert "p95" in out
+
+
+@pytest.mark.timeout(180)
+def test_adr_files_smoke_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import adr_files
+
+    assert adr_files.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("adr files: sqlite, import 200 files, export 2,000 decisions"), out
+    for row in (
+        "import: read_tree",
+        "import: import_records",
+        "import: total",
+        "import floor",
+        "export: export_to_dir",
+        "export again (unchanged)",
+        "export as nygard",
+        "export floor",
+    ):
+        assert row in out
+    assert "import >= 500 records/s" in out and "export >= 2,000 records/s" in out
