@@ -133,6 +133,10 @@ adr_verbs = st.sampled_from(
         "deprecate",
         "supersede",
         "edit",
+        "redact",
+        "dm",
+        "digest",
+        "export",
         "ADR",
         "SHOW",
         "",
@@ -154,7 +158,7 @@ adr_text = st.one_of(
 # -- pure parsers ----------------------------------------------------------------------------
 
 
-@given(st.one_of(st.text(), st.none()))
+@given(st.one_of(st.text(), adr_text, st.none()))
 def test_parse_adr_never_raises(text: str | None) -> None:
     cmd = parse_adr(text)  # type: ignore[arg-type]
     assert cmd.name in {
@@ -174,6 +178,10 @@ def test_parse_adr_never_raises(text: str | None) -> None:
         "review",
         "remind",
         "settings",
+        "redact",
+        "dm",
+        "digest",
+        "export",
     }
     if cmd.name == "invalid":
         assert cmd.error

@@ -85,6 +85,13 @@ HOSTILE = "<!channel> & <@U1>"
         ("edit 12", AdrCommand("edit", number=12)),
         ("frobnicate 3", AdrCommand("unknown", text="frobnicate 3")),
         ("list #db\x00", AdrCommand("list", tag="db")),  # NUL can't reach Postgres
+        ("digest", AdrCommand("digest")),
+        ("digest Preview", AdrCommand("digest", text="preview")),
+        ("digest off", AdrCommand("digest", text="off")),
+        ("export", AdrCommand("export", text="madr")),
+        ("export ADR-7", AdrCommand("export", number=7, text="madr")),
+        ("export nygard 7", AdrCommand("export", number=7, text="nygard")),
+        ("export 7 MADR", AdrCommand("export", number=7, text="madr")),
     ],
 )
 def test_parse_adr(text: str, expected: AdrCommand) -> None:
@@ -104,6 +111,9 @@ def test_parse_adr(text: str, expected: AdrCommand) -> None:
         "edit 1234567890",  # more digits than any decision number
         "list banana",
         "list #",
+        "digest weekly",
+        "export 7 8",
+        "export pdf",
     ],
 )
 def test_parse_adr_invalid_gives_a_sentence(text: str) -> None:
