@@ -14,6 +14,7 @@ import io
 import zipfile
 from collections.abc import Iterable
 from datetime import UTC
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -48,54 +49,61 @@ def zipped(files: Iterable[tuple[str, str]]) -> tuple[bytes, int]:
     return buffer.getvalue(), count
 
 
+def _one_file(job: Job, viewer: Viewer, fmt: str, number: int) -> dict[str, Any] | None:
+    """ADR-n's file, as files.uploadV2 arguments; None if the asker may not see it there."""
+    with job.db.read() as session:
+        files = list(
+            export_files(
+                session, team_id=job.item.team_id, fmt=fmt, visible_to=viewer, number=number
+            )
+        )
+    if not files:
+        return None
+    [(name, text)] = files
+    return {
+        "content": text.encode(),
+        "filename": name,
+        "title": name,
+        "initial_comment": f"ADR-{number}, as an ADR file.",
+    }
+
+
+def _the_log(job: Job, viewer: Viewer, fmt: str) -> dict[str, Any]:
+    """Every decision the asker may see there, zipped with the index."""
+    with job.db.read() as session:
+        archive, written = zipped(
+            export_files(session, team_id=job.item.team_id, fmt=fmt, visible_to=viewer)
+        )
+    day = job.now.astimezone(UTC).date().isoformat()
+    return {
+        "content": archive,
+        "filename": f"decisions-{day}.zip",
+        "title": f"Decision log, {day}",
+        "initial_comment": (
+            f"{written - 1} decision(s) as ADR files, with a `README.md` index. Unzip them into "
+            "your repository's `docs/decisions` (or `doc/adr`); `decisionbot import` reads "
+            "them back."
+        ),
+    }
+
+
 def handle_export(job: Job) -> bool:
     p = job.payload
     user = str(p["user"])
     viewer = Viewer(user_id=user, channel_id=p.get("channel") or None, guest=bool(p.get("guest")))
     number = p.get("number")
     fmt = str(p.get("format") or "madr")
-    files: list[tuple[str, str]] = []
-    archive, written = b"", 0
-    with job.db.read() as session:
-        exported = export_files(
-            session, team_id=job.item.team_id, fmt=fmt, visible_to=viewer, number=number
-        )
-        if number is None:
-            archive, written = zipped(exported)
-        else:
-            files = list(exported)
+    upload = _the_log(job, viewer, fmt) if number is None else _one_file(job, viewer, fmt, number)
     try:
         dm = job.client.conversations_open(users=user)["channel"]["id"]
-        if number is not None and not files:
+        if upload is None:
             job.client.chat_postMessage(
                 channel=dm,
                 text=f"I can't export ADR-{number}: there is no such decision, or it was posted "
                 "in a private channel, so ask from there.",
             )
-            return True
-        if number is not None:
-            [(name, text)] = files
-            job.client.files_upload_v2(
-                channel=dm,
-                content=text.encode(),
-                filename=name,
-                title=name,
-                initial_comment=f"ADR-{number}, as an ADR file.",
-            )
-            return True
-        count = written - 1  # the README.md index
-        day = job.now.astimezone(UTC).date().isoformat()
-        job.client.files_upload_v2(
-            channel=dm,
-            content=archive,
-            filename=f"decisions-{day}.zip",
-            title=f"Decision log, {day}",
-            initial_comment=(
-                f"{count} decision(s) as ADR files, with a `README.md` index. Unzip them into "
-                "your repository's `docs/decisions` (or `doc/adr`); `decisionbot import` reads "
-                "them back."
-            ),
-        )
+        else:
+            job.client.files_upload_v2(channel=dm, **upload)
     except SlackApiError as exc:
         raise_if_permanent(exc, "share the export in your DM")
         raise

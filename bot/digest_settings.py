@@ -8,11 +8,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.forms import Values, checked_values, select_value, text_value
+from bot.forms import Values, checked_values, select_value, text_value, time_value
 from bot.ids import Callback, DigestField
 from bot.render import escape
 from bot.schedule import valid_timezone, zone
-from bot.views.blocks import context, input_block, modal, plain, text_input
+from bot.views.blocks import context, input_block, modal, options, plain, text_input
 from storage.digest_subscriptions import ALL_SECTIONS, DigestConfig
 from storage.models import DigestScope, DigestSubscription
 
@@ -33,16 +33,12 @@ ON_OFF = {"on": "On", "off": "Off"}
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-def _options(labels: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"text": plain(label), "value": value} for value, label in labels.items()]
-
-
 def _radio(labels: dict[str, str], initial: str) -> dict[str, Any]:
-    options = _options(labels)
+    choices = options(labels)
     return {
         "type": "radio_buttons",
-        "options": options,
-        "initial_option": next(o for o in options if o["value"] == initial),
+        "options": choices,
+        "initial_option": next(o for o in choices if o["value"] == initial),
     }
 
 
@@ -83,7 +79,7 @@ def build_digest_modal(
         )
     )
     weekday_options = [{"text": plain(day), "value": str(i)} for i, day in enumerate(WEEKDAYS)]
-    section_options = _options(SECTION_LABELS)
+    section_options = options(SECTION_LABELS)
     blocks = [
         context(status_text(sub, channel_id)),
         input_block(
@@ -150,12 +146,6 @@ def channel_from(view: dict[str, Any]) -> str | None:
     return channel if isinstance(channel, str) and channel else None
 
 
-def _time_value(values: Values, block: str) -> str:
-    element = (values.get(block) or {}) if isinstance(values, dict) else {}
-    raw = next((v.get("selected_time") for v in element.values() if isinstance(v, dict)), None)
-    return raw if isinstance(raw, str) else ""
-
-
 def parse_digest_form(
     values: Values, *, channel_shared: bool, guest: bool = False
 ) -> tuple[DigestConfig | None, dict[str, str]]:
@@ -165,7 +155,7 @@ def parse_digest_form(
     weekday = int(weekday_raw) if weekday_raw.isdigit() and int(weekday_raw) < 7 else None
     if weekday is None:
         errors[DigestField.WEEKDAY] = "Pick the day the digest comes out."
-    time_match = _TIME.match(_time_value(values, DigestField.TIME))
+    time_match = _TIME.match(time_value(values, DigestField.TIME))
     if time_match is None:
         errors[DigestField.TIME] = "Pick a time, such as 09:00."
     tz = text_value(values, DigestField.TIMEZONE)

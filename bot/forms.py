@@ -84,6 +84,12 @@ def date_value(values: Values, block: str) -> tuple[date | None, str | None]:
         return None, "That isn't a date."
 
 
+def time_value(values: Values, block: str) -> str:
+    """A timepicker's "HH:MM", or "" when none was picked."""
+    raw = _element(values, block).get("selected_time")
+    return raw if isinstance(raw, str) else ""
+
+
 def conversation_value(values: Values, block: str) -> str | None:
     raw = _element(values, block).get("selected_conversation")
     return raw if isinstance(raw, str) else None

@@ -24,7 +24,7 @@ from bot.forms import Values, date_value, select_value, text_value
 from bot.ids import Action, Callback, ParkField
 from bot.parking_command import REQUEST_MAX, parse_related, parse_timeline, rice
 from bot.render import render, truncate
-from bot.views.blocks import context, input_block, modal, plain, section, text_input
+from bot.views.blocks import context, input_block, modal, options, plain, section, text_input
 from storage.models import Moscow, ParkingItem
 
 WHY_MAX = 3000
@@ -116,18 +116,14 @@ def number_text(value: float | None) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-def _options(labels: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"text": plain(label), "value": str(value)} for value, label in labels.items()]
-
-
 def _select(labels: dict[str, str], initial: str | None, placeholder: str) -> dict[str, Any]:
-    options = _options(labels)
+    choices = options(labels)
     element: dict[str, Any] = {
         "type": "static_select",
-        "options": options,
+        "options": choices,
         "placeholder": plain(placeholder, 150),
     }
-    chosen = next((o for o in options if o["value"] == initial), None)
+    chosen = next((o for o in choices if o["value"] == initial), None)
     if chosen is not None:
         element["initial_option"] = chosen
     return element

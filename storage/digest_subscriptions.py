@@ -11,8 +11,8 @@ next future instant.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -139,14 +139,14 @@ def set_enabled(
     plan: Planner,
 ) -> tuple[DigestSubscription | None, datetime | None]:
     """`/adr digest off` / `on`: keeps the settings; `on` also resumes a paused digest."""
-    sub = _locked(session, team_id=team_id, channel_id=channel_id)
+    sub = get(session, team_id=team_id, channel_id=channel_id)
     if sub is None:
         return None, None
-    return configure(
+    return configure(  # locks the row
         session,
         team_id=team_id,
         channel_id=channel_id,
-        config=DigestConfig(**{**DigestConfig.of(sub).__dict__, "enabled": enabled}),
+        config=replace(DigestConfig.of(sub), enabled=enabled),
         actor_id=actor_id,
         plan=plan,
     )
@@ -228,13 +228,3 @@ def pause(session: Session, *, sub: DigestSubscription, reason: str, text: str) 
     session.add(current)
     _cancel_pending(session, current)
     schedule_notice(session, team_id=current.team_id, user_id=current.configured_by, text=text)
-
-
-def active(session: Session, *, team_id: str | None = None) -> Iterable[DigestSubscription]:
-    query = select(DigestSubscription).where(
-        DigestSubscription.enabled.is_(True),  # type: ignore[attr-defined]
-        DigestSubscription.paused_reason.is_(None),  # type: ignore[union-attr]
-    )
-    if team_id is not None:
-        query = query.where(DigestSubscription.team_id == team_id)
-    return session.execute(query).scalars()

@@ -8,6 +8,7 @@ channel it is set up in, so it is never set up from a DM.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from storage import digest_subscriptions as repo
 from storage.db import Database
 from storage.digest_subscriptions import DigestConfig
 from storage.errors import InvalidInput
-from storage.models import Channel, DigestScope
+from storage.models import DigestScope
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,7 @@ def handle_command(
         )
     shared = channel_shared(db, client, team=team, channel=channel)
     if verb == "preview":
-        respond(
-            **preview(db, team=team, channel=channel, user=user, narrow=person.guest or shared)
-        )
+        respond(**preview(db, team=team, channel=channel, user=user, narrow=person.guest or shared))
         return
     with db.read() as session:
         sub = repo.get(session, team_id=team, channel_id=channel)
@@ -107,7 +106,7 @@ def channel_shared(db: Database, client: WebClient, *, team: str, channel: str) 
     """Whether the channel is shared with another organisation, as the cache says, else as
     conversations.info says (then cached); if Slack can't say, it counts as shared."""
     with db.read() as session:
-        known_channel = session.get(Channel, (team, channel))
+        known_channel = channels.get(session, team_id=team, channel_id=channel)
     if known_channel is not None:
         return known_channel.is_shared
     facts = conversation_facts(client, channel)
@@ -141,13 +140,13 @@ def preview(
         sub = repo.get(session, team_id=team, channel_id=channel)
     config = DigestConfig.of(sub) if sub is not None else DigestConfig()
     if narrow:
-        config = DigestConfig(**{**config.__dict__, "scope": DigestScope.CHANNEL})
+        config = replace(config, scope=DigestScope.CHANNEL)
     end = now_utc()
     built = build(
         db,
         team_id=team,
         channel_id=channel,
-        config=DigestConfig(**{**config.__dict__, "quiet_line": True}),
+        config=replace(config, quiet_line=True),
         configured_by=sub.configured_by if sub is not None else user,
         start=end - WEEK,
         end=end,
@@ -170,7 +169,7 @@ def handle_submission(
     user = body["user"]["id"]
     person = people.as_known_or_guest(db, team=team, user=user, home_team=people.home_team_of(body))
     with db.read() as session:
-        known_channel = session.get(Channel, (team, channel))
+        known_channel = channels.get(session, team_id=team, channel_id=channel)
     config, errors = parse_digest_form(
         (view.get("state") or {}).get("values") or {},
         # the command cached the channel before opening the form; unknown counts as shared

@@ -34,6 +34,11 @@ def context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [mrkdwn(text)]}
 
 
+def options(labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Static-select, radio or checkbox options from ``{value: label}``."""
+    return [{"text": plain(label), "value": str(value)} for value, label in labels.items()]
+
+
 def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
     b: dict[str, Any] = {
         "type": "button",
