@@ -34,8 +34,10 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
@@ -203,7 +205,7 @@ def _page_records(
         if r.id in reviews:
             rv, asks = reviews[r.id]
             review = ReviewRecord(
-                due=rv.due_at.date(),
+                due=_local_date(rv.due_at, rv.timezone),
                 outcome=rv.outcome,
                 asks=[
                     AskRecord(
@@ -252,6 +254,15 @@ def _page_records(
         )
 
 
+def _local_date(moment: datetime, zone: str) -> date:
+    """The day a review was due where it was asked: 09:00 on the 5th in Sydney is 22:00 on
+    the 4th in UTC, and the file says the 5th, as the person who set it chose."""
+    try:
+        return moment.astimezone(ZoneInfo(zone)).date()
+    except (ZoneInfoNotFoundError, ValueError):  # a zone this machine no longer knows
+        return moment.astimezone(UTC).date()
+
+
 def _page_reviews(conn: Any, in_page: Any) -> dict[int, tuple[Any, list[Any]]]:
     """Per decision: its newest answered review round, else its newest unanswered one."""
     rounds = (
@@ -261,7 +272,13 @@ def _page_reviews(conn: Any, in_page: Any) -> dict[int, tuple[Any, list[Any]]]:
     )
     chosen: dict[int, Any] = {}
     for rv in conn.execute(
-        select(_REVIEWS.c.id, _REVIEWS.c.decision_id, _REVIEWS.c.due_at, _REVIEWS.c.outcome)
+        select(
+            _REVIEWS.c.id,
+            _REVIEWS.c.decision_id,
+            _REVIEWS.c.due_at,
+            _REVIEWS.c.timezone,
+            _REVIEWS.c.outcome,
+        )
         .where(_REVIEWS.c.decision_id.in_(in_page), _REVIEWS.c.state.in_(_HISTORY))
         .order_by(_REVIEWS.c.round)
     ).all():

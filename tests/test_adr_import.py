@@ -681,6 +681,29 @@ def test_export_then_import_into_an_empty_workspace_gives_the_same_decisions(db:
     assert again == records
 
 
+def test_an_exported_review_is_due_on_the_day_it_was_asked_for_where_it_was_asked(db: Database):
+    """09:00 on 5 January in Sydney is 22:00 on 4 January in UTC: the file says the 5th."""
+    decision = create_in_slack(db, "Cache the catalogue", deciders=[ANA])
+    due = datetime(2027, 1, 4, 22, tzinfo=UTC)
+    with db.session() as s:
+        review = reviews.schedule_review(
+            s,
+            decision=repo.get_decision(s, team_id=TEAM, number=decision.number),
+            due_at=due,
+            timezone="Australia/Sydney",
+            actor_id=ANA,
+        )
+        reviews.open_review(
+            s, team_id=TEAM, review_id=review.id, now=due, nudge_at=due + timedelta(days=3)
+        )
+        reviews.record_outcome(
+            s, team_id=TEAM, review_id=review.id, user_id=ANA, outcome=Outcome.WORKED
+        )
+    with db.read() as s:
+        [record] = list(export_records(s, team_id=TEAM))
+    assert record.review is not None and record.review.due == date(2027, 1, 5)
+
+
 def test_a_private_channels_decisions_are_absent_from_an_export_asked_for_elsewhere(db: Database):
     public = create_in_slack(db, "Public one")
     with db.session() as s:
