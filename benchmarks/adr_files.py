@@ -51,7 +51,7 @@ from sqlalchemy import insert, select, text
 from adr_files.parse import read_tree
 from adr_files.records import AdrRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
 from adr_files.write import file_name, write_record
-from storage.adr_export import export_to_dir
+from storage.adr_export import export_files, export_to_dir
 from storage.adr_import import PeopleIndex, import_records
 from storage.db import Database
 from storage.models import (
@@ -377,12 +377,31 @@ def bench_export(db: Database, n: int, tmp: Path) -> tuple[list[Row], float]:
     if first.decisions != count or again.written:
         raise SystemExit(f"export went wrong: {first.decisions} of {count}, {again.written[:3]}")
     floor = _export_floor(db, team, tmp / "floor")
+    one = _export_one(db, team, count)
     return [
         Row("export: export_to_dir", count, t1 - t0),
         Row("export again (unchanged)", count, t2 - t1),
         Row("export as nygard", count, t3 - t2),
         Row("export floor", count, floor),
+        Row("export one (/adr export N)", len(one), sum(one)),
     ], seeded
+
+
+def _export_one(db: Database, team: str, count: int, times: int = 50) -> list[float]:
+    """What `/adr export N` reads and writes for one decision, for ``times`` numbers."""
+    numbers = random.Random(11).sample(range(1, count + 1), min(times, count))
+    took = []
+    for number in numbers:
+        t0 = time.perf_counter()
+        with db.read() as session:
+            [(_, body)] = list(export_files(session, team_id=team, fmt="madr", number=number))
+        took.append(time.perf_counter() - t0)
+    took.sort()
+    print(
+        f"export one decision: p50 {took[len(took) // 2] * 1000:.1f} ms, "
+        f"p95 {took[int(len(took) * 0.95)] * 1000:.1f} ms ({len(took)} numbers)"
+    )
+    return took
 
 
 def _export_floor(db: Database, team: str, root: Path) -> float:
@@ -431,11 +450,20 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres", default=None, help="a Postgres URL, or auto (a throwaway cluster)"
     )
     parser.add_argument("--quick", action="store_true", help="CI size: 200 files, 2,000 decisions")
+    parser.add_argument(
+        "--drop-index",
+        action="store_true",
+        help="drop the supersede indexes (migration 0011) first, to see what they are for",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.records, args.decisions = 200, 2_000
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp, store(args.postgres, Path(tmp)) as db:
+        if args.drop_index:
+            with db.engine.begin() as conn:
+                for name in ("ix_decisions_supersedes", "ix_decisions_superseded_by"):
+                    conn.exec_driver_sql(f"DROP INDEX {name}")
         # export first: its seed gives decision ADR-k the id k
         exported, seeded = bench_export(db, args.decisions, Path(tmp))
         imported = bench_import(db, args.records, Path(tmp))

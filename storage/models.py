@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -82,6 +83,19 @@ class Decision(SQLModel, table=True):
         Index("uq_decisions_team_source", "team_id", "source_path", unique=True),
         # the weekly digest: a channel's decisions by time (migration 0010)
         Index("ix_decisions_team_channel_created", "team_id", "channel_id", "created_at"),
+        # an export links supersede chains both ways (migration 0011); most rows have neither
+        Index(
+            "ix_decisions_supersedes",
+            "supersedes_id",
+            postgresql_where=sql_text("supersedes_id IS NOT NULL"),
+            sqlite_where=sql_text("supersedes_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_decisions_superseded_by",
+            "superseded_by_id",
+            postgresql_where=sql_text("superseded_by_id IS NOT NULL"),
+            sqlite_where=sql_text("superseded_by_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
