@@ -357,7 +357,7 @@ def seed_export(db: Database, n: int) -> tuple[str, float]:
     return TEAM, time.perf_counter() - t0
 
 
-def bench_export(db: Database, n: int, tmp: Path) -> tuple[list[Row], float]:
+def bench_export(db: Database, n: int, tmp: Path) -> tuple[list[Row], float, list[float]]:
     team, seeded = seed_export(db, n)
     with db.read() as session:
         count = session.execute(
@@ -378,13 +378,17 @@ def bench_export(db: Database, n: int, tmp: Path) -> tuple[list[Row], float]:
         raise SystemExit(f"export went wrong: {first.decisions} of {count}, {again.written[:3]}")
     floor = _export_floor(db, team, tmp / "floor")
     one = _export_one(db, team, count)
-    return [
-        Row("export: export_to_dir", count, t1 - t0),
-        Row("export again (unchanged)", count, t2 - t1),
-        Row("export as nygard", count, t3 - t2),
-        Row("export floor", count, floor),
-        Row("export one (/adr export N)", len(one), sum(one)),
-    ], seeded
+    return (
+        [
+            Row("export: export_to_dir", count, t1 - t0),
+            Row("export again (unchanged)", count, t2 - t1),
+            Row("export as nygard", count, t3 - t2),
+            Row("export floor", count, floor),
+            Row("export one (/adr export N)", len(one), sum(one)),
+        ],
+        seeded,
+        one,
+    )
 
 
 def _export_one(db: Database, team: str, count: int, times: int = 50) -> list[float]:
@@ -396,12 +400,7 @@ def _export_one(db: Database, team: str, count: int, times: int = 50) -> list[fl
         with db.read() as session:
             [(_, body)] = list(export_files(session, team_id=team, fmt="madr", number=number))
         took.append(time.perf_counter() - t0)
-    took.sort()
-    print(
-        f"export one decision: p50 {took[len(took) // 2] * 1000:.1f} ms, "
-        f"p95 {took[int(len(took) * 0.95)] * 1000:.1f} ms ({len(took)} numbers)"
-    )
-    return took
+    return sorted(took)
 
 
 def _export_floor(db: Database, team: str, root: Path) -> float:
@@ -465,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name in ("ix_decisions_supersedes", "ix_decisions_superseded_by"):
                     conn.exec_driver_sql(f"DROP INDEX {name}")
         # export first: its seed gives decision ADR-k the id k
-        exported, seeded = bench_export(db, args.decisions, Path(tmp))
+        exported, seeded, one = bench_export(db, args.decisions, Path(tmp))
         imported = bench_import(db, args.records, Path(tmp))
     print(
         f"adr files: {db.dialect}, import {args.records:,} files, export {args.decisions:,} "
@@ -475,6 +474,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'row':28} {'records':>8} {'seconds':>8} {'records/s':>10}")
     for row in imported + exported:
         print(f"{row.label:28} {row.records:8d} {row.seconds:8.2f} {row.rate:10.0f}")
+    print(
+        f"export one decision: p50 {one[len(one) // 2] * 1000:.1f} ms, "
+        f"p95 {one[int(len(one) * 0.95)] * 1000:.1f} ms ({len(one)} numbers)"
+    )
     for label, rate, target in (
         ("import", imported[2].rate, IMPORT_TARGET),
         ("export", exported[0].rate, EXPORT_TARGET),

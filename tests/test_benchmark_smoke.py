@@ -119,6 +119,8 @@ def test_adr_files_smoke_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> 
         "export again (unchanged)",
         "export as nygard",
         "export floor",
+        "export one (/adr export N)",
+        "export one decision: p50",
     ):
         assert row in out
     assert "import >= 500 records/s" in out and "export >= 2,000 records/s" in out
