@@ -22,7 +22,7 @@ from sqlmodel import Session
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
 from bot.render import channel_link
 from bot.schedule import next_weekly, week_before, zone
-from bot.slack_api import conversation_facts, slack_error
+from bot.slack_api import ChannelFacts, conversation_facts, slack_error
 from bot.views.digest import digest_blocks
 from storage import channels
 from storage import digest_subscriptions as repo
@@ -113,10 +113,12 @@ def _load(session: Session, item: DueWork) -> DigestSubscription:
     return repo.get_by_id(session, team_id=item.team_id, subscription_id=item.subject_id)
 
 
-def _chain(job: Job, due: datetime) -> None:
-    """Plan next week's digest in the transaction that marks this one done."""
+def _chain(job: Job, due: datetime, end: datetime) -> None:
+    """In the transaction that marks this digest done: it covered up to ``end``; plan next
+    week's."""
 
     def next_week(session: Session) -> None:
+        repo.mark_covered(session, subscription_id=job.item.subject_id, until=end)
         current = session.get(DigestSubscription, job.item.subject_id)
         if current is not None and current.enabled and not current.paused_reason:
             repo.schedule_next(session, sub=current, after=max(due, job.now), plan=plan)
@@ -140,9 +142,12 @@ def handle_send(job: Job) -> bool:
         return False  # turned off or paused meanwhile: configuring it again plans the next one
     due = repo.instant_of(job.item)
     late = job.now - due > LATE_AFTER
-    # The week since the previous instant (DST-correct); a late digest also covers the weeks
-    # it missed, up to the last instant before now, where the next digest's week begins.
-    start = week_before(due, hour=sub.hour, minute=sub.minute, tz=sub.timezone)
+    # From where the previous digest ended (else the same wall time a week before: DST-
+    # correct); a late digest also covers the weeks it missed, up to the last instant before
+    # now, where the next digest's week begins.
+    start = repo.week_start(
+        sub, due, week_before(due, hour=sub.hour, minute=sub.minute, tz=sub.timezone)
+    )
     end = due
     while late and (following := plan(sub, end)) <= job.now:
         end = following
@@ -155,8 +160,8 @@ def handle_send(job: Job) -> bool:
         )
         if facts.archived:
             return _pause(job, sub, "is_archived")
-        if facts.shared and sub.scope == DigestScope.WORKSPACE:
-            return _pause(job, sub, "shared")
+    if sub.scope == DigestScope.WORKSPACE and _maybe_shared(job, sub, facts):
+        return _pause(job, sub, "shared")
     built = build(
         job.db,
         team_id=sub.team_id,
@@ -168,7 +173,7 @@ def handle_send(job: Job) -> bool:
         late=late,
     )
     if built is None:  # a quiet week, skipped
-        _chain(job, due)
+        _chain(job, due, end)
         return False
     text, blocks = built
     try:
@@ -180,8 +185,26 @@ def handle_send(job: Job) -> bool:
         if error in NOT_THERE:
             return _pause(job, sub, error)
         raise
-    _chain(job, due)
+    _chain(job, due, end)
     return True
+
+
+class ChannelUnknown(Exception):
+    """Slack could not say whether the channel is shared, and nothing stored says it is not:
+    the workspace digest waits (the engine retries) rather than risk posting outside."""
+
+
+def _maybe_shared(job: Job, sub: DigestSubscription, facts: ChannelFacts | None) -> bool:
+    """Whether a workspace digest's channel is (or may be) shared with another organisation.
+    When Slack can't say, what is stored decides; when nothing is stored either, raise
+    ``ChannelUnknown`` so the row is retried later: never post in doubt."""
+    if facts is not None:
+        return facts.shared
+    with job.db.read() as session:
+        known = channels.get(session, team_id=sub.team_id, channel_id=sub.channel_id)
+    if known is None:
+        raise ChannelUnknown(f"conversations.info failed for {sub.channel_id}")
+    return known.is_shared
 
 
 def keep_going(session: Session, job: Job, failure: PermanentFailure) -> None:

@@ -113,6 +113,10 @@ def configure(
     sub = _locked(session, team_id=team_id, channel_id=channel_id)
     if sub is None:
         sub = DigestSubscription(team_id=team_id, channel_id=channel_id, configured_by=actor_id)
+    if not (sub.enabled and not sub.paused_reason and config.enabled):
+        # started, stopped or resumed: its next digest covers the week before it, not
+        # everything since the digest last ran
+        sub.covered_until = None
     sub.enabled = config.enabled
     sub.scope = config.scope
     sub.weekday, sub.hour, sub.minute = config.weekday, config.hour, config.minute
@@ -216,6 +220,22 @@ def schedule_next(
             session.flush()
             return due_at
         after = due_at
+
+
+def week_start(sub: DigestSubscription, due: datetime, week_before: datetime) -> datetime:
+    """Where the digest due at ``due`` starts: where the last one's week ended, if it ended
+    before ``due`` (the weekday or time may have moved since); else ``week_before``, the
+    same wall time a week earlier."""
+    covered = sub.covered_until
+    return covered if covered is not None and covered < due else week_before
+
+
+def mark_covered(session: Session, *, subscription_id: int, until: datetime) -> None:
+    """A digest (or a skipped quiet week) covered everything up to ``until``."""
+    sub = session.get(DigestSubscription, subscription_id)
+    if sub is not None:
+        sub.covered_until = until
+        session.add(sub)
 
 
 def pause(session: Session, *, sub: DigestSubscription, reason: str, text: str) -> None:

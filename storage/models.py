@@ -705,6 +705,9 @@ class DigestSubscription(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     sections: str = Field(default=" ".join(DigestSection), max_length=200)  # space-separated
     quiet_line: bool = False  # a quiet week gets one line (else it is skipped)
+    # where the last digest's week ended (sent or a skipped quiet week): the next one starts
+    # there, so moving the weekday leaves no days out and shows none twice (migration 0012)
+    covered_until: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
     configured_by: str = Field(max_length=32)
     configured_at: datetime = _ts()  # type: ignore[assignment]
     created_at: datetime = _ts()  # type: ignore[assignment]

@@ -15,7 +15,8 @@ from sqlmodel import select
 
 from bot.ids import DigestField
 from storage.db import Database
-from storage.models import Decision
+from storage.digest_subscriptions import week_key
+from storage.models import Decision, DigestSubscription
 from tests.e2e.adr import Adr, all_text, ephemeral, unescaped_markup
 from tests.e2e.test_reviews import settle, sweep
 from tests.harness import SlackDriver
@@ -94,15 +95,22 @@ def monday_0900(day: date, tz: str) -> datetime:
 
 
 def due_then(adr: Adr, sub_id: int, when: datetime) -> None:
-    """Make the subscription's pending digest due at ``when`` (as if set up the week before):
-    the test does not depend on today's date."""
+    """Make the subscription's pending digest due at ``when`` (as if set up the week before),
+    keyed by that week as the bot would have: the test does not depend on today's date."""
     with adr.db.session() as session:
+        sub = session.get(DigestSubscription, sub_id)
+        assert sub is not None
         session.execute(
             text(
-                "UPDATE due_work SET due_at = :at, payload = :p "
+                "UPDATE due_work SET due_at = :at, payload = :p, key = :k "
                 "WHERE kind = 'digest.send' AND subject_id = :s AND state = 'pending'"
             ),
-            {"at": when, "p": json.dumps({"at": when.isoformat()}), "s": sub_id},
+            {
+                "at": when,
+                "p": json.dumps({"at": when.isoformat()}),
+                "k": week_key(sub, when),
+                "s": sub_id,
+            },
         )
 
 
@@ -331,3 +339,88 @@ def test_guests_get_only_this_channel_and_cannot_set_up_the_workspace_digest(
     reply, _ = configure(slack, "CGENERAL", {DigestField.SCOPE: "workspace"}, user="UGUEST")
     assert "Guests" in reply.json()["errors"][DigestField.SCOPE]
     assert subscription(adr)["configured_by"] == "UALICE"  # unchanged
+
+
+def test_a_workspace_digest_is_never_posted_where_slack_cannot_say_the_channel_is_internal(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator, db: Database
+):
+    design = adr.new("Use Figma tokens", channel="CDESIGN")
+    configure(slack, "CGENERAL", {DigestField.SCOPE: "workspace"})
+    sub = subscription(adr)
+    [row] = pending(adr, sub["id"])
+    due = as_utc(row["due_at"])
+    dated(db, design, due - timedelta(days=1))
+
+    # Shared since it was set up (the event says so), and Slack fails to answer at send time:
+    # what is stored decides, and the digest pauses instead of posting.
+    emulator.set_channel("CGENERAL", is_ext_shared=True)
+    slack.event({"type": "channel_shared", "channel": "CGENERAL", "connected_team_id": "TX"})
+    emulator.fail("conversations.info", error="internal_error", times=3)
+    sweep(slack, db, due)
+    assert digests(emulator) == []
+    assert subscription(adr)["paused_reason"] == "shared"
+
+    # Unshared and set up again; nothing stored about the channel and Slack can't answer:
+    # the digest waits (retried), and goes out once Slack says the channel is internal.
+    emulator.set_channel("CGENERAL", is_ext_shared=False)
+    slack.event(
+        {"type": "channel_unshared", "channel": "CGENERAL", "previously_connected_team_id": "TX"}
+    )
+    configure(slack, "CGENERAL", {DigestField.SCOPE: "workspace"})
+    [row] = pending(adr, sub["id"])
+    due = as_utc(row["due_at"])
+    dated(db, design, due - timedelta(days=1))
+    with db.session() as session:  # as if the bot never learned anything about the channel
+        session.execute(text("DELETE FROM channels WHERE channel_id = 'CGENERAL'"))
+    emulator.fail("conversations.info", error="internal_error", times=3)
+    sweep(slack, db, due)
+    emulator.reset_faults()
+    assert digests(emulator) == []
+    [waiting] = adr.rows(
+        "SELECT attempts, last_error FROM due_work WHERE kind = 'digest.send' "
+        "AND subject_id = :s AND state = 'pending'",
+        s=sub["id"],
+    )
+    assert waiting["attempts"] == 1 and "ChannelUnknown" in waiting["last_error"]
+    sweep(slack, db, due + timedelta(hours=1))
+    [sent] = digests(emulator, "CGENERAL")
+    assert "Use Figma tokens" in all_text(sent.args)
+
+
+def test_moving_the_weekday_after_a_digest_went_out_leaves_no_day_out_and_none_twice(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator, db: Database
+):
+    """Monday's digest went out; the team moves it to Friday. The next digest starts where
+    Monday's ended, whichever week that Friday falls in, so nothing is lost between them."""
+    now = datetime.now(UTC)
+    monday = monday_0900(now.date() - timedelta(days=now.weekday()), "UTC")
+    if monday > now:
+        monday -= timedelta(days=7)
+    before, between = adr.new("Before Monday"), adr.new("Between Monday and Friday")
+    configure(slack, "CGENERAL", {DigestField.TIMEZONE: "UTC"})
+    sub = subscription(adr)
+    due_then(adr, sub["id"], monday)
+    dated(db, before, monday - timedelta(hours=1))
+    dated(db, between, monday + timedelta(hours=1))
+    sweep(slack, db, monday)
+    [first] = digests(emulator)
+    assert "Before Monday" in all_text(first.args)
+    assert "Between Monday and Friday" not in all_text(first.args)
+    assert as_utc(subscription(adr)["covered_until"]) == monday
+
+    configure(slack, "CGENERAL", {DigestField.TIMEZONE: "UTC", DigestField.WEEKDAY: "4"})
+    [row] = pending(adr, sub["id"])
+    friday = as_utc(row["due_at"])
+    # Monday's ISO week had its digest: the first Friday after now in another week, which
+    # is more than a week after Monday, so a plain "the week before" would miss Monday+1h
+    assert friday.weekday() == 4 and friday - monday > timedelta(days=7, hours=1)
+    sweep(slack, db, friday)
+    [_, second] = digests(emulator)
+    assert "Between Monday and Friday" in all_text(second.args)
+    assert "Before Monday" not in all_text(second.args)  # Monday's digest had it
+    assert as_utc(subscription(adr)["covered_until"]) == friday
+
+    # Turned off and on again: it starts afresh (a week), not from months ago.
+    assert "off" in ephemeral(slack.command("digest off"))
+    assert "is on" in ephemeral(slack.command("digest on"))
+    assert subscription(adr)["covered_until"] is None
