@@ -7,7 +7,9 @@ reads by meaning, not by template, so hand-edited and hybrid files work too:
 1. YAML front matter (MADR 3/4): ``status``, ``date``, ``deciders`` / ``decision-makers``,
    ``consulted``, ``informed``, and the bot's own ``tags`` and ``review-date``.
 2. The title is the first level-1 heading. ``# 12. Title`` (adr-tools) or ``# ADR-12: Title``
-   gives the number; otherwise the file name's leading digits do (``0012-….md``).
+   gives the number when the file name's leading digits (``0012-….md``) are the same number
+   or absent; otherwise the file name gives it and the heading is the whole title (``# 2024:
+   consolidate on AWS`` in ``0002-….md`` is ADR-2).
 3. Lines before the first section: ``Date: 2024-03-01`` (adr-tools), ``* Status: accepted``
    bullets (MADR 2), ``Technical Story: …``.
 4. Sections (level-2 headings, and any later level-1 heading) are mapped by name: Status,
@@ -15,7 +17,9 @@ reads by meaning, not by template, so hand-edited and hybrid files work too:
    Success Criteria, Links, Stances, Review. Inside Decision (Outcome), ``### Consequences``
    and ``### Positive/Negative Consequences`` become the consequences (keeping those two
    sub-headings in the text), ``### Confirmation`` / ``### Validation`` become extra sections,
-   other sub-headings stay in the text they follow. Headings inside code fences are text.
+   other sub-headings stay in the text they follow. Headings inside code fences are text, and
+   so is a line escaped with a backslash (``\\## Phase 1``, ``\\```py``): the backslash is
+   taken off (``markdown.unescape``), as ``write.py`` put it on.
 
 Nothing is dropped: a section the record has no field for, a second section of a kind already
 read, a Links / Stances / Review section not in the syntax below, an unknown front matter
@@ -46,6 +50,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from adr_files.markdown import HEADING, fence_after, unescape
 from adr_files.records import (
     AdrRecord,
     AskRecord,
@@ -83,8 +88,6 @@ _INDEX_STEMS = {"readme", "index", "template", "adr-template"}
 
 # -- Markdown structure ----------------------------------------------------------------------
 
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
@@ -100,7 +103,7 @@ class _Section:
 
     @property
     def body(self) -> str:
-        return "\n".join(self.lines).strip()
+        return unescape("\n".join(self.lines)).strip()
 
 
 def _key(text: str) -> str:
@@ -118,25 +121,13 @@ def _split(lines: list[str], starts: Callable[[int], bool]) -> tuple[list[str], 
     sections: list[_Section] = []
     fence = ""
     for line in lines:
-        heading = None if fence else _HEADING.match(line)
-        fence = _fence_after(fence, line)
+        heading = None if fence else HEADING.match(line)
+        fence = fence_after(fence, line)
         if heading and starts(len(heading.group(1))):
             sections.append(_Section(len(heading.group(1)), (heading.group(2) or "").strip()))
         else:
             (sections[-1].lines if sections else before).append(line)
     return before, sections
-
-
-def _fence_after(fence: str, line: str) -> str:
-    """The open code fence after ``line`` ("" when none)."""
-    match = _FENCE.match(line)
-    if not match:
-        return fence
-    marker = match.group(1)
-    if not fence:
-        return marker
-    closes = marker[0] == fence[0] and len(marker) >= len(fence) and line.strip() == marker
-    return "" if closes else fence
 
 
 # -- values ------------------------------------------------------------------------------------
@@ -456,7 +447,7 @@ class _Reader:
     def decision_section(self, lines: list[str]) -> None:
         """Decision (Outcome): the text, then ### Consequences and ### Confirmation parts."""
         before, subsections = _split(lines, lambda level: level == 3)
-        decision = ["\n".join(before).strip()]
+        decision = [unescape("\n".join(before)).strip()]
         consequences: list[str] = []
         extras: list[tuple[str, list[str]]] = []
         target = decision  # where a sub-heading the record has no field for goes
@@ -515,11 +506,22 @@ def parse_text(text: str, *, file_name: str) -> AdrRecord:
     return record
 
 
-def _number_and_title(heading: str, file_name: str) -> tuple[int | None, str]:
+def title_number(heading: str) -> tuple[int, str] | None:
+    """(number, the rest) when a title heading starts with a number: ``12. Use Kafka``,
+    ``ADR-12: Use Kafka``."""
     match = _NUMBERED_TITLE.match(heading)
-    if match:
-        return int(match.group(1) or match.group(2)), match.group(3).strip()
-    return _leading_number(PurePosixPath(file_name).name), heading
+    return (int(match.group(1) or match.group(2)), match.group(3).strip()) if match else None
+
+
+def _number_and_title(heading: str, file_name: str) -> tuple[int | None, str]:
+    """The file's number and title. A number at the start of the heading is the record's
+    number only when the file name has none or the same one: in ``0002-….md``, ``# 2024:
+    consolidate on AWS`` is a title, not ADR-2024."""
+    in_name = _leading_number(PurePosixPath(file_name).name)
+    numbered = title_number(heading)
+    if numbered is not None and in_name in (None, numbered[0]):
+        return numbered
+    return in_name, heading
 
 
 def _front_matter(lines: list[str]) -> tuple[dict[object, object] | None, list[str]]:

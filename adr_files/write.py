@@ -52,6 +52,12 @@ is committed, the others are not). Review items: Due, Outcome (worked / partly /
 work), then Owner or Dissenter per person asked, with fields Concern, Concern came true,
 Outcome, What happened, Evidence, Learned. Empty values are left out.
 
+Text: a line that would read as a section heading (``## Phase 1``, or ``### …`` in Decision and
+Consequences, which the reader splits on ``###``) or open a code fence that never closes gets
+Markdown's backslash escape (``markdown.escape``), so pasted Markdown stays in its field. A
+MADR title that starts like a number (``2024: consolidate``) is written after the record's
+own (``# 2. 2024: consolidate``), so it reads back as a title, not as ADR-2024.
+
 People: ``PersonRef.text`` as is, plus `` (@U…)`` when it has a user id its text lacks.
 Link targets: ``names[number]`` when the record linked to is exported, else the link's own
 target, else a bare ``ADR-0013``.
@@ -67,6 +73,7 @@ from typing import Any
 
 import yaml
 
+from adr_files.markdown import escape
 from adr_files.parse import (
     ASK_FIELDS,
     DISSENT_LABELS,
@@ -74,6 +81,7 @@ from adr_files.parse import (
     OUTCOME_LABELS,
     STANCE_FIELDS,
     STANCE_LABELS,
+    title_number,
 )
 from adr_files.records import (
     AdrRecord,
@@ -141,14 +149,19 @@ def _table_text(text: str) -> str:
 
 
 def _madr(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
-    blocks = [_front_matter(record, names), f"# {_one_line(record.title)}"]
+    title = _one_line(record.title)
+    if record.number is not None and title_number(title) is not None:
+        # "12. Retry" as ADR-3's title would read back as ADR-12: say the number first
+        title = f"{record.number}. {title}"
+    blocks = [_front_matter(record, names), f"# {title}"]
     if record.context:
         blocks += _section("Context and Problem Statement", record.context)
     if record.options:
         blocks += _section("Considered Options", record.options)
-    blocks += _section("Decision Outcome", record.decision)
+    # the reader splits Decision (Outcome) on ### headings: a ### line in this text is escaped
+    blocks += _section("Decision Outcome", record.decision, splits=3)
     if record.consequences:
-        blocks += _section("Consequences", record.consequences, level=3)
+        blocks += _section("Consequences", record.consequences, level=3, splits=3)
     blocks += _section("Success Criteria", record.success_criteria, optional=True)
     for heading, body in record.extra:
         blocks += _section(heading, body)
@@ -208,8 +221,8 @@ def _nygard(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
         blocks.append("\n".join(facts))
     blocks += ["## Status", *_nygard_status(record, names)]
     blocks += _section("Context", record.context)
-    blocks += _section("Decision", record.decision)
-    blocks += _section("Consequences", record.consequences)
+    blocks += _section("Decision", record.decision, splits=3)
+    blocks += _section("Consequences", record.consequences, splits=3)
     blocks += _section("Considered Options", record.options, optional=True)
     blocks += _section("Success Criteria", record.success_criteria, optional=True)
     for heading, body in record.extra:
@@ -241,11 +254,16 @@ def _nygard_status(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
 # -- parts -------------------------------------------------------------------------------------
 
 
-def _section(heading: str, body: str, *, level: int = 2, optional: bool = False) -> list[str]:
+def _section(
+    heading: str, body: str, *, level: int = 2, optional: bool = False, splits: int = 2
+) -> list[str]:
+    """A heading and its text; lines of the text that a reader would take for a heading of
+    level <= ``splits`` (or an unclosed code fence) get Markdown's backslash escape."""
     body = body.strip()
     if optional and not body:
         return []
-    return [f"{'#' * level} {_one_line(heading)}".rstrip()] + ([body] if body else [])
+    heading_line = f"{'#' * level} {_one_line(heading)}".rstrip()
+    return [heading_line] + ([escape(body, levels=splits)] if body else [])
 
 
 def _one_line(text: str) -> str:

@@ -15,10 +15,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from adr_files.parse import INDEX_OR_TEMPLATE, Problem, parse_text, read_tree
+from adr_files import markdown
+from adr_files.parse import INDEX_OR_TEMPLATE, Problem, parse_text, read_tree, title_number
 from adr_files.records import (
     AdrRecord,
     AskRecord,
@@ -528,15 +529,16 @@ def test_parse_write_parse_keeps_every_field_of_each_fixture(
 
 # -- properties ----------------------------------------------------------------------------------
 # What a Markdown file can carry, and so what the generated records are restricted to: text is
-# stripped, has no trailing spaces on a line and no line that is a heading or a code fence
-# ("# …", "```", "~~~" after up to three spaces; such lines are structure, not text); titles
-# and headings are one line and do not start like "12. " or "ADR-12"; extra sections are not
+# stripped and has no trailing spaces on a line (lines that read as headings or code fences,
+# "## Phase 1", "```", "\\# x", are generated on purpose: the writer escapes them); titles and
+# headings are one line (a title may start like "12. " or "ADR-12:"); extra sections are not
 # named like a section the record has a field for; names have no commas (adr-tools layout
 # lists people comma-separated); a link's target is the exported file of its number.
 
+_MARKUP = st.sampled_from(["# ", "## ", "### ", "#### ", "```", "~~~", "\\# ", "  ## ", "\\```"])
 _LINE = st.text(
     st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), max_size=30
-).map(lambda line: "x" + line if line.lstrip().startswith(("#", "```", "~~~")) else line)
+) | st.builds(lambda mark, rest: mark + rest, _MARKUP, st.text("abc xyz#`~", max_size=8))
 TEXT = st.lists(_LINE, max_size=4).map(
     lambda lines: "\n".join(line.rstrip() for line in lines).strip()
 )
@@ -546,7 +548,12 @@ _WORDS = st.builds(
     st.sampled_from(_LETTERS),
     st.text(_LETTERS + "0123456789 .,'()!?&/-", max_size=30),
 )
-TITLE = _WORDS.filter(lambda title: not title.lower().startswith("adr"))
+TITLE = _WORDS | st.builds(
+    lambda form, n, words: form.format(n=n, words=words),
+    st.sampled_from(["{n}. {words}", "{n}: {words}", "ADR-{n}: {words}", "ADR {n} {words}"]),
+    st.integers(0, 99_999),
+    _WORDS,
+)
 _SECTIONS_WITH_FIELDS = {
     "context",
     "context and problem statement",
@@ -612,6 +619,9 @@ def asks(draw: st.DrawFn) -> AskRecord:
 def records_and_names(draw: st.DrawFn) -> tuple[AdrRecord, dict[int, str]]:
     numbers = st.integers(0, 99999)
     title, own_number = draw(TITLE.filter(bool)), draw(st.none() | numbers)
+    # a record without a number (never one the bot exports) takes its title's, as a file
+    # named without one would
+    assume(own_number is not None or title_number(title) is None)
     titles = draw(st.dictionaries(numbers, TITLE, min_size=1, max_size=3))
     if own_number is not None:
         titles[own_number] = title
@@ -714,3 +724,51 @@ def test_parse_text_refuses_with_a_reason_or_reads(text: str) -> None:
         assert str(exc)
     else:
         assert record.title
+
+
+# -- Markdown escapes ----------------------------------------------------------------------------
+
+_MARKDOWN_LINES = st.lists(
+    st.sampled_from(
+        [
+            "# a",
+            "## b",
+            "### c",
+            "#x",
+            "```",
+            "```py",
+            "~~~",
+            "\\# d",
+            "\\```",
+            "  ## e",
+            "text",
+            "",
+        ]
+    )
+    | st.text("#`~\\ ab", max_size=6),
+    max_size=8,
+).map("\n".join)
+
+
+@given(text=_MARKDOWN_LINES, levels=st.sampled_from([2, 3]))
+def test_escaped_text_has_no_section_heading_nor_open_fence_and_unescapes_exactly(
+    text: str, levels: int
+) -> None:
+    escaped = markdown.escape(text, levels=levels)
+    assert markdown.unescape(escaped) == text
+    fence = ""
+    for line in escaped.split("\n"):
+        heading = None if fence else markdown.HEADING.match(line)
+        assert heading is None or len(heading.group(1)) > levels, (escaped, line)
+        fence = markdown.fence_after(fence, line)
+    assert fence == "", escaped
+
+
+def test_a_title_number_is_the_records_only_when_the_file_name_agrees() -> None:
+    text = "# {}\n\n## Decision\n\nx\n"
+    record = parse_text(text.format("2024: consolidate"), file_name="0002-c.md")
+    assert (record.number, record.title) == (2, "2024: consolidate")
+    record = parse_text(text.format("12. Use Kafka"), file_name="0012-use-kafka.md")
+    assert (record.number, record.title) == (12, "Use Kafka")
+    record = parse_text(text.format("ADR-7: Use Kafka"), file_name="use-kafka.md")
+    assert (record.number, record.title) == (7, "Use Kafka")
