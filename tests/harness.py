@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import count
 from socketserver import ThreadingMixIn
@@ -34,6 +35,32 @@ from tests.slack_emulator import Call, SlackEmulator
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
 _ids = count(1)
+
+
+class _CountingExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, counting listeners still running after their ack, so a test can
+    wait for what a listener does after it (lookups, a views.update) before going on."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=32, thread_name_prefix="listener")
+        self._running = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._idle:
+            self._running += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future[Any]) -> None:
+        with self._idle:
+            self._running -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout=timeout)
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -57,6 +84,8 @@ class BotServer:
             slack_api_url=emulator.url,
         )
         self.app = create_app(self.settings, db)
+        self.listeners = _CountingExecutor()
+        self.app.listener_runner.listener_executor = self.listeners  # type: ignore[attr-defined]
         # The embedded dispatcher, as `decisionbot serve` runs it: woken by the app's own
         # commits; a short idle wait stands in for the ticker.
         self.dispatch_client = build_dispatch_client(self.settings)
@@ -403,6 +432,10 @@ class SlackDriver:
         self.server.stop()
 
     # -- reading what the bot did ----------------------------------------------------------
+    def listeners_done(self) -> None:
+        """Wait until every listener has returned (what it does after its ack is done)."""
+        assert self.server.listeners.wait_idle(), "a listener is still running after 10 s"
+
     def views_opened(self) -> int:
         return len(self.emulator.calls("views.open"))
 

@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.digest_subscriptions import DigestConfig
 from storage.errors import InvalidInput
 from storage.models import DigestScope
+from storage.people import Person
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +75,61 @@ def handle_command(
             )
         ack(**ephemeral(_switched_text(sub, due, channel, on=verb == "on")))
         return
-    # Ack at once; after it, learn who is asking (the cache, else users.info) and whether the
-    # channel is shared with another organisation (the cache, else conversations.info).
     ack()
+    if verb == "preview":
+        # after the ack: who is asking (a guest's preview is narrowed) and whether the
+        # channel is shared with another organisation (the cache, else conversations.info)
+        person = _person(db, client, team=team, user=user, context=context)
+        shared = channel_shared(db, client, team=team, channel=channel)
+        respond(**preview(db, team=team, channel=channel, user=user, narrow=person.guest or shared))
+        return
+    open_form(
+        db,
+        client,
+        team=team,
+        user=user,
+        channel=channel,
+        trigger_id=trigger_id,
+        respond=respond,
+        context=context,
+    )
+
+
+def _person(
+    db: Database, client: WebClient, *, team: str, user: str, context: BoltContext
+) -> Person:
     person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
     if person is None or not person.tz:
         person = people.look_up(
             db, client, team=team, user=user, enterprise_id=context.enterprise_id
         )
-    shared = channel_shared(db, client, team=team, channel=channel)
-    if verb == "preview":
-        respond(**preview(db, team=team, channel=channel, user=user, narrow=person.guest or shared))
-        return
+    return person
+
+
+def open_form(
+    db: Database,
+    client: WebClient,
+    *,
+    team: str,
+    user: str,
+    channel: str,
+    trigger_id: str,
+    respond: Respond,
+    context: BoltContext,
+) -> None:
+    """Open the form first (a trigger_id lasts 3 s; nothing but the database before it), then
+    learn what saving it needs: whether the channel is shared with another organisation and
+    whether the person is a guest (both cached, read again on Submit). A new digest's time
+    zone defaults to the person's: from the cache, else, when Slack has to be asked, the form
+    opens in UTC and is updated with their zone (unless they already changed the form)."""
     with db.read() as session:
         sub = repo.get(session, team_id=team, channel_id=channel)
+    known = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
+    tz = known.tz if known is not None else None
     try:
-        client.views_open(
+        opened = client.views_open(
             trigger_id=trigger_id,
-            view=build_digest_modal(channel_id=channel, sub=sub, default_tz=person.tz),
+            view=build_digest_modal(channel_id=channel, sub=sub, default_tz=tz),
         )
     except SlackApiError as exc:
         if slack_error(exc) != "expired_trigger_id":
@@ -100,6 +138,20 @@ def handle_command(
             response_type="ephemeral",
             text="Slack took too long to let me open the form; run `/adr digest` again.",
         )
+        return
+    channel_shared(db, client, team=team, channel=channel)
+    person = _person(db, client, team=team, user=user, context=context)
+    if sub is not None or tz or not person.tz or person.tz == "UTC":
+        return
+    view = opened["view"]
+    try:
+        client.views_update(
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=build_digest_modal(channel_id=channel, sub=None, default_tz=person.tz),
+        )
+    except SlackApiError as exc:  # hash_conflict: they changed the form meanwhile; keep theirs
+        log.info("digest form not updated with the time zone: %s", slack_error(exc))
 
 
 def channel_shared(db: Database, client: WebClient, *, team: str, channel: str) -> bool:
@@ -172,7 +224,7 @@ def handle_submission(
         known_channel = channels.get(session, team_id=team, channel_id=channel)
     config, errors = parse_digest_form(
         (view.get("state") or {}).get("values") or {},
-        # the command cached the channel before opening the form; unknown counts as shared
+        # the command cached the channel after opening the form; unknown counts as shared
         channel_shared=known_channel is None or known_channel.is_shared,
         guest=person.guest,
     )

@@ -32,10 +32,15 @@ def configure(
     *,
     user: str = "UALICE",
 ) -> Any:
-    before = slack.views_opened()
+    before, updated = slack.views_opened(), len(slack.emulator.calls("views.update"))
     reply = slack.command("digest", user=user, channel=channel)
     assert reply.status == 200 and reply.text == "", reply.text
     view = slack.opened_view(after=before)
+    # after opening the form, the bot learns who is asking and what the channel is, and may
+    # fill in the person's time zone: what they would see a moment later
+    slack.listeners_done()
+    if len(slack.emulator.calls("views.update")) > updated:
+        view = slack.updated_view(after=updated)
     return slack.submit(view, values or {}, user=user), view
 
 
@@ -424,3 +429,19 @@ def test_moving_the_weekday_after_a_digest_went_out_leaves_no_day_out_and_none_t
     assert "off" in ephemeral(slack.command("digest off"))
     assert "is on" in ephemeral(slack.command("digest on"))
     assert subscription(adr)["covered_until"] is None
+
+
+def test_the_form_opens_before_any_lookup_and_then_takes_the_persons_time_zone(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator
+):
+    emulator.set_user("UNEW", tz="America/New_York")
+    emulator.set_channel("CFRESH")
+    calls_before = len(emulator.calls())
+    reply, view = configure(slack, "CFRESH", user="UNEW")
+    assert reply.text == ""
+    methods = [c.method for c in emulator.calls()[calls_before:]]
+    # the trigger_id is used first: nothing of Slack's is waited for before it
+    assert methods[0] == "views.open", methods
+    assert {"users.info", "conversations.info"} <= set(methods[1 : methods.index("views.update")])
+    assert "America/New_York" in json.dumps(view["blocks"])  # the form they submitted
+    assert subscription(adr, "CFRESH")["timezone"] == "America/New_York"
