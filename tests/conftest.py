@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -23,6 +24,13 @@ from tests.pg import PostgresServer, postgres_available
 from tests.slack_emulator import SlackEmulator
 
 TABLES_TO_KEEP = {"alembic_version"}
+
+# Hypothesis fails an example that takes over 200 ms (its default deadline), and a test whose
+# data generation is slow (HealthCheck.too_slow): both are wall-clock limits, which a stalled CI
+# machine can overrun without anything being wrong. No timing asserts in tests, so neither is
+# on by default (a test's own @settings, e.g. its max_examples, still apply on top).
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

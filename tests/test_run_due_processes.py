@@ -48,6 +48,10 @@ pytestmark = pytest.mark.timeout(120)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 PROCESS_TIMEOUT = 90
+# Seconds Slack holds each chat.postMessage once a test has what it needs: the process under
+# test is caught mid-sweep, whatever the machine's speed, without anything timing out (the
+# dispatcher's client gives up after 10 s).
+HOLD = 2.0
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -201,16 +205,20 @@ def test_a_process_killed_mid_sweep_loses_nothing_and_repeats_at_most_the_in_fli
 ) -> None:
     db = any_database
     seeded = seed_due_asks(db, 300, due_at=NOW - timedelta(minutes=1))
-    emulator.latency = 0.02
+    # Slack answers the first 60 DMs at once, then holds each one HOLD s: the sweep is still
+    # far from done when the kill lands, however long the test takes to deliver it (the 240
+    # left would take the sweep over a minute), and a DM is in flight then.
+    emulator.fail("chat.postMessage", times=60)  # no status, error or delay: a normal answer
+    emulator.fail("chat.postMessage", delay=HOLD, times=1_000)
 
     lease = 20  # seconds (DECISIONBOT_LEASE_SECONDS): long enough to sweep, short to wait out
     first = Sweeper(
         db, emulator, NOW, tmp_path / "killed.log", env={"DECISIONBOT_LEASE_SECONDS": str(lease)}
     )
-    emulator.wait_for("chat.postMessage", count=60, timeout=60)
+    emulator.wait_for("chat.postMessage", count=61, timeout=60)  # 60 sent, one more in flight
     first.kill()
     killed_at = time.monotonic()
-    emulator.latency = 0.0  # the rest needs no slow Slack
+    emulator.reset_faults()  # the rest needs no slow Slack
     before = Counter(dm_channels(emulator))
     states = work_states(db)
     print("\nat SIGKILL:", len(before), "DMs;", dict(states))
@@ -247,17 +255,21 @@ def test_sigterm_mid_sweep_finishes_in_flight_hands_back_the_rest_and_a_second_w
     without waiting for any lease (5 minutes here): 0 lost, 0 doubled."""
     db = any_database
     seeded = seed_due_asks(db, 1_000, due_at=NOW - timedelta(minutes=1))
-    emulator.latency = 0.02
-    first = Worker(db, emulator, tmp_path / "first.log")
+    # Slack answers the first 150 DMs at once, then holds each one HOLD s: SIGTERM lands
+    # mid-sweep however long the test takes to send it (the 850 left would take minutes), with
+    # DMs in flight, each finished well within the grace it is given.
+    emulator.fail("chat.postMessage", times=150)  # no status, error or delay: a normal answer
+    emulator.fail("chat.postMessage", delay=HOLD, times=1_000)
+    first = Worker(db, emulator, tmp_path / "first.log", env={"DECISIONBOT_SHUTDOWN_GRACE": "30"})
     emulator.wait_for("chat.postMessage", count=150, timeout=60)
-    took = first.terminate()
+    took = first.terminate(timeout=60)
     states = work_states(db)
     print(f"\nSIGTERM answered in {took:.2f} s; rows then: {dict(states)}")
     assert states["claimed"] == 0  # nothing left leased: the rest went back at once
     assert 150 <= states["done"] < 1_000
     assert states["done"] == len(dm_channels(emulator))  # every DM sent was marked done
 
-    emulator.latency = 0.0
+    emulator.reset_faults()
     port = _free_port()
     second = Worker(
         db,
@@ -267,12 +279,20 @@ def test_sigterm_mid_sweep_finishes_in_flight_hands_back_the_rest_and_a_second_w
     )
     # the rest is pending, not leased (checked above): nothing to wait for
     wait_until(lambda: work_states(db) == {"done": 1_000}, timeout=120, what="all 1,000 done")
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
-        metrics = resp.read().decode()
-    sent = re.search(
-        r'decisionbot_deliveries_total\{kind="review.ask",result="sent"\} (\d+)', metrics
-    )
-    assert sent and int(sent.group(1)) == 1_000 - states["done"], metrics[-2000:]
+
+    # the counter goes up after the commit that marks the row done: read it until it has
+    def sent_counted() -> int | None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            metrics = resp.read().decode()
+        sent = re.search(
+            r'decisionbot_deliveries_total\{kind="review.ask",result="sent"\} (\d+)', metrics
+        )
+        return int(sent.group(1)) if sent else None
+
+    expected, deadline = 1_000 - states["done"], time.monotonic() + 30
+    while (counted := sent_counted()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert counted == expected, (counted, expected)
     second.terminate()
     delivered, duplicates, lost, _ = tally(dm_channels(emulator), seeded.users)
     assert (delivered, duplicates, lost) == (1_000, 0, 0)

@@ -40,7 +40,7 @@ def emu(_server: SlackEmulator) -> SlackEmulator:
 
 @pytest.fixture
 def client(emu: SlackEmulator) -> WebClient:
-    return WebClient(token="xoxb-test", base_url=emu.url, timeout=5)
+    return WebClient(token="xoxb-test", base_url=emu.url, timeout=20)
 
 
 def _post_json(url: str, body: dict) -> tuple[int, dict]:
@@ -51,7 +51,7 @@ def _post_json(url: str, body: dict) -> tuple[int, dict]:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
+        with urllib.request.urlopen(req, timeout=20) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -208,8 +208,12 @@ def test_fail_delay_provokes_timeout(emu: SlackEmulator) -> None:
     fast = WebClient(token="xoxb-test", base_url=emu.url, timeout=0.1)
     with pytest.raises(TimeoutError):
         fast.auth_test()
-    assert len(emu.calls("auth.test")) == 1
-    assert fast.auth_test()["ok"] is True  # fault consumed
+    # recorded once the emulator read it (a stalled machine may read it after the timeout)
+    assert len(emu.wait_for("auth.test")) == 1
+    # the fault is consumed: the next call is answered normally (by a client that waits
+    # long enough for a slow machine: the point is the answer, not its speed)
+    patient = WebClient(token="xoxb-test", base_url=emu.url, timeout=10)
+    assert patient.auth_test()["ok"] is True
 
 
 def test_delay_only_still_answers(client: WebClient, emu: SlackEmulator) -> None:
@@ -311,7 +315,7 @@ def test_wait_for_times_out(client: WebClient, emu: SlackEmulator) -> None:
 
 def test_keep_alive_connection(emu: SlackEmulator) -> None:
     port = int(emu.url.split(":")[2].split("/")[0])
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
         for i in range(3):
             body = f"channel=C1&text={i}"
@@ -368,7 +372,7 @@ def test_apps_connections_open_wants_an_app_token_and_hands_out_one_use_urls(
     url = _socket_url(emu)
     assert url.startswith("ws://127.0.0.1:") and "ticket=" in url
     with connect(url) as ws:
-        hello = json.loads(ws.recv(timeout=5))
+        hello = json.loads(ws.recv(timeout=20))
         assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == "A0001"
     with pytest.raises(InvalidStatus):  # a ticket is good for one connection
         connect(url).close()
@@ -382,9 +386,9 @@ def test_socket_mode_envelopes_acks_and_redelivery_of_what_was_not_acked(
     sockets = emu.socket_mode
     n = sockets.connections + 1  # the number of the connection opened next
     with connect(_socket_url(emu)) as ws:
-        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+        assert json.loads(ws.recv(timeout=20))["type"] == "hello"
         command = sockets.send("slash_commands", {"command": "/adr", "text": "help"})
-        wire = json.loads(ws.recv(timeout=5))
+        wire = json.loads(ws.recv(timeout=20))
         assert wire == {
             "envelope_id": command.envelope_id,
             "type": "slash_commands",
@@ -392,25 +396,25 @@ def test_socket_mode_envelopes_acks_and_redelivery_of_what_was_not_acked(
             "accepts_response_payload": True,
         }
         ws.send(json.dumps({"envelope_id": command.envelope_id, "payload": {"text": "hi"}}))
-        ack = sockets.wait_ack(command, timeout=5)
+        ack = sockets.wait_ack(command, timeout=20)
         assert ack.payload == {"text": "hi"} and ack.connection == n
 
         # an ack that never arrives: the envelope is delivered again on the next connection
         event = sockets.send("events_api", {"event_id": "Ev1"}, lose_ack=True)
-        first = json.loads(ws.recv(timeout=5))
+        first = json.loads(ws.recv(timeout=20))
         assert (first["retry_attempt"], first["accepts_response_payload"]) == (0, False)
         ws.send(json.dumps({"envelope_id": event.envelope_id}))  # the emulator drops it
-        sockets.wait_closed(n, timeout=5)
+        sockets.wait_closed(n, timeout=20)
     with connect(_socket_url(emu)) as ws:
-        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
-        again = json.loads(ws.recv(timeout=5))
+        assert json.loads(ws.recv(timeout=20))["type"] == "hello"
+        again = json.loads(ws.recv(timeout=20))
         assert (again["envelope_id"], again["retry_attempt"]) == (event.envelope_id, 1)
         assert again["retry_reason"] == "timeout"
         ws.send(json.dumps({"envelope_id": event.envelope_id}))
-        assert sockets.wait_ack(event, timeout=5).payload is None
+        assert sockets.wait_ack(event, timeout=20).payload is None
         ws.send(json.dumps({"envelope_id": event.envelope_id}))  # a second ack: unexpected
         assert sockets.disconnect() == n + 1
-        assert json.loads(ws.recv(timeout=5)) == {
+        assert json.loads(ws.recv(timeout=20)) == {
             "type": "disconnect",
             "reason": "refresh_requested",
             "debug_info": {"host": "emulator"},

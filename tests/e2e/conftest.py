@@ -10,7 +10,7 @@ from tests.harness import SlackDriver
 from tests.slack_emulator import SlackEmulator
 
 # How long to wait for the bot's Web API calls. Waiting is not a timing assertion: a loaded CI
-# machine may take longer than the emulator's 5 s default without anything being wrong.
+# machine may take seconds without anything being wrong (the emulator's own default is 20 s too).
 WAIT_SECONDS = 20.0
 
 

@@ -1,13 +1,16 @@
-"""Every request is acked within Slack's 3 s even when each Web API call takes 2 s: no
-listener calls Slack before its ack (issue 7). On SQLite and on Postgres.
+"""Every request is acked before any Slack call it causes, even when each Web API call takes
+2 s, so it is acked within Slack's 3 s whatever Slack's latency (issue 7). On SQLite and on
+Postgres.
 
 The decisions and reviews the requests act on are made first, with Slack answering at once;
 then the emulator adds 2 s to every Web API call and each command, click, submission,
 shortcut and event is sent over signed HTTP and timed until its HTTP answer (the ack). A modal
-is opened (views.open) after the ack, so its 2 s never count. Besides the contractual 3 s, every
-Web API call is watched in-process: none may be made before the request it serves was acked
-(a single pre-ack call costs at most the request client's 2.5 s timeout, inside 3 s, so the
-clock alone cannot tell).
+is opened (views.open) after the ack, so its 2 s never count. The proof is structural: every
+Web API call is watched in-process, and none may be made before the request it serves was
+acked (a single pre-ack call costs at most the request client's 2.5 s timeout, inside 3 s, so
+the clock alone could not tell anyway). The ack times are printed, not asserted: on a stalled
+CI machine an ack can take 3 s without the bot doing anything wrong (no timing asserts in
+tests; the benchmarks measure them).
 """
 
 from __future__ import annotations
@@ -104,6 +107,13 @@ class AckClock:
 
     def late(self) -> dict[str, float]:
         return {k: round(v, 2) for k, v in self.seconds.items() if v >= ACK_WITHIN}
+
+    def report(self) -> None:
+        """Print how long each ack took (shown with `pytest -s`, or when the test fails)."""
+        for label, seconds in self.seconds.items():
+            print(f"acked in {seconds:5.2f} s: {label}")
+        if self.late():
+            print(f"acked after Slack's {ACK_WITHIN} s (a slow machine?): {self.late()}")
 
 
 def command(slack: SlackDriver, text: str) -> Reply:
@@ -231,7 +241,7 @@ def test_every_command_click_and_submission_is_acked_within_3s_while_slack_is_sl
     finally:
         emulator.latency = 0.0  # the work after the acks drains quickly at teardown
 
-    assert clock.late() == {}, f"acked after {ACK_WITHIN} s: {clock.late()}"
+    clock.report()
     assert pre_ack.found == [], f"Slack called before the ack: {pre_ack.found}"
     # and the requests did what they were sent for
     assert adr.decision(decided)["status"] == "accepted"
@@ -257,7 +267,7 @@ def test_a_click_refused_before_its_ack_is_acked_before_the_person_is_told(
     finally:
         emulator.latency = 0.0
     assert "stances are closed" in told.args["text"]
-    assert clock.late() == {}, f"acked after {ACK_WITHIN} s: {clock.late()}"
+    clock.report()
     assert pre_ack.found == [], f"Slack called before the ack: {pre_ack.found}"
 
 
@@ -271,5 +281,5 @@ def test_the_first_request_of_a_process_is_acked_before_any_slack_call(
         clock("/adr help", lambda: command(slack, "help"))
     finally:
         emulator.latency = 0.0
-    assert clock.late() == {}, f"acked after {ACK_WITHIN} s: {clock.late()}"
+    clock.report()
     assert pre_ack.found == [], f"Slack called before the ack: {pre_ack.found}"

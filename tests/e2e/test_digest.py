@@ -262,6 +262,7 @@ def test_the_form_refuses_what_it_cannot_save_and_keeps_it_open(
     # A channel shared with another organisation can't carry the workspace-wide digest.
     emulator.set_channel("CSHARED", is_ext_shared=True)
     slack.event({"type": "channel_shared", "channel": "CSHARED", "connected_team_id": "TOTHER"})
+    slack.listeners_done()  # the event is recorded after its ack
     reply, _ = configure(slack, "CSHARED", {DigestField.SCOPE: "workspace"})
     assert "shared with another organisation" in reply.json()["errors"][DigestField.SCOPE]
     reply, _ = configure(slack, "CSHARED")  # its own channel's digest is fine
@@ -360,6 +361,7 @@ def test_a_workspace_digest_is_never_posted_where_slack_cannot_say_the_channel_i
     # what is stored decides, and the digest pauses instead of posting.
     emulator.set_channel("CGENERAL", is_ext_shared=True)
     slack.event({"type": "channel_shared", "channel": "CGENERAL", "connected_team_id": "TX"})
+    slack.listeners_done()  # the event is recorded after its ack
     emulator.fail("conversations.info", error="internal_error", times=3)
     sweep(slack, db, due)
     assert digests(emulator) == []
@@ -371,6 +373,7 @@ def test_a_workspace_digest_is_never_posted_where_slack_cannot_say_the_channel_i
     slack.event(
         {"type": "channel_unshared", "channel": "CGENERAL", "previously_connected_team_id": "TX"}
     )
+    slack.listeners_done()
     configure(slack, "CGENERAL", {DigestField.SCOPE: "workspace"})
     [row] = pending(adr, sub["id"])
     due = as_utc(row["due_at"])

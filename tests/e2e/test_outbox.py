@@ -13,11 +13,17 @@ from typing import Any
 
 from bot.errors import guarded
 from bot.ids import Action
+from storage.decision_work import REFRESH_INTERVAL
 from tests.e2e.adr import Adr, all_text
 from tests.harness import Reply, SlackDriver
 from tests.slack_emulator import Call, SlackEmulator
+from tests.test_run_due_processes import wait_until
 
-SLACK_GIVES_UP_AFTER = 3.0  # a request not answered by then has failed for the person
+# Slack gives up on an answer after 3 s; a stalled CI machine can take that long without the
+# bot being wrong (no timing asserts in tests), so a click gives up only on a hang.
+CLICK_TIMEOUT = 15.0
+# Longer than CLICK_TIMEOUT: a click whose request thread waited on Retry-After times out.
+STORM_RETRY_AFTER = 20
 
 
 def agree_count(call: Call) -> int:
@@ -32,32 +38,39 @@ def updates_of(emulator: SlackEmulator, ts: str) -> list[Call]:
 
 def click_all(slack: SlackDriver, users: list[str], ts: str, *, spread: float = 0.0) -> list[Reply]:
     """Every user presses Agree on ADR-1 at once (20 at a time), each within ``spread`` s.
-    Like Slack, each click gives up on an answer after 3 s (the request then fails)."""
+    Each click gives up on an answer after CLICK_TIMEOUT (the request then fails)."""
 
     def press(i: int) -> Reply:
         time.sleep(spread * i / max(1, len(users)))
-        return slack.click(
-            Action.AGREE, "1", user=users[i], message_ts=ts, timeout=SLACK_GIVES_UP_AFTER
-        )
+        return slack.click(Action.AGREE, "1", user=users[i], message_ts=ts, timeout=CLICK_TIMEOUT)
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         return list(pool.map(press, range(len(users))))
 
 
-def test_fifty_clicks_in_a_second_make_at_most_five_updates_and_the_last_shows_all(
+def test_fifty_clicks_in_a_second_make_a_few_coalesced_updates_and_the_last_shows_all(
     adr: Adr, slack: SlackDriver, emulator: SlackEmulator
 ) -> None:
     adr.new("Coalesce the tally")
     ts = adr.decision(1)["message_ts"]
     users = [f"UCLICK{i:03d}" for i in range(50)]
+    started = time.monotonic()
     answered = click_all(slack, users, ts, spread=0.8)
+    span = time.monotonic() - started
     assert [r.status for r in answered] == [200] * 50
     assert len(adr.stances(1)) == 50
     slack.finish()  # every Web API call the bot was going to make has been made
 
     updates = updates_of(emulator, ts)
-    print(f"\n50 clicks -> {len(updates)} chat.update calls: {[agree_count(u) for u in updates]}")
-    assert 1 <= len(updates) <= 5
+    print(
+        f"\n50 clicks in {span:.2f} s -> {len(updates)} chat.update calls: "
+        f"{[agree_count(u) for u in updates]}"
+    )
+    # Coalesced: refreshes start at least REFRESH_INTERVAL apart, so while the burst lasts
+    # (about 1 s, longer on a slow machine) at most one per interval, and one more after the
+    # last click, not one per click.
+    interval = REFRESH_INTERVAL.total_seconds()
+    assert 1 <= len(updates) <= 2 + span / interval, (len(updates), span)
     assert agree_count(updates[-1]) == 50  # the last one shows every click
 
 
@@ -66,32 +79,50 @@ def test_a_429_storm_on_chat_update_delays_the_tally_but_loses_no_click_and_no_a
 ) -> None:
     adr.new("Survive a storm")
     ts = adr.decision(1)["message_ts"]
-    # chat.update answers 429 / Retry-After: 10 for as long as anyone asks during the storm
-    emulator.fail("chat.update", status=429, retry_after=10, times=1_000)
+    # chat.update answers 429 / Retry-After: 20 for as long as anyone asks during the storm
+    emulator.fail("chat.update", status=429, retry_after=STORM_RETRY_AFTER, times=1_000)
     users = [f"USTORM{i:03d}" for i in range(40)]
     answered = click_all(slack, users, ts)
-    # every click is answered within Slack's 3 s: no request thread waits on Slack, let alone
-    # on Retry-After
+    # every click is answered, none after waiting out a Retry-After (longer than a click
+    # waits): no request thread waits on Slack
     assert [r.status for r in answered] == [200] * 40
     assert len(adr.stances(1)) == 40  # nothing lost
-    # the dispatcher honoured Retry-After: one refused attempt, not one per click or retry;
-    # the refresh waits, deferred without spending an attempt
+    # the dispatcher honoured Retry-After: one refused attempt, not one per click or retry
+    # (another only once Retry-After has passed, should the run have taken that long)
+    [first, *_] = emulator.wait_for("chat.update", where=lambda c: c.args.get("ts") == ts)
     refused = updates_of(emulator, ts)
-    assert 1 <= len(refused) <= 2, len(refused)
-    [row] = adr.rows("SELECT attempts, last_error FROM due_work WHERE kind = 'decision.refresh'")
+    window = time.monotonic() - first.at
+    assert 1 <= len(refused) <= 1 + window / STORM_RETRY_AFTER, (len(refused), window)
+
+    # the refresh waits, deferred without spending an attempt (read once the refused attempt
+    # is back in the queue, not while it is in flight)
+    def refresh() -> dict[str, Any]:
+        [row] = adr.rows(
+            "SELECT state, attempts, last_error FROM due_work WHERE kind = 'decision.refresh'"
+        )
+        return row
+
+    wait_until(
+        lambda: refresh()["state"] == "pending" and refresh()["last_error"],
+        timeout=30,
+        what="the refused refresh deferred",
+    )
+    row = refresh()
     assert row["attempts"] == 0 and "rate limited" in row["last_error"], row
 
     # the storm ends; once Retry-After has passed the message shows the final tally
     emulator.reset_faults("chat.update")
     emulator.wait_for(
         "chat.update",
-        timeout=30,
+        timeout=STORM_RETRY_AFTER + 40,
         where=lambda c: c.args.get("ts") == ts and agree_count(c) == 40,
     )
     slack.finish()
     after = updates_of(emulator, ts)
     assert agree_count(after[-1]) == 40
-    assert len(after) <= len(refused) + 2  # one refresh after the storm, not a burst
+    # one refresh after the storm, not a burst (the refused ones answered 429)
+    delivered = [c for c in after if c.response is None or c.response.get("ok")]
+    assert len(delivered) <= 2, [c.response for c in after]
 
 
 def test_guarded_listeners_get_any_bolt_argument_they_ask_for(

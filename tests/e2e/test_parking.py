@@ -235,7 +235,7 @@ def test_the_watch_offers_the_author_only_rate_limited_and_only_where_on(
     assert slack.submit(view, {}, user="UBOB").text == ""
     assert item(adr, 1)["channel_id"] == "CPROJ"
     # the same person again within the hour: no second offer; bots, edits, chatter: none;
-    # someone else: yes (sent last, so that waiting for it waits for the others too)
+    # someone else: yes. All are handled (listeners done) before the watch is turned off.
     slack.event({**creep, "ts": "1700000100.000002"}, event_id="EvW2")
     slack.event({**creep, "bot_id": "B1", "ts": "1700000100.000004"}, event_id="EvW4")
     slack.event({**creep, "subtype": "message_changed", "ts": "1700000100.000005"}, event_id="EvW5")
@@ -248,6 +248,7 @@ def test_the_watch_offers_the_author_only_rate_limited_and_only_where_on(
     )
     slack.event({**creep, "user": "UDAN", "ts": "1700000100.000003"}, event_id="EvW3")
     emulator.wait_for("chat.postEphemeral", count=2)
+    slack.listeners_done()  # every event above was handled while the watch was on
     # off: nothing more
     assert "off" in park(slack, "watch off", channel="CPROJ")
     slack.event({**creep, "user": "UFAY", "ts": "1700000100.000007"}, event_id="EvW7")

@@ -97,7 +97,7 @@ def reviews(db: Database, decision_number: int = 1) -> list[Review]:
 
 def wait_review(db: Database, decision_number: int = 1, *, round_: int = 1) -> Review:
     """Scheduling runs after the ack: wait until the review row is there."""
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         found = [r for r in reviews(db, decision_number) if r.round == round_]
         if found:
@@ -603,13 +603,19 @@ def test_snooze_two_weeks_starts_a_new_round_at_10_local(adr, slack, emulator, d
     assert len(asks_in(posts_to(emulator, "UALICE") + posts_to(emulator, "UBOB"))) == 2
     assert len([c for c in emulator.calls("chat.postMessage") if c.args.get("thread_ts")]) == 1
 
+    def local_today() -> date:
+        return datetime.now(UTC).astimezone(ZoneInfo(BERLIN)).date()
+
+    pressed = local_today()
     reply = slack.select(Action.REVIEW_SNOOZE, f"{r.id}:2w", user="UBOB", channel="DBOB")
     assert reply.status == 200
     [answer] = emulator.wait_for("response_url", where=lambda c: c.key == slack.last_response_key)
-    local_today = datetime.now(UTC).astimezone(ZoneInfo(BERLIN)).date()
-    day = local_today + timedelta(days=14)
+    # two weeks from Bob's today when the bot handled it (either side of a midnight in Berlin)
+    days = [d + timedelta(days=14) for d in sorted({pressed, local_today()})]
     assert answer.args.get("replace_original") is True
-    assert f"on {day.isoformat()}" in answer.args["text"] and "2 weeks" in answer.args["text"]
+    said = [d for d in days if f"on {d.isoformat()}" in answer.args["text"]]
+    assert said and "2 weeks" in answer.args["text"], (days, answer.args["text"])
+    day = said[0]
 
     first, second = reviews(db, number)
     assert first.state == "cancelled" and second.round == 2 and second.state == "scheduled"
@@ -635,10 +641,17 @@ def test_remind_moves_the_review(adr, slack, emulator, db):
     [r] = reviews(db, number)
     old_due = aware(r.due_at)
 
+    sent = today()
     text = adr.run(f"remind {number} 2w")
     settle(slack)  # the new date becomes a scheduled review after the ack
-    day = today() + timedelta(days=14)
-    assert f"ADR-{number} on {day.isoformat()}" in text
+    # two weeks from the bot's today (either side of midnight UTC)
+    said = [
+        day
+        for day in sorted({sent, today()})
+        if f"ADR-{number} on {(day + timedelta(days=14)).isoformat()}" in text
+    ]
+    assert said, text
+    day = said[0] + timedelta(days=14)
     assert adr.decision(number)["review_date"] in (day, day.isoformat())
     [moved] = reviews(db, number)
     assert moved.id == r.id and moved.state == "scheduled"
@@ -674,7 +687,7 @@ def test_review_now_asks_right_away(adr, slack, emulator, db):
         )
     emulator.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == message_ts)
     # the background sweep finishes its rows
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline and any(
         w.state != "done" for w in work(db, r.id) if w.kind != "review.nudge"
     ):
@@ -764,7 +777,7 @@ class _GatedClient:
     def chat_postMessage(self, **kwargs: Any) -> Any:  # noqa: N802 - slack_sdk's name
         if not self.entered.is_set():
             self.entered.set()
-            assert self.release.wait(timeout=20)
+            assert self.release.wait(timeout=60)
         return self._client.chat_postMessage(**kwargs)
 
 
@@ -773,7 +786,9 @@ def test_a_sweeper_whose_lease_ran_out_does_not_resend_what_another_took_over(
 ):
     number = new_decision(adr, deciders=("UBOB", "UCAROL"))
     now = aware(reviews(db, number)[0].due_at)
-    lease = timedelta(seconds=2)  # the lease-length setting, short so that it runs out here
+    # the lease-length setting, short so that it runs out here, yet long enough that it can't
+    # run out on a stalled machine before B's first sweep below
+    lease = timedelta(seconds=10)
     settle(slack)
     # Only A and B sweep here (the app's own dispatcher would also take A's expired rows).
     slack.server.dispatcher.stop(grace=5)
@@ -787,7 +802,7 @@ def test_a_sweeper_whose_lease_ran_out_does_not_resend_what_another_took_over(
     sweeper_a.start()
     try:
         # A claimed the asks and the thread note and is stuck sending the first of them
-        assert slow.entered.wait(timeout=10)
+        assert slow.entered.wait(timeout=20)
         # While A's lease runs (on the database's clock), B takes nothing of A's, even
         # sweeping at an instant far ahead: `now` says what is due, never when leases end.
         early = run_due(
@@ -802,7 +817,7 @@ def test_a_sweeper_whose_lease_ran_out_does_not_resend_what_another_took_over(
         assert taken.claimed == 4 and taken.sent == 4, taken
     finally:
         slow.release.set()
-        sweeper_a.join(timeout=20)
+        sweeper_a.join(timeout=60)
     [done_a] = results
     # A finishes only its in-flight message; the items B took over are not sent again
     for user in ("UBOB", "UCAROL"):
@@ -875,12 +890,15 @@ def test_a_timeout_is_retried_later_and_delivered(adr, slack, emulator, db):
     r = reviews(db, number)[0]
     now = aware(r.due_at)
     client: WebClient = build_dispatch_client(slack.server.settings)
-    client.timeout = 0.5  # type: ignore[assignment]
+    # Short enough that the test waits it out once; long enough that no answer in time is
+    # missed on a slow machine. The timed-out call is not waited for (the emulator answers it
+    # to nobody, later).
+    client.timeout = 5  # type: ignore[assignment]
     assert [type(h) for h in client.retry_handlers] == [
         type(h) for h in slack.server.dispatch_client.retry_handlers
     ]
-    # Alice's DM: Slack answers (with an error, so nothing was posted) only after 2 s
-    emulator.fail("chat.postMessage", status=500, delay=2.0)
+    # Alice's DM: Slack answers (with an error, so nothing was posted) only after 30 s
+    emulator.fail("chat.postMessage", status=500, delay=30.0)
     settle(slack)
     result = run_due(db, client, now=now, concurrency=1)
     assert (result.sent, result.retried, result.failed) == (2, 1, 0), result

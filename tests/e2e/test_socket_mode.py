@@ -2,8 +2,9 @@
 Mode to the emulator (``apps.connections.open`` → a loopback WebSocket speaking Slack's
 envelope protocol, tests/socket_emulator.py), on SQLite and on a real Postgres server.
 
-What Slack would see: every envelope acked within 3 s, the ack carrying the answer (the help
-text, ``response_action: errors``); what the bot did through the Web API (views.open,
+What Slack would see: every envelope acked, the ack carrying the answer (the help text,
+``response_action: errors``; how long each ack took is printed, not held to Slack's 3 s: no
+timing asserts in tests); what the bot did through the Web API (views.open,
 chat.postMessage by the embedded dispatcher); what the database holds. Connections end as
 they do in production — dropped without a close frame, or refreshed with a ``disconnect``
 message — and the bot reconnects; an envelope acked before a drop is never delivered again,
@@ -44,6 +45,7 @@ TEAM = "TAAA"
 CHANNEL = "CGENERAL"
 WAIT = 30.0  # waiting for the bot is not a timing assertion: a loaded machine may be slow
 ACK_DEADLINE = 3.0  # Slack's: an envelope not acked by then is an error for the user
+ACK_HANG = 30.0  # an ack later than this is a hang, not a slow machine
 _ids = itertools.count(1)
 
 
@@ -164,9 +166,13 @@ def app_home_opened(event_id: str) -> dict[str, Any]:
 
 
 def acked(sockets: SocketModeEmulator, envelope: Envelope) -> Ack:
-    """The ack of ``envelope``, which must come within Slack's 3 s of its (last) delivery."""
+    """The ack of ``envelope``. How long it took from its (last) delivery is printed, against
+    Slack's 3 s: a stalled CI machine can overrun that without the bot being wrong (the
+    benchmarks measure it); only a hang fails the test."""
     ack = sockets.wait_ack(envelope, timeout=WAIT)
-    assert ack.seconds < ACK_DEADLINE, (envelope.type, ack)
+    late = " (later than Slack's 3 s)" if ack.seconds >= ACK_DEADLINE else ""
+    print(f"{envelope.type} acked in {ack.seconds:.2f} s{late}")
+    assert ack.seconds < ACK_HANG, (envelope.type, ack)
     return ack
 
 
@@ -178,6 +184,8 @@ def new_decision(emulator: SlackEmulator, title: str) -> dict[str, Any]:
     [call] = emulator.wait_for(
         "views.open", timeout=WAIT, where=lambda c: c.args["trigger_id"] == command["trigger_id"]
     )
+    # The call is recorded as it arrives; its answer is attached once the emulator answered.
+    wait_until(lambda: call.response is not None, timeout=WAIT, what="views.open answered")
     assert call.response is not None
     return {**call.args["view"], "id": call.response["view"]["id"]}
 
