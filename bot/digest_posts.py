@@ -209,13 +209,14 @@ def _maybe_shared(job: Job, sub: DigestSubscription, facts: ChannelFacts | None)
 
 def keep_going(session: Session, job: Job, failure: PermanentFailure) -> None:
     """This week's digest failed for good (not a removal, which pauses): next week's is still
-    planned, so one bad week does not end the digest."""
+    planned, and starts after this one's week, so one bad week (content Slack refuses, say)
+    does not come back in every digest after it and end the digest."""
     log.warning("digest %s failed: %s", job.item.subject_id, failure.error)
+    due = repo.instant_of(job.item)
+    repo.mark_covered(session, subscription_id=job.item.subject_id, until=due)
     sub = session.get(DigestSubscription, job.item.subject_id)
     if sub is not None and sub.enabled and not sub.paused_reason:
-        repo.schedule_next(
-            session, sub=sub, after=max(repo.instant_of(job.item), job.now), plan=plan
-        )
+        repo.schedule_next(session, sub=sub, after=max(due, job.now), plan=plan)
 
 
 def register_work(registry: Registry) -> None:

@@ -147,8 +147,10 @@ def channel_from(view: dict[str, Any]) -> str | None:
 
 
 def parse_digest_form(
-    values: Values, *, channel_shared: bool, guest: bool = False
+    values: Values, *, channel_shared: bool | None, guest: bool = False
 ) -> tuple[DigestConfig | None, dict[str, str]]:
+    """The form's settings, or the errors to show beside its fields. ``channel_shared``:
+    whether the channel is shared with another organisation; None when not known (yet)."""
     errors: dict[str, str] = {}
     enabled = select_value(values, DigestField.ENABLED) != "off"
     weekday_raw = select_value(values, DigestField.WEEKDAY) or ""
@@ -176,9 +178,15 @@ def parse_digest_form(
             "Guests and people from other organisations can set up this channel's digest, "
             "not the workspace-wide one."
         )
+    elif scope == DigestScope.WORKSPACE and channel_shared is None:
+        errors[DigestField.SCOPE] = (
+            "I couldn't check yet whether this channel is shared with another organisation, "
+            "and the workspace-wide digest can only go in an internal channel. Press Save "
+            "again in a moment, or pick “this channel”."
+        )
     elif scope == DigestScope.WORKSPACE and channel_shared:
         errors[DigestField.SCOPE] = (
-            "This channel is shared with another organisation (or I can't see it), so the "
+            "This channel is shared with another organisation, so the "
             "workspace-wide digest can't go here. Pick “this channel”, or set it up in an "
             "internal channel."
         )

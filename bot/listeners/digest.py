@@ -117,19 +117,20 @@ def open_form(
     respond: Respond,
     context: BoltContext,
 ) -> None:
-    """Open the form first (a trigger_id lasts 3 s; nothing but the database before it), then
-    learn what saving it needs: whether the channel is shared with another organisation and
-    whether the person is a guest (both cached, read again on Submit). A new digest's time
-    zone defaults to the person's: from the cache, else, when Slack has to be asked, the form
-    opens in UTC and is updated with their zone (unless they already changed the form)."""
+    """Open the form (a trigger_id lasts 3 s), then learn whether the channel is shared with
+    another organisation, which saving it needs (cached; read again on Submit).
+
+    A new digest's time zone defaults to the person's, so the one lookup that may come first
+    is theirs, when the cache does not know them: on the request client (one attempt, a short
+    timeout, never a Retry-After sleep). Not after opening with views.update: Slack keeps what
+    an input showed across an update of the same block, so the zone would stay UTC."""
     with db.read() as session:
         sub = repo.get(session, team_id=team, channel_id=channel)
-    known = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
-    tz = known.tz if known is not None else None
+    person = _person(db, client, team=team, user=user, context=context)
     try:
-        opened = client.views_open(
+        client.views_open(
             trigger_id=trigger_id,
-            view=build_digest_modal(channel_id=channel, sub=sub, default_tz=tz),
+            view=build_digest_modal(channel_id=channel, sub=sub, default_tz=person.tz),
         )
     except SlackApiError as exc:
         if slack_error(exc) != "expired_trigger_id":
@@ -140,18 +141,6 @@ def open_form(
         )
         return
     channel_shared(db, client, team=team, channel=channel)
-    person = _person(db, client, team=team, user=user, context=context)
-    if sub is not None or tz or not person.tz or person.tz == "UTC":
-        return
-    view = opened["view"]
-    try:
-        client.views_update(
-            view_id=view["id"],
-            hash=view.get("hash"),
-            view=build_digest_modal(channel_id=channel, sub=None, default_tz=person.tz),
-        )
-    except SlackApiError as exc:  # hash_conflict: they changed the form meanwhile; keep theirs
-        log.info("digest form not updated with the time zone: %s", slack_error(exc))
 
 
 def channel_shared(db: Database, client: WebClient, *, team: str, channel: str) -> bool:
@@ -224,12 +213,14 @@ def handle_submission(
         known_channel = channels.get(session, team_id=team, channel_id=channel)
     config, errors = parse_digest_form(
         (view.get("state") or {}).get("values") or {},
-        # the command cached the channel after opening the form; unknown counts as shared
-        channel_shared=known_channel is None or known_channel.is_shared,
+        # the command looks the channel up after opening the form: None while it is unknown
+        channel_shared=None if known_channel is None else known_channel.is_shared,
         guest=person.guest,
     )
     if errors:
         ack(response_action="errors", errors=errors)
+        if known_channel is None:  # "press Save again in a moment": by then it is known
+            channel_shared(db, client, team=team, channel=channel)
         return
     assert config is not None
     with db.session() as session:

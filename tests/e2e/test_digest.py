@@ -32,15 +32,11 @@ def configure(
     *,
     user: str = "UALICE",
 ) -> Any:
-    before, updated = slack.views_opened(), len(slack.emulator.calls("views.update"))
+    before = slack.views_opened()
     reply = slack.command("digest", user=user, channel=channel)
     assert reply.status == 200 and reply.text == "", reply.text
     view = slack.opened_view(after=before)
-    # after opening the form, the bot learns who is asking and what the channel is, and may
-    # fill in the person's time zone: what they would see a moment later
-    slack.listeners_done()
-    if len(slack.emulator.calls("views.update")) > updated:
-        view = slack.updated_view(after=updated)
+    slack.listeners_done()  # after opening the form the bot looks the channel up
     return slack.submit(view, values or {}, user=user), view
 
 
@@ -434,7 +430,7 @@ def test_moving_the_weekday_after_a_digest_went_out_leaves_no_day_out_and_none_t
     assert subscription(adr)["covered_until"] is None
 
 
-def test_the_form_opens_before_any_lookup_and_then_takes_the_persons_time_zone(
+def test_the_form_opens_in_the_persons_time_zone_and_looks_the_channel_up_after(
     adr: Adr, slack: SlackDriver, emulator: SlackEmulator
 ):
     emulator.set_user("UNEW", tz="America/New_York")
@@ -443,8 +439,50 @@ def test_the_form_opens_before_any_lookup_and_then_takes_the_persons_time_zone(
     reply, view = configure(slack, "CFRESH", user="UNEW")
     assert reply.text == ""
     methods = [c.method for c in emulator.calls()[calls_before:]]
-    # the trigger_id is used first: nothing of Slack's is waited for before it
-    assert methods[0] == "views.open", methods
-    assert {"users.info", "conversations.info"} <= set(methods[1 : methods.index("views.update")])
-    assert "America/New_York" in json.dumps(view["blocks"])  # the form they submitted
+    # only the person's lookup comes before the form (its time zone is the form's default);
+    # the channel's comes after, on the trigger_id's clock nothing else is spent
+    assert methods[:3] == ["users.info", "views.open", "conversations.info"], methods
+    assert "America/New_York" in json.dumps(view["blocks"])
     assert subscription(adr, "CFRESH")["timezone"] == "America/New_York"
+
+
+def test_a_workspace_digest_saved_before_the_channel_is_known_asks_to_save_again(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator
+):
+    emulator.set_channel("CFRESH")
+    emulator.fail("conversations.info", error="internal_error")  # the lookup after opening
+    reply, view = configure(slack, "CFRESH", {DigestField.SCOPE: "workspace"})
+    error = reply.json()["errors"][DigestField.SCOPE]
+    assert "couldn't check yet" in error and "Save again" in error
+    assert adr.count("digest_subscriptions") == 0
+    slack.listeners_done()  # the submission looked the channel up after its answer
+    again = slack.submit(view, {DigestField.SCOPE: "workspace"})
+    assert again.text == ""
+    assert subscription(adr, "CFRESH")["scope"] == "workspace"
+
+
+def test_a_week_slack_refuses_for_good_is_not_carried_into_the_next_digest(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator, db: Database
+):
+    refused, later = adr.new("Refused week"), adr.new("The week after")
+    configure(slack, "CGENERAL", {DigestField.TIMEZONE: "UTC"})
+    sub = subscription(adr)
+    [row] = pending(adr, sub["id"])
+    due = as_utc(row["due_at"])
+    dated(db, refused, due - timedelta(days=1))
+    dated(db, later, due + timedelta(days=1))
+    emulator.fail("chat.postMessage", error="msg_too_long")  # permanent: not retried
+    sweep(slack, db, due)
+    assert digests(emulator) == []
+    [failed] = adr.rows(
+        "SELECT state FROM due_work WHERE kind = 'digest.send' AND subject_id = :s "
+        "AND state <> 'pending'",
+        s=sub["id"],
+    )
+    assert failed["state"] == "failed"
+    assert as_utc(subscription(adr)["covered_until"]) == due
+    [nxt] = pending(adr, sub["id"])
+    sweep(slack, db, as_utc(nxt["due_at"]))
+    [sent] = digests(emulator)
+    assert "The week after" in all_text(sent.args)
+    assert "Refused week" not in all_text(sent.args)
