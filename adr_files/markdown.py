@@ -35,8 +35,9 @@ def fence_after(fence: str, line: str) -> str:
 def escape(text: str, *, levels: int = 2) -> str:
     """``text`` with a backslash before each line outside code fences that would read as a
     heading of level <= ``levels`` (the ones a reader splits sections on), or open a fence
-    that never closes, or already starts with a backslash before such a marker."""
-    lines = text.split("\n")
+    that never closes, or already starts with a backslash before such a marker. ``\\r\\n``
+    and a lone ``\\r`` become ``\\n`` first: a reader of the file ends a line at each."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     unclosed: set[int] = set()  # fence openers to escape: each pass finds one more
     while True:
         out, fence, opened_at = [], "", -1

@@ -7,9 +7,10 @@ reads by meaning, not by template, so hand-edited and hybrid files work too:
 1. YAML front matter (MADR 3/4): ``status``, ``date``, ``deciders`` / ``decision-makers``,
    ``consulted``, ``informed``, and the bot's own ``tags`` and ``review-date``.
 2. The title is the first level-1 heading. ``# 12. Title`` (adr-tools) or ``# ADR-12: Title``
-   gives the number when the file name's leading digits (``0012-….md``) are the same number
-   or absent; otherwise the file name gives it and the heading is the whole title (``# 2024:
-   consolidate on AWS`` in ``0002-….md`` is ADR-2).
+   gives the number; a bare ``# 2024: Title`` only when the file name's leading digits
+   (``0012-….md``) are the same number or absent (``# 2024: consolidate on AWS`` in
+   ``0002-….md`` is ADR-2's title); otherwise the file name's digits do, unless they are a
+   date (``2024-03-01-….md``: no number, the import gives the next free one).
 3. Lines before the first section: ``Date: 2024-03-01`` (adr-tools), ``* Status: accepted``
    bullets (MADR 2), ``Technical Story: …``.
 4. Sections (level-2 headings, and any later level-1 heading) are mapped by name: Status,
@@ -132,7 +133,9 @@ def _split(lines: list[str], starts: Callable[[int], bool]) -> tuple[list[str], 
 
 # -- values ------------------------------------------------------------------------------------
 
-_NUMBERED_TITLE = re.compile(r"^(?:ADR[-_ ]?(\d{1,9})\s*[.:-]?|(\d{1,9})[.:])\s+(\S.*)$", re.I)
+_NUMBERED_TITLE = re.compile(r"^(?:ADR[-_ ]?(\d{1,9})\s*[.:-]?|(\d{1,9})([.:]))\s+(\S.*)$", re.I)
+# a file name that starts with a date (log4brains, dated folders) carries no record number
+_DATE_PREFIX = re.compile(r"^(?:19|20)\d{2}(?:-\d{2}-\d{2}|\d{4})(?!\d)")
 _LEADING_NUMBER = re.compile(r"^(?:ADR[-_ ]?)?(\d{1,9})(?!\d)", re.I)
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:$|[T ])")
 _LINK_LINE = re.compile(
@@ -149,7 +152,10 @@ _SUPERSEDED_BY = re.compile(r"^superseded\s+by\s+(.+)$", re.I)
 
 
 def _leading_number(text: str) -> int | None:
-    match = _LEADING_NUMBER.match(text.strip())
+    text = text.strip()
+    if _DATE_PREFIX.match(text):
+        return None
+    match = _LEADING_NUMBER.match(text)
     return int(match.group(1)) if match else None
 
 
@@ -508,19 +514,23 @@ def parse_text(text: str, *, file_name: str) -> AdrRecord:
 
 def title_number(heading: str) -> tuple[int, str] | None:
     """(number, the rest) when a title heading starts with a number: ``12. Use Kafka``,
-    ``ADR-12: Use Kafka``."""
+    ``ADR-12: Use Kafka``, ``2024: consolidate``."""
     match = _NUMBERED_TITLE.match(heading)
-    return (int(match.group(1) or match.group(2)), match.group(3).strip()) if match else None
+    return (int(match.group(1) or match.group(2)), match.group(4).strip()) if match else None
 
 
 def _number_and_title(heading: str, file_name: str) -> tuple[int | None, str]:
-    """The file's number and title. A number at the start of the heading is the record's
-    number only when the file name has none or the same one: in ``0002-….md``, ``# 2024:
-    consolidate on AWS`` is a title, not ADR-2024."""
+    """The record's number and title. A heading's ``12.`` (adr-tools) or ``ADR-12`` says the
+    number; a bare ``2024:`` does only when the file name has no number or the same one (in
+    ``0002-….md``, ``# 2024: consolidate on AWS`` is ADR-2's title). Otherwise the file name's
+    leading digits give the number; a date there (``2024-03-01-….md``) gives none."""
     in_name = _leading_number(PurePosixPath(file_name).name)
-    numbered = title_number(heading)
-    if numbered is not None and in_name in (None, numbered[0]):
-        return numbered
+    match = _NUMBERED_TITLE.match(heading)
+    if match is not None:
+        number, rest = int(match.group(1) or match.group(2)), match.group(4).strip()
+        bare = match.group(3) == ":"
+        if not bare or in_name in (None, number):
+            return number, rest
     return in_name, heading
 
 

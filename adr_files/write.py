@@ -53,7 +53,7 @@ work), then Owner or Dissenter per person asked, with fields Concern, Concern ca
 Outcome, What happened, Evidence, Learned. Empty values are left out.
 
 Text: a line that would read as a section heading (``## Phase 1``, or ``### …`` in Decision and
-Consequences, which the reader splits on ``###``) or open a code fence that never closes gets
+MADR's Consequences, which the reader splits on ``###``) or open a code fence that never closes gets
 Markdown's backslash escape (``markdown.escape``), so pasted Markdown stays in its field. A
 MADR title that starts like a number (``2024: consolidate``) is written after the record's
 own (``# 2. 2024: consolidate``), so it reads back as a title, not as ADR-2024.
@@ -222,7 +222,7 @@ def _nygard(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
     blocks += ["## Status", *_nygard_status(record, names)]
     blocks += _section("Context", record.context)
     blocks += _section("Decision", record.decision, splits=3)
-    blocks += _section("Consequences", record.consequences, splits=3)
+    blocks += _section("Consequences", record.consequences)
     blocks += _section("Considered Options", record.options, optional=True)
     blocks += _section("Success Criteria", record.success_criteria, optional=True)
     for heading, body in record.extra:

@@ -764,11 +764,24 @@ def test_escaped_text_has_no_section_heading_nor_open_fence_and_unescapes_exactl
     assert fence == "", escaped
 
 
-def test_a_title_number_is_the_records_only_when_the_file_name_agrees() -> None:
+def test_a_lone_carriage_return_ends_a_line_for_the_escape_too() -> None:
+    assert markdown.escape("a\r# Phase 1\r\nb") == "a\n\\# Phase 1\nb"
+
+
+def test_a_title_number_and_the_file_names() -> None:
     text = "# {}\n\n## Decision\n\nx\n"
-    record = parse_text(text.format("2024: consolidate"), file_name="0002-c.md")
-    assert (record.number, record.title) == (2, "2024: consolidate")
-    record = parse_text(text.format("12. Use Kafka"), file_name="0012-use-kafka.md")
-    assert (record.number, record.title) == (12, "Use Kafka")
-    record = parse_text(text.format("ADR-7: Use Kafka"), file_name="use-kafka.md")
-    assert (record.number, record.title) == (7, "Use Kafka")
+
+    def read(title: str, name: str) -> tuple[int | None, str]:
+        record = parse_text(text.format(title), file_name=name)
+        return record.number, record.title
+
+    # a bare "2024:" is a title when the file name says another number
+    assert read("2024: consolidate", "0002-c.md") == (2, "2024: consolidate")
+    assert read("2024: consolidate", "c.md") == (2024, "consolidate")
+    # adr-tools' "12." and an explicit ADR-12 say the number, whatever the file is called
+    assert read("12. Use Kafka", "0013-use-kafka.md") == (12, "Use Kafka")
+    assert read("ADR-7: Use Kafka", "20240301-use-kafka.md") == (7, "Use Kafka")
+    # a date at the start of a file name is not a number
+    assert read("Use Kafka", "2024-03-01-use-kafka.md") == (None, "Use Kafka")
+    assert read("Use Kafka", "20240301-use-kafka.md") == (None, "Use Kafka")
+    assert read("Use Kafka", "0012-use-kafka.md") == (12, "Use Kafka")
