@@ -151,6 +151,12 @@ _BARE_REF = re.compile(r"^(?:ADR[-_ ]?)?(\d{1,9})$", re.I)
 _SUPERSEDED_BY = re.compile(r"^superseded\s+by\s+(.+)$", re.I)
 
 
+def file_number(name: str) -> int | None:
+    """The record number a file name gives (``0012-use-kafka.md`` -> 12); None without one or
+    when it starts with a date (``2024-03-01-….md``)."""
+    return _leading_number(PurePosixPath(name).name)
+
+
 def _leading_number(text: str) -> int | None:
     text = text.strip()
     if _DATE_PREFIX.match(text):

@@ -70,6 +70,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert, or_, select, update
 from sqlmodel import Session
 
+from adr_files.parse import file_number
 from adr_files.records import AdrRecord, LinkRef, PersonRef, ReviewRecord
 from storage.adr_export import LINK_ORDER, PAGE, ROLES
 from storage.decision_work import schedule_post
@@ -310,7 +311,7 @@ class _Links:
             by_name[posixpath.basename(path)].append(target)
         earlier_numbers: dict[int, list[_Target]] = defaultdict(list)
         for decision_id, path in earlier:
-            number = _file_number(path)
+            number = file_number(path)
             if number is not None:
                 earlier_numbers[number].append(_Target(decision_id=decision_id))
         for i, item in enumerate(plan):
@@ -336,14 +337,6 @@ class _Links:
         if link.number is not None:
             return self.by_number.get(link.number)
         return None
-
-
-_FILE_NUMBER = re.compile(r"^(\d+)[-_. ]")
-
-
-def _file_number(path: str) -> int | None:
-    match = _FILE_NUMBER.match(posixpath.basename(path))
-    return int(match.group(1)) if match else None
 
 
 @dataclass

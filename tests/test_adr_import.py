@@ -1076,3 +1076,32 @@ def test_the_export_command(db: Database, tmp_path: Path):
     assert snapshot(db, OTHER) == snapshot(db, TEAM)
     several = cli(db, "export", str(out))
     assert several.returncode == 2 and "--team is needed" in several.stderr
+
+
+def test_files_named_by_date_get_the_next_numbers_and_link_by_their_names(
+    db: Database, tmp_path: Path
+):
+    """log4brains names files by date: a date is not a record number (it would have moved
+    the counter to ADR-20240301)."""
+    from adr_files.parse import read_tree
+
+    create_in_slack(db, "Made in Slack")  # ADR-1
+    (tmp_path / "2024-03-01-use-kafka.md").write_text(
+        "# Use Kafka\n\n## Decision\n\nKafka.\n", encoding="utf-8"
+    )
+    (tmp_path / "20240302-use-redis.md").write_text(
+        "# Use Redis\n\n## Status\n\nAccepted\n\nAmends [Use Kafka](2024-03-01-use-kafka.md)\n\n"
+        "## Decision\n\nRedis.\n",
+        encoding="utf-8",
+    )
+    files, problems = read_tree(tmp_path)
+    assert problems == [] and {f.record.number for f in files} == {None}
+    report = run_import(db, files)
+    assert report.problems == [] and sorted(ref for _, ref, _ in report.created) == [
+        "ADR-2",
+        "ADR-3",
+    ]
+    with db.read() as s:
+        counter = s.execute(select(Counter.value).where(Counter.team_id == TEAM)).scalar_one()
+        links = s.execute(select(DecisionLink.kind)).scalars().all()
+    assert counter == 3 and links == ["amends"]
