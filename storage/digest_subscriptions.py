@@ -231,7 +231,8 @@ def week_start(sub: DigestSubscription, due: datetime, week_before: datetime) ->
 
 
 def mark_covered(session: Session, *, subscription_id: int, until: datetime) -> None:
-    """A digest (or a skipped quiet week) covered everything up to ``until``."""
+    """A digest covered everything up to ``until`` (or a quiet week was skipped, or a week
+    Slack refused for good was given up)."""
     sub = session.get(DigestSubscription, subscription_id)
     if sub is not None:
         sub.covered_until = until
