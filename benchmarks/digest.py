@@ -56,13 +56,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, event, func, select, text
+from sqlalchemy import bindparam, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.ack_latency import percentile
 from bot.render import channel_link
 from bot.views.digest import digest_blocks
-from storage.db import Database
+from storage.db import Database, is_select, statements_sent
 from storage.digest import QUERIES, Coverage, DigestData, gather
 from storage.models import (
     Decision,
@@ -480,17 +480,8 @@ def build(db: Database, channel: str | None, start: datetime, end: datetime) -> 
 
 def statements(db: Database, channel: str, start: datetime, end: datetime) -> tuple[int, int]:
     """(statements sent, decisions in the digest) for one channel's digest."""
-    seen: list[str] = []
-
-    def grab(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", grab)
-    try:
+    with statements_sent(db.engine, is_select) as seen:
         data, _ = build(db, channel, start, end)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", grab)
     assert isinstance(data, DigestData) and data.decisions is not None
     return len(seen), data.decisions.recorded.total
 

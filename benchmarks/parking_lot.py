@@ -52,14 +52,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from benchmarks.ack_latency import percentile
 from bot.listeners.parking import handle_message
 from bot.scope_watch import looks_like_scope_addition
 from bot.views.parking import build_list_blocks
 from storage import parking as repo
-from storage.db import Database
+from storage.db import Database, statements_sent
 from storage.decisions import Viewer
 from storage.models import ParkingItem, ParkingState
 
@@ -191,20 +191,13 @@ def viewers() -> list[Viewer]:
 
 def capture_list_sql(db: Database, viewer: Viewer) -> tuple[str, Any]:
     """The SQL (and parameters) ``list_items`` sends for ``viewer``, as the driver sees it."""
-    seen: list[tuple[str, Any]] = []
-
-    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "FROM parking_items" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", grab)
-    try:
-        with db.read() as session:
-            repo.list_items(
-                session, team_id=TEAM, viewer=viewer, state=ParkingState.PARKED, sort="rice"
-            )
-    finally:
-        event.remove(db.engine, "before_cursor_execute", grab)
+    with (
+        statements_sent(db.engine, lambda sql: "FROM parking_items" in sql) as seen,
+        db.read() as session,
+    ):
+        repo.list_items(
+            session, team_id=TEAM, viewer=viewer, state=ParkingState.PARKED, sort="rice"
+        )
     return seen[-1]
 
 
@@ -312,19 +305,10 @@ def replay_floor(
     """The watched path's SQL as the driver saw it for one new person (captured from
     ``handle_message``), replayed on the raw connection with a new person, event and message
     each time: the read, then one write transaction, no SQLAlchemy, no ORM."""
-    seen: list[tuple[str, Any]] = []
-
-    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if not statement.startswith("BEGIN"):
-            seen.append((statement, parameters))
-
     user, event_id, ts = f"Ufl{run_id}x", f"Efl{run_id}x", "1700000000.999999"
     body = {"type": "message", "user": user, "channel": channel, "channel_type": "channel"}
-    event.listen(db.engine, "before_cursor_execute", grab)
-    try:
+    with statements_sent(db.engine, lambda sql: not sql.startswith("BEGIN")) as seen:
         handle_message({**body, "text": MATCHING, "ts": ts}, db, TEAM, event_id)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", grab)
     read, writes = seen[0], seen[1:]
     sqlite = db.dialect == "sqlite"
 

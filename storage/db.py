@@ -218,3 +218,26 @@ def ping(engine: Engine) -> None:
     """Raise if the database cannot answer a trivial query."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+@contextmanager
+def statements_sent(
+    engine: Engine, keep: Callable[[str], bool] | None = None
+) -> Iterator[list[tuple[str, Any]]]:
+    """(SQL, parameters) of each statement sent on ``engine`` while inside (those ``keep``
+    accepts): what query-count tests and benchmarks read."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if keep is None or keep(statement):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+
+
+def is_select(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("SELECT")

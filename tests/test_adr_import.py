@@ -32,7 +32,7 @@ from storage import decisions as repo
 from storage import reviews
 from storage.adr_export import export_files, export_records, export_to_dir
 from storage.adr_import import PeopleIndex, import_records
-from storage.db import Database
+from storage.db import Database, statements_sent
 from storage.decisions import DecisionDraft, Viewer
 from storage.models import (
     Counter,
@@ -728,21 +728,10 @@ def test_a_private_channels_decisions_are_absent_from_an_export_asked_for_elsewh
 
 
 def test_export_reads_in_pages_with_a_few_queries_per_page(db: Database):
-    from sqlalchemy import event
-
     for n in range(12):
         create_in_slack(db, f"Decision {n}", deciders=[ANA, BOB])
-    statements: list[str] = []
-
-    def count(*_a: Any) -> None:
-        statements.append("x")
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        with db.read() as s:
-            records = list(export_records(s, team_id=TEAM, page=5))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    with db.read() as s, statements_sent(db.engine) as statements:
+        records = list(export_records(s, team_id=TEAM, page=5))
     assert [r.number for r in records] == list(range(1, 13))
     assert len(statements) <= 4 * 8  # 3 pages + the empty one, at most 8 statements each
 

@@ -9,13 +9,11 @@ to be elsewhere are moved in time with a plain UPDATE (``move``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from bot.render import channel_link
 from bot.views.digest import digest_blocks
@@ -23,7 +21,7 @@ from storage import decisions as decisions_repo
 from storage import estimates as estimates_repo
 from storage import parking as parking_repo
 from storage import reviews as reviews_repo
-from storage.db import Database
+from storage.db import Database, is_select, statements_sent
 from storage.decisions import DecisionDraft, Viewer
 from storage.digest import (
     QUERIES,
@@ -810,24 +808,9 @@ def _bulk_decisions(db: Database, count: int, channel: str) -> None:
         )
 
 
-@contextmanager
-def counted(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def grab(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", grab)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", grab)
-
-
 def _statements(db: Database, coverage: Coverage) -> tuple[int, DigestData]:
     with db.read() as s:
-        with counted(db) as seen:
+        with statements_sent(db.engine, is_select) as seen:
             data = gather(
                 s, coverage=coverage, start=START, end=END, sections=EVERYTHING, today=TODAY
             )
@@ -843,7 +826,7 @@ def test_the_number_of_statements_does_not_grow_with_the_digest(db: Database) ->
     assert many_data.decisions is not None and many_data.decisions.recorded.total == 500
     assert many_data.reviews is not None and many_data.reviews.dissent_answered == 500
     assert few == many == sum(QUERIES.values())
-    with db.read() as s, counted(db) as seen:
+    with db.read() as s, statements_sent(db.engine, is_select) as seen:
         gather(s, coverage=WORKSPACE, start=START, end=END, sections=["decisions"], today=TODAY)
     assert len(seen) == QUERIES[DigestSection.DECISIONS]
 
