@@ -102,6 +102,16 @@ def look_up(
         )
 
 
+def known_or_looked_up(
+    db: Database, client: WebClient, *, team: str, user: str, enterprise_id: str | None = None
+) -> Person:
+    """After the ack only: the cached person, else ``look_up`` (users.info)."""
+    person = known(db, team=team, user=user, enterprise_id=enterprise_id)
+    if person is not None:
+        return person
+    return look_up(db, client, team=team, user=user, enterprise_id=enterprise_id)
+
+
 def viewer_for(person: Person, channel_id: str | None) -> Viewer:
     return Viewer(user_id=person.user_id, channel_id=channel_id, guest=person.guest)
 

@@ -30,7 +30,6 @@ from storage.db import Database
 from storage.digest_subscriptions import DigestConfig
 from storage.errors import InvalidInput
 from storage.models import DigestScope
-from storage.people import Person
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,9 @@ def handle_command(
     if verb == "preview":
         # after the ack: who is asking (a guest's preview is narrowed) and whether the
         # channel is shared with another organisation (the cache, else conversations.info)
-        person = _person(db, client, team=team, user=user, context=context)
+        person = people.known_or_looked_up(
+            db, client, team=team, user=user, enterprise_id=context.enterprise_id
+        )
         shared = channel_shared(db, client, team=team, channel=channel)
         respond(**preview(db, team=team, channel=channel, user=user, narrow=person.guest or shared))
         return
@@ -93,17 +94,6 @@ def handle_command(
         respond=respond,
         context=context,
     )
-
-
-def _person(
-    db: Database, client: WebClient, *, team: str, user: str, context: BoltContext
-) -> Person:
-    person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
-    if person is None or not person.tz:
-        person = people.look_up(
-            db, client, team=team, user=user, enterprise_id=context.enterprise_id
-        )
-    return person
 
 
 def open_form(
@@ -126,7 +116,9 @@ def open_form(
     an input showed across an update of the same block, so the zone would stay UTC."""
     with db.read() as session:
         sub = repo.get(session, team_id=team, channel_id=channel)
-    person = _person(db, client, team=team, user=user, context=context)
+    person = people.known_or_looked_up(
+        db, client, team=team, user=user, enterprise_id=context.enterprise_id
+    )
     try:
         client.views_open(
             trigger_id=trigger_id,

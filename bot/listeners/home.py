@@ -40,9 +40,7 @@ def handle_home_opened(event: dict[str, Any], db: Database, team: str, event_id:
 
 def handle_publish(job: Job) -> bool:
     team, user = job.item.team_id, str(job.payload["user"])
-    person = people.known(job.db, team=team, user=user) or people.look_up(
-        job.db, job.client, team=team, user=user
-    )
+    person = people.known_or_looked_up(job.db, job.client, team=team, user=user)
     viewer = people.viewer_for(person, None)
     with job.db.read() as session:
         if person.guest:
