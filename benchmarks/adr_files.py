@@ -52,7 +52,8 @@ from adr_files.parse import read_tree
 from adr_files.records import AdrRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
 from adr_files.write import file_name, write_record
 from storage.adr_export import export_files, export_to_dir
-from storage.adr_import import PeopleIndex, import_records
+from storage.adr_import import import_records
+from storage.adr_people import PeopleIndex
 from storage.db import Database
 from storage.models import (
     Decision,

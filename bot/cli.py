@@ -381,7 +381,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from adr_files import parse
-    from storage.adr_import import PeopleIndex, import_records
+    from storage.adr_import import import_records
+    from storage.adr_people import PeopleIndex
     from storage.people import upsert_users
 
     root = Path(args.dir)

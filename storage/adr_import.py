@@ -59,7 +59,7 @@ import json
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path, PurePosixPath
@@ -71,8 +71,9 @@ from sqlalchemy import insert, or_, select, update
 from sqlmodel import Session
 
 from adr_files.parse import file_number
-from adr_files.records import AdrRecord, LinkRef, PersonRef, ReviewRecord
+from adr_files.records import AdrRecord, LinkRef, ReviewRecord
 from storage.adr_export import LINK_ORDER, PAGE, ROLES
+from storage.adr_people import PeopleIndex
 from storage.decision_work import schedule_post
 from storage.decisions import advance_number
 from storage.models import (
@@ -128,68 +129,6 @@ class SourceFile(Protocol):
 
     @property
     def record(self) -> AdrRecord: ...
-
-
-# -- people ---------------------------------------------------------------------------------
-
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-_ID_SUFFIX = re.compile(r"\(?@[UW][A-Z0-9]{2,31}\)?")
-_SPACES = re.compile(r"\s+")
-
-
-def _name_key(text: str) -> str:
-    return _SPACES.sub(" ", text.strip().lstrip("@").strip()).casefold()
-
-
-class PeopleIndex:
-    """Slack users (``users.list`` members) by id, email and name, for matching the people an
-    ADR file names. Empty (no Slack): ids are trusted as written and names match nobody."""
-
-    def __init__(self, users: Iterable[Mapping[str, Any]] = ()) -> None:
-        self.ids: set[str] = set()
-        emails: dict[str, set[str]] = defaultdict(set)
-        names: dict[str, set[str]] = defaultdict(set)
-        for user in users:
-            uid = str(user.get("id") or "")
-            if not uid:
-                continue
-            self.ids.add(uid)
-            if user.get("deleted") or user.get("is_bot") or uid == "USLACKBOT":
-                continue  # matched by id only: a name or email should find a living person
-            profile = user.get("profile") or {}
-            email = profile.get("email") or user.get("email")
-            if email:
-                emails[str(email).casefold()].add(uid)
-            for name in {
-                profile.get("display_name"),
-                profile.get("display_name_normalized"),
-                profile.get("real_name"),
-                profile.get("real_name_normalized"),
-                user.get("real_name"),
-                user.get("name"),
-            }:
-                if name and str(name).strip():
-                    names[_name_key(str(name))].add(uid)
-        # A name or email two people share matches nobody: a wrong person is worse than text.
-        self._emails = {k: next(iter(v)) for k, v in emails.items() if len(v) == 1}
-        self._names = {k: next(iter(v)) for k, v in names.items() if len(v) == 1}
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def match(self, ref: PersonRef) -> str | None:
-        """The Slack user id ``ref`` stands for, or None (keep it as text)."""
-        if ref.user_id and (not self.ids or ref.user_id in self.ids):
-            return ref.user_id
-        text = ref.text
-        for email in _EMAIL.findall(text):
-            found = self._emails.get(email.casefold())
-            if found:
-                return found
-        name = _EMAIL.sub("", _ID_SUFFIX.sub("", text)).replace("<>", "").strip(" <>()")
-        if name:
-            return self._names.get(_name_key(name))
-        return None
 
 
 # -- the import report ----------------------------------------------------------------------
@@ -955,4 +894,4 @@ def _insert_review(
         conn.execute(_ADD_ASKS, [{**a, "review_id": review_id} for a in asks])
 
 
-__all__ = ["ImportReport", "PeopleIndex", "SourceFile", "import_records"]
+__all__ = ["ImportReport", "SourceFile", "import_records"]

@@ -31,7 +31,8 @@ from adr_files.records import (
 from storage import decisions as repo
 from storage import reviews
 from storage.adr_export import export_files, export_records, export_to_dir
-from storage.adr_import import PeopleIndex, import_records
+from storage.adr_import import import_records
+from storage.adr_people import PeopleIndex
 from storage.db import Database, statements_sent
 from storage.decisions import DecisionDraft, Viewer
 from storage.models import (

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from adr_files.parse import parse_text, read_tree
 from bot.ids import Action, Field
-from storage.adr_import import ImportReport, PeopleIndex, import_records
+from storage.adr_import import ImportReport, import_records
+from storage.adr_people import PeopleIndex
 from storage.db import Database
 from tests.e2e.adr import Adr, all_text, ephemeral
 from tests.e2e.test_reviews import settle
