@@ -6,7 +6,7 @@ For each store (a SQLite file in a temp dir; a throwaway Postgres cluster from t
    titles / context / decision / consequences text drawn from a small vocabulary (so search
    terms hit a realistic fraction), deciders / consulted / informed, stances with their history
    events, then ANALYZE;
-2. serves the real app exactly as ``decisionbot serve`` does (``bot.cli`` in a subprocess:
+2. serves the real app exactly as ``decisionbot serve`` does (``bot.runtime.cli`` in a subprocess:
    gunicorn gthread, and in every worker the embedded outbox dispatcher started in post_fork,
    so the Slack work after the ack costs CPU in the same processes, as in production), and a
    *bare* Bolt app (an ``/adr`` command listener, a view_submission listener for the decision
@@ -461,8 +461,8 @@ def create_bare_app(settings: Any) -> Any:
 
     from slack_bolt import App
 
-    from bot.ids import Action, Callback
-    from bot.slack_api import build_client
+    from bot.core.ids import Action, Callback
+    from bot.core.slack_api import build_client
 
     app = App(
         client=build_client(settings),
@@ -496,7 +496,7 @@ def _serve_main(args: argparse.Namespace) -> int:
     from tests.harness import BOT_TOKEN, SIGNING_SECRET
 
     if args.serve == "app":
-        from bot.cli import main as decisionbot
+        from bot.runtime.cli import main as decisionbot
 
         os.environ.update(
             DATABASE_URL=args.database_url,
@@ -522,9 +522,9 @@ def _serve_main(args: argparse.Namespace) -> int:
             ]
         )
 
-    from bot.config import Settings
-    from bot.server import serve
-    from bot.web import create_wsgi_app
+    from bot.runtime.config import Settings
+    from bot.runtime.server import serve
+    from bot.runtime.web import create_wsgi_app
     from storage.db import Database
 
     logging.basicConfig(
@@ -913,7 +913,7 @@ class Requests:
     def modal(self) -> dict[str, Any]:
         """The decision modal as ``/adr`` opens it (built once; Slack echoes it back)."""
         if self._modal is None:
-            from bot.views.decisions import FormMeta, build_decision_modal
+            from bot.features.decisions.views import FormMeta, build_decision_modal
 
             view = build_decision_modal(
                 meta=FormMeta(mode="new"), today=datetime.now(UTC).date(), channel_id=None
@@ -984,7 +984,7 @@ class Requests:
     ) -> tuple[str, str]:
         """The decision modal's view_submission: a new decision with varied text, deciders,
         consulted, sometimes an informed person (a DM after the post) and tags."""
-        from bot.ids import Field
+        from bot.core.ids import Field
         from tests.harness import fill_view
 
         n = next(self.ids)

@@ -1,5 +1,5 @@
 """The weekly digest at size (issue 10, "Speed"): what building each of 500 channels' digest
-costs — ``storage.digest.gather`` and ``bot.views.digest.digest_blocks`` in one ``db.read()``
+costs — ``storage.digest.gather`` and ``bot.features.digest.views.digest_blocks`` in one ``db.read()``
 — in a workspace of 20,000 decisions and 5,000 parking-lot items. One thread, in-process, no
 Slack (its latency is excluded by the issue).
 
@@ -60,8 +60,8 @@ from sqlalchemy import bindparam, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.ack_latency import percentile
-from bot.render import channel_link
-from bot.views.digest import digest_blocks
+from bot.core.render import channel_link
+from bot.features.digest.views import digest_blocks
 from storage.db import Database, is_select, statements_sent
 from storage.digest import QUERIES, Coverage, DigestData, gather
 from storage.models import (

@@ -33,7 +33,7 @@ from wsgiref.simple_server import make_server
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from benchmarks.ack_latency import create_bare_app, percentile
-from bot.ids import Action
+from bot.core.ids import Action
 from storage.db import Database
 from storage.decisions import DecisionDraft, Viewer, create_decision
 from storage.estimates import RoundDraft, create_round, submit_estimate

@@ -1,5 +1,5 @@
-"""The `/estimate` reveal on its own: the combined estimate (`bot.estimation.combine`) and the
-chart (`bot.chart.render_chart`) for a big round, one thread, no Slack, no database.
+"""The `/estimate` reveal on its own: the combined estimate (`bot.features.estimates.estimation.combine`) and the
+chart (`bot.features.estimates.chart.render_chart`) for a big round, one thread, no Slack, no database.
 
     python -m benchmarks.estimate_reveal              # 30 estimators x 15 tasks, 20,000 samples
     python -m benchmarks.estimate_reveal --smoke      # CI size: 5 runs, 3 renders
@@ -29,8 +29,8 @@ import time
 import numpy as np
 
 from benchmarks.ack_latency import percentile
-from bot.chart import render_chart
-from bot.estimation import (
+from bot.features.estimates.chart import render_chart
+from bot.features.estimates.estimation import (
     CONFIDENCES,
     FAMILIARITY_MULTIPLIER,
     Combined,
@@ -46,8 +46,8 @@ start = time.perf_counter()
 import matplotlib.figure, matplotlib.backends.backend_agg
 imported = time.perf_counter()
 from benchmarks.estimate_reveal import make_round, chart_rows
-from bot.chart import render_chart
-from bot.estimation import combine
+from bot.features.estimates.chart import render_chart
+from bot.features.estimates.estimation import combine
 people, tasks = make_round({people}, {tasks}, seed=1)
 result = combine(people, tasks, phase="requirements", samples=2_000)
 before = time.perf_counter()

@@ -18,7 +18,7 @@ Rows (p50/p95/max ms, nearest rank):
 - ``list floor``: the same SELECT ... ORDER BY rice DESC NULLS LAST ... LIMIT 25 our code
   sends (captured from it), run as raw SQL on the driver's cursor: no SQLAlchemy, no ORM.
 - ``list query``: ``storage.parking.list_items`` in ``db.read()``, nothing else.
-- ``list answer``: what the person waits for, as ``_answer`` in bot/listeners/parking.py:
+- ``list answer``: what the person waits for, as ``_answer`` in bot/features/parking/listeners.py:
   ``list_items`` plus ``build_list_blocks`` in ``db.read()``. Viewers are members asking from
   a channel (public and private ones in turn), so the visibility clause is exercised.
 - ``regex floor``: ``looks_like_scope_addition`` alone on a matching message.
@@ -55,9 +55,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from benchmarks.ack_latency import percentile
-from bot.listeners.parking import handle_message
-from bot.scope_watch import looks_like_scope_addition
-from bot.views.parking import build_list_blocks
+from bot.features.parking.listeners import handle_message
+from bot.features.parking.scope_watch import looks_like_scope_addition
+from bot.features.parking.views import build_list_blocks
 from storage import parking as repo
 from storage.db import Database, statements_sent
 from storage.decisions import Viewer

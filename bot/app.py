@@ -15,19 +15,25 @@ from slack_bolt.request import request as bolt_request
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import errors, middleware
-from bot.config import Settings
-from bot.listeners import (
-    decisions,
-    digest,
-    estimates,
-    home,
-    parking,
-    reviews,
-    stances,
-    workspace,
-)
-from bot.slack_api import build_client, slack_error
+from bot.core import errors, notices, people
+from bot.core.slack_api import build_client, slack_error
+from bot.engine.registry import Registry
+from bot.features.decisions import listeners as decisions
+from bot.features.decisions import work as decision_posts
+from bot.features.digest import listeners as digest
+from bot.features.digest import work as digest_posts
+from bot.features.estimates import listeners as estimates
+from bot.features.estimates import work as estimate_posts
+from bot.features.export import work as adr_export
+from bot.features.home import listeners as home
+from bot.features.parking import listeners as parking
+from bot.features.parking import work as parking_posts
+from bot.features.reviews import listeners as reviews
+from bot.features.reviews import work as followups
+from bot.features.stances import listeners as stances
+from bot.features.workspace import listeners as workspace
+from bot.runtime import middleware
+from bot.runtime.config import Settings
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -102,3 +108,19 @@ def identify(app: App, client: WebClient) -> bool:
             step.auth_test_result = result
             return True
     return False
+
+
+def work_registry() -> Registry:
+    """Every feature's work kinds, collected for the engine (which imports no feature)."""
+    registry = Registry()
+    notices.register_work(registry)
+    decision_posts.register_work(registry)
+    followups.register_work(registry)
+    people.register_work(registry)
+    home.register_work(registry)
+    workspace.register_work(registry)
+    estimate_posts.register_work(registry)
+    parking_posts.register_work(registry)
+    digest_posts.register_work(registry)
+    adr_export.register_work(registry)
+    return registry

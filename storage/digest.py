@@ -2,7 +2,7 @@
 queries (it never grows with the number of decisions, reviews, rounds or items in it).
 
 ``gather`` reads only the sections asked for, each in a handful of statements (``QUERIES``),
-and returns plain values (no ORM objects), which ``bot/views/digest.py`` renders.
+and returns plain values (no ORM objects), which ``bot/features/digest/views.py`` renders.
 
 Coverage: a channel digest covers the rows posted in that channel, whatever its privacy (the
 digest is posted there); a workspace digest covers the rows of public channels only
@@ -534,7 +534,7 @@ def _round_statement(which: str, workspace: bool) -> Any:
 
 
 def _figures(result: str) -> tuple[float | None, float | None]:
-    """The 50% and 90% figures stored at the reveal (``bot.estimation.Combined``)."""
+    """The 50% and 90% figures stored at the reveal (``bot.features.estimates.estimation.Combined``)."""
     if not result:
         return None, None
     try:

@@ -38,7 +38,7 @@ class DigestWork(StrEnum):
     SEND = "digest.send"
 
 
-# When a subscription's next digest is due after an instant (``bot.schedule.next_weekly``
+# When a subscription's next digest is due after an instant (``bot.core.dates.next_weekly``
 # with the subscription's weekday, time and zone): pure arithmetic the caller supplies.
 Planner = Callable[[DigestSubscription, datetime], datetime]
 

@@ -3,7 +3,7 @@ organisation (Slack Connect), from the cached Slack user records (`slack_users`)
 
 The cache is filled by one `users.list` read per workspace, kept fresh by `user_change` and
 `team_join` events, and completed by a `users.info` lookup for anyone unknown (all in
-``bot/people.py``). Until a person is known they count as a guest and not an admin: every rule
+``bot/core/people.py``). Until a person is known they count as a guest and not an admin: every rule
 here errs on the side of showing and allowing less.
 """
 

@@ -1,6 +1,6 @@
 """Drive the real app the way Slack does: signed HTTP requests over loopback.
 
-``BotServer`` serves ``bot.web.create_wsgi_app(create_app(...))`` on 127.0.0.1 in a thread;
+``BotServer`` serves ``bot.runtime.web.create_wsgi_app(create_app(...))`` on 127.0.0.1 in a thread;
 ``SlackDriver`` signs and sends slash commands, button clicks, view submissions, shortcuts and
 events, and fills a modal the bot opened by block and action id (``fill_view``), exactly as a
 person's Slack client would submit it.
@@ -23,12 +23,11 @@ from typing import Any
 from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from bot.app import create_app
-from bot.config import Settings
+from bot.app import create_app, work_registry
+from bot.core.slack_api import build_dispatch_client
 from bot.engine.dispatcher import Dispatcher
-from bot.features import work_registry
-from bot.slack_api import build_dispatch_client
-from bot.web import create_wsgi_app
+from bot.runtime.config import Settings
+from bot.runtime.web import create_wsgi_app
 from storage.db import Database
 from tests.slack_emulator import Call, SlackEmulator
 

@@ -216,11 +216,11 @@ SUMMARY = re.compile(
 
 def decisionbot_command() -> list[str]:
     """The installed ``decisionbot`` console script next to this interpreter (not a pyenv
-    shim, so the pid we get is the sweeping process itself), else ``python -m bot.cli``."""
+    shim, so the pid we get is the sweeping process itself), else ``python -m bot.runtime.cli``."""
     script = Path(sys.executable).parent / "decisionbot"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [sys.executable, "-m", "bot.cli"]
+    return [sys.executable, "-m", "bot.runtime.cli"]
 
 
 def run_due_env(database_url: str, slack_api_url: str) -> dict[str, str]:

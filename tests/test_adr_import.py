@@ -943,7 +943,7 @@ def slack_api() -> Iterator[SlackEmulator]:
 def cli(db: Database, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.runtime.cli", *args],
         env={**base, "DATABASE_URL": db.url, **(env or {})},
         capture_output=True,
         text=True,

@@ -29,7 +29,7 @@ def run(
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.runtime.cli", *args],
         env={**base, **env},
         cwd=cwd,
         capture_output=True,
@@ -118,7 +118,7 @@ def test_serve_runs_gunicorn_and_answers_signed_slack_requests(tmp_path):
             [
                 sys.executable,
                 "-m",
-                "bot.cli",
+                "bot.runtime.cli",
                 "serve",
                 "--host",
                 "127.0.0.1",
@@ -205,7 +205,16 @@ def test_gunicorn_workers_do_not_share_the_masters_postgres_connection(_postgres
     }
     base = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "bot.runtime.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env={**base, **env},
         cwd=str(tmp_path),
         stdout=subprocess.DEVNULL,

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from bot.ids import Field
+from bot.core.ids import Field
 from storage.db import Database
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, SlackDriver
 from tests.slack_emulator import SlackEmulator
@@ -44,7 +44,7 @@ class Serve:
         self._log = log.open("w")
         self.log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"]
+            [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1"]
             + ["--port", str(self.port), "--workers", "1"],
             env={
                 **base,

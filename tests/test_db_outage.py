@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
-from bot.ids import Field
+from bot.core.ids import Field
 from storage.db import Database
 from tests.harness import SlackDriver
 from tests.pg import PostgresServer, postgres_available

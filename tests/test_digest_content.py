@@ -1,5 +1,5 @@
 """What a weekly digest says: ``storage.digest.gather`` against a real database (SQLite and
-Postgres, ``db``), rows made by the real storage functions, then ``bot.views.digest`` on what
+Postgres, ``db``), rows made by the real storage functions, then ``bot.features.digest.views`` on what
 it gathered. Nothing is mocked.
 
 The week is ``[START, END)`` with END an hour from now, so rows made now fall in it; rows meant
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.render import channel_link
-from bot.views.digest import digest_blocks
+from bot.core.render import channel_link
+from bot.features.digest.views import digest_blocks
 from storage import decisions as decisions_repo
 from storage import estimates as estimates_repo
 from storage import parking as parking_repo

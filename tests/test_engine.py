@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.config import Settings
+from bot.core.slack_api import build_dispatch_client
 from bot.engine.dispatcher import Dispatcher, run_due
 from bot.engine.ratelimit import RateLimits, scope_of
 from bot.engine.registry import Job, Registry, WorkKind
-from bot.slack_api import build_dispatch_client
+from bot.runtime.config import Settings
 from storage import due_work
 from storage.db import Database
 from storage.models import DueWork
@@ -166,7 +166,7 @@ def test_registering_a_kind_twice_is_refused():
 
 
 def test_every_feature_kind_is_registered():
-    from bot.features import work_registry
+    from bot.app import work_registry
     from storage.decision_work import DecisionWork
     from storage.notices import NoticeWork
     from storage.reviews import ReviewWork
@@ -182,11 +182,12 @@ def test_the_engine_imports_no_feature():
 
     engine = Path(__file__).resolve().parents[1] / "bot" / "engine"
     features = (
-        "bot.listeners",
-        "bot.decision_posts",
-        "bot.followups",
-        "bot.notices",
         "bot.features",
+        "bot.features.decisions.work",
+        "bot.features.reviews.work",
+        "bot.core.notices",
+        "bot.features",
+        "bot.app",
         "storage.decisions",
         "storage.reviews",
         "storage.decision_work",

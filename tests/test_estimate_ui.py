@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import estimation
-from bot.estimate_command import EstimateCommand, parse_deadline, parse_estimate
-from bot.estimate_forms import (
+from bot.core.ids import Action, Callback, EstimateField
+from bot.features.estimates import estimation, views
+from bot.features.estimates.command import EstimateCommand, parse_deadline, parse_estimate
+from bot.features.estimates.forms import (
     ParsedEstimate,
     build_estimate_modal,
     parse_estimate_form,
@@ -23,8 +24,6 @@ from bot.estimate_forms import (
     task_block,
     typed_text,
 )
-from bot.ids import Action, Callback, EstimateField
-from bot.views import estimates as views
 from storage.models import (
     ConePhase,
     Estimate,

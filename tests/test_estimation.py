@@ -1,4 +1,4 @@
-"""The arithmetic of `/estimate` (bot/estimation.py) and its chart (bot/chart.py): the duration
+"""The arithmetic of `/estimate` (bot/features/estimates/estimation.py) and its chart (bot/features/estimates/chart.py): the duration
 parser (with hypothesis), PERT at a stated confidence against an independent incomplete beta,
 the pooled Monte Carlo sum against analytic means, outliers, the cone, calibration, the
 sentences, and the PNG."""
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.chart import chart_figure, plain_text, render_chart
-from bot.estimation import (
+from bot.features.estimates.chart import chart_figure, plain_text, render_chart
+from bot.features.estimates.estimation import (
     CONE,
     FAMILIARITY_MULTIPLIER,
     HOURS_PER,

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-import bot.decision_posts as decision_posts
-from bot.config import Settings
-from bot.ids import Field
-from bot.logs import build_handler
+from bot.core.ids import Field
+from bot.features.decisions import work as decision_posts
+from bot.runtime.config import Settings
+from bot.runtime.logs import build_handler
 from storage.db import Database
 from tests.e2e.adr import Adr
 from tests.harness import SlackDriver
@@ -120,7 +120,7 @@ def test_a_database_refusing_the_save_logs_no_user_text(
         reply = slack.submit(view, values)
     assert reply.json()["response_action"] == "errors"
     assert adr.count("decisions") == 0
-    assert any(r.name == "bot.errors" and r.exc_info for r in caplog.records)
+    assert any(r.name == "bot.core.errors" and r.exc_info for r in caplog.records)
     assert_no_marker(caplog, out)
 
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.ids import Callback
+from bot.core.ids import Callback
 
 ROOT = Path(__file__).resolve().parent.parent
 # Slack's published manifest schema, kept in the repository (licence beside it), so the test

@@ -20,12 +20,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-import bot.web as web
-from bot.cli import database_limits
-from bot.config import ConfigError, Settings
-from bot.logs import JsonFormatter, build_handler, configure_logging, request_context
-from bot.schedule import review_instant, working_days_later, zone
-from bot.web import MAX_BODY, HealthCheck, failure_reason
+from bot.core.dates import review_instant, working_days_later, zone
+from bot.runtime import web
+from bot.runtime.cli import database_limits
+from bot.runtime.config import ConfigError, Settings
+from bot.runtime.logs import JsonFormatter, build_handler, configure_logging, request_context
+from bot.runtime.web import MAX_BODY, HealthCheck, failure_reason
 from storage.db import Database, Limits, make_engine
 from tests.e2e.adr import Adr
 from tests.harness import SlackDriver, sign
@@ -436,7 +436,7 @@ def test_bolts_unhandled_request_warning_keeps_no_request_body() -> None:
 def test_an_unexpected_error_is_logged_with_the_request_fields_in_json(
     slack: SlackDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.listeners.decisions as listeners
+    from bot.features.decisions import listeners
 
     def boom(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("database on fire")
@@ -451,7 +451,7 @@ def test_an_unexpected_error_is_logged_with_the_request_fields_in_json(
     finally:
         root.removeHandler(handler)
     ref = reply.json()["text"].split("ref `", 1)[1].split("`", 1)[0]
-    [line] = [json.loads(raw) for raw in out.getvalue().splitlines() if '"bot.errors"' in raw]
+    [line] = [json.loads(raw) for raw in out.getvalue().splitlines() if '"bot.core.errors"' in raw]
     assert {k: line.get(k) for k in ("team", "user", "kind", "callback", "ref")} == {
         "team": "TQQQ",
         "user": "UCAROL",

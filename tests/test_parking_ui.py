@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ids import Action, Callback, ParkField
-from bot.parking_command import (
+from bot.core.ids import Action, Callback, ParkField
+from bot.features.parking import views
+from bot.features.parking.command import (
     REQUEST_MAX,
     ParkCommand,
     parse_parkinglot,
@@ -22,7 +23,7 @@ from bot.parking_command import (
     parse_timeline,
     rice,
 )
-from bot.parking_forms import (
+from bot.features.parking.forms import (
     AcceptDraft,
     Score,
     build_accept_modal,
@@ -38,8 +39,7 @@ from bot.parking_forms import (
     parse_park_form,
     parse_score_form,
 )
-from bot.scope_watch import looks_like_scope_addition
-from bot.views import parking as views
+from bot.features.parking.scope_watch import looks_like_scope_addition
 from storage.models import Moscow, ParkingItem, ParkingState
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

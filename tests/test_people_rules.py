@@ -1,11 +1,11 @@
 """The rules for who a person is (storage.people.person_from) and the parse of Slack's
-escaped command text (bot.adr_command.unescape_refs): pure, no database."""
+escaped command text (bot.features.decisions.command.unescape_refs): pure, no database."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.adr_command import parse_adr, unescape_refs
+from bot.features.decisions.command import parse_adr, unescape_refs
 from storage.models import SlackUser
 from storage.people import is_outsider, person_from
 

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.adr_command import parse_adr
-from bot.forms import parse_block_form, parse_decision_form, parse_disagree_form
-from bot.ids import Field
-from bot.render import escape, truncate, truncate_mrkdwn
+from bot.core.forms import parse_block_form, parse_decision_form, parse_disagree_form
+from bot.core.ids import Field
+from bot.core.render import escape, truncate, truncate_mrkdwn
+from bot.features.decisions.command import parse_adr
 from storage import decisions as repo
 from storage.db import Database
 from storage.decisions import DecisionDraft, Viewer, fts5_query
@@ -351,7 +351,7 @@ def unhandled_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage() + (f"\n{r.exc_text}" if r.exc_text else "")
         for r in caplog.records
-        if r.name == "bot.errors" and r.levelno >= logging.ERROR
+        if r.name == "bot.core.errors" and r.levelno >= logging.ERROR
     ]
 
 

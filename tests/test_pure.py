@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.adr_command import AdrCommand, parse_adr, parse_number
-from bot.forms import (
+from bot.core.blocks import modal
+from bot.core.forms import (
     PEOPLE_MAX,
     TAG_MAX,
     TEXT_MAX,
@@ -23,10 +23,10 @@ from bot.forms import (
     parse_disagree_form,
     parse_tags,
 )
-from bot.ids import Action, Callback, Field
-from bot.render import Mrkdwn, escape, mention, render, truncate, truncate_mrkdwn
-from bot.views.blocks import modal
-from bot.views.decisions import (
+from bot.core.ids import Action, Callback, Field
+from bot.core.render import Mrkdwn, escape, mention, render, truncate, truncate_mrkdwn
+from bot.features.decisions.command import AdrCommand, parse_adr, parse_number
+from bot.features.decisions.views import (
     FormMeta,
     build_block_modal,
     build_decision_message,
@@ -456,15 +456,15 @@ def test_mention_only_for_valid_ids() -> None:
 
 
 def test_templates_escape_user_text() -> None:
-    out = render("decision_field.md.j2", label=HOSTILE, text=HOSTILE)
+    out = render("decisions/field.md.j2", label=HOSTILE, text=HOSTILE)
     assert "<!channel>" not in out and "<@U1>" not in out
     assert "&lt;!channel&gt; &amp; &lt;@U1&gt;" in out
-    quoted = render("unknown_command.md.j2", text=HOSTILE)
+    quoted = render("decisions/unknown_command.md.j2", text=HOSTILE)
     assert "<!" not in quoted and "<@" not in quoted
 
 
 def test_render_limit() -> None:
-    out = render("decision_field.md.j2", label="L", text="x" * 5000, limit=100)
+    out = render("decisions/field.md.j2", label="L", text="x" * 5000, limit=100)
     assert len(out) <= 100 and out.endswith("…")
 
 
@@ -841,7 +841,7 @@ def test_parse_redact_and_dm_invalid_give_a_sentence(text: str, says: str) -> No
 
 
 def test_a_redaction_marker_is_shown_with_a_mention_and_nothing_else_is() -> None:
-    from bot.views.redacted import shown, shown_plain
+    from bot.core.redacted import shown, shown_plain
     from storage.redaction import marker, parse_marker
 
     text = marker("UANA", date(2026, 5, 1))

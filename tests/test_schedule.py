@@ -1,4 +1,4 @@
-"""Pure schedule arithmetic (bot/schedule.py): DST-correct review instants, the weekend rule,
+"""Pure schedule arithmetic (bot/core/dates.py): DST-correct review instants, the weekend rule,
 working days, and `/adr remind` date parsing. No Slack, no database."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.schedule import (
+from bot.core.dates import (
     add_months,
     add_working_days,
     local_instant,

@@ -34,10 +34,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot import metrics
+from bot.core import metrics
+from bot.core.slack_api import PERMANENT_ERRORS, slack_error
 from bot.engine.ratelimit import RateLimited, current_team
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
-from bot.slack_api import PERMANENT_ERRORS, slack_error
 from storage import due_work
 from storage.db import Database
 from storage.errors import NotFound

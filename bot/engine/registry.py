@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot.slack_api import PERMANENT_ERRORS, slack_error
+from bot.core.slack_api import PERMANENT_ERRORS, slack_error
 from storage.db import Database
 from storage.models import DueWork
 

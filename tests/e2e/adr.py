@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bot.ids import Action, Field
+from bot.core.ids import Action, Field
 from storage.db import Database
 from tests.harness import Reply, SlackDriver
 from tests.slack_emulator import Call, SlackEmulator

@@ -26,7 +26,7 @@ import pytest
 from slack_sdk.web.base_client import BaseClient
 from slack_sdk.webhook import WebhookClient
 
-from bot.ids import Action, Callback, Field
+from bot.core.ids import Action, Callback, Field
 from tests.e2e.adr import Adr
 from tests.e2e.test_reviews import (
     aware,

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 from adr_files.parse import parse_text, read_tree
-from bot.ids import Action, Field
+from bot.core.ids import Action, Field
 from storage.adr_import import ImportReport, import_records
 from storage.adr_people import PeopleIndex
 from storage.db import Database

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.ids import Action, Callback, Field
+from bot.core.ids import Action, Callback, Field
 from tests.e2e.adr import Adr, all_text, ephemeral, has_stance_buttons, header_text
 
 

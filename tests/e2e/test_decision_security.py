@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.ids import Action, Field
+from bot.core.ids import Action, Field
 from tests.e2e.adr import (
     ESCAPED,
     RAW,

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.ids import Action, Callback, Field
+from bot.core.ids import Action, Callback, Field
 from tests.e2e.adr import Adr, all_text, ephemeral, has_stance_buttons, header_text, listed_numbers
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.ids import DigestField
+from bot.core.ids import DigestField
 from storage.db import Database
 from storage.digest_subscriptions import week_key
 from storage.models import Decision, DigestSubscription

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.ids import Field
+from bot.core.ids import Field
 from tests.e2e.adr import Adr
 from tests.e2e.test_reviews import (
     asks_in,

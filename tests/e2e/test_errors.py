@@ -6,14 +6,14 @@ import json
 
 from sqlmodel import select
 
-from bot.ids import Action
+from bot.core.ids import Action
 from storage.models import Decision
 
 
 def test_slack_error_after_the_ack_still_tells_the_user(slack, emulator, db):
     # views.open fails after /adr acked (e.g. the trigger expired): Bolt must not swallow the
     # ack, and the user hears about it through the command's response_url.
-    # Without bot.errors.guarded, Bolt 1.30 loses the ack in this race about half the time and
+    # Without bot.core.errors.guarded, Bolt 1.30 loses the ack in this race about half the time and
     # Slack sees a 404 after 3 s; five tries make a regression all but certain to show.
     for attempt in range(1, 6):
         emulator.fail("views.open", error="expired_trigger_id")
@@ -46,7 +46,7 @@ def test_button_on_a_missing_decision_answers_via_response_url(slack, emulator, 
 def test_unexpected_errors_are_logged_with_ids_and_apologised_for(
     slack, emulator, db, caplog, monkeypatch
 ):
-    import bot.listeners.decisions as listeners
+    from bot.features.decisions import listeners
 
     def boom(*_a, **_k):
         raise RuntimeError("database on fire")
@@ -57,7 +57,7 @@ def test_unexpected_errors_are_logged_with_ids_and_apologised_for(
     text = reply.json()["text"]
     assert "went wrong on my side" in text and "database on fire" not in text
     ref = text.split("ref `", 1)[1].split("`", 1)[0]
-    logged = [r for r in caplog.records if r.name == "bot.errors" and ref in r.getMessage()]
+    logged = [r for r in caplog.records if r.name == "bot.core.errors" and ref in r.getMessage()]
     assert (
         logged and "team=TQQQ" in logged[0].getMessage() and "user=UCAROL" in logged[0].getMessage()
     )

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.ids import Action, EstimateField
+from bot.core.ids import Action, EstimateField
 from storage.db import Database
 from storage.models import utcnow
 from tests.e2e.adr import Adr, all_text, ephemeral, unescaped_markup

@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.errors import guarded
-from bot.ids import Action
+from bot.core.errors import guarded
+from bot.core.ids import Action
 from storage.decision_work import REFRESH_INTERVAL
 from tests.e2e.adr import Adr, all_text
 from tests.harness import Reply, SlackDriver

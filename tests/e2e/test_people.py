@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from bot.ids import Action, Field
+from bot.core.ids import Action, Field
 from tests.e2e.adr import Adr, all_text, ephemeral, listed_numbers
 
 

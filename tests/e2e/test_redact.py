@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.ids import Action, Field
+from bot.core.ids import Action, Field
 from storage.people import upsert_users
 from tests.e2e.adr import Adr, all_text
 from tests.e2e.test_reviews import asks_in, disagree, posts_to, settle

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from bot.ids import Field
-from bot.schedule import review_instant
+from bot.core.dates import review_instant
+from bot.core.ids import Field
 from tests.e2e.adr import Adr
 from tests.e2e.test_reviews import (
     asks_in,

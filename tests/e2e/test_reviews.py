@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot.ids import Action, Callback, Field
-from bot.schedule import review_instant, working_days_later
-from bot.scheduler import SweepResult, run_due
-from bot.slack_api import build_dispatch_client
+from bot.core.dates import review_instant, working_days_later
+from bot.core.ids import Action, Callback, Field
+from bot.core.slack_api import build_dispatch_client
+from bot.runtime.scheduler import SweepResult, run_due
 from storage.db import Database
 from storage.models import DecisionEvent, DueWork, Review, ReviewAsk, WorkspaceSettings
 from tests.e2e.adr import Adr, all_text

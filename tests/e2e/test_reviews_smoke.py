@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.ids import Action, Field
-from bot.scheduler import run_due
+from bot.core.ids import Action, Field
+from bot.runtime.scheduler import run_due
 from storage.models import DueWork, Review
 
 

@@ -1,4 +1,4 @@
-from bot.ids import Action, Field
+from bot.core.ids import Action, Field
 
 
 def test_adr_modal_to_posted_record(slack, emulator, db):

@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.ids import Field
+from bot.core.ids import Field
 from storage.db import Database
 from storage.models import DueWork
 from tests.e2e.adr import all_text
@@ -62,7 +62,7 @@ class SocketBot:
         self.log = log
         self._log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "socket"],
+            [sys.executable, "-m", "bot.runtime.cli", "socket"],
             env={
                 **base,
                 "PYTHONPATH": os.pathsep.join(filter(None, [root, base.get("PYTHONPATH")])),

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.ids import Action, Field
+from bot.core.ids import Action, Field
 from tests.e2e.adr import Adr
 
 

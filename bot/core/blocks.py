@@ -1,0 +1,110 @@
+"""Small Block Kit helpers that enforce Slack's limits, so content is cut visibly, not rejected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core.ids import Action
+from bot.core.render import truncate, truncate_mrkdwn
+
+PLAIN_LIMIT = 150  # header text, button text is 75
+VIEW_TITLE_LIMIT = 24
+METADATA_LIMIT = 3000
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+
+
+def plain(text: str, limit: int = 3000) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text or " ", limit), "emoji": True}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": truncate_mrkdwn(text or " ", 3000)}
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": plain(text, PLAIN_LIMIT)}
+
+
+def section(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": mrkdwn(text), **extra}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(text)]}
+
+
+def options(labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Static-select, radio or checkbox options from ``{value: label}``."""
+    return [{"text": plain(label), "value": str(value)} for value, label in labels.items()]
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    b: dict[str, Any] = {
+        "type": "button",
+        "text": plain(text, 75),
+        "action_id": action_id,
+        "value": value[:2000],
+    }
+    if style:
+        b["style"] = style
+    return b
+
+
+def input_block(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": {"action_id": Action.VALUE, **element},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def text_input(
+    initial: str = "", *, multiline: bool = False, max_length: int = 3000, placeholder: str = ""
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": multiline,
+        "max_length": max_length,
+    }
+    if initial:
+        element["initial_value"] = initial[:max_length]
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    return element
+
+
+def modal(
+    *, callback_id: str, title: str, submit: str, blocks: list[dict[str, Any]], metadata: str = ""
+) -> dict[str, Any]:
+    if len(metadata) > METADATA_LIMIT:
+        raise ValueError("private_metadata over Slack's 3000-character limit")
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, VIEW_TITLE_LIMIT),
+        "submit": plain(submit, VIEW_TITLE_LIMIT),
+        "close": plain("Cancel", VIEW_TITLE_LIMIT),
+        "private_metadata": metadata,
+        "blocks": blocks[:VIEW_BLOCKS],
+    }
+
+
+def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An answer only the person who acted sees (an ack body or a response_url message)."""
+    body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+    if blocks:
+        body["blocks"] = blocks
+    return body

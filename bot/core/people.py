@@ -1,0 +1,174 @@
+"""Who is asking: the Slack user cache seen from a request, and the work that fills it.
+
+A listener reads the cache (`known`); a person the cache does not know counts as a guest and
+not an admin. Commands whose answer depends on it ack first, then `look_up` the person
+(users.info, stored) and answer through `response_url`. Other paths keep the guest answer and
+leave a `people.lookup` row, so the person is known next time. The first lookup in a
+workspace also schedules the one `users.list` read (`people.sync`); `user_change` and
+`team_join` events keep the cache fresh afterwards (`bot/features/workspace/listeners.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.core.slack_api import slack_error
+from bot.engine.registry import Job, Registry, WorkKind
+from storage import people as repo
+from storage.db import Database
+from storage.decisions import Viewer
+from storage.people import PeopleWork, Person
+
+log = logging.getLogger(__name__)
+
+PAGE = 200  # users.list page size (Slack's recommendation)
+
+
+def home_team_of(body: dict[str, Any]) -> str | None:
+    """The person's own organisation as the request states it (`user.team_id` of an
+    interaction; slash commands do not carry it)."""
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("team_id"):
+        return str(user["team_id"])
+    return None
+
+
+def known(
+    db: Database,
+    *,
+    team: str,
+    user: str,
+    enterprise_id: str | None = None,
+    home_team: str | None = None,
+) -> Person | None:
+    """The cached person, or None if the cache does not know them."""
+    with db.read() as session:
+        row = repo.cached_user(session, team_id=team, user_id=user)
+    if row is None:
+        return None
+    return repo.person_from(
+        row, user, team_id=team, enterprise_id=enterprise_id, home_team_id=home_team
+    )
+
+
+def as_known_or_guest(
+    db: Database,
+    *,
+    team: str,
+    user: str,
+    enterprise_id: str | None = None,
+    home_team: str | None = None,
+) -> Person:
+    """For paths that cannot wait for Slack: the cached person, or (unknown) a guest, with a
+    lookup left for the dispatcher so that they are known next time."""
+    person = known(db, team=team, user=user, enterprise_id=enterprise_id, home_team=home_team)
+    if person is not None:
+        return person
+    with db.session() as session:
+        repo.schedule_lookup(session, team_id=team, user_id=user)
+    outsider = repo.is_outsider(home_team, team_id=team, enterprise_id=enterprise_id)
+    return Person.unknown(user, outsider=outsider)
+
+
+def look_up(
+    db: Database,
+    client: WebClient,
+    *,
+    team: str,
+    user: str,
+    enterprise_id: str | None = None,
+    home_team: str | None = None,
+) -> Person:
+    """After the ack only: users.info, stored in the cache. If Slack cannot say, the person
+    stays unknown (a guest) and is looked up again next time."""
+    info: dict[str, Any] | None = None
+    try:
+        info = client.users_info(user=user)["user"]
+    except SlackApiError as exc:
+        log.info("users.info %s failed: %s; treating them as a guest", user, slack_error(exc))
+    except Exception as exc:  # noqa: BLE001 - a timeout must not cost the person their answer
+        log.info("users.info %s failed: %s; treating them as a guest", user, type(exc).__name__)
+    with db.session() as session:
+        if info:
+            repo.upsert_users(session, team_id=team, users=[info])
+        repo.schedule_sync(session, team_id=team)
+        return repo.get_person(
+            session, team_id=team, user_id=user, enterprise_id=enterprise_id, home_team_id=home_team
+        )
+
+
+def known_or_looked_up(
+    db: Database, client: WebClient, *, team: str, user: str, enterprise_id: str | None = None
+) -> Person:
+    """After the ack only: the cached person, else ``look_up`` (users.info)."""
+    person = known(db, team=team, user=user, enterprise_id=enterprise_id)
+    if person is not None:
+        return person
+    return look_up(db, client, team=team, user=user, enterprise_id=enterprise_id)
+
+
+def viewer_for(person: Person, channel_id: str | None) -> Viewer:
+    return Viewer(user_id=person.user_id, channel_id=channel_id, guest=person.guest)
+
+
+# -- outbox work -----------------------------------------------------------------------------
+
+
+def handle_sync(job: Job) -> bool:
+    """Page through users.list and store everyone (one transaction per page, so a long list
+    is not one long transaction; a retry re-reads from the start, harmlessly)."""
+    cursor: str | None = None
+    while True:
+        resp = job.client.users_list(limit=PAGE, cursor=cursor)  # None is left out
+        members = resp.get("members") or []
+        with job.db.session() as session:
+            repo.upsert_users(session, team_id=job.item.team_id, users=members)
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return False
+
+
+def handle_lookup(job: Job) -> bool:
+    user = str(job.payload.get("user") or "")
+    if not user:
+        return False
+    info = job.client.users_info(user=user)["user"]
+    job.after_send.append(
+        lambda session: repo.upsert_users(session, team_id=job.item.team_id, users=[info])
+    )
+    return False
+
+
+def register_work(registry: Registry) -> None:
+    registry.register(
+        WorkKind(PeopleWork.SYNC, handle_sync),
+        WorkKind(PeopleWork.LOOKUP, handle_lookup),
+    )
+
+
+def answer_as_person(
+    ack: Any,
+    respond: Any,
+    client: WebClient,
+    db: Database,
+    *,
+    team: str,
+    user: str,
+    enterprise_id: str | None,
+    answer: Callable[[Person], dict[str, Any]],
+) -> None:
+    """Answer a command whose reply depends on who asks: in the ack when the cache knows the
+    person; otherwise ack at once, look them up (users.info, after the ack) and answer through
+    `response_url`."""
+    person = known(db, team=team, user=user, enterprise_id=enterprise_id)
+    if person is not None:
+        ack(**answer(person))
+        return
+    ack()
+    person = look_up(db, client, team=team, user=user, enterprise_id=enterprise_id)
+    respond(**answer(person))

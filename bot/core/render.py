@@ -1,0 +1,102 @@
+"""One Jinja2 environment over prompts/, with mrkdwn escaping on by default.
+
+Every ``{{ expression }}`` is escaped for Slack mrkdwn (``&`` ``<`` ``>``) unless it is a
+:class:`Mrkdwn` value built by code that knows it is safe (a ``<@U123>`` mention made from a
+validated user id), so text a user typed can never ping ``<!channel>`` or a person.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+SECTION_LIMIT = 3000
+_ID = re.compile(r"^[UWBCDG][A-Z0-9]{1,31}$")
+
+
+class Mrkdwn(str):
+    """Text that is already valid, safe mrkdwn (never user input)."""
+
+
+def escape(value: object) -> str:
+    """Escape text for mrkdwn: a user's ``<!channel>`` shows literally and pings no one."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(user_id: str) -> Mrkdwn:
+    """``<@U123>`` for a real user id; anything else is shown escaped, never as markup."""
+    if _ID.match(user_id or ""):
+        return Mrkdwn(f"<@{user_id}>")
+    return Mrkdwn(escape(user_id))
+
+
+def channel_link(channel_id: str) -> Mrkdwn:
+    if _ID.match(channel_id or ""):
+        return Mrkdwn(f"<#{channel_id}>")
+    return Mrkdwn(escape(channel_id))
+
+
+def truncate(text: str, limit: int, *, more: str = "…") -> str:
+    """Cut ``text`` to at most ``limit`` characters, visibly."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(more))].rstrip() + more
+
+
+# The tail of a cut mrkdwn string that is half of something: an entity (`&am`) or a mention,
+# channel or link (`<@U12`). In mrkdwn every raw `<` and `&` is markup (user text is escaped).
+_PARTIAL_MARKUP = re.compile(r"(?:<[^<>]{0,600}|&#?[A-Za-z0-9]{0,8})$")
+
+
+def truncate_mrkdwn(text: str, limit: int, *, more: str = "…") -> str:
+    """:func:`truncate` for mrkdwn: the cut never leaves half an entity or half a mention."""
+    if len(text) <= limit:
+        return text
+    cut = _PARTIAL_MARKUP.sub("", text[: max(0, limit - len(more))])
+    return cut.rstrip() + more
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Mrkdwn):
+        return value
+    return escape(value)
+
+
+def _mentions(user_ids: list[str]) -> Mrkdwn:
+    return Mrkdwn(", ".join(mention(u) for u in user_ids))
+
+
+def _quote(text: str) -> Mrkdwn:
+    return Mrkdwn("\n".join("> " + escape(line) for line in str(text).splitlines() or [""]))
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(PROMPTS_DIR),
+        autoescape=False,  # HTML escaping is wrong for Slack; _finalize escapes for mrkdwn
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["mention"] = mention
+    env.filters["mentions"] = _mentions
+    env.filters["channel"] = channel_link
+    env.filters["quote"] = _quote
+    env.filters["truncate_text"] = truncate
+    return env
+
+
+def render(template: str, /, *, limit: int = SECTION_LIMIT, **context: Any) -> str:
+    """Render ``prompts/<template>`` and cut it to ``limit`` characters (section text)."""
+    text = environment().get_template(template).render(**context).strip()
+    return truncate_mrkdwn(text, limit)

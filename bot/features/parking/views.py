@@ -1,0 +1,478 @@
+"""Block Kit and text for the parking lot (pure): the answer when something is parked, list,
+show (with the buttons its state allows), the requester's DMs, a deferred item coming back,
+the scope watch's private offer and status, help and App Home's part.
+
+Every request, reason and name a person typed goes through ``bot.core.render`` (escaped); mentions
+come only from stored user ids; a permalink becomes a link only when it is a Slack archive URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bot.core.blocks import MESSAGE_BLOCKS, button, context, header, section
+from bot.core.ids import Action
+from bot.core.render import SECTION_LIMIT, Mrkdwn, escape, render, truncate, truncate_mrkdwn
+from bot.features.decisions.command import unescape_refs
+from bot.features.estimates import estimation
+from bot.features.parking.forms import MOSCOW_LABELS
+from storage.models import ParkingItem, ParkingState
+
+WAITING_DAYS = 30  # parked this long with no decision: "waiting 30+ days"
+LIST_ROWS = 50
+HOME_ROWS = 10
+TOP_ROWS = 5
+HISTORY_SHOWN = 20
+REQUEST_IN_LINE = 120
+REQUEST_IN_TEXT = 300
+REQUEST_IN_SHOW = 2800
+WHY_IN_SHOW = 1000
+PREVIEW_MAX = 200
+TEXT_LIMIT = 12_000  # a text-only message (DM, ephemeral)
+
+STATE_LABELS: dict[str, str] = {
+    ParkingState.PARKED: "parked",
+    ParkingState.ACCEPTED: "accepted",
+    ParkingState.DEFERRED: "deferred",
+    ParkingState.DECLINED: "declined",
+    ParkingState.DONE: "done",
+    ParkingState.WITHDRAWN: "withdrawn",
+}
+# Which buttons each state offers (the listener checks who may press them).
+BUTTONS: dict[str, tuple[str, ...]] = {
+    ParkingState.PARKED: (
+        Action.PARK_SCORE,
+        Action.PARK_ACCEPT,
+        Action.PARK_DEFER,
+        Action.PARK_DECLINE,
+        Action.PARK_WITHDRAW,
+    ),
+    ParkingState.DEFERRED: (
+        Action.PARK_SCORE,
+        Action.PARK_ACCEPT,
+        Action.PARK_DEFER,
+        Action.PARK_DECLINE,
+        Action.PARK_WITHDRAW,
+    ),
+    ParkingState.ACCEPTED: (Action.PARK_DONE, Action.PARK_WITHDRAW),
+}
+_BUTTON_TEXT = {
+    Action.PARK_SCORE: "Score",
+    Action.PARK_ACCEPT: "Accept into scope",
+    Action.PARK_DEFER: "Defer until…",
+    Action.PARK_DECLINE: "Decline",
+    Action.PARK_DONE: "Done",
+    Action.PARK_WITHDRAW: "Withdraw",
+}
+_BUTTON_STYLE = {Action.PARK_ACCEPT: "primary", Action.PARK_DECLINE: "danger"}
+_CONFIRM = {
+    Action.PARK_DONE: ("Mark it done?", "The request was delivered.", "Done"),
+    Action.PARK_WITHDRAW: (
+        "Withdraw it?",
+        "Only its requester can withdraw a request; it stays on the record as withdrawn.",
+        "Withdraw",
+    ),
+}
+_PERMALINK = re.compile(
+    r"^https://[a-z0-9-]+(?:\.[a-z0-9-]+)*\.slack\.com/archives/[A-Z0-9]+/p\d+"
+    r"(?:\?[A-Za-z0-9_.=&%-]*)?$"
+)
+_MESSAGE_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^<>|]*))?>")
+_MESSAGE_SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^<>|]*)?(?:\|([^<>]*))?>")
+
+
+# -- small pieces ------------------------------------------------------------------------------
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def slack_day(when: datetime | date) -> Mrkdwn:
+    """A date every reader sees in their own zone (for a datetime) or as is (a date)."""
+    if isinstance(when, datetime):
+        utc = _aware(when).astimezone(UTC)
+        return Mrkdwn(f"<!date^{int(utc.timestamp())}^{{date_short}}|{utc:%Y-%m-%d}>")
+    return Mrkdwn(escape(when.isoformat()))
+
+
+def waiting_long(item: ParkingItem, now: datetime) -> bool:
+    """Parked (no decision yet) for 30 days or more."""
+    return (
+        item.state == ParkingState.PARKED
+        and item.created_at is not None
+        and _aware(now) - _aware(item.created_at) >= timedelta(days=WAITING_DAYS)
+    )
+
+
+def timeline_text(days: float | None) -> str:
+    """``+3 working days``, ``-0.5 working days``, ``+1 working day``, ``no timeline change``."""
+    if days is None:
+        return ""
+    if days == 0:
+        return "no timeline change"
+    shown = estimation.format_number(abs(days))
+    sign = "+" if days > 0 else "-"
+    return f"{sign}{shown} working {'day' if shown == '1' else 'days'}"
+
+
+def _number(value: float) -> str:
+    return estimation.format_number(value)
+
+
+def rice_text(item: ParkingItem) -> str:
+    """``RICE 120 (reach 500 × impact 2 × 80% ÷ effort 6.7w)``; empty while unscored."""
+    if item.rice is None or None in (item.reach, item.impact, item.confidence, item.effort):
+        return ""
+    assert item.reach is not None and item.impact is not None
+    assert item.confidence is not None and item.effort is not None
+    return (
+        f"RICE {_number(item.rice)} (reach {_number(item.reach)} × impact {_number(item.impact)}"
+        f" × {item.confidence}% ÷ effort {_number(item.effort)}w)"
+    )
+
+
+def _partial_inputs(item: ParkingItem) -> str:
+    parts = [
+        f"{label} {shown}"
+        for label, value, shown in (
+            ("reach", item.reach, _number(item.reach) if item.reach is not None else ""),
+            ("impact", item.impact, _number(item.impact) if item.impact is not None else ""),
+            ("confidence", item.confidence, f"{item.confidence}%"),
+            ("effort", item.effort, f"{_number(item.effort)}w" if item.effort is not None else ""),
+        )
+        if value is not None
+    ]
+    return ", ".join(parts)
+
+
+def _moscow(item: ParkingItem) -> str:
+    return MOSCOW_LABELS.get(item.moscow or "", "") if item.moscow else ""
+
+
+def _one_line(text: str, limit: int) -> str:
+    return truncate(" ".join((text or "").split()), limit)
+
+
+def _state(item: ParkingItem) -> str:
+    return STATE_LABELS.get(item.state, item.state)
+
+
+def _link(permalink: str | None, label: str = "original message") -> Mrkdwn | str:
+    if permalink and _PERMALINK.match(permalink):
+        return Mrkdwn(f"<{permalink}|{label}>")
+    return ""
+
+
+def _sections(heading: str, lines: list[str]) -> list[dict[str, Any]]:
+    """``heading`` and ``lines`` (rendered mrkdwn) packed into as few sections as fit."""
+    blocks: list[dict[str, Any]] = []
+    current = heading
+    for line in lines:
+        line = truncate_mrkdwn(line, SECTION_LIMIT - len(heading) - 1)
+        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
+            blocks.append(section(current))
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        blocks.append(section(current))
+    return blocks
+
+
+def _line(kind: str, **fields: Any) -> str:
+    return render("parking/line.md.j2", kind=kind, **fields)
+
+
+def _limited(lines: list[str], shown: int) -> list[str]:
+    if len(lines) <= shown:
+        return lines
+    return lines[:shown] + [_line("more", count=len(lines) - shown)]
+
+
+def item_line(item: ParkingItem, now: datetime) -> str:
+    """One item as a list line (mrkdwn)."""
+    return _line(
+        "item",
+        ref=item.ref,
+        request=_one_line(item.request, REQUEST_IN_LINE),
+        requester=item.requester_id or "",
+        state=_state(item),
+        rice=rice_text(item),
+        moscow=_moscow(item),
+        timeline=timeline_text(item.timeline_days) if item.state == ParkingState.ACCEPTED else "",
+        until=slack_day(item.deferred_until)
+        if item.state == ParkingState.DEFERRED and item.deferred_until
+        else "",
+        waiting=waiting_long(item, now),
+    )
+
+
+def _text(kind: str, **fields: Any) -> str:
+    return render("parking/notice.md.j2", kind=kind, limit=TEXT_LIMIT, **fields)
+
+
+# -- answers and DMs ---------------------------------------------------------------------------
+
+
+def parked_text(item: ParkingItem) -> str:
+    """In the thread (or to the requester): "Parked as P-12 — triage will decide"."""
+    return _text(
+        "parked",
+        ref=item.ref,
+        requester=item.requester_id or "",
+        request=_one_line(item.request, REQUEST_IN_TEXT),
+    )
+
+
+def accepted_dm(item: ParkingItem) -> str:
+    """To the requester: their request was let into scope, with its timeline impact."""
+    return _text(
+        "accepted",
+        ref=item.ref,
+        request=_one_line(item.request, REQUEST_IN_TEXT),
+        decided_by=item.decided_by or "",
+        timeline=timeline_text(item.timeline_days),
+        link=_link(item.permalink),
+    )
+
+
+def declined_dm(item: ParkingItem) -> str:
+    """To the requester, kindly, with the reason."""
+    return _text(
+        "declined",
+        ref=item.ref,
+        request=_one_line(item.request, REQUEST_IN_TEXT),
+        decided_by=item.decided_by or "",
+        reason=item.reason or "no reason given",
+        channel=item.channel_id,
+    )
+
+
+def resurfaced_text(item: ParkingItem) -> str:
+    """A deferred item back in its channel on its date."""
+    return _text(
+        "resurfaced",
+        ref=item.ref,
+        request=_one_line(item.request, REQUEST_IN_TEXT),
+        requester=item.requester_id or "",
+        until=slack_day(item.deferred_until) if item.deferred_until else "",
+    )
+
+
+def _readable(message_text: str) -> str:
+    """A message as Slack sends it (mrkdwn) as plain words: mentions and ``<!here>`` become
+    ``@name`` / ``@here``, links their URL, entities their character (escaped again later)."""
+    text = _MESSAGE_MENTION.sub(
+        lambda m: "@" + ((m.group(2) or "").strip() or m.group(1)), message_text
+    )
+    text = _MESSAGE_SPECIAL.sub(lambda m: "@" + ((m.group(2) or "").strip() or m.group(1)), text)
+    return unescape_refs(text)
+
+
+def watch_offer_blocks(
+    message_text_preview: str, channel: str, ts: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The ephemeral offer to a message's author: the message quoted and a **Park it** button
+    whose value is ``{"channel": ..., "ts": ...}`` (read back with ``offer_from``)."""
+    preview = truncate(_readable(message_text_preview or "").strip(), PREVIEW_MAX)
+    text = _text("offer", preview="")
+    value = json.dumps({"channel": channel, "ts": ts})
+    blocks = [
+        section(_text("offer", preview=preview)),
+        {
+            "type": "actions",
+            "block_id": "parking.offer",
+            "elements": [button("Park it", Action.PARK_OFFER, value, "primary")],
+        },
+        context("Only you can see this. `/parkinglot watch off` turns these offers off here."),
+    ]
+    return text, blocks
+
+
+def offer_from(value: str) -> tuple[str, str] | None:
+    """(channel, ts) from a **Park it** button's value; None if it isn't one."""
+    try:
+        data = json.loads(value or "")
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    channel, ts = data.get("channel"), data.get("ts")
+    if isinstance(channel, str) and isinstance(ts, str) and channel and ts:
+        return channel, ts
+    return None
+
+
+def watch_status_text(
+    *,
+    channel_id: str,
+    enabled: bool,
+    changed_by: str | None = None,
+    changed: bool = False,
+    not_in_channel: bool = False,
+    in_dm: bool = False,
+) -> str:
+    """`/parkinglot watch [on|off]`: whether it is on here (and who turned it), that it was
+    just turned on/off (``changed``), "invite me first", or that DMs are never watched."""
+    return _text(
+        "watch",
+        channel=channel_id,
+        enabled=enabled,
+        changed_by=changed_by or "",
+        changed=changed,
+        not_in_channel=not_in_channel,
+        in_dm=in_dm,
+    )
+
+
+def help_blocks() -> list[dict[str, Any]]:
+    return [section(render("parking/help.md.j2"))]
+
+
+# -- list, show, App Home ----------------------------------------------------------------------
+
+_SORT_LABELS = {"rice": "by RICE", "age": "oldest first"}
+
+
+def build_list_blocks(
+    items: Sequence[ParkingItem], *, state: str | None, sort: str, now: datetime
+) -> list[dict[str, Any]]:
+    """`/parkinglot list`: the items in the order given (the caller sorts, unscored after
+    scored, and filters visibility); ``state`` None means all states."""
+    what = f"{STATE_LABELS.get(state, state)} requests" if state else "Requests"
+    if not items:
+        return [
+            section(
+                _line(
+                    "heading",
+                    label=f"No {what.lower()} in the parking lot.",
+                    note="Park one with `/parkinglot` and the request.",
+                )
+            )
+        ]
+    heading = _line(
+        "heading",
+        label=f"{what[:1].upper()}{what[1:]} {_SORT_LABELS.get(sort, '')} ({len(items)})",
+    )
+    rows = _limited([item_line(i, now) for i in items], LIST_ROWS)
+    blocks = _sections(heading, rows)[: MESSAGE_BLOCKS - 1]
+    blocks.append(context("`/parkinglot show P-12` to score or decide one."))
+    return blocks
+
+
+def history_line(*, kind: str, actor_id: str | None, at: datetime, note: str = "") -> Mrkdwn:
+    """One line of an item's history for ``build_show_blocks`` (``note`` is escaped)."""
+    return Mrkdwn(
+        _line(
+            "history",
+            when=slack_day(at),
+            actor=actor_id or "",
+            text=kind.replace("_", " "),
+            note=truncate(note, 300),
+        )
+    )
+
+
+def build_show_blocks(
+    item: ParkingItem,
+    history_lines: Sequence[str],
+    *,
+    now: datetime,
+    related: str = "",
+) -> tuple[str, list[dict[str, Any]]]:
+    """`/parkinglot show P-12`: the request, its score and state, its history (lines from
+    ``history_line``; plain strings are escaped) and the buttons its state allows (value: the
+    item number). ``related``: "ADR-12", "E-3" or both, as the caller resolved them."""
+    # The fallback text is mrkdwn too (notifications): escaped like everything else.
+    fallback = escape(f"{item.ref}: {_one_line(item.request, 200)}")
+    blocks: list[dict[str, Any]] = [
+        header(f"{item.ref}: {_one_line(item.request, 140)}"),
+        {
+            "type": "section",
+            "text": {
+                "type": "plain_text",
+                "text": truncate(item.request or " ", REQUEST_IN_SHOW),
+                "emoji": False,
+            },
+        },
+        section(
+            render(
+                "parking/item.md.j2",
+                state=_state(item),
+                decided_by=item.decided_by
+                if item.state != ParkingState.PARKED and item.decided_by
+                else "",
+                decided_at=slack_day(item.decided_at)
+                if item.state != ParkingState.PARKED and item.decided_at
+                else "",
+                waiting=waiting_long(item, now),
+                requester=item.requester_id or "",
+                parked_by=item.parked_by,
+                channel=item.channel_id,
+                created=slack_day(item.created_at) if item.created_at else "",
+                link=_link(item.permalink),
+                why=truncate(item.why or "", WHY_IN_SHOW),
+                related=related,
+                rice=rice_text(item),
+                inputs=_partial_inputs(item),
+                moscow=_moscow(item),
+                timeline=timeline_text(item.timeline_days)
+                if item.state in (ParkingState.ACCEPTED, ParkingState.DONE)
+                else "",
+                until=slack_day(item.deferred_until)
+                if item.state == ParkingState.DEFERRED and item.deferred_until
+                else "",
+                reason=truncate(item.reason or "", 1000)
+                if item.state in (ParkingState.DECLINED, ParkingState.WITHDRAWN)
+                else "",
+            )
+        ),
+    ]
+    lines = [line if isinstance(line, Mrkdwn) else escape(line) for line in history_lines]
+    if lines:
+        heading = _line("heading", label="History")
+        blocks += _sections(heading, _limited(lines[-HISTORY_SHOWN:], HISTORY_SHOWN))[:10]
+    actions = BUTTONS.get(item.state, ())
+    if actions:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "parking.item",
+                "elements": [_button(action, item.number) for action in actions],
+            }
+        )
+    return fallback, blocks[:MESSAGE_BLOCKS]
+
+
+def _button(action: str, number: int) -> dict[str, Any]:
+    element = button(_BUTTON_TEXT[action], action, str(number), _BUTTON_STYLE.get(action))
+    if action in _CONFIRM:
+        title, text, confirm = _CONFIRM[action]
+        element["confirm"] = {
+            "title": {"type": "plain_text", "text": title},
+            "text": {"type": "plain_text", "text": text},
+            "confirm": {"type": "plain_text", "text": confirm},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    return element
+
+
+def home_section(
+    waiting: Sequence[ParkingItem], top: Sequence[ParkingItem], now: datetime
+) -> list[dict[str, Any]]:
+    """App Home's parking lot: items waiting for triage (oldest first, as given) and the top
+    five by RICE."""
+    blocks: list[dict[str, Any]] = []
+    for label, items, shown, empty in (
+        ("Parking lot: waiting for triage", waiting, HOME_ROWS, "Nothing is waiting."),
+        ("Parking lot: top five by RICE", top[:TOP_ROWS], TOP_ROWS, "Nothing scored yet."),
+    ):
+        heading = _line("heading", label=label, note="" if items else empty)
+        blocks += _sections(heading, _limited([item_line(i, now) for i in items], shown))
+    blocks.append({"type": "divider"})
+    return blocks

@@ -1,0 +1,128 @@
+"""Agree / Disagree & commit / Block on a posted decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.core.errors import guarded
+from bot.core.forms import parse_block_form, parse_disagree_form
+from bot.core.ids import Action, Callback
+from bot.features.decisions.command import parse_number
+from bot.features.decisions.views import build_block_modal, build_disagree_modal, parse_stance_meta
+from storage import decision_work as outbox
+from storage import decisions as repo
+from storage.db import Database
+from storage.errors import InvalidInput, NotFound
+from storage.models import StanceKind
+from storage.submissions import first_submission
+
+
+def register(app: App) -> None:
+    app.action(Action.AGREE)(guarded(handle_agree))
+    app.action(Action.DISAGREE)(guarded(handle_open_stance_form))
+    app.action(Action.BLOCK)(guarded(handle_open_stance_form))
+    app.view(Callback.DISAGREE_FORM)(guarded(handle_disagree_submission))
+    app.view(Callback.BLOCK_FORM)(guarded(handle_block_submission))
+
+
+def _number(action: dict[str, Any]) -> int:
+    number = parse_number(str(action.get("value") or ""))
+    if number is None:
+        raise InvalidInput("That button doesn't point at a decision any more.")
+    return number
+
+
+def handle_agree(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    db: Database,
+    team: str,
+) -> None:
+    # Record, then ack: once Slack has its 200 the click is committed (with the refresh of
+    # the message as an outbox row), so a crash after the ack loses nothing. An error before
+    # the ack (another workspace's ADR, a closed decision) is answered by bot.core.errors.
+    number = _number(action)
+    with db.session() as session:
+        decision, changed = repo.set_stance(
+            session, team_id=team, number=number, user_id=body["user"]["id"], kind=StanceKind.AGREE
+        )
+        if changed:  # the tally changed: refresh the posted message (same transaction)
+            outbox.schedule_refresh(session, decision=decision)
+    ack()
+
+
+def handle_open_stance_form(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: WebClient,
+    db: Database,
+    team: str,
+) -> None:
+    """Disagree & commit and Block ask for words first, in a small modal."""
+    number = _number(action)
+    user = body["user"]["id"]
+    with db.read() as session:
+        decision = repo.get_decision(session, team_id=team, number=number)
+        current = repo.current_stance(session, decision=decision, user_id=user)
+    ack()
+    builder = build_disagree_modal if action["action_id"] == Action.DISAGREE else build_block_modal
+    client.views_open(trigger_id=body["trigger_id"], view=builder(decision, current))
+
+
+def _submit_stance(
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    db: Database,
+    team: str,
+    kind: StanceKind,
+) -> None:
+    values = (view.get("state") or {}).get("values") or {}
+    meta = parse_stance_meta(view.get("private_metadata", ""))
+    if meta is None:
+        raise NotFound("I lost track of which decision this was; press the button again.")
+    fields: dict[str, str] = {}
+    if kind == StanceKind.DISAGREE_AND_COMMIT:
+        parsed, errors = parse_disagree_form(values)
+        if parsed:
+            fields = {"concern": parsed[0], "change_my_mind": parsed[1]}
+    else:
+        reason, errors = parse_block_form(values)
+        if reason:
+            fields = {"reason": reason}
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    with db.session() as session:
+        if not first_submission(session, team_id=team, view_id=view.get("id"), kind="stance"):
+            ack()  # the same Submit again: recorded already
+            return
+        decision, changed = repo.set_stance(
+            session,
+            team_id=team,
+            number=meta.number,
+            user_id=body["user"]["id"],
+            kind=kind,
+            **fields,
+        )
+        if changed:
+            outbox.schedule_refresh(session, decision=decision)
+    ack()
+
+
+def handle_disagree_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, db: Database, team: str
+) -> None:
+    _submit_stance(ack, body, view, client, db, team, StanceKind.DISAGREE_AND_COMMIT)
+
+
+def handle_block_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, db: Database, team: str
+) -> None:
+    _submit_stance(ack, body, view, client, db, team, StanceKind.BLOCK)

@@ -1,1 +1,0 @@
-"""One module per feature; each exposes ``register(app)``."""

@@ -1,0 +1,179 @@
+"""Logging for every command: human-readable lines (``LOG_FORMAT=text``, the default) or one
+JSON object per line (``LOG_FORMAT=json``) that a log platform can index.
+
+Each record carries what is known about the request it belongs to — workspace, user, kind of
+request, callback or action id, error reference — from a context variable that
+``bot.core.errors.guarded`` sets around every listener and ``bot.core.errors.handle_error`` sets for the
+error it reports (``request_context``). In JSON these are fields of their own; in text they
+are left out, as before.
+
+What people type never belongs in a log line at INFO or above: engines hide statement
+parameters (``storage.db``), and here Bolt's "Unhandled request" warning, which prints the
+whole request body, loses the body, and tracebacks lose the lines in which Postgres quotes
+row values (DETAIL, CONTEXT, HINT).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Request fields a record may carry, in the order JSON lines show them.
+CONTEXT_FIELDS = ("team", "user", "kind", "callback", "action", "ref")
+
+_context: ContextVar[Mapping[str, str] | None] = ContextVar("decisionbot_log_context", default=None)
+
+
+@contextmanager
+def request_context(**fields: str | None) -> Iterator[None]:
+    """Records logged inside the block carry ``fields`` (those that are not None), on top of
+    any context already set."""
+    known = {k: str(v) for k, v in fields.items() if v is not None and k in CONTEXT_FIELDS}
+    token = _context.set({**(_context.get() or {}), **known})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Adds the request context to every record (``extra=`` given by the caller wins)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in (_context.get() or {}).items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
+class WithholdRequestBodies(logging.Filter):
+    """Bolt warns about a request no listener handled with the whole body, which holds what
+    people typed; keep the warning, drop the body."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("slack_bolt") and str(record.msg).startswith("Unhandled request"):
+            record.msg = "Unhandled request (body withheld: it may hold what people typed)"
+            record.args = ()
+        return True
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _quiet_database_text(message: str, *, statement_follows: bool) -> str:
+    """A database error's text with what follows its first line (Postgres' DETAIL: "Failing
+    row contains (...)", "Key (x)=(...)"; CONTEXT: "parameter $1 = '...'"; bound parameters)
+    withheld; SQLAlchemy's statement, which holds placeholders only, is kept."""
+    first, _, rest = message.partition("\n")
+    # SQLAlchemy appends the statement after the driver's text: the last "[SQL: " is its own.
+    at = rest.rfind("[SQL: ") if statement_follows else -1
+    statement = rest[at:] if at >= 0 else ""
+    statement = "\n".join(
+        line for line in statement.splitlines() if not line.startswith("[parameters: ")
+    )
+    return "\n".join(part for part in (first, "[database detail withheld]", statement) if part)
+
+
+def without_values(traceback_text: str, exc: BaseException | None) -> str:
+    """``traceback_text`` (of ``exc``) without what database errors in it quote of stored
+    values: those lines may hold what people typed."""
+    for error in _chain(exc):
+        module = type(error).__module__
+        if module.startswith(("sqlalchemy", "psycopg")):
+            message = str(error)
+            if "\n" in message:
+                quiet = _quiet_database_text(
+                    message, statement_follows=module.startswith("sqlalchemy")
+                )
+                traceback_text = traceback_text.replace(message, quiet)
+    return traceback_text
+
+
+class TextFormatter(logging.Formatter):
+    """The human-readable line (the default), tracebacks without database row values."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return without_values(super().formatException(ei), ei[1])
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the request context when
+    known, and an exception's traceback as one field (without database row values)."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return without_values(super().formatException(ei), ei[1])
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in CONTEXT_FIELDS:
+            value = getattr(record, key, None)
+            if value is not None:
+                line[key] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, default=str)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def build_handler(fmt: str = "text", stream: TextIO | None = None) -> logging.Handler:
+    """A handler writing ``fmt`` ("text" or "json") lines to ``stream`` (default: stderr)."""
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(ContextFilter())
+    handler.addFilter(WithholdRequestBodies())
+    return handler
+
+
+def configure_logging(*, fmt: str = "text", level: str = "INFO") -> logging.Handler:
+    """Send the process's logs to stderr as ``fmt`` lines at ``level`` (from ``LOG_FORMAT``
+    and ``LOG_LEVEL``, validated by ``bot.runtime.config``). Calling it again replaces the handler it
+    installed before."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_decisionbot", False)]:
+        root.removeHandler(old)
+    handler = build_handler(fmt)
+    handler._decisionbot = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # "Running job Dispatcher.wake ... executed successfully" on every tick is noise.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    return handler

@@ -1,1 +1,0 @@
-"""Pure Block Kit builders: domain objects in, dicts out. No database, no network."""
