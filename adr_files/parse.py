@@ -37,305 +37,45 @@ target exactly as written (relative to the linking file, possibly a file that do
 ``number`` comes from the target's leading digits, else from the link text.
 
 The syntax of the bot's own sections (Stances, Review) is documented in ``write.py``; the
-labels both modules use are the tables just below.
+labels both modules use are in ``vocabulary.py``.
+
+Here: one file (``parse_text``) and a folder (``read_tree``). Beside this module: the words
+(``vocabulary.py``), the front matter and sections (``structure.py``), values such as dates,
+people and links (``values.py``), and the bot's own sections (``bot_sections.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import yaml
-
-from adr_files.markdown import HEADING, fence_after, unescape
-from adr_files.records import (
-    AdrRecord,
-    AskRecord,
-    LinkRef,
-    NotADecisionRecord,
-    PersonRef,
-    ReviewRecord,
-    StanceRecord,
+from adr_files.bot_sections import parse_review, parse_stances
+from adr_files.markdown import unescape
+from adr_files.records import AdrRecord, LinkRef, NotADecisionRecord
+from adr_files.structure import _front_matter, _join, _key, _Section, _split
+from adr_files.values import (
+    _date,
+    _leading_number,
+    _link_line,
+    _link_list,
+    _link_ref,
+    _people,
+    _plain,
+    _tags,
 )
-
-# -- the vocabulary shared with write.py (storage.models values -> words in the file) --------
-
-STATUSES = ("proposed", "accepted", "rejected", "deprecated", "superseded")
-LINK_LABELS = {
-    "supersedes": "Supersedes",
-    "superseded_by": "Superseded by",
-    "amends": "Amends",
-    "amended_by": "Amended by",
-    "relates": "Relates to",
-}
-STANCE_LABELS = {"agree": "Agree", "disagree_and_commit": "Disagree and commit", "block": "Block"}
-STANCE_FIELDS = {"concern": "Concern", "change_my_mind": "Would change my mind", "reason": "Reason"}
-ASK_FIELDS = {
-    "concern": "Concern",
-    "what_happened": "What happened",
-    "evidence": "Evidence",
-    "learned": "Learned",
-}
-OUTCOME_LABELS = {"worked": "worked", "partly": "partly", "didnt_work": "didn't work"}
-DISSENT_LABELS = {"yes": "yes", "no": "no", "too_early": "too early to tell"}
-ASK_ROLES = ("owner", "dissenter")
+from adr_files.vocabulary import STATUSES
 
 INDEX_OR_TEMPLATE = "not a decision record (index or template)"  # Problem.reason: skip, not fail
 _INDEX_STEMS = {"readme", "index", "template", "adr-template"}
 
-# -- Markdown structure ----------------------------------------------------------------------
-
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-
-
-@dataclass
-class _Section:
-    level: int
-    heading: str
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return _key(self.heading)
-
-    @property
-    def body(self) -> str:
-        return unescape("\n".join(self.lines)).strip()
-
-
-def _key(text: str) -> str:
-    """A heading or key as compared: "Decision-Makers:" -> "decision makers"."""
-    return " ".join(re.sub(r"[-_]", " ", text.lower()).split()).strip(" :")
-
-
-def _join(*parts: str) -> str:
-    return "\n\n".join(part for part in parts if part)
-
-
-def _split(lines: list[str], starts: Callable[[int], bool]) -> tuple[list[str], list[_Section]]:
-    """Lines before the first heading whose level ``starts`` a section, and the sections."""
-    before: list[str] = []
-    sections: list[_Section] = []
-    fence = ""
-    for line in lines:
-        heading = None if fence else HEADING.match(line)
-        fence = fence_after(fence, line)
-        if heading and starts(len(heading.group(1))):
-            sections.append(_Section(len(heading.group(1)), (heading.group(2) or "").strip()))
-        else:
-            (sections[-1].lines if sections else before).append(line)
-    return before, sections
-
-
-# -- values ------------------------------------------------------------------------------------
 
 _NUMBERED_TITLE = re.compile(r"^(?:ADR[-_ ]?(\d{1,9})\s*[.:-]?|(\d{1,9})([.:]))\s+(\S.*)$", re.I)
-# a file name that starts with a date (log4brains, dated folders) carries no record number
-_DATE_PREFIX = re.compile(r"^(?:19|20)\d{2}(?:-\d{2}-\d{2}|\d{4})(?!\d)")
-_LEADING_NUMBER = re.compile(r"^(?:ADR[-_ ]?)?(\d{1,9})(?!\d)", re.I)
-_ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:$|[T ])")
-_LINK_LINE = re.compile(
-    r"^(?:[-*+]\s+)?(supersedes|superseded\s+by|amends|amended\s+by|relates\s+to|related\s+to)"
-    r"\s*:?\s+(.+?)\s*$",
-    re.I,
-)
-_LINK_KINDS = {label.lower(): kind for kind, label in LINK_LABELS.items()} | {
-    "related to": "relates"
-}
-_MD_LINK = re.compile(r"^\[([^\]]*)\]\(\s*<?([^()<>\s]+)>?\s*\)$")
-_BARE_REF = re.compile(r"^(?:ADR[-_ ]?)?(\d{1,9})$", re.I)
+
+
 _SUPERSEDED_BY = re.compile(r"^superseded\s+by\s+(.+)$", re.I)
 
-
-def file_number(name: str) -> int | None:
-    """The record number a file name gives (``0012-use-kafka.md`` -> 12); None without one or
-    when it starts with a date (``2024-03-01-….md``)."""
-    return _leading_number(PurePosixPath(name).name)
-
-
-def _leading_number(text: str) -> int | None:
-    text = text.strip()
-    if _DATE_PREFIX.match(text):
-        return None
-    match = _LEADING_NUMBER.match(text)
-    return int(match.group(1)) if match else None
-
-
-def _plain(value: object) -> str:
-    """A front matter or metadata value as text (HTML comments from templates removed)."""
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return ", ".join(_plain(item) for item in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
-    return _COMMENT.sub("", str(value)).strip()
-
-
-def _date(value: object) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    match = _ISO_DATE.match(_plain(value))
-    if not match:
-        return None
-    try:
-        return date.fromisoformat(match.group(1))
-    except ValueError:
-        return None
-
-
-def _people(value: object) -> list[PersonRef]:
-    """People from a YAML list or a comma-separated string."""
-    items = value if isinstance(value, list) else _plain(value).split(",")
-    return [PersonRef.parse(_plain(item)) for item in items if _plain(item)]
-
-
-def _tags(value: object) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    return [tag for item in items for tag in re.split(r"[,\s]+", _plain(item)) if tag]
-
-
-def _link_ref(kind: str, ref: str) -> LinkRef | None:
-    """``[13. Use Kafka](0013-use-kafka.md)``, ``ADR-0013`` or ``13`` as a link of ``kind``."""
-    ref = ref.strip()
-    markdown = _MD_LINK.match(ref)
-    if markdown:
-        text, target = markdown.groups()
-        number = _leading_number(PurePosixPath(target).name)
-        return LinkRef(kind, target, number if number is not None else _leading_number(text))
-    bare = _BARE_REF.match(ref)
-    return LinkRef(kind, "", int(bare.group(1))) if bare else None
-
-
-def _link_line(line: str) -> LinkRef | None:
-    match = _LINK_LINE.match(line.strip())
-    if not match:
-        return None
-    return _link_ref(_LINK_KINDS[" ".join(match.group(1).lower().split())], match.group(2))
-
-
-def _link_list(body: str) -> list[LinkRef] | None:
-    """The links of a section made only of link lines, else None."""
-    links = [_link_line(line) for line in body.split("\n") if line.strip()]
-    return None if None in links else [link for link in links if link is not None]
-
-
-# -- the bot's own sections (syntax: see write.py) ---------------------------------------------
-
-_ITEM = re.compile(r"^- ([^:]+):(?: (.*))?$")
-_FIELD = re.compile(r"^  - ([^:]+):(?: (.*))?$")
-
-
-@dataclass
-class _Item:
-    label: str
-    value: str
-    fields: dict[str, list[str]] = field(default_factory=dict)
-
-    def text(self, name: str) -> str:
-        return "\n".join(self.fields[name]).strip()
-
-
-def _items(body: str) -> list[_Item] | None:
-    """``- Label: value`` items with ``  - Field: text`` fields whose further lines are
-    indented four spaces; None when the body is anything else."""
-    items: list[_Item] = []
-    lines: list[str] | None = None  # the field being read
-    for line in body.split("\n"):
-        item, field_line = _ITEM.match(line), _FIELD.match(line)
-        if item:
-            items.append(_Item(_key(item.group(1)), (item.group(2) or "").strip()))
-            lines = None
-        elif field_line and items:
-            lines = [field_line.group(2) or ""]
-            items[-1].fields[_key(field_line.group(1))] = lines
-        elif lines is not None and (line.startswith("    ") or not line.strip()):
-            lines.append(line[4:])
-        elif line.strip():
-            return None
-    return items
-
-
-def _choice(text: str, labels: dict[str, str]) -> str | None:
-    """A stored value from its label or the value itself; other text is kept as written."""
-    if not text:
-        return None
-    by_label = {label.lower(): value for value, label in labels.items()} | {v: v for v in labels}
-    return by_label.get(text.lower(), text)
-
-
-def parse_stances(body: str) -> list[StanceRecord] | None:
-    """A Stances section written by ``write.py``; None when the body is not in that syntax."""
-    kinds = {_key(label): kind for kind, label in STANCE_LABELS.items()}
-    texts = {_key(label): attribute for attribute, label in STANCE_FIELDS.items()}
-    items = _items(body)
-    stances: list[StanceRecord] = []
-    for item in items or []:
-        kind = kinds.get(item.label)
-        if kind is None or not item.value:
-            return None
-        stance = StanceRecord(kind, PersonRef.parse(item.value))
-        stance.committed = kind == "disagree_and_commit"
-        for name in item.fields:
-            if name == "committed" and item.text(name).lower() in ("yes", "no"):
-                stance.committed = item.text(name).lower() == "yes"
-            elif name in texts:
-                setattr(stance, texts[name], item.text(name))
-            else:
-                return None
-        stances.append(stance)
-    return stances if items is not None else None
-
-
-def parse_review(body: str) -> ReviewRecord | None:
-    """A Review section written by ``write.py``; None when the body is not in that syntax."""
-    items = _items(body)
-    review = ReviewRecord()
-    for item in items or []:
-        if item.label in ASK_ROLES:
-            ask = _ask(item)
-            if ask is None:
-                return None
-            review.asks.append(ask)
-        elif item.fields:
-            return None
-        elif item.label == "due" and _date(item.value) is not None:
-            review.due = _date(item.value)
-        elif item.label == "outcome":
-            review.outcome = _choice(item.value, OUTCOME_LABELS)
-        else:
-            return None
-    return review if items is not None else None
-
-
-def _ask(item: _Item) -> AskRecord | None:
-    texts = {_key(label): attribute for attribute, label in ASK_FIELDS.items()}
-    if not item.value:
-        return None
-    ask = AskRecord(person=PersonRef.parse(item.value), role=item.label)
-    for name in item.fields:
-        if name == "outcome":
-            ask.outcome = _choice(item.text(name), OUTCOME_LABELS)
-        elif name == "concern came true":
-            ask.dissent_answer = _choice(item.text(name), DISSENT_LABELS)
-        elif name in texts:
-            setattr(ask, texts[name], item.text(name))
-        else:
-            return None
-    return ask
-
-
-# -- one file ----------------------------------------------------------------------------------
 
 _META = {
     "status": "status",
@@ -540,35 +280,6 @@ def _number_and_title(heading: str, file_name: str) -> tuple[int | None, str]:
     return in_name, heading
 
 
-def _front_matter(lines: list[str]) -> tuple[dict[object, object] | None, list[str]]:
-    """The YAML front matter (None when the file has none) and the lines after it."""
-    if lines[0].rstrip() != "---":
-        return None, lines
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
-    if end is None:
-        raise NotADecisionRecord("front matter has no closing ---")
-    try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
-    except Exception as exc:  # PyYAML's constructors raise IndexError, KeyError…
-        # …on tagged values such as "!!float " or "!!timestamp x": all of them mean bad YAML
-        raise NotADecisionRecord(_yaml_reason(exc)) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise NotADecisionRecord("front matter is not a YAML mapping of keys to values")
-    return data, lines[end + 1 :]
-
-
-def _yaml_reason(exc: Exception) -> str:
-    if not isinstance(exc, yaml.YAMLError):
-        detail = f" ({exc})" if isinstance(exc, ValueError) else ""
-        return f"front matter is not valid YAML: a value cannot be read{detail}"
-    problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
-    mark = getattr(exc, "problem_mark", None)
-    where = f" (line {mark.line + 2})" if mark is not None else ""  # +1: 0-based, +1: "---"
-    return f"front matter is not valid YAML: {problem}{where}"
-
-
 def _format(front: dict[object, object] | None, preamble_keys: set[str], lines: list[str]) -> str:
     """Which template the file follows: nygard | madr2 | madr3 | madr4."""
     names = {section.name for section in _split(lines, lambda level: True)[1]}
@@ -584,9 +295,6 @@ def _format(front: dict[object, object] | None, preamble_keys: set[str], lines: 
     if names & {"context and problem statement", "decision outcome", "considered options"}:
         return "madr4"
     return "nygard"
-
-
-# -- a folder ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

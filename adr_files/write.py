@@ -74,22 +74,15 @@ from typing import Any
 import yaml
 
 from adr_files.markdown import escape
-from adr_files.parse import (
+from adr_files.parse import title_number
+from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
+from adr_files.vocabulary import (
     ASK_FIELDS,
     DISSENT_LABELS,
     LINK_LABELS,
     OUTCOME_LABELS,
     STANCE_FIELDS,
     STANCE_LABELS,
-    title_number,
-)
-from adr_files.records import (
-    AdrRecord,
-    AskRecord,
-    LinkRef,
-    PersonRef,
-    ReviewRecord,
-    StanceRecord,
 )
 
 _SLUG_MAX = 60

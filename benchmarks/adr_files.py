@@ -13,7 +13,7 @@ some — are written as files with ``adr_files.write.write_record`` (half MADR, 
 into a temp dir. Timed: ``read_tree`` (parse) and ``import_records`` (one transaction, a
 savepoint per file, against a ``PeopleIndex`` of 500 users), and their sum.
 
-Export: ``benchmarks.ack_latency.seed_decisions`` bulk-inserts 100,000 decisions of one
+Export: ``benchmarks.ack_latency.seed.seed_decisions`` bulk-inserts 100,000 decisions of one
 workspace (people, stances, history), then names for its 500 people, supersede links on 5%,
 amend links on 3% and answered reviews on 5% are added. Timed: ``export_to_dir`` (MADR, the
 default) into an empty temp dir (every file written), again (every file compared, none
@@ -51,7 +51,7 @@ from sqlalchemy import insert, select, text
 from adr_files.parse import read_tree
 from adr_files.records import AdrRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
 from adr_files.write import file_name, write_record
-from storage.adr_export import export_files, export_to_dir
+from storage.adr_export_files import export_files, export_to_dir
 from storage.adr_import import import_records
 from storage.adr_people import PeopleIndex
 from storage.db import Database
@@ -273,7 +273,8 @@ def _import_floor(db: Database, records: list[AdrRecord]) -> float:
 
 def seed_export(db: Database, n: int) -> tuple[str, float]:
     """``n`` decisions of one workspace with people, stances, links, reviews and names."""
-    from benchmarks.ack_latency import TEAM, seed_decisions
+    from benchmarks.ack_latency.config import TEAM
+    from benchmarks.ack_latency.seed import seed_decisions
 
     t0 = time.perf_counter()
     with db.read() as session:
@@ -430,7 +431,7 @@ def store(postgres: str | None, tmp: Path) -> Iterator[Database]:
         yield db
         db.dispose()
         return
-    from tests.pg import PostgresServer
+    from tests.support.pg import PostgresServer
 
     server = PostgresServer().start()
     try:

@@ -59,7 +59,7 @@ from typing import Any
 from sqlalchemy import bindparam, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from benchmarks.ack_latency import percentile
+from benchmarks.ack_latency.report import percentile
 from bot.core.render import channel_link
 from bot.features.digest.views import digest_blocks
 from storage.db import Database, is_select, statements_sent

@@ -32,13 +32,15 @@ from wsgiref.simple_server import make_server
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from benchmarks.ack_latency import create_bare_app, percentile
+from benchmarks.ack_latency.children import create_bare_app
+from benchmarks.ack_latency.report import percentile
 from bot.core.ids import Action
 from storage.db import Database
-from storage.decisions import DecisionDraft, Viewer, create_decision
+from storage.decisions import DecisionDraft, create_decision
 from storage.estimates import RoundDraft, create_round, submit_estimate
-from tests.harness import BotServer, SlackDriver, _QuietHandler, _ThreadingWSGIServer
-from tests.slack_emulator import SlackEmulator
+from storage.visibility import Viewer
+from tests.support.harness import BotServer, SlackDriver, _QuietHandler, _ThreadingWSGIServer
+from tests.support.slack_emulator import SlackEmulator
 
 PEOPLE, TASKS = 30, 15
 

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from benchmarks.ack_latency import percentile
+from benchmarks.ack_latency.report import percentile
 from bot.features.estimates.chart import render_chart
 from bot.features.estimates.estimation import (
     CONFIDENCES,

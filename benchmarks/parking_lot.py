@@ -54,14 +54,15 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from benchmarks.ack_latency import percentile
+from benchmarks.ack_latency.report import percentile
 from bot.features.parking.listeners import handle_message
 from bot.features.parking.scope_watch import looks_like_scope_addition
 from bot.features.parking.views import build_list_blocks
 from storage import parking as repo
+from storage import parking_watch
 from storage.db import Database, statements_sent
-from storage.decisions import Viewer
 from storage.models import ParkingItem, ParkingState
+from storage.visibility import Viewer
 
 TEAM, OTHER_TEAM = "T1", "T2"
 LIST_TARGET_MS, UNWATCHED_TARGET_MS, WATCHED_TARGET_MS = 50.0, 2.0, 5.0
@@ -353,7 +354,7 @@ def measure_watch(db: Database, events: int) -> tuple[dict[str, list[float]], in
     run_id = uuid.uuid4().hex[:8]  # a reused --database-url still sees new people and events
     with db.session() as session:
         for c in watched_channels:
-            repo.set_watch(session, team_id=TEAM, channel_id=c, on=True, actor_id="U00000")
+            parking_watch.set_watch(session, team_id=TEAM, channel_id=c, on=True, actor_id="U00000")
     serial = iter(range(10**9))
 
     def message(channel: str, user: str, body: str) -> dict[str, Any]:

@@ -2,14 +2,14 @@
 
 For each run this:
 
-1. creates a fresh database (on a throwaway Postgres cluster from tests.pg, or a SQLite file in
+1. creates a fresh database (on a throwaway Postgres cluster from tests.support.pg, or a SQLite file in
    a temp dir) and migrates it;
 2. starts W ``decisionbot worker`` processes (LOG_LEVEL=INFO, ``DECISIONBOT_CONCURRENCY``
    in flight each, default 8) pointed at that database and at a Slack Web API emulator that
    adds ``--latency`` per call (in its own process: a ThreadingHTTPServer, one thread per
    request, so 8-24 concurrent 50 ms calls overlap), and waits until every worker has logged
    that it is delivering (start-up);
-3. seeds N due "did this decision work?" DMs with bulk SQL (tests/seed_due.py: one decision,
+3. seeds N due "did this decision work?" DMs with bulk SQL (tests/support/seed_due.py: one decision,
    open review, ask and ``review.ask`` due_work row per item, each for a distinct user, so
    every DM at the emulator names its item) and, on Postgres, sends ``NOTIFY
    decisionbot_due`` (what a listener's commit does; bulk SQL doesn't); SQLite workers find
@@ -92,7 +92,7 @@ def _emulator_main(latency: float = 0.0) -> int:
     JSON line each: ``reset``, ``count`` (chat.postMessage calls so far) and ``dms``
     (chat.postMessage channel counts and the first/last arrival times, ``time.monotonic()``,
     which is system-wide on Linux and so comparable with ours)."""
-    from tests.slack_emulator import SlackEmulator
+    from tests.support.slack_emulator import SlackEmulator
 
     emu = SlackEmulator().start()
     emu.latency = latency
@@ -291,7 +291,7 @@ class Snapshot:
 
 
 def _start_worker(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], Any]:
-    from tests.seed_due import decisionbot_command
+    from tests.support.seed_due import decisionbot_command
 
     err = log.open("w")
     proc = subprocess.Popen(
@@ -324,7 +324,7 @@ def _wait_ready(procs: list[subprocess.Popen[str]], logs: list[Path]) -> None:
 
 def _wait_delivered(db: Any, emulator: Emulator, items: int) -> str | None:
     """Wait for one DM per item, then for every row to be done; None, or why we gave up."""
-    from tests.seed_due import work_states
+    from tests.support.seed_due import work_states
 
     last, last_change = -1, time.monotonic()
     while True:
@@ -346,7 +346,7 @@ def _wait_delivered(db: Any, emulator: Emulator, items: int) -> str | None:
 
 
 def _check_delivery(row: Row, db: Any, emulator: Emulator, users: list[str]) -> None:
-    from tests.seed_due import tally, work_states
+    from tests.support.seed_due import tally, work_states
 
     dms = emulator.dms()
     channels = Counter(dms["channels"])
@@ -372,7 +372,7 @@ def run_workers(
     from sqlalchemy import text
 
     from storage.db import Database
-    from tests.seed_due import run_due_env, seed_due_asks
+    from tests.support.seed_due import run_due_env, seed_due_asks
 
     db = Database(url)
     row = Row(store, workers, items, "worker")
@@ -467,7 +467,12 @@ def run_sweepers(
     """Seed ``items`` into the empty database at ``url``, run ``processes`` ``decisionbot
     run-due --now`` at once (start-up included in the figures) and wait for all of them."""
     from storage.db import Database
-    from tests.seed_due import decisionbot_command, parse_summary, run_due_env, seed_due_asks
+    from tests.support.seed_due import (
+        decisionbot_command,
+        parse_summary,
+        run_due_env,
+        seed_due_asks,
+    )
 
     db = Database(url)
     try:
@@ -722,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
             emulator = Emulator(args.latency)
             stack.callback(emulator.stop)
             if "postgres" in stores:
-                from tests.pg import PostgresServer, postgres_available
+                from tests.support.pg import PostgresServer, postgres_available
 
                 if not postgres_available():
                     raise RuntimeError("PostgreSQL server binaries are absent")

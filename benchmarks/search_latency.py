@@ -1,4 +1,4 @@
-"""Search on its own: `storage.decisions.search_decisions` over N seeded decisions, one
+"""Search on its own: `storage.search.search_decisions` over N seeded decisions, one
 thread, no HTTP. Prints p50/p95/max per store, overall and per kind of search (a word found
 nowhere, one word, two words). Complements ack_latency's `search` rows.
 
@@ -20,17 +20,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from benchmarks.ack_latency import (
-    MISSING_WORDS,
-    TEAM,
-    _population,
-    _search_terms,
-    percentile,
-    seed_decisions,
-)
-from storage import decisions as repo
+from benchmarks.ack_latency.config import TEAM
+from benchmarks.ack_latency.report import percentile
+from benchmarks.ack_latency.seed import _population, seed_decisions
+from benchmarks.ack_latency.vocabulary import MISSING_WORDS, _search_terms
+from storage import search
 from storage.db import Database
 from storage.models import Decision
+from storage.visibility import Viewer
 
 KINDS = ("missing", "one word", "two words")
 
@@ -57,12 +54,12 @@ def measure(url: str, decisions: int, queries: int) -> dict[str, tuple[list[floa
         print(f"  ({existing:,} decisions already there: not seeded)")
     rng = random.Random(3)
     texts = [_search_terms(rng) for _ in range(queries)]
-    viewer = repo.Viewer(user_id=users[0], channel_id=public[0])
+    viewer = Viewer(user_id=users[0], channel_id=public[0])
     by_kind: dict[str, tuple[list[float], int]] = {k: ([], 0) for k in ("all", *KINDS)}
     for text in texts:
         start = time.perf_counter()
         with db.read() as session:
-            found = len(repo.search_decisions(session, team_id=TEAM, viewer=viewer, query=text))
+            found = len(search.search_decisions(session, team_id=TEAM, viewer=viewer, query=text))
         ms = (time.perf_counter() - start) * 1000
         for key in ("all", kind_of(text)):
             times, total = by_kind[key]
@@ -93,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"sqlite:///{Path(tmp) / 'search.db'}", args.decisions, args.queries
                 )
             else:
-                from tests.pg import PostgresServer
+                from tests.support.pg import PostgresServer
 
                 with PostgresServer() as pg:
                     figures = measure(pg.url, args.decisions, args.queries)

@@ -15,24 +15,27 @@ from slack_bolt.request import request as bolt_request
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core import errors, notices, people
-from bot.core.slack_api import build_client, slack_error
+from bot.core import errors
+from bot.core.adr_command import AdrCommand, parse_adr
+from bot.core.commands import SlashCommand
+from bot.core.slack_api import slack_error
+from bot.engine import notices
 from bot.engine.registry import Registry
-from bot.features.decisions import listeners as decisions
-from bot.features.decisions import work as decision_posts
-from bot.features.digest import listeners as digest
-from bot.features.digest import work as digest_posts
-from bot.features.estimates import listeners as estimates
-from bot.features.estimates import work as estimate_posts
-from bot.features.export import work as adr_export
-from bot.features.home import listeners as home
-from bot.features.parking import listeners as parking
-from bot.features.parking import work as parking_posts
-from bot.features.reviews import listeners as reviews
-from bot.features.reviews import work as followups
-from bot.features.stances import listeners as stances
-from bot.features.workspace import listeners as workspace
+from bot.features import (
+    decisions,
+    digest,
+    estimates,
+    export,
+    home,
+    parking,
+    preferences,
+    redaction,
+    reviews,
+    stances,
+    workspace,
+)
 from bot.runtime import middleware
+from bot.runtime.clients import build_client
 from bot.runtime.config import Settings
 from storage.db import Database
 
@@ -74,14 +77,9 @@ def create_app(
     )
     errors.register(app)
     middleware.register(app, db)
-    decisions.register(app)
-    stances.register(app)
-    reviews.register(app)
-    home.register(app)
-    workspace.register(app)
-    estimates.register(app)
-    parking.register(app)
-    digest.register(app)
+    for feature in LISTENERS:
+        feature.register(app)
+    app.command("/adr")(errors.guarded(adr_command().handle))
     parking.register_message_watch(app)  # after every message listener with a subtype
     identify(app, client)
     return app
@@ -110,17 +108,25 @@ def identify(app: App, client: WebClient) -> bool:
     return False
 
 
+def adr_command() -> SlashCommand[AdrCommand]:
+    """`/adr`'s table: each feature adds its verbs."""
+    adr = SlashCommand("/adr", parse=parse_adr, help=decisions.adr_help)
+    for feature in VERBS:
+        feature.register_verbs(adr)
+    return adr
+
+
 def work_registry() -> Registry:
     """Every feature's work kinds, collected for the engine (which imports no feature)."""
     registry = Registry()
     notices.register_work(registry)
-    decision_posts.register_work(registry)
-    followups.register_work(registry)
-    people.register_work(registry)
-    home.register_work(registry)
-    workspace.register_work(registry)
-    estimate_posts.register_work(registry)
-    parking_posts.register_work(registry)
-    digest_posts.register_work(registry)
-    adr_export.register_work(registry)
+    for feature in WORK:
+        feature.register_work(registry)
     return registry
+
+
+# The order Bolt tries listeners in (the scope-creep watch is added after all of them).
+LISTENERS = (decisions, stances, reviews, home, workspace, estimates, parking, digest, export)
+# The features that add verbs to `/adr`.
+VERBS = (decisions, reviews, workspace, digest, redaction, preferences, export)
+WORK = (decisions, reviews, workspace, home, estimates, parking, digest, export)

@@ -11,7 +11,7 @@ Export (``export_records``; ``export_files`` for the files with the index, which
 `/adr export` can use; ``export_to_dir``): decisions in number order, read a page of 500
 at a time with one query per table per page (members, stances, reviews and their asks, links,
 linked decisions, people's names) — never per decision. ``visible_to`` narrows the export to
-what one person may see from one channel (``storage.decisions.Viewer``, the rule of `/adr
+what one person may see from one channel (``storage.visibility.Viewer``, the rule of `/adr
 list`); links to decisions they may not see are left out (a file name would reveal a title).
 ``number`` narrows it to one decision, in the WHERE clause (one page of queries for it, the
 names of its own people only): ``export_files`` then gives just its file, no index, and reads
@@ -25,17 +25,17 @@ kept as text (decided: the order of a file mixing the two is not kept).
 ``export_to_dir`` writes ``NNNN-slug.md`` files and ``README.md``, deterministically, and
 rewrites a file only when its bytes differ; it deletes nothing (files left by a renamed
 decision are reported as stale).
+
+Here: decisions read into records (``export_records``). The files, their names and the folder
+(``export_files``, ``file_names``, ``export_to_dir``) are ``storage.adr_export_files``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,7 +43,6 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
-from storage.decisions import Viewer, visible_condition
 from storage.models import (
     Decision,
     DecisionLink,
@@ -56,11 +55,12 @@ from storage.models import (
     SlackUser,
     Stance,
 )
+from storage.visibility import Viewer, visible_condition
 
 PAGE = 500  # decisions read per page on export; ids per IN (...) list
 ROLES = ((Role.DECIDER, "deciders"), (Role.CONSULTED, "consulted"), (Role.INFORMED, "informed"))
 LINK_ORDER = ("supersedes", "superseded_by", "amends", "amended_by", "relates")
-INDEX = "README.md"
+
 
 _DECISIONS = Decision.__table__  # type: ignore[attr-defined]
 _MEMBERS = DecisionMember.__table__  # type: ignore[attr-defined]
@@ -348,143 +348,4 @@ def _page_links(
     return out
 
 
-@dataclass
-class ExportReport:
-    """What ``export_to_dir`` did: file names relative to the folder."""
-
-    root: Path
-    written: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)  # numbered files no decision writes any more
-    decisions: int = 0
-
-    def lines(self) -> list[str]:
-        out = [
-            f"exported {self.decisions} decisions to {self.root}: {len(self.written)} files "
-            f"written, {len(self.unchanged)} unchanged"
-        ]
-        out += [f"not ours any more (left in place): {name}" for name in self.stale]
-        return out
-
-
-_NUMBERED = re.compile(r"^\d{4,}-.*\.md$")
-
-
-def export_files(
-    session: Session,
-    *,
-    team_id: str,
-    fmt: str,
-    visible_to: Viewer | None = None,
-    number: int | None = None,
-) -> Iterator[tuple[str, str]]:
-    """(file name, text) of every decision ``visible_to`` may see (None: all), in number
-    order, then the index (``README.md``): what `decisionbot export` writes and what a zip
-    for `/adr export` holds. ``fmt``: madr or nygard. ``number``: only that decision's file
-    (nothing if ``visible_to`` may not see it), no index."""
-    from adr_files import write
-
-    if number is not None:
-        for record in export_records(
-            session, team_id=team_id, visible_to=visible_to, number=number
-        ):
-            # only the names its links point at (the links are to decisions it may show)
-            linked = {number, *(link.number for link in record.links if link.number is not None)}
-            names = file_names(session, team_id=team_id, visible_to=visible_to, numbers=linked)
-            yield _record_file(record, fmt, names)
-        return
-    names = file_names(session, team_id=team_id, visible_to=visible_to)
-    index: list[AdrRecord] = []
-    for record in export_records(session, team_id=team_id, visible_to=visible_to):
-        yield _record_file(record, fmt, names)
-        index.append(_index_entry(record))
-    yield INDEX, write.write_index(index, names=names)
-
-
-def _record_file(record: AdrRecord, fmt: str, names: dict[int, str]) -> tuple[str, str]:
-    """(file name, text) of one record; a decision saved since ``names`` were read is added."""
-    from adr_files.write import file_name, write_record
-
-    number = int(record.number)  # type: ignore[arg-type]
-    if number not in names:  # saved since the names were read
-        names[number] = file_name(number, record.title)
-    return names[number], write_record(record, fmt=fmt, names=names)
-
-
-def export_to_dir(
-    session: Session,
-    *,
-    team_id: str,
-    root: Path,
-    fmt: str,
-    visible_to: Viewer | None = None,
-) -> ExportReport:
-    """Write every decision as ``NNNN-slug.md`` in ``root`` plus the ``README.md`` index;
-    a file is rewritten only if its bytes changed, and nothing is deleted."""
-    root.mkdir(parents=True, exist_ok=True)
-    report = ExportReport(root=root)
-    for name, text in export_files(session, team_id=team_id, fmt=fmt, visible_to=visible_to):
-        _write_if_changed(root / name, text, report, name)
-        report.decisions += name != INDEX
-    ours = set(report.written) | set(report.unchanged)
-    report.stale = sorted(
-        p.name for p in root.iterdir() if _NUMBERED.match(p.name) and p.name not in ours
-    )
-    return report
-
-
-def file_names(
-    session: Session,
-    *,
-    team_id: str,
-    visible_to: Viewer | None = None,
-    numbers: Collection[int] | None = None,
-) -> dict[int, str]:
-    """number -> file name (``0012-use-postgres.md``) of every decision exported (or of
-    those of ``numbers``): links and the index point at these."""
-    from adr_files.write import file_name
-
-    stmt = select(Decision.number, Decision.title).where(Decision.team_id == team_id)
-    if visible_to is not None:
-        stmt = stmt.where(visible_condition(visible_to))
-    if numbers is None:
-        return {n: file_name(n, t) for n, t in session.execute(stmt).all()}
-    wanted = sorted(numbers)
-    names: dict[int, str] = {}
-    for start in range(0, len(wanted), PAGE):
-        chunk = stmt.where(Decision.number.in_(wanted[start : start + PAGE]))
-        names.update((n, file_name(n, t)) for n, t in session.execute(chunk).all())
-    return names
-
-
-def _index_entry(record: AdrRecord) -> AdrRecord:
-    """What the index needs (not the texts: 100,000 of them would sit in memory)."""
-    return AdrRecord(
-        title=record.title, number=record.number, date=record.date, status=record.status
-    )
-
-
-def _write_if_changed(path: Path, text: str, report: ExportReport, name: str) -> None:
-    data = text.encode("utf-8")
-    try:
-        same = path.read_bytes() == data
-    except FileNotFoundError:
-        same = False
-    if same:
-        report.unchanged.append(name)
-    else:
-        path.write_bytes(data)
-        report.written.append(name)
-
-
-__all__ = [
-    "INDEX",
-    "LINK_ORDER",
-    "PAGE",
-    "ROLES",
-    "ExportReport",
-    "export_files",
-    "export_records",
-    "export_to_dir",
-    "file_names",
-]
+__all__ = ["LINK_ORDER", "PAGE", "ROLES", "export_records"]

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from storage import decision_work, due_work
-from storage.decision_work import REFRESH_INTERVAL, channel_lane, dm_lane
+from storage import decision_work, due_work, notices
+from storage.decision_work import REFRESH_INTERVAL, channel_lane
 from storage.decisions import get_decision_by_id
 from storage.models import EstimateRound, utcnow
-from storage.notices import NoticeWork
+from storage.notices import DmAbout
 
 EXPIRE_AFTER = timedelta(days=14)
 
@@ -126,18 +126,17 @@ def schedule_ask_actual(session: Session, *, rnd: EstimateRound, due_at: datetim
 
 
 def schedule_dm(
-    session: Session, *, rnd: EstimateRound, user_id: str, text: str, part: str
+    session: Session, *, rnd: EstimateRound, user_id: str, text: str, part: str, about: DmAbout
 ) -> bool:
-    """One DM with a ready sentence (a ``notice.dm`` row), once per ``part``."""
-    return due_work.schedule(
+    """``notices.schedule_dm`` about this round, once per ``part``."""
+    return notices.schedule_dm(
         session,
         team_id=rnd.team_id,
-        kind=NoticeWork.DM,
-        subject_id=rnd.id,  # type: ignore[arg-type]
+        user_id=user_id,
+        text=text,
         key=_key(rnd, "dm", part, user_id),
-        due_at=utcnow(),
-        payload={"user": user_id, "text": text},
-        lane=dm_lane(user_id),
+        subject_id=rnd.id,  # type: ignore[arg-type]  # saved: it has an id
+        about=about,
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from storage.decisions import Viewer, channel_visibility, get_decision, next_number, numbered
+from storage.decisions import get_decision
 from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from storage.models import (
     Estimate,
@@ -29,6 +29,8 @@ from storage.models import (
     RoundState,
     utcnow,
 )
+from storage.numbers import next_number
+from storage.visibility import Viewer, channel_visibility, numbered
 
 COUNTER = "estimate"
 MAX_TASKS = 15

@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from storage import due_work
 from storage.decision_work import dm_lane
-from storage.decisions import Viewer
 from storage.models import utcnow
+from storage.visibility import Viewer
 
 
 class ExportWork(StrEnum):

@@ -1,7 +1,10 @@
 """Notices: one DM with a ready sentence to one person, as an outbox row.
 
-Features use it to tell a human that their work failed for good (``WorkKind.on_failure``):
-the notice is written in the transaction that marks the work failed.
+``schedule_dm`` is the one function that schedules such a DM, and the one place the DM
+preference (`/adr dm off`) is read for it: a DM about what others did, or a question the bot
+asks, is skipped for someone who turned DMs off; an answer to what the person did themselves
+always reaches them. Features also use ``schedule_notice`` to tell a human that their work
+failed for good (``WorkKind.on_failure``), in the transaction that marks the work failed.
 """
 
 from __future__ import annotations
@@ -11,12 +14,43 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from storage import due_work
+from storage import due_work, preferences
 from storage.models import utcnow
 
 
 class NoticeWork(StrEnum):
     DM = "notice.dm"
+
+
+class DmAbout(StrEnum):
+    OWN_ACTION = "own_action"  # an answer to what the person did: always sent
+    OTHERS = "others"  # what others did, or a question the bot asks: not with DMs off
+
+
+def schedule_dm(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    text: str,
+    key: str,
+    subject_id: int,
+    about: DmAbout,
+) -> bool:
+    """One DM with a ready sentence, once per ``key``; False if it was not scheduled (the
+    person turned DMs off, or it was scheduled already)."""
+    if about is DmAbout.OTHERS and preferences.dms_off(session, team_id=team_id, user_id=user_id):
+        return False
+    return due_work.schedule(
+        session,
+        team_id=team_id,
+        kind=NoticeWork.DM,
+        subject_id=subject_id,
+        key=key,
+        due_at=utcnow(),
+        payload={"user": user_id, "text": text},
+        lane=f"dm:{user_id}",
+    )
 
 
 def schedule_notice(session: Session, *, team_id: str, user_id: str, text: str) -> None:

@@ -2,35 +2,33 @@
 
 Every function runs in the caller's unit of work; Slack work that follows a change is
 scheduled in the same transaction (`storage/parking_work.py`). Every transition is recorded
-in `parking_events` with its actor and time.
+in `parking_events` with its actor and time. The scope-creep watch is `storage/parking_watch.py`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, nulls_last, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from storage.decisions import Viewer, channel_visibility, get_decision, next_number, numbered
+from storage import rules
+from storage.decisions import get_decision
 from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from storage.estimates import get_round
 from storage.models import (
     ParkingEvent,
     ParkingItem,
     ParkingState,
-    ParkingWatch,
-    WatchOffer,
     utcnow,
 )
+from storage.numbers import next_number
+from storage.visibility import Viewer, channel_visibility, numbered
 
 COUNTER = "parking"
-WAITING_AFTER = timedelta(days=30)
-OFFER_EVERY = timedelta(hours=1)
 
 # what each state may become, by hand
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -66,9 +64,7 @@ class Scores:
 
     @property
     def rice(self) -> float | None:
-        if None in (self.reach, self.impact, self.confidence, self.effort) or not self.effort:
-            return None
-        return round(self.reach * self.impact * (self.confidence / 100) / self.effort, 2)  # type: ignore[operator]
+        return rules.rice(self.reach, self.impact, self.confidence, self.effort)
 
 
 def record(
@@ -216,7 +212,7 @@ def waiting_long(
             .where(
                 ParkingItem.team_id == team_id,
                 ParkingItem.state == ParkingState.PARKED,
-                ParkingItem.created_at < now - WAITING_AFTER,
+                ParkingItem.created_at < now - rules.WAITING_LONG,
                 _visible_to(viewer),
             )
             .order_by(ParkingItem.created_at)
@@ -352,52 +348,6 @@ def set_post_result(session: Session, *, item: ParkingItem, private: bool | None
     if private is not None:
         item.channel_private = private
         session.add(item)
-
-
-# -- the scope-creep watch -------------------------------------------------------------------
-
-
-def watched(session: Session, *, team_id: str, channel_id: str) -> bool:
-    row = session.get(ParkingWatch, (team_id, channel_id))
-    return bool(row is not None and row.enabled)
-
-
-def set_watch(session: Session, *, team_id: str, channel_id: str, on: bool, actor_id: str) -> bool:
-    """True if that changed anything; who did it is kept."""
-    row = session.get(ParkingWatch, (team_id, channel_id))
-    if row is None:
-        if not on:
-            return False
-        row = ParkingWatch(team_id=team_id, channel_id=channel_id, changed_by=actor_id)
-    elif row.enabled == on:
-        return False
-    row.enabled = on
-    row.changed_by = actor_id
-    row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
-    return True
-
-
-def watch_row(session: Session, *, team_id: str, channel_id: str) -> ParkingWatch | None:
-    return session.get(ParkingWatch, (team_id, channel_id))
-
-
-def take_offer(session: Session, *, team_id: str, user_id: str, now: datetime) -> bool:
-    """At most one "Park it" offer per person per hour: True if this one may go (and it is
-    remembered, atomically, so two processes never both offer)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(
-        insert(WatchOffer)
-        .values(team_id=team_id, user_id=user_id, offered_at=now)
-        .on_conflict_do_update(
-            index_elements=["team_id", "user_id"],
-            set_={"offered_at": now},
-            where=WatchOffer.offered_at <= now - OFFER_EVERY,
-        )
-        .returning(WatchOffer.user_id)
-    )
-    return result.first() is not None
 
 
 def count_items(session: Session, *, team_id: str) -> int:

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from storage import due_work
-from storage.decision_work import channel_lane, dm_lane
+from storage import due_work, notices
+from storage.decision_work import channel_lane
 from storage.models import DueWork, ParkingItem, utcnow
-from storage.notices import NoticeWork
+from storage.notices import DmAbout
 
 RESURFACE_AT = time(9, 0)  # UTC, on the deferred date
 
@@ -55,16 +55,18 @@ def schedule_resurface(session: Session, *, item: ParkingItem, day: date) -> Non
     )
 
 
-def schedule_dm(session: Session, *, item: ParkingItem, user_id: str, text: str, part: str) -> None:
-    due_work.schedule(
+def schedule_dm(
+    session: Session, *, item: ParkingItem, user_id: str, text: str, part: str, about: DmAbout
+) -> bool:
+    """``notices.schedule_dm`` about this item, once per ``part``."""
+    return notices.schedule_dm(
         session,
         team_id=item.team_id,
-        kind=NoticeWork.DM,
-        subject_id=item.id,  # type: ignore[arg-type]
+        user_id=user_id,
+        text=text,
         key=_key(item, "dm", part, user_id),
-        due_at=utcnow(),
-        payload={"user": user_id, "text": text},
-        lane=dm_lane(user_id),
+        subject_id=item.id,  # type: ignore[arg-type]  # saved: it has an id
+        about=about,
     )
 
 

@@ -33,18 +33,13 @@ from storage.decision_work import (
     schedule_refresh,
     schedule_search_purge,
 )
-from storage.decisions import (
-    Viewer,
-    current_stance,
-    events,
-    get_decision,
-    is_changer,
-    record_event,
-)
+from storage.decisions import events, get_decision, is_changer, record_event
 from storage.errors import NotAllowed, NotFound
 from storage.models import Decision, DueWork, Review, ReviewAsk, WorkState, utcnow
 from storage.people import is_workspace_admin
 from storage.reviews import DISSENTER, ReviewWork
+from storage.stances import current_stance
+from storage.visibility import Viewer
 
 # What people type -> the decision's column.
 FIELDS: dict[str, str] = {

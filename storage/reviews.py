@@ -3,43 +3,34 @@
 Every function takes the session and the team explicitly. Slack calls happen elsewhere; the
 work they need is scheduled here as due_work rows, each one message to one place, so a
 crash can repeat at most the message in flight.
+
+Here: review rounds (scheduled, opened, nudged, expired, cancelled) and who is asked. Beside
+this module: the answers (``storage.review_answers``), what App Home and `/adr show` list
+(``storage.review_lists``) and the workspace's schedule settings (``storage.review_settings``).
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from storage import due_work, preferences
-from storage.decision_work import (
-    channel_lane,
-    dm_lane,
-    schedule_refresh,
-    schedule_review_planning,
-)
+from storage.decision_work import channel_lane, dm_lane, schedule_review_planning
 from storage.decisions import members, record_event, stances
-from storage.errors import Conflict, NotAllowed, NotFound
+from storage.errors import NotFound
 from storage.models import (
     Decision,
-    DecisionMember,
-    DissentAnswer,
     DueWork,
-    Outcome,
     Review,
     ReviewAsk,
     ReviewState,
     Role,
     StanceKind,
-    WorkspaceSettings,
     WorkState,
-    utcnow,
 )
 
 BOT_ACTOR = "decisionbot"  # history entries made by the scheduler, not a person
@@ -66,6 +57,8 @@ OPEN, ASK, THREAD, NUDGE, EXPIRE = (
     ReviewWork.NUDGE,
     ReviewWork.EXPIRE,
 )
+
+
 # What closing a review cancels (the outcome's own notes stay: they report what happened).
 REVIEW_KINDS = (OPEN, ASK, THREAD, NUDGE, EXPIRE)
 
@@ -76,31 +69,6 @@ def work_key(review_id: int | None, *parts: object) -> str:
 
 
 LIVE = (ReviewState.SCHEDULED, ReviewState.OPEN)
-
-
-@dataclass
-class ReviewSummary:
-    """What `/adr show` and App Home show about a decision's reviews."""
-
-    latest: Review | None
-    asks: list[ReviewAsk]
-    next_due: datetime | None
-
-
-def workspace_settings(session: Session, *, team_id: str) -> WorkspaceSettings:
-    found = session.get(WorkspaceSettings, team_id)
-    return found if found is not None else WorkspaceSettings(team_id=team_id)
-
-
-def update_settings(session: Session, *, team_id: str, **values: Any) -> WorkspaceSettings:
-    current = session.get(WorkspaceSettings, team_id)
-    if current is None:
-        current = WorkspaceSettings(team_id=team_id)
-    for key, value in values.items():
-        setattr(current, key, value)
-    session.add(current)
-    session.flush()
-    return current
 
 
 def get_review(
@@ -402,315 +370,3 @@ def expire(session: Session, *, team_id: str, review_id: int) -> bool:
     )
     session.flush()
     return True
-
-
-def get_ask(session: Session, *, team_id: str, ask_id: int) -> ReviewAsk:
-    ask = session.execute(
-        select(ReviewAsk).where(ReviewAsk.team_id == team_id, ReviewAsk.id == ask_id)
-    ).scalar_one_or_none()
-    if ask is None:
-        raise NotFound("That review question doesn't exist any more.")
-    return ask
-
-
-def ask_with_review(
-    session: Session, *, team_id: str, ask_id: int
-) -> tuple[ReviewAsk, Review, Decision]:
-    """An ask with its review and decision, in one query (all three in this workspace)."""
-    found = session.execute(
-        select(ReviewAsk, Review, Decision)
-        .join(Review, Review.id == ReviewAsk.review_id)
-        .join(Decision, Decision.id == Review.decision_id)
-        .where(
-            ReviewAsk.team_id == team_id,
-            Review.team_id == team_id,
-            Decision.team_id == team_id,
-            ReviewAsk.id == ask_id,
-        )
-    ).first()
-    if found is None:
-        raise NotFound("That review question doesn't exist any more.")
-    ask, review, decision = found
-    return ask, review, decision
-
-
-_ASKS = ReviewAsk.__table__  # type: ignore[attr-defined]
-_SET_ASK_MESSAGE = (
-    update(_ASKS)
-    .where(_ASKS.c.id == bindparam("ask_id"))
-    .values(channel_id=bindparam("channel_id"), message_ts=bindparam("message_ts"))
-)
-
-
-def set_ask_message(session: Session, *, ask: ReviewAsk, channel_id: str, message_ts: str) -> None:
-    """Where the ask's DM landed (a prebuilt Core UPDATE: it runs once per DM sent)."""
-    session.connection().execute(
-        _SET_ASK_MESSAGE, {"ask_id": ask.id, "channel_id": channel_id, "message_ts": message_ts}
-    )
-
-
-def _ask_for(session: Session, review: Review, user_id: str, role: str) -> ReviewAsk:
-    ask = session.execute(
-        select(ReviewAsk).where(
-            ReviewAsk.review_id == review.id, ReviewAsk.user_id == user_id, ReviewAsk.role == role
-        )
-    ).scalar_one_or_none()
-    if ask is None:
-        who = "the author and deciders" if role == OWNER else "people who disagreed and committed"
-        raise NotAllowed(f"This question is for {who} of the decision.")
-    return ask
-
-
-def record_outcome(
-    session: Session,
-    *,
-    team_id: str,
-    review_id: int,
-    user_id: str,
-    outcome: Outcome,
-    what_happened: str = "",
-    evidence: str = "",
-    learned: str = "",
-    now: datetime | None = None,
-) -> tuple[Review, Decision, bool, bool]:
-    """Store this person's outcome (one per person; answering again replaces theirs and the
-    history keeps the old one). The first answer closes the review. Returns
-    (review, decision, first, changed): ``first`` says this answer closed the review,
-    ``changed`` is False for an identical repeat (a double submit), which records nothing."""
-    review = get_review(session, team_id=team_id, review_id=review_id, for_update=True)
-    # The time is read once the review is locked, so answers are timed in the order they
-    # were recorded and the first outcome is also the earliest.
-    now = now or utcnow()
-    if review.state == ReviewState.CANCELLED:
-        raise Conflict("This review was cancelled (the decision changed since); nothing to record.")
-    ask = _ask_for(session, review, user_id, OWNER)
-    decision = session.execute(
-        select(Decision).where(Decision.id == review.decision_id)
-    ).scalar_one()
-    if (ask.outcome, ask.what_happened, ask.evidence, ask.learned) == (
-        outcome,
-        what_happened,
-        evidence,
-        learned,
-    ):
-        return review, decision, False, False
-    previous = {"outcome": ask.outcome, "what_happened": ask.what_happened} if ask.outcome else None
-    ask.outcome = outcome
-    ask.what_happened, ask.evidence, ask.learned = what_happened, evidence, learned
-    ask.answered_at = now
-    session.add(ask)
-    first = review.outcome is None
-    if first:
-        review.outcome, review.outcome_by, review.outcome_at = outcome, user_id, now
-        review.state = ReviewState.ANSWERED
-        session.add(review)
-        due_work.cancel(session, team_id=team_id, kinds=(NUDGE, EXPIRE), subject_ids=[review.id])  # type: ignore[list-item]
-    record_event(
-        session,
-        decision=decision,
-        actor_id=user_id,
-        kind="review_outcome",
-        round=review.round,
-        outcome=outcome,
-        what_happened=what_happened,
-        evidence=evidence,
-        learned=learned,
-        previous=previous,
-    )
-    session.flush()
-    _schedule_outcome_notes(session, review, decision, ask, first=first)
-    return review, decision, first, True
-
-
-def _schedule_outcome_notes(
-    session: Session, review: Review, decision: Decision, answered: ReviewAsk, *, first: bool
-) -> None:
-    """With the outcome, in its transaction: the summary in the decision's thread, the
-    decision message's badge (first outcome), and every asked owner's DM turned into
-    "answered by ..." (one coalesced row per DM: it shows the newest answers)."""
-    due_work.schedule(
-        session,
-        team_id=review.team_id,
-        kind=ReviewWork.OUTCOME_NOTE,
-        subject_id=review.id,  # type: ignore[arg-type]
-        key=work_key(review.id, "outcome-note", uuid.uuid4().hex),
-        due_at=utcnow(),
-        payload={
-            "user": answered.user_id,
-            "outcome": answered.outcome,
-            "what_happened": answered.what_happened,
-        },
-        lane=channel_lane(decision.channel_id),
-    )
-    if first:
-        schedule_refresh(session, decision=decision)
-    for ask in _asks(session, review):
-        if ask.role == OWNER and ask.channel_id and ask.message_ts:
-            due_work.schedule_coalesced(
-                session,
-                team_id=review.team_id,
-                kind=ReviewWork.ANSWERED,
-                subject_id=review.id,  # type: ignore[arg-type]
-                key=work_key(review.id, "answered", ask.id),
-                now=utcnow(),
-                payload={"ask_id": ask.id},
-                lane=dm_lane(ask.user_id),
-            )
-
-
-def record_dissent(
-    session: Session,
-    *,
-    team_id: str,
-    review_id: int,
-    user_id: str,
-    answer: DissentAnswer,
-    now: datetime | None = None,
-) -> tuple[ReviewAsk, bool]:
-    review = get_review(session, team_id=team_id, review_id=review_id, for_update=True)
-    ask = _ask_for(session, review, user_id, DISSENTER)
-    if ask.dissent_answer == answer:
-        return ask, False
-    decision = session.execute(
-        select(Decision).where(Decision.id == review.decision_id)
-    ).scalar_one()
-    previous = ask.dissent_answer
-    ask.dissent_answer = answer
-    ask.answered_at = now or utcnow()
-    session.add(ask)
-    record_event(
-        session,
-        decision=decision,
-        actor_id=user_id,
-        kind="dissent_answer",
-        answer=answer,
-        previous=previous,
-    )
-    session.flush()
-    return ask, True
-
-
-def snooze(
-    session: Session, *, team_id: str, review_id: int, user_id: str, due_at: datetime, label: str
-) -> Review:
-    """ "Too early — ask again in …": close this round and schedule the next one."""
-    review = get_review(session, team_id=team_id, review_id=review_id, for_update=True)
-    if review.state not in LIVE:
-        raise Conflict("This review is already closed.")
-    _ask_for(session, review, user_id, OWNER)
-    decision = session.execute(
-        select(Decision).where(Decision.id == review.decision_id)
-    ).scalar_one()
-    _close(session, review, ReviewState.CANCELLED)
-    session.flush()
-    record_event(
-        session,
-        decision=decision,
-        actor_id=user_id,
-        kind="review_snoozed",
-        round=review.round,
-        until=label,
-    )
-    return schedule_review(
-        session, decision=decision, due_at=due_at, timezone=review.timezone, actor_id=user_id
-    )
-
-
-def review_summary(session: Session, *, decision: Decision) -> ReviewSummary:
-    """The latest answered review (else the latest one), its asks, and the next scheduled
-    review. One query for the decision's few review rounds; one more only if there are any."""
-    rounds = list(
-        session.execute(
-            select(Review)
-            .where(Review.team_id == decision.team_id, Review.decision_id == decision.id)
-            .order_by(Review.round.desc())
-        ).scalars()
-    )
-    latest = next((r for r in rounds if r.state != ReviewState.CANCELLED), None)
-    answered = next((r for r in rounds if r.outcome is not None), None)
-    live = next((r for r in rounds if r.state in LIVE), None)
-    shown = answered or latest
-    return ReviewSummary(
-        latest=shown,
-        asks=_asks(session, shown) if shown is not None else [],
-        next_due=live.due_at if live is not None and live.state == ReviewState.SCHEDULED else None,
-    )
-
-
-def open_asks_for(
-    session: Session, *, team_id: str, user_id: str, limit: int = 10
-) -> list[Decision]:
-    """Decisions whose open review is waiting for this person's answer (App Home)."""
-    stmt = (
-        select(Decision)
-        .join(Review, Review.decision_id == Decision.id)
-        .join(ReviewAsk, ReviewAsk.review_id == Review.id)
-        .where(
-            Decision.team_id == team_id,
-            Review.team_id == team_id,
-            Review.state == ReviewState.OPEN,
-            ReviewAsk.user_id == user_id,
-            ReviewAsk.answered_at.is_(None),
-        )
-        .order_by(Review.due_at)
-        .limit(limit)
-    )
-    unique: dict[int | None, Decision] = {}
-    for decision in session.execute(stmt).scalars():
-        unique.setdefault(decision.id, decision)
-    return list(unique.values())
-
-
-def _owned_by(team_id: str, user_id: str) -> Any:
-    """Decisions the person wrote or is a decider on."""
-    decider = (
-        select(DecisionMember.decision_id)
-        .where(
-            DecisionMember.team_id == team_id,
-            DecisionMember.user_id == user_id,
-            DecisionMember.role == Role.DECIDER,
-        )
-        .scalar_subquery()
-    )
-    return (Decision.author_id == user_id) | Decision.id.in_(decider)
-
-
-def _owned_reviews(
-    session: Session, *, team_id: str, user_id: str, where: Any, order: Any, limit: int
-) -> list[tuple[Decision, Review]]:
-    stmt = (
-        select(Decision, Review)
-        .join(Review, Review.decision_id == Decision.id)
-        .where(Decision.team_id == team_id, where, _owned_by(team_id, user_id))
-        .order_by(order)
-        .limit(limit)
-    )
-    return [(d, r) for d, r in session.execute(stmt).all()]
-
-
-def upcoming_for(
-    session: Session, *, team_id: str, user_id: str, limit: int = 5
-) -> list[tuple[Decision, Review]]:
-    """Scheduled reviews of decisions this person wrote or decided, soonest first."""
-    return _owned_reviews(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        limit=limit,
-        where=Review.state == ReviewState.SCHEDULED,
-        order=Review.due_at,
-    )
-
-
-def recent_outcomes(
-    session: Session, *, team_id: str, user_id: str, limit: int = 5
-) -> list[tuple[Decision, Review]]:
-    """Answered reviews of decisions this person wrote or decided, newest first."""
-    return _owned_reviews(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        limit=limit,
-        where=Review.outcome.is_not(None),
-        order=Review.outcome_at.desc(),
-    )

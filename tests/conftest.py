@@ -1,5 +1,6 @@
 """Shared fixtures: a real database (SQLite file, or a real PostgreSQL server), the Slack
-Web API emulator, and the app served over loopback HTTP.
+Web API emulator, the app served over loopback HTTP, and `/adr` driven over it (``adr``).
+Helpers the tests import live in tests/support/.
 
 Postgres: if DECISIONBOT_TEST_POSTGRES_URL is set (``.ci/run`` starts a server and sets it),
 tests use that server; otherwise the fixture starts a throwaway cluster from Debian's
@@ -8,6 +9,7 @@ postgresql binaries. Postgres tests are skipped only when those binaries are abs
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,11 +21,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from storage.db import Database
-from tests.harness import BotServer, SlackDriver
-from tests.pg import PostgresServer, postgres_available
-from tests.slack_emulator import SlackEmulator
+from tests.support.adr import Adr
+from tests.support.harness import BotServer, SlackDriver
+from tests.support.pg import PostgresServer, postgres_available
+from tests.support.slack_emulator import SlackEmulator
 
 TABLES_TO_KEEP = {"alembic_version"}
+
+# How long to wait for the bot's Web API calls. Waiting is not a timing assertion: a loaded CI
+# machine may take seconds without anything being wrong (the emulator's own default is 20 s too).
+WAIT_SECONDS = 20.0
 
 # Hypothesis fails an example that takes over 200 ms (its default deadline), and a test whose
 # data generation is slow (HealthCheck.too_slow): both are wall-clock limits, which a stalled CI
@@ -104,6 +111,16 @@ def slack(db: Database, emulator: SlackEmulator) -> Iterator[SlackDriver]:
         yield SlackDriver(server, emulator)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def adr(
+    slack: SlackDriver, emulator: SlackEmulator, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> Adr:
+    """`/adr` driven over real HTTP against the app, on SQLite and on Postgres."""
+    wait_for = functools.partial(SlackEmulator.wait_for, emulator, timeout=WAIT_SECONDS)
+    monkeypatch.setattr(emulator, "wait_for", wait_for)
+    return Adr(slack, emulator, db)
 
 
 # -- a database of its own, for tests that run the bot as separate processes ------------------

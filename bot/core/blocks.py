@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.ids import Action
-from bot.core.render import truncate, truncate_mrkdwn
+from bot.core.render import SECTION_LIMIT, truncate, truncate_mrkdwn
 
 PLAIN_LIMIT = 150  # header text, button text is 75
 VIEW_TITLE_LIMIT = 24
@@ -108,3 +108,19 @@ def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str
     if blocks:
         body["blocks"] = blocks
     return body
+
+
+def packed_sections(heading: str, lines: list[str]) -> list[dict[str, Any]]:
+    """``heading`` and ``lines`` (rendered mrkdwn) packed into as few sections as fit."""
+    blocks: list[dict[str, Any]] = []
+    current = heading
+    for line in lines:
+        line = truncate_mrkdwn(line, SECTION_LIMIT - len(heading) - 1)
+        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
+            blocks.append(section(current))
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        blocks.append(section(current))
+    return blocks

@@ -14,8 +14,8 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from bot.core.log_context import request_context
 from bot.core.slack_api import REQUEST_TIMEOUT
-from bot.runtime.logs import request_context
 from storage.errors import DecisionBotError
 
 log = logging.getLogger("bot.core.errors")

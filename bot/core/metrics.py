@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import (
@@ -30,6 +29,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class OutboxCollector:
         except Exception:  # noqa: BLE001 - a scrape must not fail because the db is down
             log.warning("metrics: cannot read the outbox backlog", exc_info=True)
             backlog = []
-        now = datetime.now(UTC)
+        now = utcnow()
         for kind, state, n, oldest in backlog:
             rows.add_metric([kind, state], n)
             seconds = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0

@@ -1,4 +1,4 @@
-"""Who is asking: the Slack user cache seen from a request, and the work that fills it.
+"""Who is asking: the Slack user cache seen from a request, and the lookups that fill it.
 
 A listener reads the cache (`known`); a person the cache does not know counts as a guest and
 not an admin. Commands whose answer depends on it ack first, then `look_up` the person
@@ -18,15 +18,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.slack_api import slack_error
-from bot.engine.registry import Job, Registry, WorkKind
 from storage import people as repo
 from storage.db import Database
-from storage.decisions import Viewer
-from storage.people import PeopleWork, Person
+from storage.people import Person
+from storage.visibility import Viewer
 
 log = logging.getLogger(__name__)
-
-PAGE = 200  # users.list page size (Slack's recommendation)
 
 
 def home_team_of(body: dict[str, Any]) -> str | None:
@@ -114,41 +111,6 @@ def known_or_looked_up(
 
 def viewer_for(person: Person, channel_id: str | None) -> Viewer:
     return Viewer(user_id=person.user_id, channel_id=channel_id, guest=person.guest)
-
-
-# -- outbox work -----------------------------------------------------------------------------
-
-
-def handle_sync(job: Job) -> bool:
-    """Page through users.list and store everyone (one transaction per page, so a long list
-    is not one long transaction; a retry re-reads from the start, harmlessly)."""
-    cursor: str | None = None
-    while True:
-        resp = job.client.users_list(limit=PAGE, cursor=cursor)  # None is left out
-        members = resp.get("members") or []
-        with job.db.session() as session:
-            repo.upsert_users(session, team_id=job.item.team_id, users=members)
-        cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            return False
-
-
-def handle_lookup(job: Job) -> bool:
-    user = str(job.payload.get("user") or "")
-    if not user:
-        return False
-    info = job.client.users_info(user=user)["user"]
-    job.after_send.append(
-        lambda session: repo.upsert_users(session, team_id=job.item.team_id, users=[info])
-    )
-    return False
-
-
-def register_work(registry: Registry) -> None:
-    registry.register(
-        WorkKind(PeopleWork.SYNC, handle_sync),
-        WorkKind(PeopleWork.LOOKUP, handle_lookup),
-    )
 
 
 def answer_as_person(

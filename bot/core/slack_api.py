@@ -1,71 +1,19 @@
-"""The Slack Web API in one place: the clients (request path and dispatcher), error
-classification, channel privacy, DMs.
-
-Two clients, two rules:
-- ``build_client`` is for the request path (Bolt's ``client``): only ``views.open/push/update``
-  and the ephemeral answer happen there, within Slack's 3 s. One attempt, a short timeout, and
-  it never sleeps on ``Retry-After``.
-- ``build_dispatch_client`` is for the dispatcher: retries connection errors and 5xx a couple
-  of times; a 429 is not slept on but raised as ``RateLimited``, so the dispatcher defers that
-  row and keeps other work flowing (``bot.engine.ratelimit``).
-"""
+"""The Slack Web API seen from features: timeouts, error classification, channel privacy,
+DMs. The clients themselves are built by the process (``bot.runtime.clients``)."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 from storage.channels import ChannelFacts
-
-if TYPE_CHECKING:
-    from bot.engine.ratelimit import RateLimits
-    from bot.runtime.config import Settings
 
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 2.5  # seconds: a trigger_id lives 3 s
 DISPATCH_TIMEOUT = 10
-
-
-def build_client(settings: Settings, token: str | None = None) -> WebClient:
-    """The request path's client: one attempt, short timeout, never a Retry-After sleep."""
-    return WebClient(
-        token=token or settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=REQUEST_TIMEOUT,
-        retry_handlers=[],
-    )
-
-
-def build_dispatch_client(
-    settings: Settings, limits: RateLimits | None = None, token: str | None = None
-) -> WebClient:
-    """The dispatcher's client: slack_sdk's retry handlers for connection errors and 5xx;
-    429 answers become ``RateLimited`` and are honoured per (workspace, method) and per
-    channel for posts by the dispatcher, not slept on."""
-    from bot.core import metrics
-    from bot.engine.ratelimit import DispatchClient, RateLimits
-
-    if limits is None:
-        limits = RateLimits()
-        limits.on_limited = metrics.rate_limited
-    return DispatchClient(
-        token=token or settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=DISPATCH_TIMEOUT,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-        limits=limits,
-    )
 
 
 # Errors that retrying cannot fix: a human must act (invite the bot, unarchive, ...).

@@ -13,6 +13,9 @@
 
 ``run_due(now)`` is the same machinery run once, until nothing is due at ``now``: the
 ``decisionbot run-due`` command and tests use it.
+
+Delivering one row (its handler, then done, retry with backoff, defer, or fail and tell) is
+``bot.engine.delivery``'s; ``Dispatcher`` inherits it.
 """
 
 from __future__ import annotations
@@ -24,80 +27,31 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
 
-from bot.core import metrics
-from bot.core.slack_api import PERMANENT_ERRORS, slack_error
-from bot.engine.ratelimit import RateLimited, current_team
-from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
+from bot.engine.delivery import MAX_ATTEMPTS, Delivery, SweepResult
+from bot.engine.registry import Registry
 from storage import due_work
 from storage.db import Database
-from storage.errors import NotFound
-from storage.models import DueWork
+from storage.models import DueWork, utcnow
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(minutes=5)
 DEFAULT_CONCURRENCY = 8
-MAX_ATTEMPTS = 10  # every kind of error counts: nothing is retried forever
 LEASE_MARGIN = 0.1  # hand a row back once 90% of its lease is gone, instead of sending it
 MIN_WAIT = 0.02
 WAKE_DEBOUNCE = 0.005  # seconds between a wake-up and the claim it triggers
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def error_code(exc: BaseException) -> str:
-    """What ``due_work.last_error`` and the logs keep of an unexpected error: a code or the
-    exception's class, never its message (which may quote what people typed). A timeout is
-    "timeout (timed out)"; an error wrapping another (urllib's URLError) names both."""
-    reason = getattr(exc, "reason", None)
-    inner = reason if isinstance(reason, BaseException) else None
-    if isinstance(exc, TimeoutError) or isinstance(inner, TimeoutError):
-        return "timeout (timed out)"
-    if inner is not None:
-        return f"{type(exc).__name__}: {type(inner).__name__}"
-    return type(exc).__name__
-
-
 def worker_id() -> str:
     """host:pid:random — a host name of any length fits (lease_owner is 255 characters)."""
     return f"{socket.gethostname()[:200]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass
-class SweepResult:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    deferred: int = 0  # rate limited: back to pending until Retry-After, no attempt spent
-    released: int = 0  # handed back unsent (shutdown, lease nearly gone)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, n in counts.items():
-                setattr(self, name, getattr(self, name) + n)
-
-    def summary(self, now: datetime) -> str:
-        line = (
-            f"run-due at {now.isoformat()}: claimed {self.claimed}, sent {self.sent}, "
-            f"retried {self.retried}, failed {self.failed}"
-        )
-        if self.deferred or self.released:
-            line += f" (deferred {self.deferred}, released {self.released})"
-        return line
 
 
 @dataclass
@@ -108,7 +62,7 @@ class _Entry:
     started: bool = False
 
 
-class Dispatcher:
+class Dispatcher(Delivery):
     def __init__(
         self,
         db: Database,
@@ -328,118 +282,6 @@ class Dispatcher:
                 if not queue:
                     del self._lanes[lane]
                     return
-
-    # -- delivering one row ----------------------------------------------------------------
-
-    def _deliver(self, item: DueWork, now: datetime) -> None:
-        kind = self.registry.get(item.kind)
-        if kind is None:
-            self._fail(item, None, PermanentFailure("unknown_kind", f"deliver {item.kind!r}"))
-            return
-        job = Job(item=item, kind=kind, db=self.db, client=self.client, now=now)
-        token = current_team.set(item.team_id)
-        try:
-            sent = kind.handler(job)
-        except RateLimited as limited:
-            self._defer(item, limited, now)
-            return
-        except PermanentFailure as failure:
-            self._fail(item, job, failure)
-            return
-        except NotFound as gone:  # its subject was deleted: nothing left to deliver
-            self._fail(item, None, PermanentFailure("subject_gone", str(gone)))
-            return
-        except SlackApiError as exc:
-            error = slack_error(exc)
-            if error in PERMANENT_ERRORS:
-                self._fail(item, job, PermanentFailure(error, ""))
-            else:
-                self._retry(item, job, f"slack:{error}")
-            return
-        except Exception as exc:  # noqa: BLE001 - timeouts, connection errors, bugs: retry
-            error = error_code(exc)
-            log.warning(
-                "work item %s (%s, team %s) failed: %s", item.id, item.kind, item.team_id, error
-            )
-            # The full text may quote what people typed: only at DEBUG.
-            log.debug("work item %s failed", item.id, exc_info=exc)
-            self._retry(item, job, error)
-            return
-        finally:
-            current_team.reset(token)
-        # What the handler recorded about its message and "done" commit together: a crash
-        # can repeat at most the message in flight, and loses nothing that followed it.
-        with self._unit() as session:
-            for write in job.after_send:
-                write(session)
-            due_work.complete(
-                session, item=item, owner=self.owner, rerun_at=utcnow() + kind.rerun_after
-            )
-        self.result.add(sent=int(bool(sent)))
-        metrics.delivered(item.kind, "sent" if sent else "done")
-
-    @contextmanager
-    def _unit(self) -> Iterator[Session]:
-        with self.db.session() as session:
-            yield session
-
-    def _defer(self, item: DueWork, limited: RateLimited, now: datetime) -> None:
-        # From the sweep's "now" when it is ahead of the clock (run-due --now in the future):
-        # the row then waits for a later sweep instead of spinning in this one.
-        until = max(now, utcnow()) + timedelta(seconds=limited.retry_after)
-        with self._unit() as session:
-            due_work.defer(session, item=item, owner=self.owner, until=until, error=str(limited))
-        self.result.add(deferred=1)
-        metrics.delivered(item.kind, "deferred")
-
-    def _retry(self, item: DueWork, job: Job, error: str) -> None:
-        if item.attempts >= self.max_attempts:
-            self._fail(
-                item,
-                job,
-                PermanentFailure(f"gave up after {item.attempts} attempts: {error}"[:200]),
-            )
-            return
-        with self._unit() as session:
-            due_work.retry_later(
-                session, item=item, owner=self.owner, now=max(job.now, utcnow()), error=error
-            )
-        self.result.add(retried=1)
-        metrics.delivered(item.kind, "retried")
-
-    def _fail(self, item: DueWork, job: Job | None, failure: PermanentFailure) -> None:
-        """Record the failure on the row, and let the kind tell a human in the same
-        transaction (by scheduling a notice, never by calling Slack here)."""
-        log.warning(
-            "work item %s (%s, team %s) failed permanently: %s",
-            item.id,
-            item.kind,
-            item.team_id,
-            failure.error,
-        )
-        kind: WorkKind | None = job.kind if job is not None else None
-        try:
-            with self._unit() as session:
-                failed = due_work.fail_permanently(
-                    session, item=item, owner=self.owner, error=failure.error
-                )
-                if failed and kind is not None and kind.on_failure is not None:
-                    kind.on_failure(session, job, failure)  # type: ignore[arg-type]
-        except Exception:  # noqa: BLE001 - telling failed: still record the failure
-            log.exception("work item %s: telling about its failure failed", item.id)
-            with self._unit() as session:
-                due_work.fail_permanently(session, item=item, owner=self.owner, error=failure.error)
-        self.result.add(failed=1)
-        metrics.delivered(item.kind, "failed")
-
-    def _release(self, items: list[DueWork]) -> None:
-        if not items:
-            return
-        with self._unit() as session:
-            n = due_work.release(session, ids=[i.id for i in items if i.id], owner=self.owner)
-        self.result.add(released=n)
-        for item in items:
-            metrics.delivered(item.kind, "released")
 
 
 def run_due(

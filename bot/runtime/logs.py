@@ -18,39 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from bot.core.log_context import CONTEXT_FIELDS, ContextFilter
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Request fields a record may carry, in the order JSON lines show them.
-CONTEXT_FIELDS = ("team", "user", "kind", "callback", "action", "ref")
-
-_context: ContextVar[Mapping[str, str] | None] = ContextVar("decisionbot_log_context", default=None)
-
-
-@contextmanager
-def request_context(**fields: str | None) -> Iterator[None]:
-    """Records logged inside the block carry ``fields`` (those that are not None), on top of
-    any context already set."""
-    known = {k: str(v) for k, v in fields.items() if v is not None and k in CONTEXT_FIELDS}
-    token = _context.set({**(_context.get() or {}), **known})
-    try:
-        yield
-    finally:
-        _context.reset(token)
-
-
-class ContextFilter(logging.Filter):
-    """Adds the request context to every record (``extra=`` given by the caller wins)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        for key, value in (_context.get() or {}).items():
-            if not hasattr(record, key):
-                setattr(record, key, value)
-        return True
 
 
 class WithholdRequestBodies(logging.Filter):

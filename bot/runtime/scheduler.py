@@ -17,9 +17,10 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.app import work_registry
-from bot.core.slack_api import build_dispatch_client
-from bot.engine.dispatcher import DEFAULT_LEASE, Dispatcher, SweepResult
+from bot.engine.delivery import SweepResult
+from bot.engine.dispatcher import DEFAULT_LEASE, Dispatcher
 from bot.engine.wakeup import PgListener
+from bot.runtime.clients import build_dispatch_client
 from bot.runtime.config import Settings
 from storage import events
 from storage.db import Database
@@ -32,7 +33,6 @@ SQLITE_WORKER_POLL = 1.0  # seconds: a worker on SQLite has no NOTIFY, so it pol
 
 def start_ticker(seconds: float, tick: Any) -> Any:
     """An APScheduler job calling ``tick`` every ``seconds`` (and once right away)."""
-    from datetime import UTC
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -44,7 +44,7 @@ def start_ticker(seconds: float, tick: Any) -> Any:
         id="decisionbot.tick",
         max_instances=1,
         coalesce=True,
-        next_run_time=datetime.now(UTC),
+        next_run_time=utcnow(),
     )
     scheduler.start()
     return scheduler

@@ -27,18 +27,11 @@ from slack_sdk.web.base_client import BaseClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.core.ids import Action, Callback, Field
-from tests.e2e.adr import Adr
-from tests.e2e.test_reviews import (
-    aware,
-    disagree,
-    new_decision,
-    next_weekday,
-    review,
-    reviews,
-    sweep,
-)
-from tests.harness import Reply, SlackDriver
-from tests.slack_emulator import SlackEmulator
+from tests.support.adr import Adr
+from tests.support.delivery import aware, next_weekday, sweep
+from tests.support.harness import Reply, SlackDriver
+from tests.support.reviews import disagree, new_decision, review, reviews
+from tests.support.slack_emulator import SlackEmulator
 
 SLACK_LATENCY = 2.0  # seconds added to every Web API call and response_url post
 ACK_WITHIN = 3.0  # Slack's limit: no answer by then and the person sees an error

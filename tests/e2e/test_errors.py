@@ -51,7 +51,7 @@ def test_unexpected_errors_are_logged_with_ids_and_apologised_for(
     def boom(*_a, **_k):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(listeners.repo, "search_decisions", boom)
+    monkeypatch.setattr(listeners.search, "search_decisions", boom)
     reply = slack.command("search anything", user="UCAROL", team="TQQQ")
     assert reply.status == 200
     text = reply.json()["text"]

@@ -14,10 +14,10 @@ from typing import Any
 from bot.core.errors import guarded
 from bot.core.ids import Action
 from storage.decision_work import REFRESH_INTERVAL
-from tests.e2e.adr import Adr, all_text
-from tests.harness import Reply, SlackDriver
-from tests.slack_emulator import Call, SlackEmulator
-from tests.test_run_due_processes import wait_until
+from tests.support.adr import Adr, all_text
+from tests.support.harness import Reply, SlackDriver
+from tests.support.processes import wait_until
+from tests.support.slack_emulator import Call, SlackEmulator
 
 # Slack gives up on an answer after 3 s; a stalled CI machine can take that long without the
 # bot being wrong (no timing asserts in tests), so a click gives up only on a hang.

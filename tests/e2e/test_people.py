@@ -11,7 +11,7 @@ import json
 import time
 
 from bot.core.ids import Action, Field
-from tests.e2e.adr import Adr, all_text, ephemeral, listed_numbers
+from tests.support.adr import Adr, all_text, ephemeral, listed_numbers
 
 
 def _home(slack, emulator, user: str) -> str:
@@ -241,7 +241,7 @@ def test_old_event_ids_are_pruned_by_a_daily_chain_of_scheduled_work(adr: Adr, s
 
     from storage import events
     from storage.models import utcnow
-    from tests.e2e.test_reviews import sweep
+    from tests.support.delivery import sweep
 
     slack.event({"type": "team_join", "user": {"id": "UNEW"}}, event_id="EvOld")
     _until(lambda: adr.count("processed_events") == 1, "the event's mark")

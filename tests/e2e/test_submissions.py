@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.core.ids import Action, Field
-from tests.e2e.adr import Adr
+from tests.support.adr import Adr
 
 
 def test_the_same_submit_twice_records_one_decision_and_posts_it_once(adr: Adr, slack, emulator):

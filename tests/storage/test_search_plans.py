@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from storage import decisions as repo
+from storage import search
 from storage.db import Database
-from storage.decisions import DecisionDraft, Viewer
+from storage.decisions import DecisionDraft
+from storage.visibility import Viewer
 
 TEAM = "TAAA"
 OTHER_TEAM = "TBBB"
@@ -68,16 +70,16 @@ def _seed(db: Database, n: int = 80) -> None:
 def _search(db: Database, query: str, viewer: Viewer) -> list[int]:
     with db.read() as s:
         return [
-            d.number for d in repo.search_decisions(s, team_id=TEAM, viewer=viewer, query=query)
+            d.number for d in search.search_decisions(s, team_id=TEAM, viewer=viewer, query=query)
         ]
 
 
-@pytest.mark.parametrize("caps", [repo.SEARCH_CANDIDATES, (3, 7, -1), (1, 2, -1)])
+@pytest.mark.parametrize("caps", [search.SEARCH_CANDIDATES, (3, 7, -1), (1, 2, -1)])
 def test_both_ways_to_the_newest_matches_agree(
     pg: Database, monkeypatch: pytest.MonkeyPatch, caps: tuple[int, ...]
 ) -> None:
     _seed(pg)
-    monkeypatch.setattr(repo, "SEARCH_CANDIDATES", caps)
+    monkeypatch.setattr(search, "SEARCH_CANDIDATES", caps)
     viewers = [Viewer(u, c) for u in USERS[:3] for c in ("CGENERAL", "CPRIV", None)]
     seen: dict[bool, list[Any]] = {}
     for through_index in (False, True):
@@ -85,7 +87,7 @@ def test_both_ways_to_the_newest_matches_agree(
         def chosen(matches: float, rows: float, cap: int, flag: bool = through_index) -> bool:
             return flag and cap > 0  # forced one way for every cap that has a newest-first
 
-        monkeypatch.setattr(repo, "_read_all_matches", chosen)
+        monkeypatch.setattr(search, "_read_all_matches", chosen)
         seen[through_index] = [_search(pg, q, v) for q in QUERIES for v in viewers]
     assert seen[True] == seen[False]
     assert any(seen[True])  # the seed does match
@@ -94,16 +96,16 @@ def test_both_ways_to_the_newest_matches_agree(
 def test_a_word_found_nowhere_reads_the_index_not_the_table(pg: Database) -> None:
     _seed(pg)
     with pg.read() as s:
-        matches, rows = repo._pg_match_estimate(s, team_id=TEAM, query="zeppelinx")
-    assert repo._read_all_matches(matches, rows, 500)
-    assert not repo._read_all_matches(matches, rows, -1)
+        matches, rows = search._pg_match_estimate(s, team_id=TEAM, query="zeppelinx")
+    assert search._read_all_matches(matches, rows, 500)
+    assert not search._read_all_matches(matches, rows, -1)
 
 
 def test_the_choice_follows_the_cost_of_each_way() -> None:
     n = 1_000_000
-    assert repo._read_all_matches(0, n, 500)  # nothing to read
-    assert repo._read_all_matches(5_001, n, 500)  # the planner's guess for an unlisted word
-    assert repo._read_all_matches(9_000, n, 500)  # ~63k index visits beat a ~55k-row walk
-    assert not repo._read_all_matches(21_000, n, 500)  # a 2% word: the walk stops at ~24k rows
-    assert not repo._read_all_matches(250_000, n, 500)
-    assert repo._read_all_matches(50_000, n, 20_000)  # the wider cap walks further
+    assert search._read_all_matches(0, n, 500)  # nothing to read
+    assert search._read_all_matches(5_001, n, 500)  # the planner's guess for an unlisted word
+    assert search._read_all_matches(9_000, n, 500)  # ~63k index visits beat a ~55k-row walk
+    assert not search._read_all_matches(21_000, n, 500)  # a 2% word: the walk stops at ~24k rows
+    assert not search._read_all_matches(250_000, n, 500)
+    assert search._read_all_matches(50_000, n, 20_000)  # the wider cap walks further

@@ -1,44 +1,50 @@
-"""`/adr`: the decision modal, lifecycle commands, list/show/search, the message shortcut."""
+"""`/adr`'s own verbs (new, edit, supersede, list, search, show, accept, reject, deprecate),
+the decision modal, the "Log as decision" message shortcut, the list pager and the Supersede
+button. Other features add their `/adr` verbs to the same table (``bot.core.commands``)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core import people
+from bot.core import faults, people
+from bot.core.adr_command import AdrCommand
 from bot.core.blocks import ephemeral
+from bot.core.commands import Request, SlashCommand, parse_number
 from bot.core.errors import guarded
-from bot.core.forms import button_number, parse_decision_form
 from bot.core.ids import Action, Callback
 from bot.core.render import render, truncate
 from bot.core.slack_api import slack_error
-from bot.features.decisions.command import AdrCommand, parse_adr
-from bot.features.decisions.views import (
-    PAGE_SIZE,
+from bot.features.decisions.forms import (
     FormMeta,
     build_decision_modal,
+    parse_decision_form,
+)
+from bot.features.decisions.views import (
+    PAGE_SIZE,
     build_list_blocks,
     build_record_blocks,
     build_search_blocks,
-    parse_form_meta,
 )
-from bot.features.digest import listeners as digest
-from bot.features.export import work as adr_export
-from bot.features.redaction import listeners as redaction
-from bot.features.reviews import listeners as reviews
-from bot.runtime import faults
+from storage import (
+    decision_lists,
+    decision_record,
+    decision_status,
+    review_lists,
+    rules,
+    search,
+)
 from storage import decision_work as outbox
 from storage import decisions as repo
 from storage import reviews as reviews_repo
 from storage.db import Database
 from storage.errors import InvalidInput
-from storage.models import DecisionStatus
+from storage.models import DecisionStatus, utcnow
 from storage.people import Person
 from storage.submissions import first_submission
 
@@ -51,16 +57,20 @@ LIFECYCLE = {
 }
 
 
+def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
+    adr.add("new", run=open_new)
+    adr.add("edit", "supersede", run=open_edit_or_supersede)
+    adr.add("list", answer=answer_list)
+    adr.add("search", answer=answer_search)
+    adr.add("show", answer=answer_show)
+    adr.add(*LIFECYCLE, answer=answer_lifecycle)
+
+
 def register(app: App) -> None:
-    app.command("/adr")(guarded(handle_adr))
     app.view(Callback.DECISION_FORM)(guarded(handle_decision_submission))
     app.shortcut(Callback.LOG_MESSAGE_SHORTCUT)(guarded(handle_log_message))
     app.action(Action.LIST_PAGE)(guarded(handle_list_page))
-    app.action(Action.EXPORT)(guarded(handle_export_click))
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+    app.action(Action.REVIEW_SUPERSEDE)(guarded(handle_supersede_button))
 
 
 def help_blocks(prefix: str = "") -> list[dict[str, Any]]:
@@ -70,191 +80,105 @@ def help_blocks(prefix: str = "") -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
 
 
-def handle_adr(
-    ack: Ack,
-    command: dict[str, Any],
-    client: WebClient,
-    db: Database,
-    team: str,
-    context: BoltContext,
-    respond: Respond,
-) -> None:
-    cmd = parse_adr(command.get("text", ""))
-    user = command.get("user_id", "")
-    channel = command.get("channel_id") or None
-
-    if cmd.name == "new":
-        # trigger_id lives 3 s: ack and open the modal before anything else.
-        ack()
-        client.views_open(
-            trigger_id=command["trigger_id"],
-            view=build_decision_modal(
-                meta=FormMeta(mode="new"),
-                today=now_utc().date(),
-                channel_id=channel,
-                title=truncate(cmd.text, 200, more=""),
-            ),
-        )
-        return
-    if cmd.name in ("edit", "supersede"):
-        _open_edit_or_supersede(
-            ack, respond, cmd, client, db, team, context, user, command["trigger_id"], channel
-        )
-        return
-    if cmd.name == "help":
-        ack(**ephemeral("Decision log help", help_blocks()))
-        return
-    if cmd.name == "invalid":
-        ack(**ephemeral(cmd.error))
-        return
+def adr_help(cmd: AdrCommand) -> dict[str, Any]:
+    """`/adr help`, and what `/adr` answers to a verb it does not know."""
     if cmd.name == "unknown":
-        ack(
-            **ephemeral(
-                "Decision log help",
-                help_blocks(render("decisions/unknown_command.md.j2", text=truncate(cmd.text, 100))),
-            )
-        )
-        return
-    if cmd.name == "digest":
-        digest.handle_command(
-            ack,
-            respond,
-            client,
-            db,
-            team=team,
-            user=user,
-            channel=channel,
-            verb=cmd.text,
-            trigger_id=command["trigger_id"],
-            context=context,
-        )
-        return
-    if cmd.name == "dm":
-        ack(**ephemeral(redaction.dm_setting(db, team=team, user=user, setting=cmd.text)))
-        return
-    if cmd.name in PERSONAL:
-        _answer_as_person(ack, respond, cmd, client, db, team, context, user, channel)
-        return
-    ack(**ephemeral("Decision log help", help_blocks()))
+        prefix = render("decisions/unknown_command.md.j2", text=truncate(cmd.text, 100))
+        return ephemeral("Decision log help", help_blocks(prefix))
+    return ephemeral("Decision log help", help_blocks())
 
 
-# What these commands show or allow depends on who asks (a guest, an admin): see bot/core/people.py.
-PERSONAL = frozenset(
-    {"list", "search", "show", "review", "remind", "redact", "settings", "export", *LIFECYCLE}
-)
-
-
-def _answer_as_person(
-    ack: Ack,
-    respond: Respond,
-    cmd: AdrCommand,
-    client: WebClient,
-    db: Database,
-    team: str,
-    context: BoltContext,
-    user: str,
-    channel: str | None,
-) -> None:
-    people.answer_as_person(
-        ack,
-        respond,
-        client,
-        db,
-        team=team,
-        user=user,
-        enterprise_id=context.enterprise_id,
-        answer=lambda person: _answer(cmd, person, db, team, channel),
+def open_new(cmd: AdrCommand, request: Request) -> None:
+    # trigger_id lives 3 s: ack and open the modal before anything else.
+    request.ack()
+    request.client.views_open(
+        trigger_id=request.trigger_id,
+        view=build_decision_modal(
+            meta=FormMeta(mode="new"),
+            today=utcnow().date(),
+            channel_id=request.channel,
+            title=truncate(cmd.text, 200, more=""),
+        ),
     )
 
 
-def _answer(
-    cmd: AdrCommand, person: Person, db: Database, team: str, channel: str | None
-) -> dict[str, Any]:
-    viewer = people.viewer_for(person, channel)
-    user = person.user_id
-    if cmd.name == "settings":
-        return ephemeral(reviews.settings_command(db, team=team, text=cmd.text, person=person))
-    if cmd.name == "redact":
-        return ephemeral(redaction.redact(db, team=team, user=user, viewer=viewer, cmd=cmd))
-    if cmd.name == "export":
-        return ephemeral(
-            adr_export.ask(db, team=team, viewer=viewer, number=cmd.number, fmt=cmd.text)
-        )
-    if cmd.name == "list":
-        with db.read() as session:
-            rows, total = repo.list_decisions(
-                session,
-                team_id=team,
-                viewer=viewer,
-                status=cmd.status,
-                tag=cmd.tag,
-                limit=PAGE_SIZE,
-            )
-        return ephemeral(
-            "Decisions",
-            build_list_blocks(rows, total=total, offset=0, status=cmd.status, tag=cmd.tag),
-        )
-    if cmd.name == "search":
-        with db.read() as session:
-            found = repo.search_decisions(session, team_id=team, viewer=viewer, query=cmd.text)
-        return ephemeral("Search results", build_search_blocks(cmd.text, found))
-    assert cmd.number is not None
-    if cmd.name == "show":
-        with db.read() as session:
-            decision = repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
-            record = repo.load_record(session, decision=decision)
-            review = reviews_repo.review_summary(session, decision=decision)
-        text, blocks = build_record_blocks(record, review)
-        return ephemeral(text, blocks)
-    if cmd.name == "review":
-        return ephemeral(
-            reviews.review_now(db, team=team, number=cmd.number, user=user, viewer=viewer)
-        )
-    if cmd.name == "remind":
-        return ephemeral(
-            reviews.remind(
-                db, team=team, number=cmd.number, user=user, when=cmd.text, viewer=viewer
-            )
-        )
-    with db.session() as session:  # accept, reject, deprecate
-        repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
-        decision = repo.change_status(
+def answer_list(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+    viewer = people.viewer_for(person, request.channel)
+    with request.db.read() as session:
+        rows, total = decision_lists.list_decisions(
             session,
-            team_id=team,
+            team_id=request.team,
+            viewer=viewer,
+            status=cmd.status,
+            tag=cmd.tag,
+            limit=PAGE_SIZE,
+        )
+    return ephemeral(
+        "Decisions",
+        build_list_blocks(rows, total=total, offset=0, status=cmd.status, tag=cmd.tag),
+    )
+
+
+def answer_search(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+    viewer = people.viewer_for(person, request.channel)
+    with request.db.read() as session:
+        found = search.search_decisions(
+            session, team_id=request.team, viewer=viewer, query=cmd.text
+        )
+    return ephemeral("Search results", build_search_blocks(cmd.text, found))
+
+
+def answer_show(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+    assert cmd.number is not None  # the parser gives a numbered verb its number
+    viewer = people.viewer_for(person, request.channel)
+    with request.db.read() as session:
+        decision = repo.get_decision(
+            session, team_id=request.team, number=cmd.number, viewer=viewer
+        )
+        record = decision_record.load_record(session, decision=decision)
+        review = review_lists.review_summary(session, decision=decision)
+    text, blocks = build_record_blocks(record, review)
+    return ephemeral(text, blocks)
+
+
+def answer_lifecycle(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+    """`/adr accept|reject|deprecate N [note]`."""
+    assert cmd.number is not None
+    viewer = people.viewer_for(person, request.channel)
+    with request.db.session() as session:
+        repo.get_decision(session, team_id=request.team, number=cmd.number, viewer=viewer)
+        decision = decision_status.change_status(
+            session,
+            team_id=request.team,
             number=cmd.number,
-            actor_id=user,
+            actor_id=person.user_id,
             to=LIFECYCLE[cmd.name],
             note=cmd.text,
             override=cmd.override,
         )
-        if decision.status in (DecisionStatus.REJECTED, DecisionStatus.DEPRECATED):
+        if not rules.is_live(decision.status):  # nothing left to review
             reviews_repo.cancel_reviews(session, decision=decision)
         outbox.schedule_refresh(session, decision=decision)
     return ephemeral(f"ADR-{decision.number} is now {decision.status}.")
 
 
-def _open_edit_or_supersede(
-    ack: Ack,
-    respond: Respond,
-    cmd: AdrCommand,
-    client: WebClient,
-    db: Database,
-    team: str,
-    context: BoltContext,
-    user: str,
-    trigger_id: str,
-    channel: str | None,
-) -> None:
+def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
     assert cmd.number is not None
-    person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
+    ack, respond, client, db, team = (
+        request.ack,
+        request.respond,
+        request.client,
+        request.db,
+        request.team,
+    )
+    user, channel, enterprise_id = request.user, request.channel, request.context.enterprise_id
+    person = people.known(db, team=team, user=user, enterprise_id=enterprise_id)
     acked = person is None
     if person is None:
         # Who is this (a guest sees only this channel's decisions)? Ack, then ask Slack; the
         # trigger_id usually outlives one users.info call.
         ack()
-        person = people.look_up(
-            db, client, team=team, user=user, enterprise_id=context.enterprise_id
-        )
+        person = people.look_up(db, client, team=team, user=user, enterprise_id=enterprise_id)
 
     def answer(text: str) -> None:
         if acked:
@@ -266,11 +190,10 @@ def _open_edit_or_supersede(
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=cmd.number, viewer=viewer)
         if not repo.is_changer(session, decision, user):
-            answer(f"Only the author and the deciders of ADR-{decision.number} can {cmd.name} it.")
+            answer(rules.change_refused(ref=decision.ref, author_id=decision.author_id))
             return
-        if (
-            cmd.name == "supersede"
-            and DecisionStatus(decision.status) not in repo.TRANSITIONS[DecisionStatus.SUPERSEDED]
+        if cmd.name == "supersede" and not rules.can_become(
+            decision.status, DecisionStatus.SUPERSEDED
         ):
             answer(f"ADR-{decision.number} is {decision.status}, so it can't be superseded.")
             return
@@ -280,10 +203,10 @@ def _open_edit_or_supersede(
     meta = FormMeta(mode=cmd.name, number=decision.number)  # type: ignore[arg-type]
     try:
         client.views_open(
-            trigger_id=trigger_id,
+            trigger_id=request.trigger_id,
             view=build_decision_modal(
                 meta=meta,
-                today=now_utc().date(),
+                today=utcnow().date(),
                 channel_id=channel if cmd.name == "supersede" else decision.channel_id,
                 decision=decision,
                 people=named,
@@ -308,10 +231,10 @@ def handle_decision_submission(
     team: str,
     context: BoltContext,
 ) -> None:
-    meta = parse_form_meta(view.get("private_metadata", ""))
+    meta = FormMeta.decode(view)
     editing = meta.mode == "edit"
     values = (view.get("state") or {}).get("values") or {}
-    draft, errors = parse_decision_form(values, now=now_utc(), editing=editing)
+    draft, errors = parse_decision_form(values, now=utcnow(), editing=editing)
     if errors:
         ack(response_action="errors", errors=errors)
         return
@@ -369,7 +292,7 @@ def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) ->
     channel = (shortcut.get("channel") or {}).get("id")
     text = message.get("text") or ""
     view = build_decision_modal(
-        meta=FormMeta(mode="new"), today=now_utc().date(), channel_id=channel
+        meta=FormMeta(mode="new"), today=utcnow().date(), channel_id=channel
     )
     # Open first (trigger_id expires in 3 s), then fetch the permalink and fill the form in.
     opened = client.views_open(trigger_id=shortcut["trigger_id"], view=view)
@@ -384,9 +307,7 @@ def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) ->
     for block in view["blocks"]:
         if block.get("block_id") == "context":
             block["element"]["initial_value"] = truncate(text, 3000)
-    view["private_metadata"] = FormMeta(mode="new", source=source).model_dump_json(
-        exclude_none=True
-    )
+    view["private_metadata"] = FormMeta(mode="new", source=source).encode()
     client.views_update(view_id=opened["view"]["id"], hash=opened["view"].get("hash"), view=view)
 
 
@@ -412,7 +333,7 @@ def handle_list_page(
     )
     viewer = people.viewer_for(person, (body.get("channel") or {}).get("id"))
     with db.read() as session:
-        rows, total = repo.list_decisions(
+        rows, total = decision_lists.list_decisions(
             session,
             team_id=team,
             viewer=viewer,
@@ -429,23 +350,30 @@ def handle_list_page(
     )
 
 
-def handle_export_click(
+def handle_supersede_button(
     ack: Ack,
     action: dict[str, Any],
     body: dict[str, Any],
-    respond: Respond,
+    client: WebClient,
     db: Database,
     team: str,
 ) -> None:
-    """**Export as ADR file** on `/adr show N`: as `/adr export N` from that channel."""
-    number = button_number(action, "a decision")
+    number = parse_number(str(action.get("value") or ""))
+    if number is None:
+        raise InvalidInput("That button doesn't point at a decision any more.")
+    user = body["user"]["id"]
+    with db.read() as session:
+        decision = repo.get_decision(session, team_id=team, number=number)
+        repo.require_changer(session, decision, user)
+        people = repo.members(session, decision=decision)
     ack()
-    person = people.as_known_or_guest(
-        db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
-    )
-    viewer = people.viewer_for(person, (body.get("channel") or {}).get("id"))
-    respond(
-        replace_original=False,
-        response_type="ephemeral",
-        text=adr_export.ask(db, team=team, viewer=viewer, number=number, fmt="madr"),
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=build_decision_modal(
+            meta=FormMeta(mode="supersede", number=number),
+            today=utcnow().date(),
+            channel_id=decision.channel_id,
+            decision=decision,
+            people=people,
+        ),
     )

@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Any
 
 from bot.core.blocks import (
     MESSAGE_BLOCKS,
     button,
     context,
     header,
-    input_block,
-    modal,
-    plain,
     section,
-    text_input,
 )
-from bot.core.forms import PEOPLE_MAX, TEXT_MAX, TITLE_MAX, one_month_after
-from bot.core.ids import Action, Callback, Field
+from bot.core.durations import format_duration
+from bot.core.ids import Action
 from bot.core.redacted import shown, shown_plain
 from bot.core.render import Mrkdwn, mention, render, truncate
-from bot.features.estimates.estimation import format_duration
-from bot.features.reviews.views import (
+from bot.features.reviews import (
     DISSENT_LABELS,
     OUTCOME_LABELS,
     outcome_context,
     review_summary_text,
 )
-from storage.decisions import DecisionRecord
+from storage import rules
+from storage.decision_record import DecisionRecord
 from storage.models import (
     Decision,
     DecisionEvent,
@@ -38,12 +31,11 @@ from storage.models import (
     DissentAnswer,
     EstimateRound,
     Outcome,
-    Review,
     Role,
     Stance,
     StanceKind,
 )
-from storage.reviews import ReviewSummary
+from storage.review_lists import ReviewSummary
 
 STATUS_LABELS = {
     DecisionStatus.PROPOSED: ":thinking_face: Proposed",
@@ -61,153 +53,7 @@ PAGE_SIZE = 10
 HISTORY_SHOWN = 15
 
 
-class FormMeta(BaseModel):
-    """What the decision modal carries in private_metadata."""
-
-    mode: Literal["new", "edit", "supersede"] = "new"
-    number: int | None = None
-    source: str | None = None  # permalink of the message it was logged from
-
-
-class StanceMeta(BaseModel):
-    number: int
-
-
 # -- the decision modal ----------------------------------------------------------------------
-
-
-def build_decision_modal(
-    *,
-    meta: FormMeta,
-    today: date,
-    channel_id: str | None = None,
-    title: str = "",
-    decision: Decision | None = None,
-    people: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    """The form for a new decision, an edit of ``decision``, or a supersede prefilled from it."""
-    d = decision
-    people = people or {}
-    editing = meta.mode == "edit"
-
-    def initial(attr: str) -> str:
-        return str(getattr(d, attr) or "") if d is not None else ""
-
-    blocks: list[dict[str, Any]] = [
-        input_block(
-            Field.TITLE,
-            "Title",
-            text_input(
-                title or initial("title"),
-                max_length=TITLE_MAX,
-                placeholder="Use Postgres for the event store",
-            ),
-        ),
-        input_block(
-            Field.CONTEXT,
-            "Context / problem",
-            text_input(initial("context"), multiline=True, max_length=TEXT_MAX),
-            optional=True,
-        ),
-        input_block(
-            Field.OPTIONS,
-            "Options considered",
-            text_input(initial("options"), multiline=True, max_length=TEXT_MAX),
-            optional=True,
-        ),
-        input_block(
-            Field.DECISION,
-            "Decision",
-            text_input(initial("decision"), multiline=True, max_length=TEXT_MAX),
-        ),
-        input_block(
-            Field.CONSEQUENCES,
-            "Consequences and trade-offs",
-            text_input(initial("consequences"), multiline=True, max_length=TEXT_MAX),
-            optional=True,
-        ),
-    ]
-    # A superseding decision starts as proposed, with its own round of stances: a standing
-    # Block on the old one cannot be stepped around by superseding it "accepted".
-    if not editing and meta.mode != "supersede":
-        options = [
-            {"text": plain("Proposed — open for stances"), "value": DecisionStatus.PROPOSED},
-            {"text": plain("Accepted — already agreed"), "value": DecisionStatus.ACCEPTED},
-        ]
-        blocks.append(
-            input_block(
-                Field.STATUS,
-                "Status",
-                {"type": "static_select", "options": options, "initial_option": options[0]},
-            )
-        )
-    for block_id, label, role in (
-        (Field.DECIDERS, "Deciders", Role.DECIDER),
-        (Field.CONSULTED, "Consulted", Role.CONSULTED),
-        (Field.INFORMED, "Informed (told by DM)", Role.INFORMED),
-    ):
-        element: dict[str, Any] = {"type": "multi_users_select", "max_selected_items": PEOPLE_MAX}
-        if people.get(role):
-            element["initial_users"] = people[role][:PEOPLE_MAX]
-        blocks.append(input_block(block_id, label, element, optional=True))
-    tags = " ".join(d.tag_list) if d is not None else ""
-    # A new decision suggests a review a month out; an edit shows the date it has, or none:
-    # a cleared review date stays cleared (an edit must not quietly bring a review back).
-    review: date | None = (
-        (d.review_date if d is not None else None) if editing else one_month_after(today)
-    )
-    picker: dict[str, Any] = {"type": "datepicker"}
-    if review is not None:
-        picker["initial_date"] = review.isoformat()
-    blocks += [
-        input_block(
-            Field.TAGS,
-            "Tags",
-            text_input(tags, max_length=300, placeholder="database infra"),
-            optional=True,
-            hint="Words separated by spaces or commas, used by /adr list #tag.",
-        ),
-        input_block(
-            Field.REVIEW_DATE,
-            "Review date",
-            picker,
-            optional=True,
-            hint="On this day I'll ask the deciders whether it worked.",
-        ),
-        input_block(
-            Field.SUCCESS,
-            "What success looks like",
-            text_input(initial("success_criteria"), multiline=True, max_length=TEXT_MAX),
-            optional=True,
-        ),
-    ]
-    if not editing:
-        conv: dict[str, Any] = {
-            "type": "conversations_select",
-            "filter": {"include": ["public", "private", "im", "mpim"], "exclude_bot_users": True},
-        }
-        if channel_id:
-            conv["initial_conversation"] = channel_id
-        blocks.append(input_block(Field.CHANNEL, "Post in", conv))
-    title_text = {
-        "new": "Record a decision",
-        "edit": f"Edit ADR-{meta.number}",
-        "supersede": f"Supersede ADR-{meta.number}",
-    }[meta.mode]
-    return modal(
-        callback_id=Callback.DECISION_FORM,
-        title=title_text,
-        submit="Save" if editing else "Record",
-        blocks=blocks,
-        metadata=meta.model_dump_json(exclude_none=True),
-    )
-
-
-def parse_form_meta(raw: str) -> FormMeta:
-    try:
-        return FormMeta.model_validate_json(raw or "{}")
-    except ValueError:
-        return FormMeta()
 
 
 # -- the posted record -----------------------------------------------------------------------
@@ -293,7 +139,7 @@ def build_decision_message(
     badge = outcome_context(review)
     if badge is not None:
         blocks.append(badge)
-    if d.status in (DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED):
+    if rules.is_live(d.status):  # stances are taken while it is live
         value = str(d.number)
         blocks.append(
             {
@@ -430,7 +276,7 @@ def build_record_blocks(
 # -- list and search -------------------------------------------------------------------------
 
 
-def _list_rows(decisions: list[Decision]) -> str:
+def list_rows(decisions: list[Decision]) -> str:
     return render(
         "decisions/list.md.j2",
         decisions=[
@@ -467,7 +313,7 @@ def build_list_blocks(
     title = f"Decisions {what}".strip() + f" ({offset + 1}–{offset + len(decisions)} of {total})"
     blocks: list[dict[str, Any]] = [
         section(render("decisions/field.md.j2", label=title, text="")),
-        section(_list_rows(decisions)),
+        section(list_rows(decisions)),
     ]
     nav = []
     if offset > 0:
@@ -505,129 +351,14 @@ def build_search_blocks(query: str, decisions: list[Decision]) -> list[dict[str,
     label = f"Best matches for “{truncate(query, 200)}”"
     return [
         section(render("decisions/field.md.j2", label=label, text="")),
-        section(_list_rows(decisions)),
+        section(list_rows(decisions)),
     ]
 
 
 # -- stance modals ---------------------------------------------------------------------------
 
 
-def build_disagree_modal(decision: Decision, current: Stance | None = None) -> dict[str, Any]:
-    concern = current.concern if current is not None else ""
-    change = current.change_my_mind if current is not None else ""
-    commit_option = {
-        "text": plain("I disagree, and I commit to making this decision work."),
-        "value": "commit",
-    }
-    return modal(
-        callback_id=Callback.DISAGREE_FORM,
-        title="Disagree & commit",
-        submit="Commit",
-        metadata=StanceMeta(number=decision.number).model_dump_json(),
-        blocks=[
-            section(
-                render(
-                    "decisions/field.md.j2",
-                    label=f"{decision.ref}: {truncate(decision.title, 200)}",
-                    text=truncate(decision.decision, 1000),
-                )
-            ),
-            input_block(
-                Field.CONCERN,
-                "My concern",
-                text_input(concern, multiline=True, max_length=TEXT_MAX),
-            ),
-            input_block(
-                Field.CHANGE_MY_MIND,
-                "What would change my mind",
-                text_input(change, multiline=True, max_length=TEXT_MAX),
-                optional=True,
-            ),
-            input_block(
-                Field.COMMIT, "Commitment", {"type": "checkboxes", "options": [commit_option]}
-            ),
-        ],
-    )
-
-
-def build_block_modal(decision: Decision, current: Stance | None = None) -> dict[str, Any]:
-    reason = current.reason if current is not None and current.kind == StanceKind.BLOCK else ""
-    return modal(
-        callback_id=Callback.BLOCK_FORM,
-        title="Block this decision",
-        submit="Block",
-        metadata=StanceMeta(number=decision.number).model_dump_json(),
-        blocks=[
-            section(
-                render(
-                    "decisions/field.md.j2",
-                    label=f"{decision.ref}: {truncate(decision.title, 200)}",
-                    text="A block stops a proposed decision from being accepted until you withdraw it (choose Agree or Disagree & commit) or a decider overrides it with a note.",
-                )
-            ),
-            input_block(
-                Field.REASON,
-                "Why are you blocking it?",
-                text_input(reason, multiline=True, max_length=TEXT_MAX),
-            ),
-        ],
-    )
-
-
-def parse_stance_meta(raw: str) -> StanceMeta | None:
-    try:
-        return StanceMeta.model_validate_json(raw or "{}")
-    except ValueError:
-        return None
-
-
 # -- App Home --------------------------------------------------------------------------------
-
-
-def build_home(
-    *,
-    recent: list[Decision],
-    awaiting: list[Decision],
-    owned: list[Decision],
-    reviews_waiting: list[Decision] | None = None,
-    upcoming: list[tuple[Decision, Review]] | None = None,
-    outcomes: list[tuple[Decision, Review]] | None = None,
-    guest: bool = False,
-) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [header("Decision log")]
-    if guest:
-        blocks.append(section(render("home/guest.md.j2")))
-        return {"type": "home", "blocks": blocks}
-    review_lines = [
-        f"*ADR-{d.number}* {truncate(d.title, 80)} · {OUTCOME_LABELS[Outcome(r.outcome)]}"
-        for d, r in outcomes or []
-        if r.outcome
-    ] + [
-        f"*ADR-{d.number}* {truncate(d.title, 80)} · review on {r.due_at.date().isoformat()}"
-        for d, r in upcoming or []
-    ]
-    for label, items, empty in (
-        ("Waiting for your stance", awaiting, "Nothing is waiting for you."),
-        ("Reviews waiting for your answer", reviews_waiting or [], "No review is waiting for you."),
-        ("Decisions you own", owned, "You haven't recorded or decided anything yet."),
-        ("Recent decisions", recent, "No decisions yet: type /adr in any channel."),
-    ):
-        blocks.append(
-            section(render("decisions/field.md.j2", label=label, text=empty if not items else ""))
-        )
-        if items:
-            blocks.append(section(_list_rows(items)))
-        if label == "Decisions you own" and review_lines:
-            # Titles are user text: escaped through the template like every other line.
-            blocks.append(
-                section(render("decisions/field.md.j2", label="Outcomes and next reviews", text=""))
-            )
-            blocks.append(section(render("home/reviews.md.j2", lines=review_lines)))
-        blocks.append({"type": "divider"})
-    blocks.append(
-        context("Record a decision with /adr · search with /adr search &lt;words&gt; · /adr help")
-    )
-    return {"type": "home", "blocks": blocks[:100]}
 
 
 def estimates_line(rounds: list[EstimateRound]) -> str:

@@ -19,8 +19,17 @@ from bot.core.render import channel_link, render
 from bot.core.slack_api import HOW_TO_FIX, POST_FAILED_OTHERWISE, conversation_facts, slack_error
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
 from bot.features.decisions.views import build_decision_message, informed_dm_text
-from bot.features.reviews.views import build_review_dm_now
-from storage import channels, preferences, redaction
+from bot.features.reviews import build_review_dm_now
+from storage import (
+    channels,
+    decision_record,
+    preferences,
+    redaction,
+    review_answers,
+    review_lists,
+    review_settings,
+    rules,
+)
 from storage import decisions as repo
 from storage import reviews as reviews_repo
 from storage.decision_work import (
@@ -30,7 +39,7 @@ from storage.decision_work import (
     schedule_dms_off_notice,
     schedule_inform,
 )
-from storage.models import Decision, DecisionStatus, DueWork, Role
+from storage.models import Decision, DueWork, Role
 from storage.notices import schedule_notice
 
 log = logging.getLogger(__name__)
@@ -40,11 +49,11 @@ def _load(session: Session, item: DueWork) -> Decision:
     return repo.get_decision_by_id(session, team_id=item.team_id, decision_id=item.subject_id)
 
 
-def _record(job: Job) -> tuple[repo.DecisionRecord, reviews_repo.ReviewSummary]:
+def _record(job: Job) -> tuple[decision_record.DecisionRecord, review_lists.ReviewSummary]:
     with job.db.read() as session:
         decision = _load(session, job.item)
-        record = repo.load_record(session, decision=decision, with_history=False)
-        return record, reviews_repo.review_summary(session, decision=decision)
+        record = decision_record.load_record(session, decision=decision, with_history=False)
+        return record, review_lists.review_summary(session, decision=decision)
 
 
 def handle_post(job: Job) -> bool:
@@ -82,7 +91,7 @@ def handle_post(job: Job) -> bool:
     return True
 
 
-def _after_post(job: Job, record: repo.DecisionRecord, channel: str, ts: str) -> None:
+def _after_post(job: Job, record: decision_record.DecisionRecord, channel: str, ts: str) -> None:
     """DM the informed, with a link to the post (scheduled with the row's "done")."""
     if not job.payload.get("notify_informed"):
         return
@@ -129,7 +138,9 @@ def post_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
         session,
         team_id=d.team_id,
         user_id=d.author_id,
-        text=render("decisions/post_failed.md.j2", number=d.number, channel=d.channel_id, reason=reason),
+        text=render(
+            "decisions/post_failed.md.j2", number=d.number, channel=d.channel_id, reason=reason
+        ),
     )
     if job.payload.get("notify_informed"):
         schedule_informed_dms(
@@ -164,7 +175,7 @@ def handle_redact_dm(job: Job) -> bool:
     with job.db.read() as session:
         d = _load(session, job.item)
         asked = (
-            reviews_repo.ask_with_review(session, team_id=d.team_id, ask_id=int(p["ask_id"]))
+            review_answers.ask_with_review(session, team_id=d.team_id, ask_id=int(p["ask_id"]))
             if p.get("ask_id")
             else None
         )
@@ -203,7 +214,7 @@ def handle_plan_review(job: Job) -> bool:
     with job.db.read() as session:
         decision = _load(session, job.item)
         people = repo.members(session, decision=decision)[Role.DECIDER] + [decision.author_id]
-        settings = reviews_repo.workspace_settings(session, team_id=decision.team_id)
+        settings = review_settings.workspace_settings(session, team_id=decision.team_id)
     if decision.review_date is None:
         return False
     tz = resolve_timezone(job.client, configured=settings.timezone, people=people)
@@ -214,10 +225,7 @@ def handle_plan_review(job: Job) -> bool:
         current = repo.get_decision_by_id(
             session, team_id=decision.team_id, decision_id=decision.id, for_update=True
         )
-        if current.review_date == decision.review_date and current.status in (
-            DecisionStatus.PROPOSED,
-            DecisionStatus.ACCEPTED,
-        ):
+        if current.review_date == decision.review_date and rules.is_live(current.status):
             reviews_repo.schedule_review(
                 session, decision=current, due_at=due_at, timezone=tz, actor_id=actor
             )

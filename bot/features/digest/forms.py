@@ -3,15 +3,17 @@ it back into a ``DigestConfig`` or inline errors. Pure: no Slack calls, no datab
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
+
+from pydantic import Field
 
 from bot.core.blocks import context, input_block, modal, options, plain, text_input
 from bot.core.dates import valid_timezone, zone
 from bot.core.forms import Values, checked_values, select_value, text_value, time_value
 from bot.core.ids import Callback, DigestField
+from bot.core.metadata import ModalMeta
 from bot.core.render import escape
 from storage.digest_subscriptions import ALL_SECTIONS, DigestConfig
 from storage.models import DigestScope, DigestSubscription
@@ -133,17 +135,14 @@ def build_digest_modal(
         title="Weekly digest",
         submit="Save",
         blocks=blocks,
-        metadata=json.dumps({"channel": channel_id}),
+        metadata=DigestMeta(channel=channel_id).encode(),
     )
 
 
-def channel_from(view: dict[str, Any]) -> str | None:
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return None
-    channel = meta.get("channel") if isinstance(meta, dict) else None
-    return channel if isinstance(channel, str) and channel else None
+class DigestMeta(ModalMeta):
+    """Which channel the digest form is for."""
+
+    channel: str = Field(min_length=1)
 
 
 def parse_digest_form(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -17,13 +17,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core import people
+from bot.core.adr_command import AdrCommand
 from bot.core.blocks import MESSAGE_BLOCKS, context, ephemeral
+from bot.core.commands import Request, SlashCommand
 from bot.core.errors import guarded
 from bot.core.ids import Callback
 from bot.core.slack_api import conversation_facts, slack_error
 from bot.features.digest.forms import (
+    DigestMeta,
     build_digest_modal,
-    channel_from,
     next_text,
     parse_digest_form,
 )
@@ -33,18 +35,33 @@ from storage import channels
 from storage import digest_subscriptions as repo
 from storage.db import Database
 from storage.digest_subscriptions import DigestConfig
-from storage.errors import InvalidInput
-from storage.models import DigestScope
+from storage.models import DigestScope, utcnow
 
 log = logging.getLogger(__name__)
+
+
+def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
+    adr.add("digest", run=run_digest)
 
 
 def register(app: App) -> None:
     app.view(Callback.DIGEST_FORM)(guarded(handle_submission))
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+def run_digest(cmd: AdrCommand, request: Request) -> None:
+    """`/adr digest [preview|off|on]`."""
+    handle_command(
+        request.ack,
+        request.respond,
+        request.client,
+        request.db,
+        team=request.team,
+        user=request.user,
+        channel=request.channel,
+        verb=cmd.text,
+        trigger_id=request.trigger_id,
+        context=request.context,
+    )
 
 
 def handle_command(
@@ -179,7 +196,7 @@ def preview(
     config = DigestConfig.of(sub) if sub is not None else DigestConfig()
     if narrow:
         config = replace(config, scope=DigestScope.CHANNEL)
-    end = now_utc()
+    end = utcnow()
     built = build(
         db,
         team_id=team,
@@ -201,9 +218,7 @@ def preview(
 def handle_submission(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, db: Database, team: str
 ) -> None:
-    channel = channel_from(view)
-    if channel is None:
-        raise InvalidInput("This form lost track of its channel; run `/adr digest` there again.")
+    channel = DigestMeta.decode(view).channel
     user = body["user"]["id"]
     person = people.as_known_or_guest(db, team=team, user=user, home_team=people.home_team_of(body))
     with db.read() as session:

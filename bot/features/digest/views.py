@@ -1,7 +1,7 @@
 """Block Kit for the weekly digest (pure): ``storage.digest.DigestData`` in, a message out.
 
 Text comes from ``prompts/digest_*.md.j2`` (every value escaped by ``bot.core.render``). Empty
-sections are left out; each list shows at most ``storage.digest.SHOWN`` rows and ends with
+sections are left out; each list shows at most ``storage.digest_common.SHOWN`` rows and ends with
 "… and N more" and the command that lists them all. Whatever the data, the message stays
 within Slack's limits: each digest section takes at most ``SECTION_BLOCKS`` blocks, so the
 whole is at most 4 + 5 x (1 + SECTION_BLOCKS) = 39 blocks; a title, topic or request is cut
@@ -19,25 +19,19 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from bot.core.blocks import MESSAGE_BLOCKS, context, header, section
+from bot.core.durations import format_duration, format_number
 from bot.core.redacted import shown
 from bot.core.render import SECTION_LIMIT, Mrkdwn, escape, render, truncate_mrkdwn
-from bot.features.decisions.views import STATUS_LABELS
-from bot.features.estimates.estimation import format_duration, format_number
-from bot.features.parking.views import slack_day, timeline_text
-from bot.features.reviews.views import OUTCOME_EMOJI, OUTCOME_LABELS
-from storage.digest import (
-    DecisionLine,
-    DecisionsPart,
-    DigestData,
-    EstimatesPart,
-    HealthPart,
-    ItemLine,
-    Listing,
-    ParkingPart,
-    ReviewLine,
-    ReviewsPart,
-    RoundLine,
-)
+from bot.features.decisions import STATUS_LABELS
+from bot.features.parking import slack_day, timeline_text
+from bot.features.reviews import OUTCOME_EMOJI, OUTCOME_LABELS
+from storage.digest import DigestData
+from storage.digest_common import Listing
+from storage.digest_decisions import DecisionLine, DecisionsPart
+from storage.digest_estimates import EstimatesPart, RoundLine
+from storage.digest_health import HealthPart
+from storage.digest_parking import ItemLine, ParkingPart
+from storage.digest_reviews import ReviewLine, ReviewsPart
 from storage.models import Outcome
 
 SECTION_BLOCKS = 6

@@ -11,7 +11,8 @@ import io
 import warnings
 from typing import TYPE_CHECKING
 
-from bot.features.estimates.estimation import Combined, format_duration
+from bot.core.durations import format_duration
+from bot.features.estimates.estimation import Combined
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from bot.features.decisions.command import unescape_refs
+from bot.core.commands import unescape_refs
 from storage.models import ConePhase, EstimateUnit
 
 TASKS_MAX = 15

@@ -1,6 +1,7 @@
 """The arithmetic of `/estimate` (pure; no Slack, no database): durations, PERT ranges at a
-stated confidence, the pooled Monte Carlo sum, outliers, the cone of uncertainty, and
-calibration. The rest of the feature codes against the dataclasses and functions here.
+stated confidence, the pooled Monte Carlo sum, outliers and the cone of uncertainty.
+Calibration against actuals is in ``calibration.py``. The rest of the feature codes against the
+dataclasses and functions here.
 
 Units: a day is 8 hours, a week 5 days; points are never converted.
 
@@ -23,21 +24,20 @@ The rules, in one place:
   ``combine(..., pooling="task")`` picks an estimator per task instead.
 - **Familiarity** multiplies that person's draws (1.0 / 1.5 / 2.5), never their stated ranges
   in the spread or outliers, which show what people typed.
-- **Calibration**: see `calibration`.
+- **Calibration**: see ``calibration.calibration``.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-HOURS_PER = {"hours": 1.0, "days": 8.0, "weeks": 40.0}
+from bot.core.durations import format_duration, format_number
+
 FAMILIARITY_MULTIPLIER = {"done": 1.0, "similar": 1.5, "new": 2.5}
 CONFIDENCES = (50, 80, 90)
 CONE = {  # phase -> (low factor, high factor) around the combined likely figure
@@ -46,8 +46,6 @@ CONE = {  # phase -> (low factor, high factor) around the combined likely figure
     "design": (0.8, 1.25),
     "building": (0.9, 1.1),
 }
-MAX_VALUE = {"hours": 10_000.0, "days": 1_250.0, "weeks": 250.0, "points": 1_000.0}
-MIN_ACTUALS = 3  # calibration says "not enough data yet" below this
 PERT_LAMBDA = 4.0
 
 
@@ -106,130 +104,6 @@ class Combined:
     # Per person, in ``people`` order; only with pooling "round" (per-task draws mix people),
     # and without anyone no draw picked (possible only with very few samples).
     person_totals: list[PersonTotal] = field(default_factory=list)
-
-
-# -- durations -------------------------------------------------------------------------------
-
-_UNIT_NAMES = {"hours": "hour", "days": "day", "weeks": "week", "points": "point"}
-_SUFFIXES = {
-    **dict.fromkeys(("min", "mins", "minute", "minutes"), "minutes"),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "hours"),
-    **dict.fromkeys(("d", "day", "days"), "days"),
-    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), "weeks"),
-    **dict.fromkeys(("pt", "pts", "point", "points", "sp"), "points"),
-}
-_DURATION = re.compile(r"(?P<number>[0-9]+(?:[.,](?P<frac>[0-9]*))?|[.,](?P<frac2>[0-9]+))")
-_SUFFIX = re.compile(r"\s*(?P<suffix>[a-z]+)?")
-_MAX_TEXT = 40
-
-
-def _check_unit(unit: str) -> None:
-    if unit not in MAX_VALUE:
-        raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(MAX_VALUE)}")
-
-
-def to_hours(value: float, unit: str) -> float:
-    """``value`` in ``unit`` as hours. Points have no hours: ValueError."""
-    if unit == "points":
-        raise ValueError("Points don't convert to hours.")
-    _check_unit(unit)
-    return value * HOURS_PER[unit]
-
-
-def convert(value: float, from_unit: str, to_unit: str) -> float:
-    """A duration from one time unit to another (hours, days, weeks; points only to points)."""
-    if from_unit == to_unit:
-        _check_unit(to_unit)
-        return value
-    return to_hours(value, from_unit) / to_hours(1.0, to_unit)
-
-
-def parse_duration(text: str, unit: str) -> float:
-    """What a person typed for best, likely, worst or an actual, in the round's ``unit``.
-
-    A plain number is in the round's unit; ``4h``, ``3d``, ``1.5w``, ``2 days`` and
-    ``90min`` are converted (``m`` alone is refused: minutes or months?). A comma works as the
-    decimal separator (``1,5d``), with at most 2 decimals. Points never convert: a time unit
-    on a points round, or ``3pt`` on a time round, is refused. The value must be more than
-    zero and at most ``MAX_VALUE[unit]``. Anything else raises ValueError with one sentence
-    for the person.
-    """
-    _check_unit(unit)
-    cleaned = text.strip().lower() if isinstance(text, str) else ""
-    if not cleaned:
-        raise ValueError("Enter a number, like 3 or 4h.")
-    if len(cleaned) > _MAX_TEXT:
-        raise ValueError("That's too long for a number: write something like 3, 4h or 1.5d.")
-    if cleaned.startswith("-"):
-        raise ValueError("Estimates must be more than zero.")
-    number = _DURATION.match(cleaned)
-    rest = _SUFFIX.fullmatch(cleaned, number.end()) if number else None
-    if number is None or rest is None:
-        shown = text.strip()[:20]
-        raise ValueError(f"Write a number like 3, 4h, 1.5d or 2w (“{shown}” isn't one).")
-    decimals = number.group("frac") or number.group("frac2") or ""
-    if len(decimals) > 2:
-        raise ValueError("Use at most 2 decimals, like 1.25 (no thousands separators).")
-    value = float(number.group("number").replace(",", "."))
-    suffix = rest.group("suffix")
-    if suffix is not None:
-        value = _convert_suffix(value, suffix, unit)
-    if not value > 0:
-        raise ValueError("Estimates must be more than zero.")
-    if not math.isfinite(value) or value > MAX_VALUE[unit]:
-        limit = format_duration(MAX_VALUE[unit], unit)
-        raise ValueError(f"That's more than {limit}: split the work into tasks.")
-    return value
-
-
-def _convert_suffix(value: float, suffix: str, unit: str) -> float:
-    if suffix in ("m", "mo", "mon", "month", "months"):
-        raise ValueError("Write minutes as 90min, and months in weeks (a month is about 4w).")
-    written = _SUFFIXES.get(suffix)
-    if written is None:
-        raise ValueError(
-            f"Use h, d or w for the unit (a day is 8 hours, a week 5 days), not “{suffix[:12]}”."
-        )
-    if unit == "points":
-        if written != "points":
-            raise ValueError(
-                "This round is in points, which never convert to time: write a plain number, like 3."
-            )
-        return value
-    if written == "points":
-        raise ValueError(
-            f"This round is in {unit}, and points don't convert to time: write a duration, like 3d or 4h."
-        )
-    if written == unit:
-        return value
-    hours = value / 60.0 if written == "minutes" else value * HOURS_PER[written]
-    return float(f"{hours / HOURS_PER[unit]:.12g}")  # no float noise (0.1w in days: 0.5)
-
-
-def round_sensibly(value: float) -> float:
-    """The figure people are shown: whole numbers from 10, one decimal from 1, two below."""
-    if value >= 10:
-        return float(math.floor(value + 0.5))
-    if value >= 1:
-        return round(value, 1)
-    if value >= 0.01:
-        return round(value, 2)
-    return float(f"{value:.2g}")
-
-
-def format_number(value: float) -> str:
-    """``round_sensibly`` as text, without trailing zeros (``5``, ``1.5``, ``0.25``)."""
-    shown = round_sensibly(value)
-    if shown == int(shown) and abs(shown) < 1e15:
-        return str(int(shown))
-    return f"{shown:.2f}".rstrip("0").rstrip(".") if shown >= 0.01 else f"{shown:.2g}"
-
-
-def format_duration(value: float, unit: str) -> str:
-    """``3 days``, ``1 day``, ``1.5 weeks``, ``8 points``: rounded sensibly, pluralised."""
-    _check_unit(unit)
-    shown = format_number(value)
-    return f"{shown} {_UNIT_NAMES[unit] if shown == '1' else unit}"
 
 
 # -- PERT at a stated confidence ---------------------------------------------------------------
@@ -477,113 +351,4 @@ def summary_sentence(combined: Combined, unit: str, assumptions: list[str]) -> s
     stated = [a for a in stated if a]
     if stated:
         sentence += f" Assumes {'; '.join(stated)}."
-    return sentence
-
-
-# -- calibration -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CalibrationRecord:
-    """One person's estimate of a round that has an actual: their totals over the round's
-    tasks (best, likely and worst in the round's unit, as is ``actual``)."""
-
-    user_id: str
-    best: float
-    likely: float
-    worst: float
-    confidence: int  # percent
-    actual: float
-
-
-@dataclass(frozen=True)
-class Calibration:
-    n: int  # records with an actual
-    hits: int  # actual within best..worst
-    hit_rate: float  # hits / n (0.0 for none)
-    stated: float  # mean stated confidence, percent (0.0 for none)
-    levels: tuple[int, ...]  # the distinct confidences stated
-    widen: float | None  # factor around likely to reach the stated rate; inf: cannot
-    mean_ratio: float | None  # mean actual / likely
-    multiplier: float | None  # median actual / likely: the suggested personal multiplier
-    enough: bool  # at least MIN_ACTUALS records
-
-
-def _needed_factor(r: CalibrationRecord) -> float:
-    """How much this range had to widen around likely to hold the actual (<= 1: it held)."""
-    if r.actual > r.likely:
-        room = r.worst - r.likely
-        return (r.actual - r.likely) / room if room > 0 else math.inf
-    if r.actual < r.likely:
-        room = r.likely - r.best
-        return (r.likely - r.actual) / room if room > 0 else math.inf
-    return 0.0
-
-
-def _quantile(values: list[float], q: float) -> float:
-    """Linear-interpolation quantile that keeps an infinite value infinite."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    below, above = math.floor(position), math.ceil(position)
-    if below == above or ordered[below] == ordered[above]:
-        return ordered[below]
-    return ordered[below] + (position - below) * (ordered[above] - ordered[below])
-
-
-def calibration(records: list[CalibrationRecord]) -> Calibration:
-    """How well stated ranges held against actuals.
-
-    ``widen``: each record needed its range scaled around likely by some factor f (best' =
-    likely - f (likely - best), worst' = likely + f (worst - likely)) to contain the actual;
-    f <= 1 is a hit. The suggestion is the quantile of those factors at the mean stated
-    confidence (linear interpolation): widening every range by it would have held about the
-    stated share. Below 1 the ranges could have been narrower; inf means a range with no
-    room on the side the actual fell (best or worst equal to likely).
-    """
-    n = len(records)
-    if n == 0:
-        return Calibration(0, 0, 0.0, 0.0, (), None, None, None, False)
-    hits = sum(r.best <= r.actual <= r.worst for r in records)
-    stated = statistics.fmean(r.confidence for r in records)
-    ratios = [r.actual / r.likely for r in records if r.likely > 0]
-    return Calibration(
-        n=n,
-        hits=hits,
-        hit_rate=hits / n,
-        stated=stated,
-        levels=tuple(sorted({r.confidence for r in records})),
-        widen=_quantile([_needed_factor(r) for r in records], stated / 100.0),
-        mean_ratio=statistics.fmean(ratios) if ratios else None,
-        multiplier=statistics.median(ratios) if ratios else None,
-        enough=n >= MIN_ACTUALS,
-    )
-
-
-def calibration_sentence(cal: Calibration, who: str) -> str:
-    """One or two sentences for `/estimate calibration`. ``who`` is a possessive that starts
-    the sentence: "Your", "Ana's", "The team's"."""
-    if not cal.enough:
-        return f"{who} calibration: not enough data yet ({cal.n} of {MIN_ACTUALS} actuals needed)."
-    if len(cal.levels) == 1:
-        ranges = f"{cal.levels[0]}% ranges"
-    else:
-        ranges = f"ranges (stated {cal.stated:.0f}% on average)"
-    held = f"{who} {ranges} held {cal.hits} of {cal.n} times ({cal.hit_rate:.0%})"
-    assert cal.widen is not None
-    if math.isinf(cal.widen):
-        advice = (
-            "some had no room on the side the actual fell: keep best and worst apart from likely"
-        )
-    elif cal.widen > 1.1:
-        advice = f"widen them about {cal.widen:.1f}x"
-    elif cal.widen < 0.9 and cal.hit_rate > cal.stated / 100:
-        advice = f"they could be narrower (about {cal.widen:.1f}x) and still hold"
-    else:
-        advice = "about right"
-    sentence = f"{held} — {advice}."
-    if cal.mean_ratio is not None and cal.multiplier is not None:
-        sentence += (
-            f" Actuals averaged {cal.mean_ratio:.1f}x the likely figure; suggested multiplier "
-            f"{cal.multiplier:.1f}x (the median)."
-        )
     return sentence

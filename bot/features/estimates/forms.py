@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core import durations
 from bot.core.blocks import context, input_block, modal, plain, section, text_input
 from bot.core.forms import TEXT_MAX, Values, select_value, text_value
 from bot.core.ids import Callback, EstimateField
+from bot.core.metadata import ModalMeta
 from bot.core.render import render, truncate
 from bot.features.estimates import estimation
 from storage.models import Estimate, EstimateRound, EstimateTask, Familiarity
@@ -100,9 +102,9 @@ def typed_text(value: float, unit: str) -> str:
     """What to prefill so that it parses back to ``value``: parse_duration takes at most two
     decimals, so a converted ``1h`` on a round in days (0.125) is shown as ``1h``."""
     plain_number = number_text(value, 2)
-    if abs(float(plain_number or 0) - value) < 1e-9 or unit not in estimation.HOURS_PER:
+    if abs(float(plain_number or 0) - value) < 1e-9 or unit not in durations.HOURS_PER:
         return plain_number
-    hours = value * estimation.HOURS_PER[unit]
+    hours = value * durations.HOURS_PER[unit]
     if abs(round(hours, 2) - hours) < 1e-9:
         return f"{number_text(hours, 2)}h"
     return plain_number
@@ -136,7 +138,9 @@ def build_estimate_modal(
     ]
     for i, name in enumerate(names):
         if len(names) > 1:
-            blocks.append(section(render("estimates/task_heading.md.j2", position=i + 1, name=name)))
+            blocks.append(
+                section(render("estimates/task_heading.md.j2", position=i + 1, name=name))
+            )
         for j, point in enumerate(POINTS):
             initial = typed_text(ranges[i][j], unit) if i < len(ranges) else ""
             blocks.append(
@@ -189,18 +193,14 @@ def build_estimate_modal(
         title=f"Estimate {rnd.ref}",
         submit="Save",
         blocks=blocks,
-        metadata=json.dumps({"round": rnd.number}),
+        metadata=RoundMeta(round=rnd.number).encode(),
     )
 
 
-def round_number_from(view: dict[str, Any]) -> int | None:
-    """The round number the estimate modal carries; None if the view isn't one of ours."""
-    try:
-        meta = json.loads((view or {}).get("private_metadata") or "{}")
-    except (ValueError, TypeError, AttributeError):
-        return None
-    number = meta.get("round") if isinstance(meta, dict) else None
-    return number if isinstance(number, int) and not isinstance(number, bool) else None
+class RoundMeta(ModalMeta):
+    """Which round the estimate modal is for."""
+
+    round: int
 
 
 def _number(values: Values, block: str, unit: str, errors: dict[str, str]) -> float | None:
@@ -212,11 +212,11 @@ def _number(values: Values, block: str, unit: str, errors: dict[str, str]) -> fl
         errors[block] = "That's too long for a number."
         return None
     try:
-        value = float(estimation.parse_duration(raw, unit))
+        value = float(durations.parse_duration(raw, unit))
     except (ValueError, ArithmeticError) as exc:
         errors[block] = truncate(str(exc) or "That isn't a number I can read.", 150)
         return None
-    limit = estimation.MAX_VALUE.get(unit, math.inf)
+    limit = durations.MAX_VALUE.get(unit, math.inf)
     if not math.isfinite(value) or value <= 0:
         errors[block] = "Use a number above zero."
         return None

@@ -9,29 +9,34 @@ its refreshes, the reveal's figures, thread details, the chart, reminders) is ou
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App, Respond
 
-from bot.core import people
+from bot.core import durations, people
 from bot.core.blocks import ephemeral
+from bot.core.commands import Request, SlashCommand
 from bot.core.dates import zone
 from bot.core.errors import guarded
-from bot.core.forms import button_number
 from bot.core.ids import Action, Callback
-from bot.features.estimates import estimation, views
+from bot.features.estimates import texts, views
+from bot.features.estimates.buttons import (
+    FACILITATOR,
+    clicker,
+    handle_add,
+    handle_again_click,
+    handle_facilitator_click,
+)
+from bot.features.estimates.calibration import CalibrationRecord, calibration
 from bot.features.estimates.command import EstimateCommand, parse_deadline, parse_estimate
 from bot.features.estimates.forms import (
-    build_estimate_modal,
+    RoundMeta,
     parse_estimate_form,
-    round_number_from,
 )
 from bot.features.estimates.work import combined_of
 from storage import estimates as repo
 from storage.db import Database
-from storage.decisions import Viewer
 from storage.errors import InvalidInput
 from storage.estimate_work import (
     EstimateWork,
@@ -41,15 +46,17 @@ from storage.estimate_work import (
     schedule_new_round,
     schedule_refresh,
 )
-from storage.models import RoundState, utcnow
+from storage.models import utcnow
+from storage.notices import DmAbout
 from storage.people import Person
 from storage.submissions import first_submission
+from storage.visibility import Viewer
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.command("/estimate")(guarded(handle_estimate))
+    app.command("/estimate")(guarded(estimate_command().handle))
     app.action(Action.ESTIMATE_ADD)(guarded(handle_add))
     app.action(Action.ESTIMATE_REVEAL)(guarded(handle_facilitator_click))
     app.action(Action.ESTIMATE_CANCEL)(guarded(handle_facilitator_click))
@@ -61,63 +68,67 @@ def register(app: App) -> None:
 # -- /estimate ------------------------------------------------------------------------------
 
 
-def handle_estimate(
-    ack: Ack,
-    respond: Respond,
-    command: dict[str, Any],
-    client: WebClient,
-    db: Database,
-    team: str,
-    context: BoltContext,
-) -> None:
-    cmd = parse_estimate(command.get("text", ""))
-    user = command.get("user_id", "")
-    channel = command.get("channel_id") or ""
-    if cmd.name == "help":
-        ack(**ephemeral("Estimates help", views.help_blocks()))
-        return
-    if cmd.name == "invalid":
-        ack(**ephemeral(cmd.error))
-        return
-    people.answer_as_person(
-        ack,
-        respond,
-        client,
-        db,
-        team=team,
-        user=user,
-        enterprise_id=context.enterprise_id,
-        answer=lambda person: _answer(cmd, person, db, team, channel),
-    )
+def estimate_command() -> SlashCommand[EstimateCommand]:
+    """`/estimate`'s table of verbs."""
+    table = SlashCommand("/estimate", parse=parse_estimate, help=_help)
+    table.add("new", answer=_answer_new)
+    table.add("list", answer=_answer_list)
+    table.add("calibration", answer=_answer_calibration)
+    table.add("show", answer=_answer_show)
+    table.add("actual", answer=_answer_actual)
+    table.add(*FACILITATOR, answer=_answer_facilitator)
+    return table
 
 
-def _answer(
-    cmd: EstimateCommand, person: Person, db: Database, team: str, channel: str
-) -> dict[str, Any]:
-    viewer = people.viewer_for(person, channel or None)
-    user = person.user_id
-    if cmd.name == "new":
-        return ephemeral(_start(cmd, person, db, team, channel, viewer))
-    if cmd.name == "list":
-        with db.read() as session:
-            rounds = repo.list_rounds(session, team_id=team, viewer=viewer)
-        return ephemeral("Estimate rounds", views.build_list_blocks(rounds))
-    if cmd.name == "calibration":
-        return ephemeral(_calibration(cmd, db, team, viewer))
-    assert cmd.number is not None
-    if cmd.name == "show":
-        with db.read() as session:
-            rnd = repo.get_round(session, team_id=team, number=cmd.number, viewer=viewer)
-            text, blocks = views.build_show_blocks(
-                rnd, repo.tasks_of(session, rnd), repo.estimated_by(session, rnd), combined_of(rnd)
-            )
-        return ephemeral(text, blocks)
-    if cmd.name == "actual":
-        return ephemeral(_actual(cmd, db, team, viewer))
-    if cmd.name in FACILITATOR:
-        _, text = FACILITATOR[cmd.name](db, team=team, number=cmd.number, user=user, viewer=viewer)
-        return ephemeral(text)
+def _help(cmd: EstimateCommand) -> dict[str, Any]:
     return ephemeral("Estimates help", views.help_blocks())
+
+
+def _viewer(request: Request, person: Person) -> Viewer:
+    return people.viewer_for(person, request.channel)
+
+
+def _answer_new(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+    viewer = _viewer(request, person)
+    return ephemeral(_start(cmd, person, request.db, request.team, request.channel or "", viewer))
+
+
+def _answer_list(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+    with request.db.read() as session:
+        rounds = repo.list_rounds(session, team_id=request.team, viewer=_viewer(request, person))
+    return ephemeral("Estimate rounds", views.build_list_blocks(rounds))
+
+
+def _answer_calibration(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+    return ephemeral(_calibration(cmd, request.db, request.team, _viewer(request, person)))
+
+
+def _answer_show(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+    assert cmd.number is not None  # the parser gives a numbered verb its number
+    with request.db.read() as session:
+        rnd = repo.get_round(
+            session, team_id=request.team, number=cmd.number, viewer=_viewer(request, person)
+        )
+        text, blocks = views.build_show_blocks(
+            rnd, repo.tasks_of(session, rnd), repo.estimated_by(session, rnd), combined_of(rnd)
+        )
+    return ephemeral(text, blocks)
+
+
+def _answer_actual(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+    return ephemeral(_actual(cmd, request.db, request.team, _viewer(request, person)))
+
+
+def _answer_facilitator(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+    assert cmd.number is not None
+    _, text = FACILITATOR[cmd.name](
+        request.db,
+        team=request.team,
+        number=cmd.number,
+        user=person.user_id,
+        viewer=_viewer(request, person),
+    )
+    return ephemeral(text)
 
 
 def _start(
@@ -127,7 +138,7 @@ def _start(
         raise InvalidInput("Start a round from the channel it is for.")
     deadline = None
     if cmd.deadline:
-        now_local = datetime.now(UTC).astimezone(zone(person.tz))
+        now_local = utcnow().astimezone(zone(person.tz))
         deadline = parse_deadline(cmd.deadline, now_local)
         if deadline is None:
             raise InvalidInput(
@@ -152,7 +163,7 @@ def _start(
             session, team_id=team, facilitator_id=person.user_id, draft=draft, viewer=viewer
         )
         schedule_new_round(session, rnd=rnd, now=utcnow())
-    return views.started_text(rnd, deadline_local=cmd.deadline if deadline else None)
+    return texts.started_text(rnd, deadline_local=cmd.deadline if deadline else None)
 
 
 def _actual(cmd: EstimateCommand, db: Database, team: str, viewer: Viewer) -> str:
@@ -162,13 +173,13 @@ def _actual(cmd: EstimateCommand, db: Database, team: str, viewer: Viewer) -> st
             session, team_id=team, number=cmd.number, viewer=viewer, for_update=True
         )
         try:
-            value = estimation.parse_duration(cmd.text, rnd.unit)
+            value = durations.parse_duration(cmd.text, rnd.unit)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
         repo.record_actual(session, rnd=rnd, actor_id=viewer.user_id, value=value)
         cancel_pending(session, rnd=rnd, kinds=(EstimateWork.ASK_ACTUAL,))
         schedule_refresh(session, rnd=rnd)
-    return f"Recorded: {rnd.ref} took {estimation.format_duration(value, rnd.unit)}."
+    return f"Recorded: {rnd.ref} took {durations.format_duration(value, rnd.unit)}."
 
 
 def _calibration(cmd: EstimateCommand, db: Database, team: str, viewer: Viewer) -> str:
@@ -176,7 +187,7 @@ def _calibration(cmd: EstimateCommand, db: Database, team: str, viewer: Viewer) 
     with db.read() as session:
         rows = repo.calibration_rows(session, team_id=team, viewer=viewer, user_id=who)
     records = [
-        estimation.CalibrationRecord(
+        CalibrationRecord(
             user_id=user,
             best=sum(r[0] for r in ranges),
             likely=sum(r[1] for r in ranges),
@@ -186,142 +197,10 @@ def _calibration(cmd: EstimateCommand, db: Database, team: str, viewer: Viewer) 
         )
         for user, ranges, confidence, _familiarity, actual, _unit in rows
     ]
-    return views.calibration_text(estimation.calibration(records), who)
-
-
-def reveal_round(
-    db: Database, *, team: str, number: int, user: str, viewer: Viewer | None
-) -> tuple[bool, str]:
-    """The facilitator reveals: (whether it changed anything, the sentence for them)."""
-    with db.session() as session:
-        rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer, for_update=True)
-        if not repo.reveal(session, rnd=rnd, actor_id=user, why="facilitator"):
-            if rnd.state == RoundState.REVEALED:
-                return False, f"{rnd.ref} was revealed already."
-            return False, f"{rnd.ref} is {rnd.state}; there is nothing to reveal."
-        schedule_compute(session, rnd=rnd)
-        cancel_pending(session, rnd=rnd, kinds=(EstimateWork.DEADLINE, EstimateWork.REMIND))
-    return True, f"Revealing {rnd.ref}: the figures appear on its message in a moment."
-
-
-def cancel_round(
-    db: Database, *, team: str, number: int, user: str, viewer: Viewer | None
-) -> tuple[bool, str]:
-    """The facilitator cancels: (whether it changed anything, the sentence for them)."""
-    with db.session() as session:
-        rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer, for_update=True)
-        if not repo.close(
-            session, rnd=rnd, actor_id=user, to=RoundState.CANCELLED, note="Cancelled."
-        ):
-            return False, f"{rnd.ref} is {rnd.state}; it can't be cancelled now."
-        schedule_refresh(session, rnd=rnd)
-        cancel_pending(
-            session,
-            rnd=rnd,
-            kinds=(EstimateWork.DEADLINE, EstimateWork.REMIND, EstimateWork.EXPIRE),
-        )
-    return True, f"{rnd.ref} is cancelled."
-
-
-FACILITATOR = {"reveal": reveal_round, "cancel": cancel_round}
+    return texts.calibration_text(calibration(records), who)
 
 
 # -- buttons --------------------------------------------------------------------------------
-
-
-def _clicker(body: dict[str, Any]) -> str:
-    return str(body["user"]["id"])
-
-
-def _tell(respond: Respond, text: str) -> None:
-    respond(response_type="ephemeral", replace_original=False, text=text)
-
-
-def handle_add(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    client: WebClient,
-    db: Database,
-    team: str,
-) -> None:
-    """**Add my estimate**: the modal, with your own earlier numbers if any (never anyone
-    else's). Anyone who can click the message may estimate."""
-    number = button_number(action, "an estimate round")
-    with db.read() as session:
-        rnd = repo.get_round(session, team_id=team, number=number)
-        if rnd.state != RoundState.OPEN:
-            raise InvalidInput(f"{rnd.ref} is {rnd.state}; estimates are closed.")
-        tasks = repo.tasks_of(session, rnd)
-        mine = repo.own_estimate(session, rnd, _clicker(body))
-    ack()
-    client.views_open(trigger_id=body["trigger_id"], view=build_estimate_modal(rnd, tasks, mine))
-
-
-def handle_facilitator_click(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    db: Database,
-    team: str,
-) -> None:
-    """**Reveal** and **Cancel**: the message itself shows the change; only a refusal or a
-    no-op is said to the person."""
-    verb = "reveal" if action["action_id"] == Action.ESTIMATE_REVEAL else "cancel"
-    changed, text = FACILITATOR[verb](
-        db,
-        team=team,
-        number=button_number(action, "an estimate round"),
-        user=_clicker(body),
-        viewer=None,
-    )
-    ack()
-    if not changed:
-        _tell(respond, text)
-
-
-def handle_again_click(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    db: Database,
-    team: str,
-) -> None:
-    """**Re-estimate**: a new round linked to this one (same topic, tasks, unit, phase and
-    invitees), started by the facilitator after the discussion."""
-    number = button_number(action, "an estimate round")
-    user = _clicker(body)
-    with db.session() as session:
-        old = repo.get_round(session, team_id=team, number=number, for_update=True)
-        if user != old.facilitator_id:
-            raise InvalidInput(
-                f"Only the facilitator, <@{old.facilitator_id}>, can start a new round of {old.ref}."
-            )
-        again = repo.reestimate_of(session, rnd=old)
-        if again is not None:  # a second click (or a double one): the round it started
-            ack()
-            _tell(respond, f"{again.ref} is already the new round of {old.ref}.")
-            return
-        draft = repo.RoundDraft(
-            topic=old.topic,
-            unit=old.unit,
-            phase=old.phase,
-            channel_id=old.channel_id,
-            tasks=[t.name for t in repo.tasks_of(session, old)],
-            invitees=repo.invited(session, old),
-            thread_ts=old.thread_ts,
-            previous_round_id=old.id,
-        )
-        rnd = repo.create_round(
-            session, team_id=team, facilitator_id=user, draft=draft, viewer=Viewer(user_id=user)
-        )
-        rnd.decision_id = old.decision_id
-        session.add(rnd)
-        schedule_new_round(session, rnd=rnd, now=utcnow())
-    ack()
-    _tell(respond, f"{rnd.ref} is open: a new round of {old.ref}, linked to it.")
 
 
 # -- the estimate modal ---------------------------------------------------------------------
@@ -330,10 +209,8 @@ def handle_again_click(
 def handle_estimate_submission(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], db: Database, team: str
 ) -> None:
-    user = _clicker(body)
-    number = round_number_from(view)
-    if number is None:
-        raise InvalidInput("This form lost track of its round; open it again from the message.")
+    user = clicker(body)
+    number = RoundMeta.decode(view).round
     with db.read() as session:
         rnd = repo.get_round(session, team_id=team, number=number)
         tasks = repo.tasks_of(session, rnd)
@@ -368,8 +245,9 @@ def handle_estimate_submission(
             session,
             rnd=rnd,
             user_id=user,
-            text=views.confirmation_text(rnd, tasks, estimate),
+            text=texts.confirmation_text(rnd, tasks, estimate),
             part=f"confirm:{view.get('id') or utcnow().timestamp()}",
+            about=DmAbout.OWN_ACTION,
         )
     ack()
 
@@ -409,4 +287,4 @@ def handle_estimate_this(
         )
         schedule_new_round(session, rnd=rnd, now=utcnow())
     ack()
-    respond(response_type="ephemeral", text=views.started_text(rnd, deadline_local=None))
+    respond(response_type="ephemeral", text=texts.started_text(rnd, deadline_local=None))

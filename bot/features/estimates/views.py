@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.core.blocks import MESSAGE_BLOCKS, button, context, header, section
+from bot.core import durations
+from bot.core.blocks import MESSAGE_BLOCKS, button, context, header, packed_sections, section
 from bot.core.ids import Action
-from bot.core.render import SECTION_LIMIT, Mrkdwn, mention, render, truncate, truncate_mrkdwn
+from bot.core.render import SECTION_LIMIT, Mrkdwn, render, truncate
 from bot.features.estimates import estimation
 from bot.features.estimates.forms import (
     FAMILIARITY_LABELS,
@@ -46,7 +47,6 @@ OUTLIERS_SHOWN = 10
 ROWS_SHOWN = 20
 HOME_ROWS = 10
 MESSAGE_CHARS = 36_000  # Slack refuses a message much past 40,000 characters (msg_too_long)
-TEXT_LIMIT = 12_000  # a text-only message (DM, ephemeral): cut visibly beyond this
 NAME_IN_LINE = 80  # a task's name in a list line (the full name heads the modal)
 
 Tasks = Sequence[EstimateTask | str]
@@ -67,39 +67,23 @@ def _phase(rnd: EstimateRound) -> str:
     return PHASE_LABELS.get(rnd.phase, rnd.phase)
 
 
-def _familiarity(kind: str) -> tuple[str, str]:
+def familiarity_label(kind: str) -> tuple[str, str]:
     label = FAMILIARITY_LABELS.get(kind, kind)
     return label.lower(), multiplier_text(kind)
 
 
-def _duration(value: float, unit: str) -> str:
-    return estimation.format_duration(value, unit)
+def duration_text(value: float, unit: str) -> str:
+    return durations.format_duration(value, unit)
 
 
-def _line(kind: str, **fields: Any) -> str:
+def line_text(kind: str, **fields: Any) -> str:
     return render("estimates/line.md.j2", kind=kind, **fields)
-
-
-def _sections(heading: str, lines: list[str]) -> list[dict[str, Any]]:
-    """``heading`` and ``lines`` (rendered mrkdwn) packed into as few sections as fit."""
-    blocks: list[dict[str, Any]] = []
-    current = heading
-    for line in lines:
-        line = truncate_mrkdwn(line, SECTION_LIMIT - len(heading) - 1)
-        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
-            blocks.append(section(current))
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current:
-        blocks.append(section(current))
-    return blocks
 
 
 def _limited(lines: list[str], shown: int) -> list[str]:
     if len(lines) <= shown:
         return lines
-    return lines[:shown] + [_line("more", count=len(lines) - shown)]
+    return lines[:shown] + [line_text("more", count=len(lines) - shown)]
 
 
 def _fallback(rnd: EstimateRound, note: str) -> str:
@@ -123,7 +107,7 @@ def _summary(
         decision_ref=decision_ref,
         deadline=slack_date(rnd.deadline_at) if rnd.deadline_at else "",
         invited=invited,
-        actual=_duration(rnd.actual, rnd.unit) if actual and rnd.actual is not None else "",
+        actual=duration_text(rnd.actual, rnd.unit) if actual and rnd.actual is not None else "",
     )
 
 
@@ -132,9 +116,10 @@ def _task_blocks(rnd: EstimateRound, tasks: Tasks) -> list[dict[str, Any]]:
     if len(names) < 2:
         return []
     lines = [
-        _line("task", position=i + 1, name=truncate(n, NAME_IN_LINE)) for i, n in enumerate(names)
+        line_text("task", position=i + 1, name=truncate(n, NAME_IN_LINE))
+        for i, n in enumerate(names)
     ]
-    return _sections(render("estimates/heading.md.j2", label=f"Tasks ({len(names)})"), lines)
+    return packed_sections(render("estimates/heading.md.j2", label=f"Tasks ({len(names)})"), lines)
 
 
 def _result_blocks(
@@ -147,31 +132,31 @@ def _result_blocks(
             render(
                 "estimates/result.md.j2",
                 count=count,
-                p50=_duration(combined.p50, unit),
-                p90=_duration(combined.p90, unit),
-                mean=_duration(combined.mean, unit),
+                p50=duration_text(combined.p50, unit),
+                p90=duration_text(combined.p90, unit),
+                mean=duration_text(combined.mean, unit),
                 phase=_phase(rnd),
                 cone_factors=f"{number_text(low)}x–{number_text(high)}x",
-                cone_low=_duration(combined.cone_low, unit),
-                cone_high=_duration(combined.cone_high, unit),
+                cone_low=duration_text(combined.cone_low, unit),
+                cone_high=duration_text(combined.cone_high, unit),
             )
         )
     ]
     spreads = [
-        _line(
+        line_text(
             "spread",
             name=truncate(s.name, NAME_IN_LINE),
-            low=estimation.format_number(s.low),
-            median=estimation.format_number(s.median),
-            high=_duration(s.high, unit),
+            low=durations.format_number(s.low),
+            median=durations.format_number(s.median),
+            high=duration_text(s.high, unit),
         )
         for s in combined.spreads
     ]
     if spreads:
         heading = render("estimates/heading.md.j2", label="Spread of the likely figures")
-        blocks += _sections(heading, spreads)
+        blocks += packed_sections(heading, spreads)
     outliers = [
-        _line(
+        line_text(
             "outlier",
             high=o.high_user,
             low=o.low_user,
@@ -182,7 +167,7 @@ def _result_blocks(
     ]
     if outliers:
         heading = render("estimates/heading.md.j2", label="Far apart: talk before you plan")
-        blocks += _sections(heading, _limited(outliers, OUTLIERS_SHOWN))
+        blocks += packed_sections(heading, _limited(outliers, OUTLIERS_SHOWN))
     sentence = estimation.summary_sentence(combined, unit, assumptions)
     blocks.append(section(render("estimates/sentence.md.j2", sentence=truncate(sentence, 2800))))
     return blocks
@@ -291,7 +276,7 @@ def build_show_blocks(
 
 
 def _person_blocks(names: list[str], e: Estimate) -> list[dict[str, Any]]:
-    familiarity, multiplier = _familiarity(e.familiarity)
+    familiarity, multiplier = familiarity_label(e.familiarity)
     head = render(
         "estimates/person.md.j2",
         user=e.user_id,
@@ -301,7 +286,7 @@ def _person_blocks(names: list[str], e: Estimate) -> list[dict[str, Any]]:
     )
     ranges = stored_ranges(e)
     lines = [
-        _line(
+        line_text(
             "range",
             name=truncate(name, NAME_IN_LINE),
             best=number_text(r[0]),
@@ -310,7 +295,7 @@ def _person_blocks(names: list[str], e: Estimate) -> list[dict[str, Any]]:
         )
         for name, r in zip(names, ranges, strict=False)
     ]
-    blocks = _sections(head, lines)
+    blocks = packed_sections(head, lines)
     # Assumptions as plain text: shown exactly as typed, and nothing in them is markup.
     text = e.assumptions.strip()
     if text:
@@ -365,137 +350,12 @@ def _chars(blocks: list[dict[str, Any]]) -> int:
 # -- texts -------------------------------------------------------------------------------------
 
 
-def confirmation_text(rnd: EstimateRound, tasks: Tasks, estimate: Estimate) -> str:
-    """The private confirmation of one's own numbers (to that person only)."""
-    familiarity, multiplier = _familiarity(estimate.familiarity)
-    lines = [
-        _line(
-            "range",
-            name=truncate(name, NAME_IN_LINE),
-            best=number_text(r[0]),
-            likely=number_text(r[1]),
-            worst=number_text(r[2]),
-        )
-        for name, r in zip(task_names(tasks, rnd), stored_ranges(estimate), strict=False)
-    ]
-    return render(
-        "estimates/confirmation.md.j2",
-        limit=TEXT_LIMIT,
-        ref=rnd.ref,
-        topic=rnd.topic,
-        unit=rnd.unit,
-        lines=[Mrkdwn(line) for line in lines],
-        confidence=estimate.confidence,
-        familiarity=familiarity,
-        multiplier=multiplier,
-        assumptions=estimate.assumptions.strip(),
-    )
-
-
-def started_text(rnd: EstimateRound, deadline_local: str | None = None) -> str:
-    """The facilitator's ephemeral answer once a round is saved."""
-    return render(
-        "estimates/started.md.j2",
-        ref=rnd.ref,
-        channel=rnd.channel_id,
-        thread=bool(rnd.thread_ts),
-        deadline=slack_date(rnd.deadline_at) if rnd.deadline_at else (deadline_local or ""),
-    )
-
-
-def reminder_text(rnd: EstimateRound) -> str:
-    """The one reminder DM to an invited person who hasn't estimated."""
-    return render(
-        "estimates/reminder.md.j2",
-        ref=rnd.ref,
-        topic=rnd.topic,
-        channel=rnd.channel_id,
-        deadline=slack_date(rnd.deadline_at) if rnd.deadline_at else "",
-    )
-
-
-def expired_text(rnd: EstimateRound) -> str:
-    return render(
-        "estimates/expired.md.j2",
-        ref=rnd.ref,
-        topic=rnd.topic,
-        channel=rnd.channel_id,
-        note=rnd.closed_note,
-    )
-
-
-def ask_actual_text(rnd: EstimateRound, combined: estimation.Combined | None = None) -> str:
-    """The facilitator's one question once the round's 90% figure has passed."""
-    return render(
-        "estimates/ask_actual.md.j2",
-        ref=rnd.ref,
-        topic=rnd.topic,
-        unit=rnd.unit,
-        p90=_duration(combined.p90, rnd.unit) if combined is not None else "",
-    )
-
-
-POST_FIX = {
-    "not_in_channel": "I'm not in that channel: invite me with `/invite @Decision Bot` and "
-    "start the round again.",
-    "channel_not_found": "I can't see that channel: invite me with `/invite @Decision Bot` and "
-    "start the round again.",
-    "is_archived": "that channel is archived.",
-}
-
-
-def _failed(what: str, rnd: EstimateRound, error: str) -> str:
-    if what == "post" and error in POST_FIX:
-        reason = POST_FIX[error]
-    else:
-        reason = f"Slack said `{error}`." + (
-            " Invite me with `/invite @Decision Bot` to get the chart next time; "
-            f"`/estimate show {rnd.ref}` has the figures."
-            if what == "chart"
-            else " Start the round again with `/estimate`."
-        )
-    return render(
-        "estimates/failed.md.j2",
-        what=what,
-        ref=rnd.ref,
-        topic=rnd.topic,
-        channel=rnd.channel_id,
-        reason=reason,
-    )
-
-
-def post_failed_text(rnd: EstimateRound, error: str) -> str:
-    return _failed("post", rnd, error)
-
-
-def chart_failed_text(rnd: EstimateRound, error: str) -> str:
-    return _failed("chart", rnd, error)
-
-
-_WHO = "\x00"  # stands for the person in calibration_sentence; NUL never comes from text
-
-
-def calibration_text(
-    cal: estimation.Calibration, who: str | None, *, team: estimation.Calibration | None = None
-) -> str:
-    """`/estimate calibration [@person]`: ``who`` is the person's user id (None: the team's
-    figures); ``team`` adds the team's beside a person's."""
-    sentence = estimation.calibration_sentence(cal, _WHO)
-    team_sentence = estimation.calibration_sentence(team, _WHO) if team is not None else ""
-    return render(
-        "estimates/calibration.md.j2",
-        who=Mrkdwn(f"{mention(who)}'s") if who else "The team's",
-        parts=sentence.split(_WHO),
-        team_parts=team_sentence.split(_WHO) if team_sentence else [],
-    )
-
-
 # -- list, help, App Home ----------------------------------------------------------------------
 
 
 def _round_rows(rounds: list[EstimateRound]) -> list[str]:
     return [
-        _line(
+        line_text(
             "round",
             ref=r.ref,
             topic=truncate(r.topic, 120),
@@ -505,7 +365,7 @@ def _round_rows(rounds: list[EstimateRound]) -> list[str]:
             deadline=slack_date(r.deadline_at)
             if r.deadline_at and r.state == RoundState.OPEN
             else "",
-            actual=_duration(r.actual, r.unit) if r.actual is not None else "",
+            actual=duration_text(r.actual, r.unit) if r.actual is not None else "",
         )
         for r in rounds
     ]
@@ -525,7 +385,7 @@ def build_list_blocks(rounds: list[EstimateRound]) -> list[dict[str, Any]]:
         ]
     heading = render("estimates/heading.md.j2", label=f"Estimate rounds ({len(rounds)})")
     rows = _limited(_round_rows(rounds), ROWS_SHOWN)
-    return _sections(heading, rows)[:MESSAGE_BLOCKS]
+    return packed_sections(heading, rows)[:MESSAGE_BLOCKS]
 
 
 def help_blocks() -> list[dict[str, Any]]:
@@ -543,6 +403,6 @@ def home_section(
         ("Estimate rounds you facilitate", facilitating, "Start one with /estimate in a channel."),
     ):
         heading = render("estimates/heading.md.j2", label=label, note="" if rounds else empty)
-        blocks += _sections(heading, _limited(_round_rows(rounds), HOME_ROWS))
+        blocks += packed_sections(heading, _limited(_round_rows(rounds), HOME_ROWS))
     blocks.append({"type": "divider"})
     return blocks

@@ -17,11 +17,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot.core import durations
 from bot.core.render import channel_link
 from bot.core.slack_api import conversation_facts
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
-from bot.features.estimates import estimation, views
-from storage import channels, preferences
+from bot.features.estimates import estimation, texts, views
+from storage import channels
 from storage import decisions as decision_repo
 from storage import estimates as repo
 from storage.estimate_work import (
@@ -34,7 +35,7 @@ from storage.estimate_work import (
     schedule_shown,
 )
 from storage.models import DueWork, Estimate, EstimateRound, RoundState
-from storage.notices import schedule_notice
+from storage.notices import DmAbout, schedule_notice
 
 log = logging.getLogger(__name__)
 SAMPLES = 20_000
@@ -136,7 +137,7 @@ def post_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
         session,
         team_id=rnd.team_id,
         user_id=rnd.facilitator_id,
-        text=views.post_failed_text(rnd, failure.error),
+        text=texts.post_failed_text(rnd, failure.error),
     )
 
 
@@ -200,7 +201,7 @@ def actual_due(rnd: EstimateRound, combined: estimation.Combined) -> datetime | 
     hours of work, a week 5 days; weekends skipped). Points have no calendar: not asked."""
     if rnd.unit == "points" or rnd.revealed_at is None:
         return None
-    hours = estimation.to_hours(combined.p90, rnd.unit)
+    hours = durations.to_hours(combined.p90, rnd.unit)
     days = max(1, int(-(-hours // 8)))  # whole working days, at least one
     when = rnd.revealed_at
     while days:
@@ -291,7 +292,7 @@ def chart_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
         session,
         team_id=rnd.team_id,
         user_id=rnd.facilitator_id,
-        text=views.chart_failed_text(rnd, failure.error),
+        text=texts.chart_failed_text(rnd, failure.error),
     )
 
 
@@ -323,12 +324,15 @@ def handle_remind(job: Job) -> bool:
             return False
         done = set(repo.estimated_by(session, rnd))
         pending = [u for u in repo.invited(session, rnd) if u not in done]
-        muted = preferences.muted(session, team_id=rnd.team_id, user_ids=pending)
         for user in pending:
-            if user not in muted:
-                schedule_dm(
-                    session, rnd=rnd, user_id=user, text=views.reminder_text(rnd), part="remind"
-                )
+            schedule_dm(
+                session,
+                rnd=rnd,
+                user_id=user,
+                text=texts.reminder_text(rnd),
+                part="remind",
+                about=DmAbout.OTHERS,
+            )
     return False
 
 
@@ -352,14 +356,13 @@ def handle_ask_actual(job: Job) -> bool:
         rnd = _locked(session, job.item)
         if rnd.actual is not None or rnd.state != RoundState.REVEALED:
             return False
-        if preferences.dms_off(session, team_id=rnd.team_id, user_id=rnd.facilitator_id):
-            return False
         schedule_dm(
             session,
             rnd=rnd,
             user_id=rnd.facilitator_id,
-            text=views.ask_actual_text(rnd),
+            text=texts.ask_actual_text(rnd),
             part="ask-actual",
+            about=DmAbout.OTHERS,
         )
     return False
 

@@ -19,10 +19,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.engine.registry import Job, Registry, WorkKind, raise_if_permanent
-from storage.adr_export import export_files
+from storage.adr_export_files import export_files
 from storage.db import Database
-from storage.decisions import Viewer
 from storage.export_work import ExportWork, schedule_export
+from storage.visibility import Viewer
 
 # Every zip entry gets this time, so the same log gives the same bytes.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)

@@ -34,13 +34,13 @@ import math
 import re
 from dataclasses import dataclass
 
-from bot.features.decisions.command import unescape_refs
-from bot.features.estimates import estimation
+from bot.core import durations
+from bot.core.commands import unescape_refs
 from storage.models import ParkingState
 
 REQUEST_MAX = 3000
 TIMELINE_MAX_DAYS = 1250.0  # five working years either way
-HOURS_PER_DAY = estimation.HOURS_PER["days"]  # a working day is 8 hours, a week 5 days
+HOURS_PER_DAY = durations.HOURS_PER["days"]  # a working day is 8 hours, a week 5 days
 SORTS = ("rice", "age")
 
 # A mention as Slack sends it in an escaped command: <@U123|ana> (or <@U123>).
@@ -238,28 +238,6 @@ def parse_related(text: str) -> tuple[int | None, int | None]:
 # -- RICE and the timeline impact --------------------------------------------------------------
 
 
-def rice(
-    reach: float | None,
-    impact: float | None,
-    confidence_pct: float | None,
-    effort: float | None,
-) -> float | None:
-    """RICE = reach x impact x confidence / effort, confidence as a fraction (80 -> 0.8),
-    rounded to 2 decimals. None while any input is missing, or for an effort of zero (or any
-    input negative or not finite): the item is unscored, never infinitely good."""
-    inputs = (reach, impact, confidence_pct, effort)
-    if any(v is None for v in inputs):
-        return None
-    assert reach is not None and impact is not None
-    assert confidence_pct is not None and effort is not None
-    if not all(math.isfinite(v) and v >= 0 for v in (reach, impact, confidence_pct, effort)):
-        return None
-    if effort <= 0:
-        return None
-    # One division, by 100 x effort: 500 x 2 x 80 / 670 stays free of 0.8's float noise.
-    return round(reach * impact * confidence_pct / (100.0 * effort), 2)
-
-
 _TIMELINE = re.compile(
     r"^(?P<sign>[+\-−–]?)\s*(?P<number>\d+(?:[.,]\d*)?|[.,]\d+)\s*(?P<unit>[a-z][a-z ]*)?$"
 )
@@ -308,7 +286,7 @@ def parse_timeline(text: str) -> float:
         raise ValueError(
             f"Use h, d or w (a day is 8 hours, a week 5 days), not “{unit_word.strip()[:12]}”."
         )
-    days = estimation.convert(float(number), unit, "days")
+    days = durations.convert(float(number), unit, "days")
     if match.group("sign") in ("-", "−", "–"):
         days = -days
     if not math.isfinite(days) or abs(days) > TIMELINE_MAX_DAYS:

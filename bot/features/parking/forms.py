@@ -2,9 +2,9 @@
 
 - **Park** (``Callback.PARK_FORM``): the request, who asked, why it matters, the related
   decision or estimate, and optional scoring (RICE and MoSCoW). ``private_metadata`` keeps
-  the channel, thread and permalink of where it was parked (``park_context_from``).
+  the channel, thread and permalink of where it was parked (``ParkMeta``).
 - **Score**, **Accept**, **Defer**, **Decline**: one item each; ``private_metadata`` carries
-  its number (``item_number_from``).
+  its number (``ItemMeta``).
 
 Decided: RICE may be partial. Any of its four inputs may be given alone (each is checked);
 the item stays unscored until all four are there, and the hint says so. Reach and effort must
@@ -13,19 +13,19 @@ be above zero; an effort of zero would make the score infinite.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from bot.core.blocks import context, input_block, modal, options, plain, section, text_input
-from bot.core.forms import Values, date_value, select_value, text_value
+from bot.core.forms import Values, checked_text, select_value, text_value
 from bot.core.ids import Action, Callback, ParkField
+from bot.core.metadata import ModalMeta
 from bot.core.render import render, truncate
-from bot.features.parking.command import REQUEST_MAX, parse_related, parse_timeline, rice
+from bot.features.parking.command import REQUEST_MAX, parse_related
 from storage.models import Moscow, ParkingItem
+from storage.rules import rice
 
 WHY_MAX = 3000
 REASON_MAX = 1000
@@ -97,13 +97,22 @@ class AcceptDraft:
     round_number: int | None
 
 
-@dataclass(frozen=True)
-class ParkContext:
-    """Where a request was parked from (the park modal's ``private_metadata``)."""
+class ParkMeta(ModalMeta):
+    """Where the park modal was opened: the channel (and thread, and the message's link), and
+    the interaction's response_url for the answer after Submit."""
 
-    channel_id: str
-    thread_ts: str | None
-    permalink: str | None
+    channel: str  # empty when Slack gave none: the submit says so
+    thread_ts: str | None = None
+    permalink: str | None = None
+    response_url: str | None = None
+
+
+class ItemMeta(ModalMeta):
+    """Which item a score, accept, defer or decline modal is for, and the channel it was opened
+    in (who may act depends on it)."""
+
+    item: int
+    channel: str | None = None
 
 
 # -- small pieces ------------------------------------------------------------------------------
@@ -141,7 +150,7 @@ def _choice_text(value: float | None) -> str | None:
     return None if value is None else number_text(value)
 
 
-def _score_blocks(item: ParkingItem | None) -> list[dict[str, Any]]:
+def score_blocks(item: ParkingItem | None) -> list[dict[str, Any]]:
     return [
         input_block(
             ParkField.REACH,
@@ -177,7 +186,7 @@ def _score_blocks(item: ParkingItem | None) -> list[dict[str, Any]]:
     ]
 
 
-def _item_intro(item: ParkingItem, kind: str) -> dict[str, Any]:
+def item_intro(item: ParkingItem, kind: str) -> dict[str, Any]:
     return section(
         render(
             "parking/form.md.j2",
@@ -185,36 +194,6 @@ def _item_intro(item: ParkingItem, kind: str) -> dict[str, Any]:
             ref=item.ref,
             request=truncate(item.request, REQUEST_IN_INTRO),
         )
-    )
-
-
-def _item_metadata(item: ParkingItem) -> str:
-    return json.dumps({"item": item.number})
-
-
-def item_number_from(view: dict[str, Any]) -> int | None:
-    """The item number a score/accept/defer/decline modal carries; None if not one of ours."""
-    try:
-        meta = json.loads((view or {}).get("private_metadata") or "{}")
-    except (ValueError, TypeError, AttributeError):
-        return None
-    number = meta.get("item") if isinstance(meta, dict) else None
-    return number if isinstance(number, int) and not isinstance(number, bool) else None
-
-
-def park_context_from(view: dict[str, Any]) -> ParkContext | None:
-    """Where the park modal was opened from; None if the view isn't one of ours."""
-    try:
-        meta = json.loads((view or {}).get("private_metadata") or "{}")
-    except (ValueError, TypeError, AttributeError):
-        return None
-    if not isinstance(meta, dict) or not isinstance(meta.get("channel"), str):
-        return None
-    thread, link = meta.get("thread_ts"), meta.get("permalink")
-    return ParkContext(
-        channel_id=meta["channel"],
-        thread_ts=thread if isinstance(thread, str) and thread else None,
-        permalink=link if isinstance(link, str) and link else None,
     )
 
 
@@ -233,7 +212,7 @@ def build_park_modal(
     """The park form, prefilled from a message (shortcut) or the command; ``related`` is
     ``ADR-12`` / ``E-3`` as the person typed it after the command."""
     link = permalink if permalink and len(permalink) <= PERMALINK_MAX else None
-    metadata = json.dumps({"channel": channel_id, "thread_ts": thread_ts, "permalink": link})
+    metadata = ParkMeta(channel=channel_id, thread_ts=thread_ts, permalink=link).encode()
     requester_element: dict[str, Any] = {"type": "users_select"}
     if requester:
         requester_element["initial_user"] = requester
@@ -261,7 +240,7 @@ def build_park_modal(
             text_input(related[:RELATED_MAX], max_length=RELATED_MAX, placeholder="ADR-12 or E-3"),
             optional=True,
         ),
-        *_score_blocks(None),
+        *score_blocks(None),
     ]
     if link:
         blocks.append(context("The original message's link is kept with the item."))
@@ -309,7 +288,7 @@ def _choice(
     return raw
 
 
-def _parse_score(values: Values, errors: dict[str, str]) -> Score:
+def parse_score(values: Values, errors: dict[str, str]) -> Score:
     reach = _positive(values, ParkField.REACH, errors, limit=REACH_MAX, what="Reach")
     effort = _positive(values, ParkField.EFFORT, errors, limit=EFFORT_MAX, what="Effort")
     impact = _choice(values, ParkField.IMPACT, IMPACT_LABELS, errors, "an impact")
@@ -326,18 +305,9 @@ def _parse_score(values: Values, errors: dict[str, str]) -> Score:
     )
 
 
-def _text(
-    values: Values, block: str, errors: dict[str, str], *, required: bool, limit: int, label: str
-) -> str:
-    value = text_value(values, block)
-    if required and not value:
-        errors[block] = f"{label} is required."
-    elif len(value) > limit:
-        errors[block] = f"{label} can be at most {limit} characters (it has {len(value)})."
-    return value
-
-
-def _related(values: Values, block: str, errors: dict[str, str]) -> tuple[int | None, int | None]:
+def related_numbers(
+    values: Values, block: str, errors: dict[str, str]
+) -> tuple[int | None, int | None]:
     raw = text_value(values, block)
     if len(raw) > RELATED_MAX:
         errors[block] = "Just the reference, like ADR-12 or E-3."
@@ -352,17 +322,17 @@ def _related(values: Values, block: str, errors: dict[str, str]) -> tuple[int | 
 def parse_park_form(values: Values) -> tuple[ParkDraft | None, dict[str, str]]:
     """Validate the park form. Returns (draft, {}) or (None, {block_id: sentence})."""
     errors: dict[str, str] = {}
-    request = _text(
+    request = checked_text(
         values, ParkField.REQUEST, errors, required=True, limit=REQUEST_MAX, label="The request"
     )
     requester = _selected_user(values, ParkField.REQUESTER)
     if requester is not None and not _USER.match(requester):
         errors[ParkField.REQUESTER] = "Pick the person from the list."
-    why = _text(
+    why = checked_text(
         values, ParkField.WHY, errors, required=False, limit=WHY_MAX, label="Why it matters"
     )
-    decision, round_number = _related(values, ParkField.RELATED, errors)
-    score = _parse_score(values, errors)
+    decision, round_number = related_numbers(values, ParkField.RELATED, errors)
+    score = parse_score(values, errors)
     if errors:
         return None, errors
     return (
@@ -389,134 +359,10 @@ def _selected_user(values: Values, block: str) -> str | None:
 # -- score -------------------------------------------------------------------------------------
 
 
-def build_score_modal(item: ParkingItem) -> dict[str, Any]:
-    """RICE and MoSCoW for one item, prefilled with what it has."""
-    return modal(
-        callback_id=Callback.PARK_SCORE_FORM,
-        title=f"Score {item.ref}",
-        submit="Save",
-        blocks=[_item_intro(item, "score"), *_score_blocks(item)],
-        metadata=_item_metadata(item),
-    )
-
-
-def parse_score_form(values: Values) -> tuple[Score | None, dict[str, str]]:
-    """Validate the score form (every input optional; partial RICE leaves it unscored)."""
-    errors: dict[str, str] = {}
-    score = _parse_score(values, errors)
-    return (None, errors) if errors else (score, {})
-
-
 # -- accept ------------------------------------------------------------------------------------
-
-
-def build_accept_modal(item: ParkingItem) -> dict[str, Any]:
-    """Accept into scope: the timeline impact (required) and what it changes."""
-    return modal(
-        callback_id=Callback.PARK_ACCEPT_FORM,
-        title=f"Accept {item.ref}",
-        submit="Accept",
-        blocks=[
-            _item_intro(item, "accept"),
-            input_block(
-                ParkField.TIMELINE,
-                "Timeline impact",
-                text_input(max_length=NUMBER_MAX_LENGTH * 2, placeholder="+3d"),
-                hint="How much later the work lands: +3d, 4h, 1.5w (a day is 8 hours, a week "
-                "5 days; a plain number is days). -2d if it removes work, 0 if absorbed.",
-            ),
-            input_block(
-                ParkField.CHANGES,
-                "Which decision or estimate it changes",
-                text_input(max_length=RELATED_MAX, placeholder="ADR-12 or E-3"),
-                optional=True,
-            ),
-        ],
-        metadata=_item_metadata(item),
-    )
-
-
-def parse_accept_form(values: Values) -> tuple[AcceptDraft | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    timeline: float | None = None
-    raw = text_value(values, ParkField.TIMELINE)
-    if not raw:
-        errors[ParkField.TIMELINE] = "How much does it move the timeline? For example +3d."
-    else:
-        try:
-            timeline = parse_timeline(raw)
-        except ValueError as exc:
-            errors[ParkField.TIMELINE] = truncate(str(exc), 150)
-    decision, round_number = _related(values, ParkField.CHANGES, errors)
-    if errors or timeline is None:
-        return None, errors
-    return AcceptDraft(timeline, decision, round_number), {}
 
 
 # -- defer -------------------------------------------------------------------------------------
 
 
-def build_defer_modal(item: ParkingItem, today: date) -> dict[str, Any]:
-    """Defer until a date after ``today`` (the deciding person's today)."""
-    initial = item.deferred_until if item.deferred_until and item.deferred_until > today else None
-    picker = {
-        "type": "datepicker",
-        "initial_date": (initial or today + timedelta(days=DEFER_DEFAULT_DAYS)).isoformat(),
-    }
-    return modal(
-        callback_id=Callback.PARK_DEFER_FORM,
-        title=f"Defer {item.ref}",
-        submit="Defer",
-        blocks=[
-            _item_intro(item, "defer"),
-            input_block(
-                ParkField.UNTIL,
-                "Bring it back on",
-                picker,
-                hint="It comes back to its channel that day, for triage.",
-            ),
-        ],
-        metadata=_item_metadata(item),
-    )
-
-
-def parse_defer_form(values: Values, today: date) -> tuple[date | None, dict[str, str]]:
-    day, error = date_value(values, ParkField.UNTIL)
-    if error:
-        return None, {ParkField.UNTIL: error}
-    if day is None:
-        return None, {ParkField.UNTIL: "Pick the day it should come back."}
-    if day <= today:
-        return None, {ParkField.UNTIL: "Pick a day after today: it comes back to the channel then."}
-    if day > today + timedelta(days=DEFER_MAX_DAYS):
-        return None, {ParkField.UNTIL: "Pick a day within five years."}
-    return day, {}
-
-
 # -- decline -----------------------------------------------------------------------------------
-
-
-def build_decline_modal(item: ParkingItem) -> dict[str, Any]:
-    return modal(
-        callback_id=Callback.PARK_DECLINE_FORM,
-        title=f"Decline {item.ref}",
-        submit="Decline",
-        blocks=[
-            _item_intro(item, "decline"),
-            input_block(
-                ParkField.REASON,
-                "Why not",
-                text_input(multiline=True, max_length=REASON_MAX),
-                hint="The requester is told, with this reason: be kind and specific.",
-            ),
-        ],
-        metadata=_item_metadata(item),
-    )
-
-
-def parse_decline_form(values: Values) -> tuple[str | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    reason = _text(
-        values, ParkField.REASON, errors, required=True, limit=REASON_MAX, label="A reason"
-    )
-    return (None, errors) if errors else (reason, {})

@@ -8,30 +8,26 @@ come only from stored user ids; a permalink becomes a link only when it is a Sla
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.core.blocks import MESSAGE_BLOCKS, button, context, header, section
+from bot.core import durations
+from bot.core.blocks import MESSAGE_BLOCKS, button, context, header, packed_sections, section
 from bot.core.ids import Action
-from bot.core.render import SECTION_LIMIT, Mrkdwn, escape, render, truncate, truncate_mrkdwn
-from bot.features.decisions.command import unescape_refs
-from bot.features.estimates import estimation
+from bot.core.render import Mrkdwn, escape, render, truncate
 from bot.features.parking.forms import MOSCOW_LABELS
+from storage import rules
 from storage.models import ParkingItem, ParkingState
 
-WAITING_DAYS = 30  # parked this long with no decision: "waiting 30+ days"
 LIST_ROWS = 50
 HOME_ROWS = 10
 TOP_ROWS = 5
 HISTORY_SHOWN = 20
 REQUEST_IN_LINE = 120
-REQUEST_IN_TEXT = 300
 REQUEST_IN_SHOW = 2800
 WHY_IN_SHOW = 1000
-PREVIEW_MAX = 200
 TEXT_LIMIT = 12_000  # a text-only message (DM, ephemeral)
 
 STATE_LABELS: dict[str, str] = {
@@ -81,8 +77,6 @@ _PERMALINK = re.compile(
     r"^https://[a-z0-9-]+(?:\.[a-z0-9-]+)*\.slack\.com/archives/[A-Z0-9]+/p\d+"
     r"(?:\?[A-Za-z0-9_.=&%-]*)?$"
 )
-_MESSAGE_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^<>|]*))?>")
-_MESSAGE_SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^<>|]*)?(?:\|([^<>]*))?>")
 
 
 # -- small pieces ------------------------------------------------------------------------------
@@ -90,6 +84,12 @@ _MESSAGE_SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^<>|]*)?(?:\|([^<>]*))?>")
 
 def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def waiting_long(item: ParkingItem, now: datetime) -> bool:
+    """``rules.is_waiting_long`` for an item as stored (SQLite gives naive UTC back)."""
+    created = _aware(item.created_at) if item.created_at is not None else None
+    return rules.is_waiting_long(state=item.state, created_at=created, now=_aware(now))
 
 
 def slack_day(when: datetime | date) -> Mrkdwn:
@@ -100,28 +100,19 @@ def slack_day(when: datetime | date) -> Mrkdwn:
     return Mrkdwn(escape(when.isoformat()))
 
 
-def waiting_long(item: ParkingItem, now: datetime) -> bool:
-    """Parked (no decision yet) for 30 days or more."""
-    return (
-        item.state == ParkingState.PARKED
-        and item.created_at is not None
-        and _aware(now) - _aware(item.created_at) >= timedelta(days=WAITING_DAYS)
-    )
-
-
 def timeline_text(days: float | None) -> str:
     """``+3 working days``, ``-0.5 working days``, ``+1 working day``, ``no timeline change``."""
     if days is None:
         return ""
     if days == 0:
         return "no timeline change"
-    shown = estimation.format_number(abs(days))
+    shown = durations.format_number(abs(days))
     sign = "+" if days > 0 else "-"
     return f"{sign}{shown} working {'day' if shown == '1' else 'days'}"
 
 
 def _number(value: float) -> str:
-    return estimation.format_number(value)
+    return durations.format_number(value)
 
 
 def rice_text(item: ParkingItem) -> str:
@@ -154,7 +145,7 @@ def _moscow(item: ParkingItem) -> str:
     return MOSCOW_LABELS.get(item.moscow or "", "") if item.moscow else ""
 
 
-def _one_line(text: str, limit: int) -> str:
+def one_line(text: str, limit: int) -> str:
     return truncate(" ".join((text or "").split()), limit)
 
 
@@ -162,26 +153,10 @@ def _state(item: ParkingItem) -> str:
     return STATE_LABELS.get(item.state, item.state)
 
 
-def _link(permalink: str | None, label: str = "original message") -> Mrkdwn | str:
+def permalink_link(permalink: str | None, label: str = "original message") -> Mrkdwn | str:
     if permalink and _PERMALINK.match(permalink):
         return Mrkdwn(f"<{permalink}|{label}>")
     return ""
-
-
-def _sections(heading: str, lines: list[str]) -> list[dict[str, Any]]:
-    """``heading`` and ``lines`` (rendered mrkdwn) packed into as few sections as fit."""
-    blocks: list[dict[str, Any]] = []
-    current = heading
-    for line in lines:
-        line = truncate_mrkdwn(line, SECTION_LIMIT - len(heading) - 1)
-        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
-            blocks.append(section(current))
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current:
-        blocks.append(section(current))
-    return blocks
 
 
 def _line(kind: str, **fields: Any) -> str:
@@ -199,7 +174,7 @@ def item_line(item: ParkingItem, now: datetime) -> str:
     return _line(
         "item",
         ref=item.ref,
-        request=_one_line(item.request, REQUEST_IN_LINE),
+        request=one_line(item.request, REQUEST_IN_LINE),
         requester=item.requester_id or "",
         state=_state(item),
         rice=rice_text(item),
@@ -212,122 +187,7 @@ def item_line(item: ParkingItem, now: datetime) -> str:
     )
 
 
-def _text(kind: str, **fields: Any) -> str:
-    return render("parking/notice.md.j2", kind=kind, limit=TEXT_LIMIT, **fields)
-
-
 # -- answers and DMs ---------------------------------------------------------------------------
-
-
-def parked_text(item: ParkingItem) -> str:
-    """In the thread (or to the requester): "Parked as P-12 — triage will decide"."""
-    return _text(
-        "parked",
-        ref=item.ref,
-        requester=item.requester_id or "",
-        request=_one_line(item.request, REQUEST_IN_TEXT),
-    )
-
-
-def accepted_dm(item: ParkingItem) -> str:
-    """To the requester: their request was let into scope, with its timeline impact."""
-    return _text(
-        "accepted",
-        ref=item.ref,
-        request=_one_line(item.request, REQUEST_IN_TEXT),
-        decided_by=item.decided_by or "",
-        timeline=timeline_text(item.timeline_days),
-        link=_link(item.permalink),
-    )
-
-
-def declined_dm(item: ParkingItem) -> str:
-    """To the requester, kindly, with the reason."""
-    return _text(
-        "declined",
-        ref=item.ref,
-        request=_one_line(item.request, REQUEST_IN_TEXT),
-        decided_by=item.decided_by or "",
-        reason=item.reason or "no reason given",
-        channel=item.channel_id,
-    )
-
-
-def resurfaced_text(item: ParkingItem) -> str:
-    """A deferred item back in its channel on its date."""
-    return _text(
-        "resurfaced",
-        ref=item.ref,
-        request=_one_line(item.request, REQUEST_IN_TEXT),
-        requester=item.requester_id or "",
-        until=slack_day(item.deferred_until) if item.deferred_until else "",
-    )
-
-
-def _readable(message_text: str) -> str:
-    """A message as Slack sends it (mrkdwn) as plain words: mentions and ``<!here>`` become
-    ``@name`` / ``@here``, links their URL, entities their character (escaped again later)."""
-    text = _MESSAGE_MENTION.sub(
-        lambda m: "@" + ((m.group(2) or "").strip() or m.group(1)), message_text
-    )
-    text = _MESSAGE_SPECIAL.sub(lambda m: "@" + ((m.group(2) or "").strip() or m.group(1)), text)
-    return unescape_refs(text)
-
-
-def watch_offer_blocks(
-    message_text_preview: str, channel: str, ts: str
-) -> tuple[str, list[dict[str, Any]]]:
-    """The ephemeral offer to a message's author: the message quoted and a **Park it** button
-    whose value is ``{"channel": ..., "ts": ...}`` (read back with ``offer_from``)."""
-    preview = truncate(_readable(message_text_preview or "").strip(), PREVIEW_MAX)
-    text = _text("offer", preview="")
-    value = json.dumps({"channel": channel, "ts": ts})
-    blocks = [
-        section(_text("offer", preview=preview)),
-        {
-            "type": "actions",
-            "block_id": "parking.offer",
-            "elements": [button("Park it", Action.PARK_OFFER, value, "primary")],
-        },
-        context("Only you can see this. `/parkinglot watch off` turns these offers off here."),
-    ]
-    return text, blocks
-
-
-def offer_from(value: str) -> tuple[str, str] | None:
-    """(channel, ts) from a **Park it** button's value; None if it isn't one."""
-    try:
-        data = json.loads(value or "")
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    channel, ts = data.get("channel"), data.get("ts")
-    if isinstance(channel, str) and isinstance(ts, str) and channel and ts:
-        return channel, ts
-    return None
-
-
-def watch_status_text(
-    *,
-    channel_id: str,
-    enabled: bool,
-    changed_by: str | None = None,
-    changed: bool = False,
-    not_in_channel: bool = False,
-    in_dm: bool = False,
-) -> str:
-    """`/parkinglot watch [on|off]`: whether it is on here (and who turned it), that it was
-    just turned on/off (``changed``), "invite me first", or that DMs are never watched."""
-    return _text(
-        "watch",
-        channel=channel_id,
-        enabled=enabled,
-        changed_by=changed_by or "",
-        changed=changed,
-        not_in_channel=not_in_channel,
-        in_dm=in_dm,
-    )
 
 
 def help_blocks() -> list[dict[str, Any]]:
@@ -360,7 +220,7 @@ def build_list_blocks(
         label=f"{what[:1].upper()}{what[1:]} {_SORT_LABELS.get(sort, '')} ({len(items)})",
     )
     rows = _limited([item_line(i, now) for i in items], LIST_ROWS)
-    blocks = _sections(heading, rows)[: MESSAGE_BLOCKS - 1]
+    blocks = packed_sections(heading, rows)[: MESSAGE_BLOCKS - 1]
     blocks.append(context("`/parkinglot show P-12` to score or decide one."))
     return blocks
 
@@ -389,9 +249,9 @@ def build_show_blocks(
     ``history_line``; plain strings are escaped) and the buttons its state allows (value: the
     item number). ``related``: "ADR-12", "E-3" or both, as the caller resolved them."""
     # The fallback text is mrkdwn too (notifications): escaped like everything else.
-    fallback = escape(f"{item.ref}: {_one_line(item.request, 200)}")
+    fallback = escape(f"{item.ref}: {one_line(item.request, 200)}")
     blocks: list[dict[str, Any]] = [
-        header(f"{item.ref}: {_one_line(item.request, 140)}"),
+        header(f"{item.ref}: {one_line(item.request, 140)}"),
         {
             "type": "section",
             "text": {
@@ -415,7 +275,7 @@ def build_show_blocks(
                 parked_by=item.parked_by,
                 channel=item.channel_id,
                 created=slack_day(item.created_at) if item.created_at else "",
-                link=_link(item.permalink),
+                link=permalink_link(item.permalink),
                 why=truncate(item.why or "", WHY_IN_SHOW),
                 related=related,
                 rice=rice_text(item),
@@ -436,7 +296,7 @@ def build_show_blocks(
     lines = [line if isinstance(line, Mrkdwn) else escape(line) for line in history_lines]
     if lines:
         heading = _line("heading", label="History")
-        blocks += _sections(heading, _limited(lines[-HISTORY_SHOWN:], HISTORY_SHOWN))[:10]
+        blocks += packed_sections(heading, _limited(lines[-HISTORY_SHOWN:], HISTORY_SHOWN))[:10]
     actions = BUTTONS.get(item.state, ())
     if actions:
         blocks.append(
@@ -473,6 +333,6 @@ def home_section(
         ("Parking lot: top five by RICE", top[:TOP_ROWS], TOP_ROWS, "Nothing scored yet."),
     ):
         heading = _line("heading", label=label, note="" if items else empty)
-        blocks += _sections(heading, _limited([item_line(i, now) for i in items], shown))
+        blocks += packed_sections(heading, _limited([item_line(i, now) for i in items], shown))
     blocks.append({"type": "divider"})
     return blocks

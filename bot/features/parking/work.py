@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.core.slack_api import DISPATCH_TIMEOUT, conversation_facts, slack_error
 from bot.engine.registry import Job, Registry, WorkKind, raise_if_permanent
-from bot.features.parking import views
+from bot.features.parking import messages
 from storage import channels
 from storage import parking as repo
 from storage.models import DueWork, ParkingItem, ParkingState
@@ -57,7 +57,7 @@ def handle_ack(job: Job) -> bool:
             session.add(current)
 
     job.after_send.append(remember)
-    text = views.parked_text(item)
+    text = messages.parked_text(item)
     if item.thread_ts:
         try:
             job.client.chat_postMessage(
@@ -95,7 +95,7 @@ def handle_resurface(job: Job) -> bool:
         or item.deferred_until > today
     ):
         return False  # decided meanwhile, or deferred again to a later day
-    text = views.resurfaced_text(item)
+    text = messages.resurfaced_text(item)
     try:
         job.client.chat_postMessage(channel=item.channel_id, text=text, unfurl_links=False)
     except SlackApiError as exc:
@@ -111,7 +111,7 @@ def handle_resurface(job: Job) -> bool:
 
 def handle_offer(job: Job) -> bool:
     p = job.payload
-    text, blocks = views.watch_offer_blocks(p["text"], p["channel"], p["ts"])
+    text, blocks = messages.watch_offer_blocks(p["text"], p["channel"], p["ts"])
     job.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=text, blocks=blocks)
     return True
 

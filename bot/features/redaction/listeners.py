@@ -1,15 +1,33 @@
-"""`/adr redact` and `/adr dm` (routed from the `/adr` listener). Each returns the ephemeral
-answer; a refusal is raised as a typed error whose sentence the person sees."""
+"""`/adr redact N <field>` and `/adr redact N stance @person`. The answer is ephemeral; a
+refusal is raised as a typed error whose sentence the person sees."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import Any
 
+from bot.core import people
+from bot.core.adr_command import AdrCommand
+from bot.core.blocks import ephemeral
+from bot.core.commands import Request, SlashCommand
 from bot.core.render import mention
-from bot.features.decisions.command import AdrCommand
-from storage import preferences, redaction
+from storage import redaction
 from storage.db import Database
-from storage.decisions import Viewer, get_decision
+from storage.decisions import get_decision
+from storage.models import utcnow
+from storage.people import Person
+from storage.visibility import Viewer
+
+
+def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
+    adr.add("redact", answer=answer_redact)
+
+
+def answer_redact(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+    viewer = people.viewer_for(person, request.channel)
+    return ephemeral(
+        redact(request.db, team=request.team, user=person.user_id, viewer=viewer, cmd=cmd)
+    )
+
 
 FIELD_LABELS = {
     "title": "title",
@@ -40,7 +58,7 @@ def redact(db: Database, *, team: str, user: str, viewer: Viewer, cmd: AdrComman
             field=cmd.field,
             person=cmd.person,
             viewer=viewer,
-            today=datetime.now(UTC).date(),
+            today=utcnow().date(),
         )
     what = (
         f"the stance texts of {mention(done.person)}"
@@ -54,29 +72,3 @@ def redact(db: Database, *, team: str, user: str, viewer: Viewer, cmd: AdrComman
         f"Redacted {what} of {done.decision.ref} in the record, its history and search; "
         f"{where} will be updated. The history says you did it, not what was there."
     )
-
-
-def dm_setting(db: Database, *, team: str, user: str, setting: str) -> str:
-    """`/adr dm`, `/adr dm off`, `/adr dm on`."""
-    if not setting:
-        with db.read() as session:
-            off = preferences.dms_off(session, team_id=team, user_id=user)
-        if off:
-            return (
-                "My DMs to you are *off*: no review questions, reminders or informed notices. "
-                "`/adr dm on` turns them back on."
-            )
-        return (
-            "My DMs to you are *on*: review questions, reminders and informed notices. "
-            "`/adr dm off` stops them."
-        )
-    off = setting == "off"
-    with db.session() as session:
-        preferences.set_dms_off(session, team_id=team, user_id=user, off=off)
-    if off:
-        return (
-            "OK: I won't DM you review questions, reminders or informed notices any more; "
-            "whoever asks will be told. Answers to what you do yourself still reach you. "
-            "`/adr dm on` turns them back on."
-        )
-    return "OK: my DMs to you are back on."

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from bot.core.blocks import button, context, input_block, modal, plain, section, text_input
 from bot.core.dates import zone
 from bot.core.forms import TEXT_MAX
 from bot.core.ids import Action, Callback, Field
+from bot.core.metadata import ModalMeta
 from bot.core.redacted import redacted, shown
 from bot.core.render import mention, render, truncate
-from storage.models import Decision, DissentAnswer, Outcome, Review, ReviewAsk
-from storage.reviews import DISSENTER, OWNER, ReviewSummary
+from storage import rules
+from storage.models import Decision, DecisionStatus, DissentAnswer, Outcome, Review, ReviewAsk
+from storage.review_lists import ReviewSummary
+from storage.reviews import DISSENTER, OWNER
 
 OUTCOME_LABELS = {
     Outcome.WORKED: "worked",
@@ -44,7 +45,9 @@ DISSENT_ACTIONS = {
 SNOOZE_CHOICES = {"1w": "1 week", "2w": "2 weeks", "1m": "1 month"}
 
 
-class OutcomeMeta(BaseModel):
+class OutcomeMeta(ModalMeta):
+    """Which review, and which outcome button opened the modal."""
+
     review_id: int
     outcome: Outcome
 
@@ -72,6 +75,12 @@ def build_review_ask(
     snooze_options = [
         {"text": plain(label), "value": f"{value}:{key}"} for key, label in SNOOZE_CHOICES.items()
     ]
+    # offered while the state machine allows it (always, for a decision still reviewed)
+    supersede = (
+        [button("Supersede it", Action.REVIEW_SUPERSEDE, str(decision.number))]
+        if rules.can_become(decision.status, DecisionStatus.SUPERSEDED)
+        else []
+    )
     blocks = [
         section(text),
         {
@@ -87,8 +96,8 @@ def build_review_ask(
                     "placeholder": plain("Too early — ask again in…"),
                     "options": snooze_options,
                 },
-                button("Supersede it", Action.REVIEW_SUPERSEDE, str(decision.number)),
-            ],
+            ]
+            + supersede,
         },
     ]
     return f"Did ADR-{decision.number} work? Time to review it.", blocks
@@ -127,7 +136,7 @@ def build_outcome_modal(decision: Decision, review: Review, outcome: Outcome) ->
         callback_id=Callback.OUTCOME_FORM,
         title=f"ADR-{decision.number}: {label}",
         submit="Record",
-        metadata=OutcomeMeta(review_id=review.id or 0, outcome=outcome).model_dump_json(),
+        metadata=OutcomeMeta(review_id=review.id or 0, outcome=outcome).encode(),
         blocks=[
             section(
                 render(
@@ -159,13 +168,6 @@ def build_outcome_modal(decision: Decision, review: Review, outcome: Outcome) ->
             ),
         ],
     )
-
-
-def parse_outcome_meta(raw: str) -> OutcomeMeta | None:
-    try:
-        return OutcomeMeta.model_validate_json(raw or "{}")
-    except ValueError:
-        return None
 
 
 def build_answered(decision: Decision, review: Review) -> tuple[str, list[dict[str, Any]]]:

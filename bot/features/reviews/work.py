@@ -25,7 +25,7 @@ from bot.features.reviews.views import (
     review_outcome_thread_text,
     review_thread_open_text,
 )
-from storage import preferences
+from storage import preferences, review_answers, review_settings
 from storage import reviews as repo
 from storage.decision_work import remember_dm, schedule_dms_off_notice
 from storage.models import Decision, DueWork, Outcome, Review, ReviewAsk, ReviewState
@@ -54,7 +54,7 @@ def _load(session: Session, item: DueWork) -> tuple[Review, Decision]:
 
 def _ask(job: Job) -> tuple[ReviewAsk, Review, Decision]:
     with job.db.read() as session:
-        return repo.ask_with_review(
+        return review_answers.ask_with_review(
             session, team_id=job.item.team_id, ask_id=int(job.payload["ask_id"])
         )
 
@@ -67,7 +67,7 @@ def handle_open(job: Job) -> bool:
 
     def open_review(session: Session) -> None:
         review = repo.get_review(session, team_id=item.team_id, review_id=item.subject_id)
-        settings = repo.workspace_settings(session, team_id=item.team_id)
+        settings = review_settings.workspace_settings(session, team_id=item.team_id)
         nudge_at = working_days_later(
             now, settings.nudge_after_days, tz=review.timezone, hour=settings.review_hour
         )
@@ -111,7 +111,7 @@ def handle_nudge(job: Job) -> bool:
 
     def nudge(session: Session) -> None:
         review = repo.get_review(session, team_id=item.team_id, review_id=item.subject_id)
-        settings = repo.workspace_settings(session, team_id=item.team_id)
+        settings = review_settings.workspace_settings(session, team_id=item.team_id)
         next_at = working_days_later(
             now, settings.nudge_after_days, tz=review.timezone, hour=settings.review_hour
         )
@@ -169,7 +169,9 @@ def handle_ask(job: Job) -> bool:
     item = job.item
 
     def remember(session: Session) -> None:
-        repo.set_ask_message(session, ask=ask, channel_id=channel_id, message_ts=message_ts)
+        review_answers.set_ask_message(
+            session, ask=ask, channel_id=channel_id, message_ts=message_ts
+        )
         # Every question and reminder is a message of its own: each is kept, for redaction.
         remember_dm(session, item=item, channel_id=channel_id, message_ts=message_ts)
 

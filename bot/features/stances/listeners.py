@@ -7,15 +7,21 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.core.commands import parse_number
 from bot.core.errors import guarded
-from bot.core.forms import parse_block_form, parse_disagree_form
 from bot.core.ids import Action, Callback
-from bot.features.decisions.command import parse_number
-from bot.features.decisions.views import build_block_modal, build_disagree_modal, parse_stance_meta
+from bot.features.stances.forms import (
+    StanceMeta,
+    build_block_modal,
+    build_disagree_modal,
+    parse_block_form,
+    parse_disagree_form,
+)
 from storage import decision_work as outbox
 from storage import decisions as repo
+from storage import stances
 from storage.db import Database
-from storage.errors import InvalidInput, NotFound
+from storage.errors import InvalidInput
 from storage.models import StanceKind
 from storage.submissions import first_submission
 
@@ -47,7 +53,7 @@ def handle_agree(
     # the ack (another workspace's ADR, a closed decision) is answered by bot.core.errors.
     number = _number(action)
     with db.session() as session:
-        decision, changed = repo.set_stance(
+        decision, changed = stances.set_stance(
             session, team_id=team, number=number, user_id=body["user"]["id"], kind=StanceKind.AGREE
         )
         if changed:  # the tally changed: refresh the posted message (same transaction)
@@ -68,7 +74,7 @@ def handle_open_stance_form(
     user = body["user"]["id"]
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=number)
-        current = repo.current_stance(session, decision=decision, user_id=user)
+        current = stances.current_stance(session, decision=decision, user_id=user)
     ack()
     builder = build_disagree_modal if action["action_id"] == Action.DISAGREE else build_block_modal
     client.views_open(trigger_id=body["trigger_id"], view=builder(decision, current))
@@ -84,9 +90,7 @@ def _submit_stance(
     kind: StanceKind,
 ) -> None:
     values = (view.get("state") or {}).get("values") or {}
-    meta = parse_stance_meta(view.get("private_metadata", ""))
-    if meta is None:
-        raise NotFound("I lost track of which decision this was; press the button again.")
+    meta = StanceMeta.decode(view)
     fields: dict[str, str] = {}
     if kind == StanceKind.DISAGREE_AND_COMMIT:
         parsed, errors = parse_disagree_form(values)
@@ -103,7 +107,7 @@ def _submit_stance(
         if not first_submission(session, team_id=team, view_id=view.get("id"), kind="stance"):
             ack()  # the same Submit again: recorded already
             return
-        decision, changed = repo.set_stance(
+        decision, changed = stances.set_stance(
             session,
             team_id=team,
             number=meta.number,

@@ -1,0 +1,23 @@
+"""What the bot knows about the workspace: people and channels (events and the user cache) and
+`/adr settings`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.core.adr_command import AdrCommand
+from bot.core.commands import SlashCommand
+from bot.engine.registry import Registry
+from bot.features.workspace import listeners, settings, work
+
+
+def register(app: App) -> None:
+    listeners.register(app)
+
+
+def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
+    settings.register_verbs(adr)
+
+
+def register_work(registry: Registry) -> None:
+    work.register_work(registry)

@@ -15,12 +15,10 @@ from typing import Any
 from slack_bolt import App
 
 from bot.core.errors import guarded
-from bot.engine.registry import Job, Registry, WorkKind
 from storage import channels, events
 from storage import people as people_repo
 from storage.channels import ChannelFacts
 from storage.db import Database
-from storage.events import EventWork
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +85,3 @@ def handle_made_private(event: dict[str, Any], db: Database, team: str, event_id
                 session, team_id=team, channel_id=str(channel), facts=ChannelFacts(private=True)
             )
             log.info("channel %s made private: %d decisions follow", channel, made_private)
-
-
-def handle_prune(job: Job) -> bool:
-    """Forget old event ids; the next day's pruning is scheduled with this row's "done"."""
-    with job.db.session() as session:
-        pruned = events.prune(session, now=job.now)
-    log.info("pruned %d event ids older than 7 days", pruned)
-    job.after_send.append(lambda session: events.schedule_prune(session, now=job.now))
-    return False
-
-
-def register_work(registry: Registry) -> None:
-    registry.register(WorkKind(EventWork.PRUNE, handle_prune))

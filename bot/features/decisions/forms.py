@@ -1,0 +1,290 @@
+"""The decision modal: its typed metadata (`FormMeta`), the view, and the parser of what was
+submitted (validation errors go back inline, on the field)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from bot.core.blocks import (
+    input_block,
+    modal,
+    plain,
+    text_input,
+)
+from bot.core.dates import add_months
+from bot.core.forms import (
+    TEXT_MAX,
+    Values,
+    checked_text,
+    conversation_value,
+    date_value,
+    select_value,
+    text_value,
+    users_value,
+)
+from bot.core.ids import Callback, Field
+from bot.core.metadata import ModalMeta
+from storage import rules
+from storage.decisions import DecisionDraft
+from storage.models import (
+    Decision,
+    DecisionStatus,
+    Role,
+)
+
+TITLE_MAX = 200
+
+
+TAG_MAX = 10
+
+
+PEOPLE_MAX = 30
+
+
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,29}$")
+
+
+_USER = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+
+
+_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
+
+
+def earliest_today(now: datetime) -> date:
+    """The earliest calendar date that is 'today' somewhere (UTC-12): a date before it is past
+    for everyone, so a user far west is never told their today is in the past."""
+    return (now - timedelta(hours=12)).date()
+
+
+def parse_tags(raw: str) -> tuple[list[str], str | None]:
+    """'#db, infra  ops' -> ['db', 'infra', 'ops']; an error sentence if any tag is unusable."""
+    tags: list[str] = []
+    for piece in re.split(r"[\s,]+", raw.lower()):
+        piece = piece.lstrip("#")
+        if not piece:
+            continue
+        if not _TAG.match(piece):
+            return [], (
+                f"Tags are short words of letters, digits, - _ or . "
+                f"(at most 30 characters each): {piece[:40]!r} isn't one."
+            )
+        if piece not in tags:
+            tags.append(piece)
+    if len(tags) > TAG_MAX:
+        return [], f"At most {TAG_MAX} tags, please."
+    return tags, None
+
+
+def _checked_people(values: Values, block: str, errors: dict[str, str]) -> list[str]:
+    users = users_value(values, block)
+    if any(not _USER.match(u) for u in users):
+        errors[block] = "Pick people from the list."
+    elif len(users) > PEOPLE_MAX:
+        errors[block] = f"At most {PEOPLE_MAX} people here."
+    return list(dict.fromkeys(users))
+
+
+def parse_decision_form(
+    values: Values, *, now: datetime, editing: bool = False
+) -> tuple[DecisionDraft | None, dict[str, str]]:
+    """Validate the decision modal. Returns (draft, {}) or (None, {block_id: message})."""
+    errors: dict[str, str] = {}
+    title = checked_text(
+        values, Field.TITLE, errors, required=True, limit=TITLE_MAX, label="A title"
+    )
+    decision = checked_text(
+        values, Field.DECISION, errors, required=True, limit=TEXT_MAX, label="The decision"
+    )
+    texts = {
+        name: checked_text(values, name, errors, required=False, limit=TEXT_MAX, label=label)
+        for name, label in (
+            (Field.CONTEXT, "Context"),
+            (Field.OPTIONS, "Options considered"),
+            (Field.CONSEQUENCES, "Consequences"),
+            (Field.SUCCESS, "What success looks like"),
+        )
+    }
+    status = DecisionStatus.PROPOSED
+    if not editing:
+        raw_status = select_value(values, Field.STATUS) or DecisionStatus.PROPOSED
+        if not rules.is_live(raw_status):
+            errors[Field.STATUS] = "A new decision is either proposed or accepted."
+        else:
+            status = DecisionStatus(raw_status)
+    tags, tag_error = parse_tags(text_value(values, Field.TAGS))
+    if tag_error:
+        errors[Field.TAGS] = tag_error
+    review_date, date_error = date_value(values, Field.REVIEW_DATE)
+    if date_error:
+        errors[Field.REVIEW_DATE] = date_error
+    elif review_date is not None:
+        if review_date < earliest_today(now):
+            errors[Field.REVIEW_DATE] = "The review date is in the past: pick today or later."
+        elif review_date > now.date() + timedelta(days=5 * 366):
+            errors[Field.REVIEW_DATE] = "Pick a review date within five years."
+    people = {
+        block: _checked_people(values, block, errors)
+        for block in (Field.DECIDERS, Field.CONSULTED, Field.INFORMED)
+    }
+    channel = ""
+    if not editing:
+        channel = conversation_value(values, Field.CHANNEL) or ""
+        if not _CHANNEL.match(channel):
+            errors[Field.CHANNEL] = "Pick the channel to post the decision in."
+    if errors:
+        return None, errors
+    return (
+        DecisionDraft(
+            title=title,
+            decision=decision,
+            context=texts[Field.CONTEXT],
+            options=texts[Field.OPTIONS],
+            consequences=texts[Field.CONSEQUENCES],
+            success_criteria=texts[Field.SUCCESS],
+            status=status,
+            tags=tags,
+            review_date=review_date,
+            deciders=people[Field.DECIDERS],
+            consulted=people[Field.CONSULTED],
+            informed=people[Field.INFORMED],
+            channel_id=channel,
+        ),
+        {},
+    )
+
+
+class FormMeta(ModalMeta):
+    """What the decision modal carries in private_metadata."""
+
+    mode: Literal["new", "edit", "supersede"] = "new"
+    number: int | None = None
+    source: str | None = None  # permalink of the message it was logged from
+
+
+def build_decision_modal(
+    *,
+    meta: FormMeta,
+    today: date,
+    channel_id: str | None = None,
+    title: str = "",
+    decision: Decision | None = None,
+    people: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """The form for a new decision, an edit of ``decision``, or a supersede prefilled from it."""
+    d = decision
+    people = people or {}
+    editing = meta.mode == "edit"
+
+    def initial(attr: str) -> str:
+        return str(getattr(d, attr) or "") if d is not None else ""
+
+    blocks: list[dict[str, Any]] = [
+        input_block(
+            Field.TITLE,
+            "Title",
+            text_input(
+                title or initial("title"),
+                max_length=TITLE_MAX,
+                placeholder="Use Postgres for the event store",
+            ),
+        ),
+        input_block(
+            Field.CONTEXT,
+            "Context / problem",
+            text_input(initial("context"), multiline=True, max_length=TEXT_MAX),
+            optional=True,
+        ),
+        input_block(
+            Field.OPTIONS,
+            "Options considered",
+            text_input(initial("options"), multiline=True, max_length=TEXT_MAX),
+            optional=True,
+        ),
+        input_block(
+            Field.DECISION,
+            "Decision",
+            text_input(initial("decision"), multiline=True, max_length=TEXT_MAX),
+        ),
+        input_block(
+            Field.CONSEQUENCES,
+            "Consequences and trade-offs",
+            text_input(initial("consequences"), multiline=True, max_length=TEXT_MAX),
+            optional=True,
+        ),
+    ]
+    # A superseding decision starts as proposed, with its own round of stances: a standing
+    # Block on the old one cannot be stepped around by superseding it "accepted".
+    if not editing and meta.mode != "supersede":
+        options = [
+            {"text": plain("Proposed — open for stances"), "value": DecisionStatus.PROPOSED},
+            {"text": plain("Accepted — already agreed"), "value": DecisionStatus.ACCEPTED},
+        ]
+        blocks.append(
+            input_block(
+                Field.STATUS,
+                "Status",
+                {"type": "static_select", "options": options, "initial_option": options[0]},
+            )
+        )
+    for block_id, label, role in (
+        (Field.DECIDERS, "Deciders", Role.DECIDER),
+        (Field.CONSULTED, "Consulted", Role.CONSULTED),
+        (Field.INFORMED, "Informed (told by DM)", Role.INFORMED),
+    ):
+        element: dict[str, Any] = {"type": "multi_users_select", "max_selected_items": PEOPLE_MAX}
+        if people.get(role):
+            element["initial_users"] = people[role][:PEOPLE_MAX]
+        blocks.append(input_block(block_id, label, element, optional=True))
+    tags = " ".join(d.tag_list) if d is not None else ""
+    # A new decision suggests a review a month out; an edit shows the date it has, or none:
+    # a cleared review date stays cleared (an edit must not quietly bring a review back).
+    review: date | None = (
+        (d.review_date if d is not None else None) if editing else add_months(today, 1)
+    )
+    picker: dict[str, Any] = {"type": "datepicker"}
+    if review is not None:
+        picker["initial_date"] = review.isoformat()
+    blocks += [
+        input_block(
+            Field.TAGS,
+            "Tags",
+            text_input(tags, max_length=300, placeholder="database infra"),
+            optional=True,
+            hint="Words separated by spaces or commas, used by /adr list #tag.",
+        ),
+        input_block(
+            Field.REVIEW_DATE,
+            "Review date",
+            picker,
+            optional=True,
+            hint="On this day I'll ask the deciders whether it worked.",
+        ),
+        input_block(
+            Field.SUCCESS,
+            "What success looks like",
+            text_input(initial("success_criteria"), multiline=True, max_length=TEXT_MAX),
+            optional=True,
+        ),
+    ]
+    if not editing:
+        conv: dict[str, Any] = {
+            "type": "conversations_select",
+            "filter": {"include": ["public", "private", "im", "mpim"], "exclude_bot_users": True},
+        }
+        if channel_id:
+            conv["initial_conversation"] = channel_id
+        blocks.append(input_block(Field.CHANNEL, "Post in", conv))
+    title_text = {
+        "new": "Record a decision",
+        "edit": f"Edit ADR-{meta.number}",
+        "supersede": f"Supersede ADR-{meta.number}",
+    }[meta.mode]
+    return modal(
+        callback_id=Callback.DECISION_FORM,
+        title=title_text,
+        submit="Save" if editing else "Record",
+        blocks=blocks,
+        metadata=meta.encode(),
+    )

@@ -1,0 +1,50 @@
+"""The `home.publish` work kind: the Home tab built from what the database holds when it
+publishes."""
+
+from __future__ import annotations
+
+from bot.core import people
+from bot.engine.registry import Job, Registry, WorkKind
+from bot.features.estimates import home_section
+from bot.features.home.views import build_home
+from bot.features.parking import home_section as parking_home
+from storage import decision_lists as repo
+from storage import estimates as estimates_repo
+from storage import parking as parking_repo
+from storage import review_lists as reviews_repo
+from storage.home_work import HomeWork
+
+
+def handle_publish(job: Job) -> bool:
+    team, user = job.item.team_id, str(job.payload["user"])
+    person = people.known_or_looked_up(job.db, job.client, team=team, user=user)
+    viewer = people.viewer_for(person, None)
+    with job.db.read() as session:
+        if person.guest:
+            # A guest sees decisions only in the channels they were posted in: Home lists none.
+            view = build_home(recent=[], awaiting=[], owned=[], guest=True)
+        else:
+            view = build_home(
+                recent=repo.recent_decisions(session, team_id=team, viewer=viewer),
+                awaiting=repo.awaiting_stance(session, team_id=team, user_id=user),
+                owned=repo.owned_decisions(session, team_id=team, user_id=user),
+                reviews_waiting=reviews_repo.open_asks_for(session, team_id=team, user_id=user),
+                upcoming=reviews_repo.upcoming_for(session, team_id=team, user_id=user),
+                outcomes=reviews_repo.recent_outcomes(session, team_id=team, user_id=user),
+            )
+            # `/estimate` rounds, above the closing hint line
+            view["blocks"][-1:-1] = home_section(
+                estimates_repo.waiting_for(session, team_id=team, user_id=user),
+                estimates_repo.facilitating(session, team_id=team, user_id=user),
+            ) + parking_home(
+                parking_repo.waiting_for_triage(session, team_id=team, viewer=viewer),
+                parking_repo.top_by_rice(session, team_id=team, viewer=viewer),
+                job.now,
+            )
+            view["blocks"] = view["blocks"][:100]
+    job.client.views_publish(user_id=user, view=view)
+    return True
+
+
+def register_work(registry: Registry) -> None:
+    registry.register(WorkKind(HomeWork.PUBLISH, handle_publish))

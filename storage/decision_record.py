@@ -1,0 +1,162 @@
+"""One decision with everything `/adr show` and its channel message need (people, stances,
+history, supersede chain, estimate rounds, links), read in one unit of work; and the cheap
+fingerprint that says when the channel message needs a re-render."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter as Tally
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from storage.decisions import _by_id, events, members, stances
+from storage.models import (
+    Decision,
+    DecisionEvent,
+    DecisionLink,
+    EstimateRound,
+    LinkKind,
+    Review,
+    Stance,
+)
+
+
+@dataclass
+class DecisionRecord:
+    """A decision with everything `/adr show` needs, read in one unit of work."""
+
+    decision: Decision
+    members: dict[str, list[str]]
+    stances: list[Stance]
+    events: list[DecisionEvent]
+    supersedes: Decision | None
+    superseded_by: Decision | None
+    # `/estimate` rounds that name this decision (`/estimate ADR-12 ...`), oldest first
+    rounds: list[EstimateRound] = field(default_factory=list)
+    # amend and relates-to links (from ADR files), as (label, ADR number), in number order
+    links: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def named_people(self) -> dict[str, list[str]]:
+        """People an imported file named who match no Slack user, by role (kept as text)."""
+        return _json_object(self.decision.named_people)
+
+    @property
+    def extra_sections(self) -> list[tuple[str, str]]:
+        """Sections of an imported file the bot has no field for, in the file's order."""
+        try:
+            raw = json.loads(self.decision.extra_sections or "[]")
+        except ValueError:
+            return []
+        if not isinstance(raw, list):
+            return []
+        return [(str(p[0]), str(p[1])) for p in raw if isinstance(p, list) and len(p) == 2]
+
+    @property
+    def tally(self) -> Tally[str]:
+        return Tally(s.kind for s in self.stances)
+
+
+def load_record(
+    session: Session, *, decision: Decision, with_history: bool = True
+) -> DecisionRecord:
+    """Everything about a decision; the channel message needs no history (``with_history``)."""
+    return DecisionRecord(
+        decision=decision,
+        members=members(session, decision=decision),
+        stances=stances(session, decision=decision),
+        events=events(session, decision=decision) if with_history else [],
+        supersedes=_by_id(session, decision.team_id, decision.supersedes_id),
+        superseded_by=_by_id(session, decision.team_id, decision.superseded_by_id),
+        rounds=_rounds_for(session, decision),
+        links=_links_for(session, decision),
+    )
+
+
+LINK_LABELS = {
+    (LinkKind.AMENDS, True): "Amends",
+    (LinkKind.AMENDS, False): "Amended by",
+    (LinkKind.RELATES, True): "Related to",
+    (LinkKind.RELATES, False): "Related to",
+}
+
+
+def _links_for(session: Session, decision: Decision) -> list[tuple[str, int]]:
+    """Amend and relates-to links both ways; a private channel's decision is named only on
+    decisions of its own channel (its number would say nothing, its title too much)."""
+    other = aliased(Decision)
+    rows = session.execute(
+        select(DecisionLink.kind, DecisionLink.decision_id == decision.id, other.number)
+        .join(
+            other,
+            or_(
+                and_(DecisionLink.decision_id == decision.id, other.id == DecisionLink.other_id),
+                and_(DecisionLink.other_id == decision.id, other.id == DecisionLink.decision_id),
+            ),
+        )
+        .where(
+            DecisionLink.team_id == decision.team_id,
+            or_(other.channel_private.is_(False), other.channel_id == decision.channel_id),
+        )
+        .order_by(other.number)
+    ).all()
+    return [(LINK_LABELS[(kind, bool(outgoing))], number) for kind, outgoing, number in rows]
+
+
+def _json_object(raw: str | None) -> dict[str, list[str]]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): [str(n) for n in v] for k, v in value.items() if isinstance(v, list)}
+
+
+def _rounds_for(session: Session, decision: Decision) -> list[EstimateRound]:
+    return list(
+        session.execute(
+            select(EstimateRound)
+            .where(
+                EstimateRound.team_id == decision.team_id,
+                EstimateRound.decision_id == decision.id,
+                # a private channel's round (and its figures) never shows anywhere else
+                or_(
+                    EstimateRound.channel_private.is_(False),
+                    EstimateRound.channel_id == decision.channel_id,
+                ),
+            )
+            .order_by(EstimateRound.number)
+        ).scalars()
+    )
+
+
+def message_marker(session: Session, *, team_id: str, number: int) -> tuple[Any, ...]:
+    """A cheap fingerprint (one statement) of what the channel message shows — status, text
+    edits, stances, review outcomes: it changes whenever a re-render would."""
+    stance_count = (
+        select(func.count(Stance.id)).where(Stance.decision_id == Decision.id).scalar_subquery()
+    )
+    stance_latest = (
+        select(func.max(Stance.updated_at))
+        .where(Stance.decision_id == Decision.id)
+        .scalar_subquery()
+    )
+    outcomes = (
+        select(func.count(Review.id))
+        .where(Review.decision_id == Decision.id, Review.outcome.is_not(None))
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(Decision.status, Decision.updated_at, stance_count, stance_latest, outcomes).where(
+            Decision.team_id == team_id, Decision.number == number
+        )
+    ).one()
+    return tuple(row)
+
+
+__all__ = ["DecisionRecord", "load_record", "message_marker"]

@@ -1,0 +1,158 @@
+"""The decision's Block Kit (bot/features/decisions/views.py): the message, the record, lists
+and search results stay within Slack's limits and escape user text for any input; a redaction
+marker is shown as one."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from bot.core.ids import Action
+from bot.core.render import Mrkdwn
+from bot.features.decisions.views import (
+    build_decision_message,
+    build_list_blocks,
+    build_record_blocks,
+    build_search_blocks,
+)
+from storage.decision_record import DecisionRecord
+from storage.models import DecisionEvent, DecisionStatus, Stance, StanceKind
+from tests.support.blocks import (
+    BIG,
+    HOSTILE,
+    PEOPLE,
+    WHEN,
+    big_decision,
+    check_blocks,
+    no_unescaped_pings,
+)
+
+
+def big_record() -> DecisionRecord:
+    d = big_decision()
+    kinds = list(StanceKind)
+    stances = [
+        Stance(
+            team_id="TAAA",
+            decision_id=d.id,
+            user_id=f"U{i:031d}",
+            kind=kinds[i % 3],
+            concern=BIG,
+            change_my_mind=BIG,
+            reason=BIG,
+            committed=kinds[i % 3] == StanceKind.DISAGREE_AND_COMMIT,
+            created_at=WHEN,
+            updated_at=WHEN,
+        )
+        for i in range(300)
+    ]
+    details = [
+        ("created", {"status": "proposed"}),
+        ("stance", {"kind": "block", "reason": BIG, "previous": {"kind": "agree"}}),
+        (
+            "status_changed",
+            {"from": "proposed", "to": "accepted", "note": BIG, "overrode_blocks": PEOPLE},
+        ),
+        ("edited", {"changes": {"title": [BIG, BIG], "context": [BIG, BIG]}}),
+        ("superseded", {"by": "ADR-1000000000"}),
+        ("supersedes", {"of": "ADR-1"}),
+    ]
+    events = [
+        DecisionEvent(
+            id=i,
+            team_id="TAAA",
+            decision_id=d.id,
+            actor_id=f"U{i:031d}",
+            kind=details[i % len(details)][0],
+            detail=json.dumps(details[i % len(details)][1]),
+            created_at=WHEN,
+        )
+        for i in range(200)
+    ]
+    return DecisionRecord(
+        decision=d,
+        members={"decider": PEOPLE, "consulted": PEOPLE, "informed": PEOPLE},
+        stances=stances,
+        events=events,
+        supersedes=big_decision(1),
+        superseded_by=big_decision(1_000_000_000),
+    )
+
+
+def test_decision_message_limits_and_escaping() -> None:
+    text, blocks = build_decision_message(big_record())
+    check_blocks(blocks, max_blocks=50)
+    no_unescaped_pings(blocks)
+    assert "<!" not in text and "<@U1>" not in text
+    assert len(text) <= 3000
+    header = blocks[0]
+    assert header["type"] == "header" and header["text"]["text"].startswith("ADR-999999999: ")
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [
+        Action.AGREE,
+        Action.DISAGREE,
+        Action.BLOCK,
+    ]
+    assert all(e["value"] == "999999999" for e in actions[0]["elements"])
+
+
+def test_finished_decisions_have_no_stance_buttons() -> None:
+    record = big_record()
+    record.decision.status = DecisionStatus.SUPERSEDED
+    _, blocks = build_decision_message(record)
+    assert not [b for b in blocks if b["type"] == "actions"]
+
+
+def test_record_blocks_limits() -> None:
+    text, blocks = build_record_blocks(big_record())
+    check_blocks(blocks, max_blocks=50)
+    no_unescaped_pings(blocks)
+    history = [b for b in blocks if b["type"] != "actions"][-1]["text"]["text"]
+    assert "earlier change(s) not shown" in history
+    assert blocks[-1]["elements"][0]["action_id"] == Action.EXPORT  # Export as ADR file
+
+
+def test_list_and_search_blocks_limits() -> None:
+    decisions = [big_decision(n) for n in range(1, 11)]
+    blocks = build_list_blocks(decisions, total=1000, offset=10, status="accepted", tag="t" * 30)
+    check_blocks(blocks, max_blocks=50)
+    no_unescaped_pings(blocks)
+    nav = [b for b in blocks if b["type"] == "actions"][0]["elements"]
+    assert [json.loads(b["value"])["o"] for b in nav] == [0, 20]
+    assert (
+        build_list_blocks(decisions, total=10, offset=0, status=None, tag=None)[-1]["type"]
+        != "actions"
+    )
+    empty = build_list_blocks([], total=0, offset=0, status=None, tag=HOSTILE)
+    check_blocks(empty, max_blocks=50)
+    no_unescaped_pings(empty)
+
+    for query in (HOSTILE * 600, ""):
+        for found in (decisions, []):
+            blocks = build_search_blocks(query, found)
+            check_blocks(blocks, max_blocks=50)
+            no_unescaped_pings(blocks)
+
+
+def test_a_redaction_marker_is_shown_with_a_mention_and_nothing_else_is() -> None:
+    from bot.core.redacted import shown, shown_plain
+    from storage.redaction import marker, parse_marker
+
+    text = marker("UANA", date(2026, 5, 1))
+    assert text == "redacted by <@UANA> on 2026-05-01"
+    assert parse_marker(text) == ("UANA", "2026-05-01")
+    assert shown(text) == "_redacted by <@UANA> on 2026-05-01_"
+    assert isinstance(shown(text), Mrkdwn)
+    assert shown_plain(text) == "(redacted on 2026-05-01)"
+    for other in (HOSTILE, text + " and more", "redacted by <!channel> on 2026-05-01", ""):
+        assert shown(other) == other and not isinstance(shown(other), Mrkdwn)
+    d = big_decision()
+    d.title, d.context = text, marker("UBOB", date(2026, 5, 2))
+    record = DecisionRecord(
+        decision=d, members={}, stances=[], events=[], supersedes=None, superseded_by=None
+    )
+    fallback, blocks = build_decision_message(record)
+    body = json.dumps(blocks)
+    assert blocks[0]["text"]["text"] == f"ADR-{d.number}: (redacted on 2026-05-01)"
+    assert "_redacted by <@UBOB> on 2026-05-02_" in body
+    assert "<@" not in fallback

@@ -1,0 +1,479 @@
+"""Tests for the Slack Web API emulator, driven by the real slack_sdk WebClient."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import types
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry import builtin_handlers
+from slack_sdk.http_retry.builtin_handlers import (
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+
+from tests.support.slack_emulator import SlackEmulator
+
+BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hello*"}}]
+
+
+@pytest.fixture(scope="module")
+def _server() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(_server: SlackEmulator) -> SlackEmulator:
+    _server.reset()
+    _server.latency = 0.0
+    return _server
+
+
+@pytest.fixture
+def client(emu: SlackEmulator) -> WebClient:
+    return WebClient(token="xoxb-test", base_url=emu.url, timeout=20)
+
+
+def _post_json(url: str, body: dict) -> tuple[int, dict]:
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_url_shape(emu: SlackEmulator) -> None:
+    assert emu.url.startswith("http://127.0.0.1:")
+    assert emu.url.endswith("/api/")
+    assert emu.response_url("abc") == emu.url[: -len("api/")] + "response/abc"
+
+
+def test_auth_test(client: WebClient, emu: SlackEmulator) -> None:
+    resp = client.auth_test()
+    assert resp["ok"] is True
+    assert resp["team_id"] == "T0001"
+    assert resp["user_id"] == "UBOT"
+    assert resp["bot_id"] == "B0001"
+    assert emu.calls("auth.test")[0].token == "xoxb-test"
+
+
+def test_post_message_records_call_with_blocks_and_token(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    resp = client.chat_postMessage(channel="C1", text="hi", blocks=BLOCKS, thread_ts="1.2")
+    assert resp["ok"] is True
+    assert resp["channel"] == "C1"
+    assert resp["message"]["blocks"] == BLOCKS
+    assert resp["message"]["thread_ts"] == "1.2"
+    assert resp["message"]["ts"] == resp["ts"]
+
+    [call] = emu.calls("chat.postMessage")
+    assert call.token == "xoxb-test"
+    assert call.args["channel"] == "C1"
+    assert call.args["text"] == "hi"
+    assert call.args["blocks"] == BLOCKS
+    assert call.key is None
+    assert call.at <= time.monotonic()
+
+
+def test_form_encoded_blocks_are_decoded(client: WebClient, emu: SlackEmulator) -> None:
+    # api_call with params= sends application/x-www-form-urlencoded.
+    client.api_call(
+        "chat.postMessage",
+        params={"channel": "C1", "text": "x", "blocks": json.dumps(BLOCKS)},
+    )
+    [call] = emu.calls("chat.postMessage")
+    assert call.args["blocks"] == BLOCKS
+
+
+def test_query_string_args_and_token_arg(emu: SlackEmulator) -> None:
+    status, body = _post_json(emu.url + "users.info?user=U9&token=xoxb-q", {})
+    assert status == 200 and body["user"]["id"] == "U9"
+    [call] = emu.calls("users.info")
+    assert call.token == "xoxb-q"
+
+
+def test_ts_unique_and_increasing(client: WebClient) -> None:
+    stamps = [client.chat_postMessage(channel="C1", text=str(i))["ts"] for i in range(20)]
+    stamps.append(client.chat_postEphemeral(channel="C1", user="U1", text="e")["message_ts"])
+    assert len(set(stamps)) == len(stamps)
+    assert [float(s) for s in stamps] == sorted(float(s) for s in stamps)
+    assert all(len(s.split(".")[1]) == 6 for s in stamps)
+
+
+def test_not_in_channel(client: WebClient, emu: SlackEmulator) -> None:
+    emu.set_channel("C2", is_member=False)
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel="C2", text="hi")
+    assert exc.value.response["error"] == "not_in_channel"
+    assert len(emu.calls("chat.postMessage")) == 1
+
+
+def test_channel_not_found_and_archived(client: WebClient, emu: SlackEmulator) -> None:
+    emu.set_channel("C3", exists=False)
+    emu.set_channel("C4", is_archived=True)
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel="C3", text="hi")
+    assert exc.value.response["error"] == "channel_not_found"
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel="C4", text="hi")
+    assert exc.value.response["error"] == "is_archived"
+    with pytest.raises(SlackApiError) as exc:
+        client.conversations_info(channel="C3")
+    assert exc.value.response["error"] == "channel_not_found"
+
+
+def test_dm_channels(client: WebClient, emu: SlackEmulator) -> None:
+    emu.set_channel("D5", exists=False)  # DM ids are always ok for chat.postMessage
+    assert client.chat_postMessage(channel="U123", text="hi")["channel"] == "D123"
+    assert client.chat_postMessage(channel="D5", text="hi")["channel"] == "D5"
+    assert client.conversations_open(users="U123")["channel"]["id"] == "D123"
+
+
+def test_rate_limit_retry(
+    client: WebClient, emu: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RateLimitErrorRetryHandler sleeps Retry-After + random(); record instead of sleeping.
+    slept: list[float] = []
+    monkeypatch.setattr(builtin_handlers, "time", types.SimpleNamespace(sleep=slept.append))
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    emu.fail("chat.postMessage", status=429, retry_after=1)
+
+    resp = client.chat_postMessage(channel="C1", text="hi")
+    assert resp["ok"] is True
+    assert len(emu.calls("chat.postMessage")) == 2
+    assert len(slept) == 1 and 1 <= slept[0] < 2  # honoured Retry-After: 1
+
+
+def test_rate_limit_without_retry_handler(client: WebClient, emu: SlackEmulator) -> None:
+    emu.fail("chat.postMessage", status=429)
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel="C1", text="hi")
+    assert exc.value.response.status_code == 429
+    assert exc.value.response["error"] == "ratelimited"
+    assert exc.value.response.headers["Retry-After"] == "1"
+
+
+def test_server_error_retry(client: WebClient, emu: SlackEmulator) -> None:
+    client.retry_handlers.append(
+        ServerErrorRetryHandler(
+            max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.01)
+        )
+    )
+    emu.fail("chat.postMessage", status=500)
+    resp = client.chat_postMessage(channel="C1", text="hi")
+    assert resp["ok"] is True
+    assert len(emu.calls("chat.postMessage")) == 2
+
+
+def test_server_error_body(emu: SlackEmulator) -> None:
+    emu.fail("auth.test", status=503)
+    assert _post_json(emu.url + "auth.test", {}) == (
+        503,
+        {"ok": False, "error": "internal_error"},
+    )
+
+
+def test_fail_error_times_fifo(client: WebClient, emu: SlackEmulator) -> None:
+    emu.fail("chat.update", error="message_not_found", times=2)
+    emu.fail("chat.update", error="cant_update_message")
+    errors = []
+    for _ in range(4):
+        try:
+            client.chat_update(channel="C1", ts="1.1", text="t")
+            errors.append("ok")
+        except SlackApiError as exc:
+            errors.append(exc.response["error"])
+    assert errors == ["message_not_found", "message_not_found", "cant_update_message", "ok"]
+    assert len(emu.calls("chat.update")) == 4
+
+
+def test_fail_delay_provokes_timeout(emu: SlackEmulator) -> None:
+    emu.fail("auth.test", delay=0.5)
+    fast = WebClient(token="xoxb-test", base_url=emu.url, timeout=0.1)
+    with pytest.raises(TimeoutError):
+        fast.auth_test()
+    # recorded once the emulator read it (a stalled machine may read it after the timeout)
+    assert len(emu.wait_for("auth.test")) == 1
+    # the fault is consumed: the next call is answered normally (by a client that waits
+    # long enough for a slow machine: the point is the answer, not its speed)
+    patient = WebClient(token="xoxb-test", base_url=emu.url, timeout=10)
+    assert patient.auth_test()["ok"] is True
+
+
+def test_delay_only_still_answers(client: WebClient, emu: SlackEmulator) -> None:
+    emu.fail("auth.test", delay=0.05)
+    start = time.monotonic()
+    assert client.auth_test()["ok"] is True
+    assert time.monotonic() - start >= 0.05
+
+
+def test_views_open_echoes_id(client: WebClient, emu: SlackEmulator) -> None:
+    view = {"type": "modal", "callback_id": "cb", "title": {"type": "plain_text", "text": "T"}}
+    resp = client.views_open(trigger_id="trig", view=view)
+    assert resp["view"]["id"].startswith("V")
+    assert resp["view"]["callback_id"] == "cb"
+    assert resp["view"]["state"] == {"values": {}}
+    [call] = emu.calls("views.open")
+    assert call.args["view"] == view
+    resp2 = client.views_push(trigger_id="trig", view=view)
+    assert resp2["view"]["id"] != resp["view"]["id"]
+
+
+def test_views_form_encoded_view_decoded(client: WebClient, emu: SlackEmulator) -> None:
+    view = {"type": "home", "blocks": []}
+    resp = client.api_call("views.publish", params={"user_id": "U1", "view": json.dumps(view)})
+    assert resp["view"]["type"] == "home"
+    assert emu.calls("views.publish")[0].args["view"] == view
+
+
+def test_other_methods(client: WebClient, emu: SlackEmulator) -> None:
+    emu.set_channel("C7", is_private=True, name="secret", members=["U1", "U2"])
+    emu.set_user("U1", tz="Europe/Berlin")
+    emu.set_user("U2", deleted=True)
+
+    info = client.conversations_info(channel="C7")["channel"]
+    assert info["name"] == "secret" and info["is_private"] and not info["is_im"]
+    assert client.conversations_info(channel="C8")["channel"]["name"] == "c8"
+    assert client.conversations_members(channel="C7")["members"] == ["U1", "U2"]
+    assert client.conversations_members(channel="C8")["members"] == []
+    assert client.users_info(user="U1")["user"]["tz"] == "Europe/Berlin"
+    u2 = client.users_info(user="U2")["user"]
+    assert u2["deleted"] is True and u2["tz"] == "UTC"
+    link = client.chat_getPermalink(channel="C7", message_ts="1700000000.000123")
+    assert link["permalink"] == "https://emulated.slack.com/archives/C7/p1700000000000123"
+    assert client.api_call("reactions.add", params={"name": "x"})["ok"] is True
+
+
+def test_conversations_list_pages_the_named_channels_the_bot_can_see(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    emu.set_channel("C1", name="general")
+    emu.set_channel("C2", name="design", is_member=False)  # public: listed all the same
+    emu.set_channel("C3", name="secret", is_private=True)
+    emu.set_channel("C4", name="hidden", is_private=True, is_member=False)  # not listed
+    emu.set_channel("C5", name="old", is_archived=True)
+    emu.set_channel("C6", is_private=True)  # no name: not listed
+    emu.set_channel("C7", name="gone", exists=False)
+
+    def names(**kw: object) -> list[list[str]]:
+        pages, cursor = [], None
+        while True:
+            page = client.conversations_list(cursor=cursor, **kw)
+            pages.append([c["name"] for c in page["channels"]])
+            cursor = page["response_metadata"]["next_cursor"]
+            if not cursor:
+                return pages
+
+    assert names() == [["general", "design", "old"]]  # public channels by default
+    both = "public_channel,private_channel"
+    assert names(types=both, limit=2) == [["general", "design"], ["secret", "old"]]
+    assert names(types=both, exclude_archived=True) == [["general", "design", "secret"]]
+    assert names(types="private_channel") == [["secret"]]
+    [secret] = client.conversations_list(types="private_channel")["channels"]
+    assert secret == client.conversations_info(channel="C3")["channel"]
+    assert secret["is_private"] and secret["is_member"] and not secret["is_archived"]
+    with pytest.raises(SlackApiError) as bad:
+        client.conversations_list(types="public_channel,shared_channel")
+    assert bad.value.response["error"] == "invalid_types"
+
+
+def test_response_url_recorded(emu: SlackEmulator) -> None:
+    status, body = _post_json(emu.response_url("k1"), {"text": "done", "replace_original": True})
+    assert (status, body) == (200, {"ok": True})
+    [call] = emu.wait_for("response_url", where=lambda c: c.key == "k1")
+    assert call.method == "response_url"
+    assert call.args == {"text": "done", "replace_original": True}
+
+
+def test_unknown_path_404(emu: SlackEmulator) -> None:
+    status, body = _post_json(emu.url.replace("/api/", "/nope"), {})
+    assert status == 404 and body["ok"] is False
+    assert emu.calls() == []
+
+
+def test_wait_for_times_out(client: WebClient, emu: SlackEmulator) -> None:
+    client.auth_test()
+    with pytest.raises(AssertionError, match="auth.test"):
+        emu.wait_for("chat.postMessage", timeout=0.05)
+
+
+def test_keep_alive_connection(emu: SlackEmulator) -> None:
+    port = int(emu.url.split(":")[2].split("/")[0])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        for i in range(3):
+            body = f"channel=C1&text={i}"
+            conn.request(
+                "POST",
+                "/api/chat.postMessage",
+                body=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            resp = conn.getresponse()
+            assert resp.status == 200
+            assert resp.getheader("Content-Type") == "application/json; charset=utf-8"
+            assert json.loads(resp.read())["ok"] is True
+    finally:
+        conn.close()
+    assert [c.args["text"] for c in emu.calls("chat.postMessage")] == ["0", "1", "2"]
+
+
+def test_reset_clears_state(client: WebClient, emu: SlackEmulator) -> None:
+    emu.set_channel("C9", is_member=False)
+    emu.fail("auth.test", error="invalid_auth")
+    client.chat_postMessage(channel="C1", text="x")
+    emu.reset()
+    assert emu.calls() == []
+    assert client.auth_test()["ok"] is True
+    assert client.chat_postMessage(channel="C9", text="x")["ok"] is True
+
+
+def test_start_stop_standalone() -> None:
+    emu = SlackEmulator(team_id="T9", bot_user_id="U9BOT").start()
+    try:
+        assert WebClient(base_url=emu.url).auth_test()["user_id"] == "U9BOT"
+    finally:
+        emu.stop()
+    emu.stop()  # idempotent
+
+
+# -- Socket Mode (tests/support/socket_emulator.py), driven by a plain WebSocket client -------
+
+
+def _socket_url(emu: SlackEmulator) -> str:
+    return WebClient(base_url=emu.url).apps_connections_open(app_token="xapp-1-test")["url"]
+
+
+def test_apps_connections_open_wants_an_app_token_and_hands_out_one_use_urls(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with pytest.raises(SlackApiError) as refused:
+        client.apps_connections_open(app_token="xoxb-not-an-app-token")
+    assert refused.value.response["error"] == "not_allowed_token_type"
+    url = _socket_url(emu)
+    assert url.startswith("ws://127.0.0.1:") and "ticket=" in url
+    with connect(url) as ws:
+        hello = json.loads(ws.recv(timeout=20))
+        assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == "A0001"
+    with pytest.raises(InvalidStatus):  # a ticket is good for one connection
+        connect(url).close()
+
+
+def test_socket_mode_envelopes_acks_and_redelivery_of_what_was_not_acked(
+    emu: SlackEmulator,
+) -> None:
+    from websockets.sync.client import connect
+
+    sockets = emu.socket_mode
+    n = sockets.connections + 1  # the number of the connection opened next
+    with connect(_socket_url(emu)) as ws:
+        assert json.loads(ws.recv(timeout=20))["type"] == "hello"
+        command = sockets.send("slash_commands", {"command": "/adr", "text": "help"})
+        wire = json.loads(ws.recv(timeout=20))
+        assert wire == {
+            "envelope_id": command.envelope_id,
+            "type": "slash_commands",
+            "payload": {"command": "/adr", "text": "help"},
+            "accepts_response_payload": True,
+        }
+        ws.send(json.dumps({"envelope_id": command.envelope_id, "payload": {"text": "hi"}}))
+        ack = sockets.wait_ack(command, timeout=20)
+        assert ack.payload == {"text": "hi"} and ack.connection == n
+
+        # an ack that never arrives: the envelope is delivered again on the next connection
+        event = sockets.send("events_api", {"event_id": "Ev1"}, lose_ack=True)
+        first = json.loads(ws.recv(timeout=20))
+        assert (first["retry_attempt"], first["accepts_response_payload"]) == (0, False)
+        ws.send(json.dumps({"envelope_id": event.envelope_id}))  # the emulator drops it
+        sockets.wait_closed(n, timeout=20)
+    with connect(_socket_url(emu)) as ws:
+        assert json.loads(ws.recv(timeout=20))["type"] == "hello"
+        again = json.loads(ws.recv(timeout=20))
+        assert (again["envelope_id"], again["retry_attempt"]) == (event.envelope_id, 1)
+        assert again["retry_reason"] == "timeout"
+        ws.send(json.dumps({"envelope_id": event.envelope_id}))
+        assert sockets.wait_ack(event, timeout=20).payload is None
+        ws.send(json.dumps({"envelope_id": event.envelope_id}))  # a second ack: unexpected
+        assert sockets.disconnect() == n + 1
+        assert json.loads(ws.recv(timeout=20)) == {
+            "type": "disconnect",
+            "reason": "refresh_requested",
+            "debug_info": {"host": "emulator"},
+        }
+    assert command.deliveries == [n] and event.deliveries == [n, n + 1]
+    assert sockets.unexpected[-1:] == [{"envelope_id": event.envelope_id}]
+
+
+# -- files.uploadV2 ------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+
+def test_files_upload_v2_with_the_real_client(emu: SlackEmulator, client: WebClient) -> None:
+    resp = client.files_upload_v2(
+        channel="C1",
+        thread_ts="1700000000.000001",
+        content=PNG,
+        filename="E-3.png",
+        title="E-3 estimates",
+        initial_comment="The spread",
+    )
+    assert resp["ok"] and resp["file"]["title"] == "E-3 estimates"
+    [shared] = emu.uploaded_files()
+    assert shared["data"] == PNG and shared["size"] == len(PNG)
+    assert (shared["channel_id"], shared["thread_ts"], shared["initial_comment"]) == (
+        "C1",
+        "1700000000.000001",
+        "The spread",
+    )
+    assert (shared["filename"], shared["id"]) == ("E-3.png", resp["file"]["id"])
+    [ask] = emu.calls("files.getUploadURLExternal")
+    assert ask.args["filename"] == "E-3.png" and int(ask.args["length"]) == len(PNG)
+    [upload] = emu.calls("upload_url")
+    assert upload.args == {"file_id": shared["id"], "size": len(PNG)}
+    [done] = emu.calls("files.completeUploadExternal")
+    assert done.args["channel_id"] == "C1"
+
+
+def test_files_upload_v2_needs_the_bot_in_the_channel(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    emu.set_channel("C2", is_member=False)
+    with pytest.raises(SlackApiError) as err:
+        client.files_upload_v2(channel="C2", content=PNG, filename="chart.png")
+    assert err.value.response["error"] == "not_in_channel"
+    assert emu.uploaded_files() == []
+
+
+def test_upload_url_faults_and_unknown_files(emu: SlackEmulator, client: WebClient) -> None:
+    emu.fail("upload_url", status=500)
+    # slack_sdk POSTs the bytes with urllib: a failed upload surfaces as urllib's HTTPError
+    with pytest.raises((SlackRequestError, urllib.error.HTTPError)):
+        client.files_upload_v2(channel="C1", content=PNG, filename="chart.png")
+    assert emu.calls("files.completeUploadExternal") == []
+    with pytest.raises(SlackApiError) as err:
+        client.files_completeUploadExternal(files=[{"id": "F404"}], channel_id="C1")
+    assert err.value.response["error"] == "file_not_found"
+    with pytest.raises(SlackApiError):
+        client.files_getUploadURLExternal(filename="", length=0)
+    emu.reset()
+    assert emu.uploaded_files() == []
