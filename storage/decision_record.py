@@ -39,6 +39,8 @@ class DecisionRecord:
     rounds: list[EstimateRound] = field(default_factory=list)
     # amend and relates-to links (from ADR files), as (label, ADR number), in number order
     links: list[tuple[str, int]] = field(default_factory=list)
+    # the latest status change (who, and an override's note and blockers), for the card
+    last_change: DecisionEvent | None = None
 
     @property
     def named_people(self) -> dict[str, list[str]]:
@@ -74,7 +76,21 @@ def load_record(
         superseded_by=_by_id(session, decision.team_id, decision.superseded_by_id),
         rounds=_rounds_for(session, decision),
         links=_links_for(session, decision),
+        last_change=_last_change(session, decision),
     )
+
+
+def _last_change(session: Session, decision: Decision) -> DecisionEvent | None:
+    return session.execute(
+        select(DecisionEvent)
+        .where(
+            DecisionEvent.decision_id == decision.id,
+            DecisionEvent.team_id == decision.team_id,
+            DecisionEvent.kind == "status_changed",
+        )
+        .order_by(DecisionEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 LINK_LABELS = {

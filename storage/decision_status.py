@@ -59,14 +59,9 @@ def change_status(
                     f"block is withdrawn, or a decider can override it: "
                     f"`/adr accept {number} --override` followed by the reason."
                 )
-            # Only someone who was a decider when each block was placed: adding yourself as
-            # a decider by an edit does not let you override a block that already stood.
-            for blocker in blockers:
-                if actor_id not in _deciders_when_blocked(session, decision, blocker):
-                    raise NotAllowed(
-                        f"Only someone who was a decider of {decision.ref} when <@{blocker}> "
-                        "blocked it can override that block."
-                    )
+            refusal = override_refusal(session, decision=decision, actor_id=actor_id)
+            if refusal:
+                raise NotAllowed(refusal)
             if not note.strip():
                 raise InvalidInput(
                     f"Overriding a block needs a note: `/adr accept {number} --override` followed by the reason."
@@ -78,6 +73,22 @@ def change_status(
     record_event(session, decision=decision, actor_id=actor_id, kind="status_changed", **detail)
     session.flush()
     return decision
+
+
+def override_refusal(session: Session, *, decision: Decision, actor_id: str) -> str | None:
+    """Why ``actor_id`` may not override the blocks on ``decision``, or None if they may.
+
+    Only someone who was a decider when each block was placed: adding yourself as a decider
+    by an edit does not let you override a block that already stood."""
+    for s in stances(session, decision=decision):
+        if s.kind == StanceKind.BLOCK and actor_id not in _deciders_when_blocked(
+            session, decision, s.user_id
+        ):
+            return (
+                f"Only someone who was a decider of {decision.ref} when <@{s.user_id}> "
+                "blocked it can override that block."
+            )
+    return None
 
 
 def _deciders_when_blocked(session: Session, decision: Decision, blocker: str) -> list[str]:
@@ -100,4 +111,4 @@ def _deciders_when_blocked(session: Session, decision: Decision, blocker: str) -
     return members(session, decision=decision)[Role.DECIDER]
 
 
-__all__ = ["change_status"]
+__all__ = ["change_status", "override_refusal"]

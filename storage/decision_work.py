@@ -30,6 +30,7 @@ class DecisionWork(StrEnum):
     PLAN_REVIEW = "decision.plan_review"  # turn the review date into a scheduled review
     REDACT_DM = "decision.redact_dm"  # chat.update one DM about it after a redaction (coalesced)
     PURGE_SEARCH = "decision.purge_search"  # drop redacted terms from the index (no message)
+    THREAD_NOTE = "decision.thread_note"  # one line in the post's thread: a change of status
 
 
 def channel_lane(channel_id: str) -> str:
@@ -69,14 +70,24 @@ def _coalesced(
     )
 
 
-def schedule_post(session: Session, *, decision: Decision, notify_informed: bool = True) -> None:
-    """Post the decision (again, if an earlier post failed); DM the informed after it."""
+def schedule_post(
+    session: Session,
+    *,
+    decision: Decision,
+    notify_informed: bool = True,
+    confirm: dict[str, Any] | None = None,
+) -> None:
+    """Post the decision (again, if an earlier post failed); DM the informed after it, and
+    with ``confirm`` ({"response_url", "asked_at"}) confirm it to its author."""
+    payload: dict[str, Any] = {"notify_informed": notify_informed}
+    if confirm is not None:
+        payload["confirm"] = confirm
     _coalesced(
         session,
         decision,
         DecisionWork.POST,
         "post",
-        payload={"notify_informed": notify_informed},
+        payload=payload,
         lane=channel_lane(decision.channel_id),
     )
 
@@ -106,6 +117,21 @@ def schedule_refresh(session: Session, *, decision: Decision) -> None:
         "refresh",
         lane=channel_lane(decision.channel_id),
         min_interval=REFRESH_INTERVAL,
+    )
+
+
+def schedule_thread_note(session: Session, *, decision: Decision, part: str, text: str) -> None:
+    """One ready line in the decision's thread, once per ``part`` (the change it tells of),
+    after the post in the same lane, so a new decision's post comes first."""
+    due_work.schedule(
+        session,
+        team_id=decision.team_id,
+        kind=DecisionWork.THREAD_NOTE,
+        subject_id=decision.id,  # type: ignore[arg-type]
+        key=_key(decision, "note", part),
+        due_at=utcnow(),
+        payload={"text": text},
+        lane=channel_lane(decision.channel_id),
     )
 
 

@@ -10,6 +10,7 @@ failed for good (``WorkKind.on_failure``), in the transaction that marks the wor
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlmodel import Session
@@ -20,6 +21,11 @@ from storage.models import utcnow
 
 class NoticeWork(StrEnum):
     DM = "notice.dm"
+    CONFIRM = "notice.confirm"  # "Posted ADR-7 in #general": to whoever made it
+
+
+# Slack's response_url takes answers for 30 minutes; past that, a confirmation goes by DM.
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)
 
 
 class DmAbout(StrEnum):
@@ -62,5 +68,34 @@ def schedule_notice(session: Session, *, team_id: str, user_id: str, text: str) 
         key=f"notice:{uuid.uuid4().hex}",
         due_at=utcnow(),
         payload={"user": user_id, "text": text},
+        lane=f"dm:{user_id}",
+    )
+
+
+def schedule_confirmation(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    text: str,
+    key: str,
+    subject_id: int,
+    response_url: str | None,
+    asked_at: datetime | None,
+) -> bool:
+    """Tell the person who made something that it exists, with its number: privately where
+    they asked (``response_url``, while it still takes answers), else by DM. An answer to
+    their own action, so it goes whatever their DM preference."""
+    fresh = (
+        bool(response_url) and asked_at is not None and utcnow() - asked_at < RESPONSE_URL_LIFETIME
+    )
+    return due_work.schedule(
+        session,
+        team_id=team_id,
+        kind=NoticeWork.CONFIRM,
+        subject_id=subject_id,
+        key=key,
+        due_at=utcnow(),
+        payload={"user": user_id, "text": text, "response_url": response_url if fresh else ""},
         lane=f"dm:{user_id}",
     )

@@ -28,7 +28,9 @@ def _key(item: ParkingItem, *parts: object) -> str:
     return ":".join(["parking", str(item.id), *map(str, parts)])
 
 
-def schedule_ack(session: Session, *, item: ParkingItem, response_url: str | None) -> None:
+def schedule_ack(session: Session, *, item: ParkingItem, confirm: dict[str, Any] | None) -> None:
+    """Read the new item's channel, and with ``confirm`` ({"response_url", "asked_at"}) tell
+    the person who parked it that it exists."""
     due_work.schedule(
         session,
         team_id=item.team_id,
@@ -36,7 +38,7 @@ def schedule_ack(session: Session, *, item: ParkingItem, response_url: str | Non
         subject_id=item.id,  # type: ignore[arg-type]
         key=_key(item, "ack"),
         due_at=utcnow(),
-        payload={"response_url": response_url or ""},
+        payload={"confirm": confirm},
         lane=channel_lane(item.channel_id),
     )
 

@@ -11,6 +11,11 @@ from storage.models import DecisionStatus
 from storage.redaction import FIELD_LIST, FIELDS, STANCE
 
 NUMBERED = ("show", "accept", "reject", "deprecate", "supersede", "edit", "review", "remind")
+# Every verb `/adr` reads, for "did you mean" (``bot.core.commands.with_closest_verb``).
+VERBS = (
+    *("new", "help", "list", "search", "settings", "redact", "export", "digest", "dm"),
+    *NUMBERED,
+)
 _REDACT_ALIASES = {"success_criteria": "success", "tag": "tags", "concern": STANCE}
 REDACT_HELP = (
     "`/adr redact 7 context` replaces that field of ADR-7, everywhere it is kept, with "
@@ -32,7 +37,7 @@ DIGEST_HELP = (
 class AdrCommand:
     name: str  # new | help | list | search | show | accept | ... | unknown | invalid
     number: int | None = None
-    text: str = ""  # title for new, query for search, note for lifecycle changes
+    text: str = ""  # title for new, query for search, note for lifecycle changes, "all" for help
     status: DecisionStatus | None = None
     tag: str | None = None
     override: bool = False
@@ -52,7 +57,7 @@ def parse_adr(text: str) -> AdrCommand:
     if verb == "new":
         return AdrCommand("new", text=rest)
     if verb in ("help", "?"):
-        return AdrCommand("help")
+        return AdrCommand("help", text="all" if rest.lower() == "all" else "")
     if verb == "settings":
         return AdrCommand("settings", text=rest)
     if verb == "redact":

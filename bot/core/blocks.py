@@ -87,19 +87,27 @@ def text_input(
 
 
 def modal(
-    *, callback_id: str, title: str, submit: str, blocks: list[dict[str, Any]], metadata: str = ""
+    *,
+    callback_id: str,
+    title: str,
+    submit: str | None,
+    blocks: list[dict[str, Any]],
+    metadata: str = "",
 ) -> dict[str, Any]:
+    """A modal; ``submit=None`` makes it read-only (one Close button)."""
     if len(metadata) > METADATA_LIMIT:
         raise ValueError("private_metadata over Slack's 3000-character limit")
-    return {
+    view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
         "title": plain(title, VIEW_TITLE_LIMIT),
-        "submit": plain(submit, VIEW_TITLE_LIMIT),
-        "close": plain("Cancel", VIEW_TITLE_LIMIT),
+        "close": plain("Cancel" if submit else "Close", VIEW_TITLE_LIMIT),
         "private_metadata": metadata,
         "blocks": blocks[:VIEW_BLOCKS],
     }
+    if submit:
+        view["submit"] = plain(submit, VIEW_TITLE_LIMIT)
+    return view
 
 
 def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -9,7 +9,9 @@ A verb is handled one of two ways:
   ``response_url`` after a ``users.info`` look-up (``bot.core.people.answer_as_person``).
 
 A parser never raises on user text: it returns a command named ``invalid`` with a sentence
-for the person, or ``unknown``/``help``, which the table answers with the command's help.
+for the person, or ``unknown``/``help``, which the table answers with the command's help:
+``help`` the few verbs people use, ``help all`` every verb and who may do what, ``unknown``
+the closest verb (``with_closest_verb``) and where help is, never the whole help.
 Features add their verbs with ``SlashCommand.add``; a feature never routes another's verbs.
 
 Also here: what every command parser needs to read text as Slack sends it.
@@ -17,8 +19,9 @@ Also here: what every command parser needs to read text as Slack sends it.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -55,6 +58,8 @@ class Request:
     channel: str | None
     trigger_id: str
     context: BoltContext
+    # where to answer later (valid 30 minutes): a form carries it to confirm what it made
+    response_url: str = ""
 
 
 Run = Callable[[C, Request], None]
@@ -118,6 +123,7 @@ class SlashCommand(Generic[C]):
             channel=command.get("channel_id") or None,
             trigger_id=command.get("trigger_id", ""),
             context=context,
+            response_url=command.get("response_url", ""),
         )
         handler(cmd, request)
 
@@ -163,3 +169,29 @@ def unescape_refs(text: str) -> str:
     text = _CHANNEL_REF.sub(lambda m: "#" + m.group(1), text)
     text = _LINK_REF.sub(lambda m: m.group(1), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# -- did you mean ------------------------------------------------------------------------------
+
+# difflib's ratio: "shwo" -> "show" is 0.75, "acept" -> "accept" 0.91, "frobnicate" is near
+# nothing. A command that reads free text (a topic, a request) asks for more, so a real topic
+# is not taken for a typo ("Release 2" is 0.62 from "reveal 2").
+CLOSE = 0.6
+CLOSE_IN_FREE_TEXT = 0.75
+
+
+def closest_verb(word: str, verbs: Iterable[str], *, cutoff: float = CLOSE) -> str | None:
+    """The verb ``word`` is most likely a typo of, or None when none is close enough."""
+    found = difflib.get_close_matches(word.lower(), sorted(verbs), n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def with_closest_verb(text: str, verbs: Iterable[str], *, cutoff: float = CLOSE) -> str | None:
+    """``text`` with its first word replaced by the closest verb and the rest kept as typed
+    (``shwo 1`` -> ``show 1``); None when the first word is a verb already or none is close."""
+    head, space, rest = text.strip().partition(" ")
+    known = set(verbs)
+    if head.lower() in known:
+        return None
+    verb = closest_verb(head, known, cutoff=cutoff)
+    return None if verb is None else verb + space + rest.strip()

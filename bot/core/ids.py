@@ -9,6 +9,8 @@ class Callback(StrEnum):
     BLOCK_FORM = "decision.stance.block_form"
     LOG_MESSAGE_SHORTCUT = "decision.log_message"
     OUTCOME_FORM = "decision.review.outcome_form"
+    DECISION_DETAILS = "decision.details"  # read-only: the full record (Details on the card)
+    OVERRIDE_FORM = "decision.override_form"  # "Accept anyway…": the note (number in metadata)
     # /estimate
     ESTIMATE_FORM = "estimate.form"  # round number in private_metadata
     ESTIMATE_SHORTCUT = "estimate.message"  # message shortcut "Estimate this" (thread rounds)
@@ -29,6 +31,8 @@ class Action(StrEnum):
     BLOCK = "decision.stance.block"
     LIST_PAGE = "decision.list.page"
     EXPORT = "decision.export"  # on `/adr show N` (value: the number)
+    DETAILS = "decision.details"  # on the card: the full record in a modal (value: the number)
+    ACCEPT_ANYWAY = "decision.accept_anyway"  # on a blocked card: override, with a note
     VALUE = "value"  # the single input element inside every modal input block
     # "Did this decision work?" DMs
     REVIEW_WORKED = "decision.review.worked"
@@ -58,6 +62,7 @@ class Action(StrEnum):
 class Field(StrEnum):
     """Block ids of the decision modal's inputs (also the keys of its validation errors)."""
 
+    OVERRIDE_NOTE = "override_note"  # the "Accept anyway…" modal's one input
     TITLE = "title"
     CONTEXT = "context"
     OPTIONS = "options"

@@ -1,16 +1,18 @@
 """`decisionbot` commands: serve, socket, worker, migrate, run-due, import, export.
 
 Configuration problems end the process with one line naming the variable and exit status 2.
-The commands themselves are in ``bot.runtime.commands`` (the process: serve, socket, worker,
-migrate, run-due) and ``bot.runtime.import_export`` (ADR files in and out).
+``decisionbot`` alone prints its help (exit status 0, as ``--help`` does); ``--version`` prints
+the installed package's version. The commands themselves are in ``bot.runtime.commands`` (the
+process: serve, socket, worker, migrate, run-due) and ``bot.runtime.import_export`` (ADR files
+in and out).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from bot.runtime.commands import (
     _fail,
@@ -24,16 +26,37 @@ from bot.runtime.config import ConfigError, Settings
 from bot.runtime.import_export import cmd_export, cmd_import
 
 
+def installed_version() -> str:
+    """The version of the installed ``decisionbot`` package (its metadata, from pyproject.toml)."""
+    try:
+        return version("decisionbot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _at_least_one(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="decisionbot", description="Decision Bot for Slack")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser(
         "serve", help="serve HTTP (POST /slack/events, GET /healthz) with gunicorn"
     )
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument(
+        "--workers", type=_at_least_one, default=None, help="default: $WEB_CONCURRENCY or 2"
+    )
+    serve.add_argument("--threads", type=_at_least_one, default=8)
     sub.add_parser("socket", help="connect over Socket Mode (needs SLACK_APP_TOKEN)")
     worker = sub.add_parser(
         "worker", help="deliver outbox work and run the scheduler, without serving HTTP"
@@ -90,7 +113,12 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # someone trying the command for the first time: say what it can do
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     from bot.runtime.logs import configure_logging
 
     try:

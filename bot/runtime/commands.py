@@ -111,7 +111,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         wsgi,
         host=args.host,
         port=args.port or settings.port,
-        workers=args.workers,
+        workers=args.workers or settings.web_concurrency,
         threads=args.threads,
         post_fork=start_worker,
         worker_exit=stop_worker,

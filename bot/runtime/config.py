@@ -49,6 +49,8 @@ class Settings:
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = 3000
+    # gunicorn worker processes for `decisionbot serve` (WEB_CONCURRENCY, as Heroku sets it)
+    web_concurrency: int = 2
     scheduler_interval_seconds: int = 30
     # The outbox dispatcher: "embedded" in serve/socket, or "off" when a worker runs.
     dispatcher: str = "embedded"
@@ -100,6 +102,7 @@ class Settings:
         if not api_url.endswith("/"):
             api_url += "/"
         port = _int(get("PORT"), "PORT", 3000, lo=1, hi=65535)
+        web_concurrency = _int(get("WEB_CONCURRENCY"), "WEB_CONCURRENCY", 2, lo=1, hi=256)
         interval = _int(
             get("DECISIONBOT_TICK_SECONDS"), "DECISIONBOT_TICK_SECONDS", 30, lo=1, hi=3600
         )
@@ -157,6 +160,7 @@ class Settings:
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_api_url=api_url,
             port=port,
+            web_concurrency=web_concurrency,
             scheduler_interval_seconds=interval,
         )
 

@@ -8,9 +8,14 @@ error it reports (``request_context``). In JSON these are fields of their own; i
 are left out, as before.
 
 What people type never belongs in a log line at INFO or above: engines hide statement
-parameters (``storage.db``), and here Bolt's "Unhandled request" warning, which prints the
-whole request body, loses the body, and tracebacks lose the lines in which Postgres quotes
-row values (DETAIL, CONTEXT, HINT).
+parameters (``storage.db``), and here Bolt's "Unhandled request" warning and its "Invalid
+request signature" line (a stale timestamp or a wrong signature), which print the whole
+request body, lose the body, and tracebacks lose the lines in which Postgres quotes row values
+(DETAIL, CONTEXT, HINT).
+
+Start-up stays quiet: Bolt's warning that the token it read from ``SLACK_BOT_TOKEN`` is unused
+(the app is built with its own client, on purpose) is dropped, and APScheduler logs only
+warnings and errors.
 """
 
 from __future__ import annotations
@@ -27,15 +32,40 @@ from bot.core.log_context import CONTEXT_FIELDS, ContextFilter
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+# Bolt's lines that quote a whole request body, and what each says instead.
+_BODY_WITHHELD = {
+    "Unhandled request": "Unhandled request (body withheld: it may hold what people typed)",
+    "Invalid request signature detected": (
+        "Invalid request signature detected: a stale timestamp or a wrong signature "
+        "(body withheld: it may hold what people typed)"
+    ),
+}
+# Bolt reads SLACK_BOT_TOKEN itself and warns that it goes unused next to the client
+# bot.app builds on purpose (retry handlers, SLACK_API_URL): not something to act on.
+_TOKEN_UNUSED = "As you gave `client` as well, `token` will be unused."
+
+
 class WithholdRequestBodies(logging.Filter):
-    """Bolt warns about a request no listener handled with the whole body, which holds what
-    people typed; keep the warning, drop the body."""
+    """Bolt warns about a request no listener handled, and logs a request whose signature or
+    timestamp it rejected, with the whole body, which holds what people typed; keep the line,
+    drop the body."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("slack_bolt") and str(record.msg).startswith("Unhandled request"):
-            record.msg = "Unhandled request (body withheld: it may hold what people typed)"
-            record.args = ()
+        if record.name.startswith("slack_bolt"):
+            message = str(record.msg)
+            for start, withheld in _BODY_WITHHELD.items():
+                if message.startswith(start):
+                    record.msg = withheld
+                    record.args = ()
+                    break
         return True
+
+
+class DropStartupNoise(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning, and nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != _TOKEN_UNUSED
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
@@ -133,6 +163,7 @@ def build_handler(fmt: str = "text", stream: TextIO | None = None) -> logging.Ha
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
     handler.addFilter(WithholdRequestBodies())
+    handler.addFilter(DropStartupNoise())
     return handler
 
 
@@ -148,6 +179,8 @@ def configure_logging(*, fmt: str = "text", level: str = "INFO") -> logging.Hand
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # "Running job Dispatcher.wake ... executed successfully" on every tick is noise.
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    # "Running job Dispatcher.wake ... executed successfully" on every tick, and "Adding job
+    # tentatively", "Added job", "Scheduler started" in every process, are noise; its warnings
+    # (a missed run, a job still running) are not, unless LOG_LEVEL asks for less.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
     return handler

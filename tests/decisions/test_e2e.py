@@ -57,23 +57,28 @@ def test_adr_opens_the_modal_and_submitting_it_posts_the_record(adr: Adr, slack,
 
     post = adr.wait_post("ADR-1: Use Postgres for events", channel="CGENERAL")
     adr.wait_recorded(1)
-    text = all_text(post.args["blocks"])
+    text = all_text(post.args["blocks"])  # the card: the short version
     for expected in (
         "Proposed",
-        "<@UALICE>",
         "*Deciders:* <@UBOB>",
+        "We keep events in Postgres.",
+        f"*Review:* {default_review.isoformat()}",
+        "Agree *0*",
+    ):
+        assert expected in text, expected
+    record = adr.show(1)  # the full record: `/adr show`, and Details on the card
+    for expected in (
+        "<@UALICE>",
         "*Consulted:* <@UCAROL>",
         "`#db`",
         "`#infra`",
         "Events pile up in three stores.",
         "Postgres, Kafka, EventStoreDB",
-        "We keep events in Postgres.",
         "One more table to vacuum.",
         "One store by March.",
         f"*Review on:* {default_review.isoformat()}",
-        "Agree *0*",
     ):
-        assert expected in text, expected
+        assert expected in record, expected
     assert has_stance_buttons(post.args["blocks"])
     assert "ADR-1" in post.args["text"]
 
@@ -197,7 +202,7 @@ def test_help_and_unknown_subcommands_answer_with_the_help_text(adr: Adr):
             assert command in reply, command
     unknown = ephemeral(adr.slack.command("frobnicate the <!here> widgets"))
     assert "I don't know `frobnicate the &lt;!here&gt; widgets`" in unknown
-    assert "/adr search" in unknown
+    assert "`/adr help`" in unknown and "/adr search" not in unknown  # a pointer, not all of it
     assert adr.emulator.calls("views.open") == []
     assert adr.count("decisions") == 0
 
@@ -343,9 +348,11 @@ def test_log_as_decision_shortcut_keeps_the_message_and_its_permalink(adr: Adr, 
     row = adr.decision(1)
     assert row["source_permalink"] == permalink
     assert row["context"] == message
-    assert f"<{permalink}|this message>" in all_text(post.args["blocks"])
-    # the message text is user text: escaped in the posted mrkdwn
-    assert "Mongo for sessions &amp; move them" in all_text(post.args["blocks"])
+    assert post.args["blocks"]
+    record = adr.show(1, channel="CPLATFORM")
+    assert f"<{permalink}|this message>" in record
+    # the message text is user text: escaped in the record's mrkdwn
+    assert "Mongo for sessions &amp; move them" in record
 
 
 def test_shortcut_opens_the_view_it_then_updates(adr: Adr, slack, emulator):

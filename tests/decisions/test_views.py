@@ -92,6 +92,8 @@ def test_decision_message_limits_and_escaping() -> None:
         Action.AGREE,
         Action.DISAGREE,
         Action.BLOCK,
+        Action.ACCEPT_ANYWAY,  # it has blocks and is proposed
+        Action.DETAILS,
     ]
     assert all(e["value"] == "999999999" for e in actions[0]["elements"])
 
@@ -100,7 +102,8 @@ def test_finished_decisions_have_no_stance_buttons() -> None:
     record = big_record()
     record.decision.status = DecisionStatus.SUPERSEDED
     _, blocks = build_decision_message(record)
-    assert not [b for b in blocks if b["type"] == "actions"]
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [Action.DETAILS]
 
 
 def test_record_blocks_limits() -> None:
@@ -148,11 +151,14 @@ def test_a_redaction_marker_is_shown_with_a_mention_and_nothing_else_is() -> Non
         assert shown(other) == other and not isinstance(shown(other), Mrkdwn)
     d = big_decision()
     d.title, d.context = text, marker("UBOB", date(2026, 5, 2))
+    d.decision = marker("UCAT", date(2026, 5, 3))
     record = DecisionRecord(
         decision=d, members={}, stances=[], events=[], supersedes=None, superseded_by=None
     )
     fallback, blocks = build_decision_message(record)
     body = json.dumps(blocks)
     assert blocks[0]["text"]["text"] == f"ADR-{d.number}: (redacted on 2026-05-01)"
-    assert "_redacted by <@UBOB> on 2026-05-02_" in body
+    assert "_redacted by <@UCAT> on 2026-05-03_" in body  # the card shows the decision
     assert "<@" not in fallback
+    _, record_blocks = build_record_blocks(record)  # the full record shows every field
+    assert "_redacted by <@UBOB> on 2026-05-02_" in json.dumps(record_blocks)

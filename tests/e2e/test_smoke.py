@@ -16,4 +16,5 @@ def test_adr_modal_to_posted_record(slack, emulator, db):
         Action.AGREE,
         Action.DISAGREE,
         Action.BLOCK,
+        Action.DETAILS,
     ]

@@ -37,7 +37,9 @@ def assert_message_limits(blocks: list[dict[str, Any]]) -> None:
 
 def test_parked_text() -> None:
     text = messages.parked_text(item(request="Ping <!channel> & <@U0EVE>"))
-    assert text.startswith("Parked as *P-12* — triage will decide")
+    assert text.startswith("Parked as *P-12* (asked by <@U0ANA>)")
+    # who triages it, and how
+    assert "Anyone in <#C0123> can triage it with `/parkinglot show P-12`" in text
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     assert "<@U0EVE>" not in text
     assert "<@U0ANA>" in text  # the requester, from the stored id

@@ -61,11 +61,31 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
         (["serve"], {"PORT": "eighty", "SLACK_BOT_TOKEN": "xoxb-1"}, "PORT"),
         (["run-due"], {}, "SLACK_BOT_TOKEN"),
         (["run-due", "--now", "yesterday"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "--now"),
+        (["serve"], {"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        (["serve"], {"WEB_CONCURRENCY": "-2"}, "WEB_CONCURRENCY"),
+        (["migrate"], {"WEB_CONCURRENCY": "two"}, "WEB_CONCURRENCY"),
     ],
 )
 def test_bad_settings_end_with_one_line_naming_the_variable(tmp_path, args, env, names):
     line = one_line_error(run(args, env, str(tmp_path)))
     assert names in line
+
+
+def test_the_command_alone_prints_its_help(tmp_path):
+    result = run([], {}, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: decisionbot"), result.stdout
+    for command in ("serve", "socket", "worker", "migrate", "run-due", "import", "export"):
+        assert command in result.stdout
+    assert result.stderr == ""
+
+
+def test_version_is_the_installed_packages(tmp_path):
+    from importlib.metadata import version
+
+    result = run(["--version"], {}, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"decisionbot {version('decisionbot')}\n"
 
 
 def test_serve_refuses_an_unmigrated_postgres(postgres_url, tmp_path):
@@ -182,6 +202,9 @@ def test_serve_runs_gunicorn_and_answers_signed_slack_requests(tmp_path):
             proc.terminate()
             out, _ = proc.communicate(timeout=20)
         assert "Traceback" not in out, out
+        # a quiet start: no warning about a token Bolt does not need, no scheduler chatter
+        assert "will be unused" not in out, out
+        assert "apscheduler" not in out, out
 
 
 def test_gunicorn_workers_do_not_share_the_masters_postgres_connection(_postgres_db, tmp_path):

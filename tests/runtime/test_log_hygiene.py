@@ -1,14 +1,17 @@
 """No user text and no secrets in logs at INFO and above (issue 7, item 10), on SQLite and
 on a real Postgres server: a decision whose title and text carry a marker is pushed through
 error paths — Slack refusing its post for good, Slack answering 500, a handler failing with
-the text in its message, the database refusing the save — and the marker shows up in no log
-record, in no line the bot's own log handler writes, and in no ``due_work.last_error``."""
+the text in its message, the database refusing the save, a request Bolt rejects for its
+timestamp or signature — and the marker shows up in no log record, in no line the bot's own
+log handler writes, and in no ``due_work.last_error``."""
 
 from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -104,6 +107,30 @@ def test_slack_and_handler_failures_log_no_user_text_and_store_only_error_codes(
     assert all(MARKER not in e for e in stored), errors  # ...and nothing typed
     assert_no_marker(caplog, out)
     assert any(r.levelno >= logging.WARNING for r in caplog.records)  # the paths did log
+
+
+@pytest.mark.parametrize("rejected", ["stale timestamp", "wrong signature"])
+def test_a_request_bolt_rejects_is_logged_without_its_body(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    db: Database,
+    logs: tuple[pytest.LogCaptureFixture, io.StringIO],
+    rejected: str,
+) -> None:
+    caplog, out = logs
+    adr = Adr(slack, emulator, db)
+    signing: dict[str, Any] = (
+        {"timestamp": int(time.time()) - 6 * 60}  # Slack's replay window is five minutes
+        if rejected == "stale timestamp"
+        else {"secret": "not-the-signing-secret"}
+    )
+    reply = slack.command(f"new Rejected {MARKER}", follow=False, **signing)
+    assert reply.status == 401
+    assert emulator.calls("views.open") == [] and adr.count("decisions") == 0
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("slack_bolt")]
+    assert any(m.startswith("Invalid request signature detected") for m in said), said
+    assert "Invalid request signature detected" in out.getvalue()  # the line is still written
+    assert_no_marker(caplog, out)
 
 
 def test_a_database_refusing_the_save_logs_no_user_text(

@@ -435,6 +435,34 @@ def test_bolts_unhandled_request_warning_keeps_no_request_body() -> None:
     assert "what someone typed" not in out.getvalue() and "Unhandled request" in out.getvalue()
 
 
+def test_start_up_noise_is_quiet_and_real_warnings_are_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Bolt's "`token` will be unused" (bot.app passes its own client on purpose) and
+    APScheduler's INFO lines stay out of the log; a warning from either still shows."""
+    root, scheduler = logging.getLogger(), logging.getLogger("apscheduler")
+    before = list(root.handlers), root.level, scheduler.level
+    try:
+        configure_logging(fmt="text", level="INFO")
+        logging.getLogger("bot.app").warning(
+            "As you gave `client` as well, `token` will be unused."
+        )
+        logging.getLogger("apscheduler.scheduler").info("Scheduler started")
+        logging.getLogger("apscheduler.scheduler").info('Added job "Dispatcher.wake"')
+        logging.getLogger("apscheduler.executors.default").warning(
+            'Run time of job "Dispatcher.wake" was missed by 0:01:00'
+        )
+        logging.getLogger("bot.app").warning("auth.test failed at start-up (URLError)")
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+        scheduler.setLevel(before[2])
+    written = capsys.readouterr().err
+    assert "will be unused" not in written and "Scheduler started" not in written, written
+    assert "Added job" not in written, written
+    assert "was missed by" in written and "auth.test failed at start-up" in written, written
+
+
 def test_an_unexpected_error_is_logged_with_the_request_fields_in_json(
     slack: SlackDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

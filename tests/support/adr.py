@@ -65,7 +65,8 @@ def header_text(call: Call) -> str:
 def has_stance_buttons(blocks: list[dict[str, Any]]) -> bool:
     return any(
         b["type"] == "actions"
-        and [e["action_id"] for e in b["elements"]] == [Action.AGREE, Action.DISAGREE, Action.BLOCK]
+        and [e["action_id"] for e in b["elements"]][:3]
+        == [Action.AGREE, Action.DISAGREE, Action.BLOCK]
         for b in blocks
     )
 

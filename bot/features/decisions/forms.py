@@ -161,6 +161,10 @@ class FormMeta(ModalMeta):
     mode: Literal["new", "edit", "supersede"] = "new"
     number: int | None = None
     source: str | None = None  # permalink of the message it was logged from
+    # where the command (or shortcut) can be answered, and when it came (epoch seconds): the
+    # new decision is confirmed there while Slack still takes answers, else by DM
+    response_url: str | None = None
+    asked_at: int | None = None
 
 
 def build_decision_modal(

@@ -13,18 +13,20 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core import faults, people
-from bot.core.adr_command import AdrCommand
-from bot.core.blocks import ephemeral
-from bot.core.commands import Request, SlashCommand, parse_number
+from bot.core.adr_command import VERBS, AdrCommand
+from bot.core.blocks import ephemeral, section
+from bot.core.commands import Request, SlashCommand, parse_number, with_closest_verb
 from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
 from bot.core.render import render, truncate
 from bot.core.slack_api import slack_error
+from bot.features.decisions import card, lifecycle
 from bot.features.decisions.forms import (
     FormMeta,
     build_decision_modal,
     parse_decision_form,
 )
+from bot.features.decisions.lifecycle import LIFECYCLE, answer_lifecycle
 from bot.features.decisions.views import (
     PAGE_SIZE,
     build_list_blocks,
@@ -34,7 +36,6 @@ from bot.features.decisions.views import (
 from storage import (
     decision_lists,
     decision_record,
-    decision_status,
     review_lists,
     rules,
     search,
@@ -49,12 +50,6 @@ from storage.people import Person
 from storage.submissions import first_submission
 
 log = logging.getLogger(__name__)
-
-LIFECYCLE = {
-    "accept": DecisionStatus.ACCEPTED,
-    "reject": DecisionStatus.REJECTED,
-    "deprecate": DecisionStatus.DEPRECATED,
-}
 
 
 def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
@@ -71,21 +66,37 @@ def register(app: App) -> None:
     app.shortcut(Callback.LOG_MESSAGE_SHORTCUT)(guarded(handle_log_message))
     app.action(Action.LIST_PAGE)(guarded(handle_list_page))
     app.action(Action.REVIEW_SUPERSEDE)(guarded(handle_supersede_button))
+    app.action(Action.DETAILS)(guarded(card.handle_details))
+    app.action(Action.ACCEPT_ANYWAY)(guarded(card.handle_accept_anyway))
+    app.view(Callback.OVERRIDE_FORM)(guarded(card.handle_override_submission))
 
 
-def help_blocks(prefix: str = "") -> list[dict[str, Any]]:
-    text = render("decisions/help.md.j2")
-    if prefix:
-        text = prefix + "\n" + text
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+def asked(response_url: str | None) -> dict[str, Any]:
+    """FormMeta's fields for confirming the new decision where it was asked for."""
+    return {"response_url": response_url or None, "asked_at": int(utcnow().timestamp())}
+
+
+def help_blocks(*, full: bool = False) -> list[dict[str, Any]]:
+    """`/adr help`: the verbs people use; ``full`` (`/adr help all`): every verb, and who may
+    do what."""
+    if not full:
+        return [section(render("decisions/help.md.j2"))]
+    return [section(render("decisions/help_all.md.j2")), section(render("decisions/rules.md.j2"))]
 
 
 def adr_help(cmd: AdrCommand) -> dict[str, Any]:
-    """`/adr help`, and what `/adr` answers to a verb it does not know."""
+    """`/adr help` and `/adr help all`; to a verb it does not know, the closest verb (the rest
+    as typed) and where help is, not the whole help."""
     if cmd.name == "unknown":
-        prefix = render("decisions/unknown_command.md.j2", text=truncate(cmd.text, 100))
-        return ephemeral("Decision log help", help_blocks(prefix))
-    return ephemeral("Decision log help", help_blocks())
+        suggestion = with_closest_verb(cmd.text, VERBS) or ""
+        return ephemeral(
+            render(
+                "decisions/unknown_command.md.j2",
+                text=truncate(cmd.text, 100),
+                suggestion=truncate(suggestion, 100),
+            )
+        )
+    return ephemeral("Decision log help", help_blocks(full=cmd.text == "all"))
 
 
 def open_new(cmd: AdrCommand, request: Request) -> None:
@@ -94,7 +105,7 @@ def open_new(cmd: AdrCommand, request: Request) -> None:
     request.client.views_open(
         trigger_id=request.trigger_id,
         view=build_decision_modal(
-            meta=FormMeta(mode="new"),
+            meta=FormMeta(mode="new", **asked(request.response_url)),
             today=utcnow().date(),
             channel_id=request.channel,
             title=truncate(cmd.text, 200, more=""),
@@ -141,27 +152,6 @@ def answer_show(cmd: AdrCommand, request: Request, person: Person) -> dict[str, 
     return ephemeral(text, blocks)
 
 
-def answer_lifecycle(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
-    """`/adr accept|reject|deprecate N [note]`."""
-    assert cmd.number is not None
-    viewer = people.viewer_for(person, request.channel)
-    with request.db.session() as session:
-        repo.get_decision(session, team_id=request.team, number=cmd.number, viewer=viewer)
-        decision = decision_status.change_status(
-            session,
-            team_id=request.team,
-            number=cmd.number,
-            actor_id=person.user_id,
-            to=LIFECYCLE[cmd.name],
-            note=cmd.text,
-            override=cmd.override,
-        )
-        if not rules.is_live(decision.status):  # nothing left to review
-            reviews_repo.cancel_reviews(session, decision=decision)
-        outbox.schedule_refresh(session, decision=decision)
-    return ephemeral(f"ADR-{decision.number} is now {decision.status}.")
-
-
 def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
     assert cmd.number is not None
     ack, respond, client, db, team = (
@@ -200,7 +190,11 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
         named = repo.members(session, decision=decision)
     if not acked:
         ack()
-    meta = FormMeta(mode=cmd.name, number=decision.number)  # type: ignore[arg-type]
+    meta = FormMeta(
+        mode=cmd.name,  # type: ignore[arg-type]  # "edit" or "supersede": the verbs routed here
+        number=decision.number,
+        **asked(request.response_url),
+    )
     try:
         client.views_open(
             trigger_id=request.trigger_id,
@@ -274,13 +268,16 @@ def handle_decision_submission(
             source_permalink=meta.source,
             supersedes_number=meta.number if meta.mode == "supersede" else None,
         )
-        outbox.schedule_post(session, decision=decision)
+        outbox.schedule_post(
+            session,
+            decision=decision,
+            confirm={"response_url": meta.response_url, "asked_at": meta.asked_at},
+        )
         outbox.schedule_review_planning(session, decision=decision, actor_id=user)
         faults.point("decision.saving")
         if decision.supersedes_id is not None:
             old = repo.get_decision_by_id(session, team_id=team, decision_id=decision.supersedes_id)
-            reviews_repo.cancel_reviews(session, decision=old)
-            outbox.schedule_refresh(session, decision=old)
+            lifecycle.tell_superseded(session, old=old, new=decision, actor=user)
     faults.point("decision.saved")
     ack()
 
@@ -291,9 +288,8 @@ def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) ->
     message = shortcut.get("message") or {}
     channel = (shortcut.get("channel") or {}).get("id")
     text = message.get("text") or ""
-    view = build_decision_modal(
-        meta=FormMeta(mode="new"), today=utcnow().date(), channel_id=channel
-    )
+    meta = FormMeta(mode="new", **asked(shortcut.get("response_url")))
+    view = build_decision_modal(meta=meta, today=utcnow().date(), channel_id=channel)
     # Open first (trigger_id expires in 3 s), then fetch the permalink and fill the form in.
     opened = client.views_open(trigger_id=shortcut["trigger_id"], view=view)
     source = None
@@ -307,7 +303,7 @@ def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) ->
     for block in view["blocks"]:
         if block.get("block_id") == "context":
             block["element"]["initial_value"] = truncate(text, 3000)
-    view["private_metadata"] = FormMeta(mode="new", source=source).encode()
+    view["private_metadata"] = meta.model_copy(update={"source": source}).encode()
     client.views_update(view_id=opened["view"]["id"], hash=opened["view"].get("hash"), view=view)
 
 

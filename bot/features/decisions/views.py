@@ -10,10 +10,11 @@ from bot.core.blocks import (
     button,
     context,
     header,
+    modal,
     section,
 )
 from bot.core.durations import format_duration
-from bot.core.ids import Action
+from bot.core.ids import Action, Callback
 from bot.core.redacted import shown, shown_plain
 from bot.core.render import Mrkdwn, mention, render, truncate
 from bot.features.reviews import (
@@ -101,10 +102,8 @@ def tally_text(stances: list[Stance]) -> str:
     )
 
 
-def build_decision_message(
-    record: DecisionRecord, review: ReviewSummary | None = None
-) -> tuple[str, list[dict[str, Any]]]:
-    """The channel post: readable record, live tally, outcome badge, and the stance buttons."""
+def _full_blocks(record: DecisionRecord, review: ReviewSummary | None) -> list[dict[str, Any]]:
+    """Every field of the record, its links and tally: what `/adr show` and Details show."""
     d = record.decision
     blocks: list[dict[str, Any]] = [
         header(f"{d.ref}: {shown_plain(d.title)}"),
@@ -135,28 +134,115 @@ def build_decision_message(
         blocks.append(context(f"Logged from <{d.source_permalink}|this message>"))
     if record.rounds:
         blocks.append(context(estimates_line(record.rounds)))
+    override = override_text(record)
+    if override:
+        blocks.append(context(override))
     blocks.append(section(tally_text(record.stances)))
     badge = outcome_context(review)
     if badge is not None:
         blocks.append(badge)
+    return blocks
+
+
+def override_text(record: DecisionRecord) -> str:
+    """ "Accepted by @alice over @eve's block: budget approved", while the decision stands
+    accepted by that override; empty otherwise."""
+    change = record.last_change
+    if change is None or record.decision.status != DecisionStatus.ACCEPTED:
+        return ""
+    detail = json.loads(change.detail or "{}")
+    if not detail.get("overrode_blocks"):
+        return ""
+    return render(
+        "decisions/change_note.md.j2",
+        to=DecisionStatus.ACCEPTED,
+        actor=change.actor_id,
+        blockers=[str(u) for u in detail["overrode_blocks"]],
+        note=truncate(str(detail.get("note") or ""), 300),
+        superseded_by=None,
+    )
+
+
+def is_blocked(record: DecisionRecord) -> bool:
+    return record.decision.status == DecisionStatus.PROPOSED and any(
+        s.kind == StanceKind.BLOCK for s in record.stances
+    )
+
+
+def build_decision_message(
+    record: DecisionRecord, review: ReviewSummary | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The channel post, a short card: title, status, the decision in at most two lines,
+    deciders, the review date, the tally, the buttons, and **Details** for the full record
+    (the content of `/adr show`). At most ``CARD_LINES`` lines of text with every field
+    filled."""
+    d = record.decision
+    people, named = record.members, record.named_people
+    blocks: list[dict[str, Any]] = [
+        header(f"{d.ref}: {shown_plain(d.title)}"),
+        section(
+            render(
+                "decisions/card.md.j2",
+                status_label=STATUS_LABELS.get(DecisionStatus(d.status), d.status),
+                deciders=people.get(Role.DECIDER, []),
+                named_deciders=", ".join(named.get(Role.DECIDER, [])),
+                review_date=d.review_date.isoformat() if d.review_date else "",
+                decision=shown(_two_lines(d.decision, DECISION_CHARS)),
+                supersedes=record.supersedes.number if record.supersedes else None,
+                superseded_by=record.superseded_by.number if record.superseded_by else None,
+            )
+        ),
+    ]
+    override = override_text(record)
+    if override:
+        blocks.append(context(override))
+    blocks.append(section(tally_text(record.stances)))
+    badge = outcome_context(review)
+    if badge is not None:
+        blocks.append(badge)
+    value = str(d.number)
+    buttons: list[dict[str, Any]] = []
     if rules.is_live(d.status):  # stances are taken while it is live
-        value = str(d.number)
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "decision.stances",
-                "elements": [
-                    button("Agree", Action.AGREE, value, "primary"),
-                    button("Disagree & commit", Action.DISAGREE, value),
-                    button("Block", Action.BLOCK, value, "danger"),
-                ],
-            }
-        )
+        buttons += [
+            button("Agree", Action.AGREE, value, "primary"),
+            button("Disagree & commit", Action.DISAGREE, value),
+            button("Block", Action.BLOCK, value, "danger"),
+        ]
+    if is_blocked(record) and rules.can_become(d.status, DecisionStatus.ACCEPTED):
+        buttons.append(button("Accept anyway…", Action.ACCEPT_ANYWAY, value))
+    buttons.append(button("Details", Action.DETAILS, value))
+    blocks.append({"type": "actions", "block_id": "decision.stances", "elements": buttons})
     # Plain-text fallback for notifications: the title is user text, so it is escaped.
     fallback = render(
         "decisions/field.md.j2", label=f"{d.ref} ({d.status})", text=shown_plain(d.title), limit=300
     )
     return fallback, blocks[:MESSAGE_BLOCKS]
+
+
+# The card's decision text: two lines, each cut at a readable width.
+DECISION_LINES, DECISION_CHARS = 2, 300
+CARD_LINES = 10
+
+
+def _two_lines(text: str, limit: int) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    cut = "\n".join(lines[:DECISION_LINES])
+    more = len(lines) > DECISION_LINES
+    if len(cut) > limit:
+        cut, more = cut[: limit - 1].rstrip(), True
+    return cut + "…" if more else cut
+
+
+def build_details_modal(record: DecisionRecord, review: ReviewSummary | None) -> dict[str, Any]:
+    """**Details** on the card: the full record, as `/adr show` shows it, in a modal."""
+    _, blocks = build_record_blocks(record, review)
+    body = [b for b in blocks if b["type"] not in ("actions", "header")]
+    return modal(
+        callback_id=Callback.DECISION_DETAILS,
+        title=record.decision.ref,
+        submit=None,
+        blocks=body,
+    )
 
 
 def informed_dm_text(d: Decision, permalink: str) -> str:
@@ -234,9 +320,9 @@ def build_record_blocks(
 ) -> tuple[str, list[dict[str, Any]]]:
     """`/adr show N`: the record plus every stance with its concern, the review (outcome,
     dissent answers, next review), and the history."""
-    text, blocks = build_decision_message(record, review)
-    actions = [b for b in blocks if b["type"] == "actions"]
-    blocks = [b for b in blocks if b["type"] != "actions"]
+    text, _ = build_decision_message(record, review)
+    blocks = _full_blocks(record, review)
+    actions = []
     actions.append(
         {
             "type": "actions",

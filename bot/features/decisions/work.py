@@ -9,12 +9,14 @@ in the transaction that marks its row done.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.core.dates import review_instant, valid_timezone
+from bot.core.redacted import shown
 from bot.core.render import channel_link, render
 from bot.core.slack_api import HOW_TO_FIX, POST_FAILED_OTHERWISE, conversation_facts, slack_error
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
@@ -40,7 +42,7 @@ from storage.decision_work import (
     schedule_inform,
 )
 from storage.models import Decision, DueWork, Role
-from storage.notices import schedule_notice
+from storage.notices import schedule_confirmation, schedule_notice
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,9 @@ def handle_post(job: Job) -> bool:
 
 
 def _after_post(job: Job, record: decision_record.DecisionRecord, channel: str, ts: str) -> None:
-    """DM the informed, with a link to the post (scheduled with the row's "done")."""
+    """Confirm the new decision to its author; DM the informed, with a link to the post
+    (scheduled with the row's "done")."""
+    _confirm(job, record.decision)
     if not job.payload.get("notify_informed"):
         return
     informed = record.members.get(Role.INFORMED, [])
@@ -105,6 +109,30 @@ def _after_post(job: Job, record: decision_record.DecisionRecord, channel: str, 
     d = record.decision
 
     job.after_send.append(lambda session: schedule_informed_dms(session, d, informed, permalink))
+
+
+def _confirm(job: Job, d: Decision) -> None:
+    """ "Posted ADR-7 in #general" to whoever saved it, where they asked (the command's
+    response_url, carried by the form) or by DM."""
+    confirm = job.payload.get("confirm")
+    if not isinstance(confirm, dict):
+        return
+    asked = confirm.get("asked_at")
+    text = render(
+        "decisions/posted.md.j2", number=d.number, title=shown(d.title), channel=d.channel_id
+    )
+    job.after_send.append(
+        lambda session: schedule_confirmation(
+            session,
+            team_id=d.team_id,
+            user_id=d.author_id,
+            text=text,
+            key=f"decision:{d.id}:confirm",
+            subject_id=d.id,  # type: ignore[arg-type]  # saved: it has an id
+            response_url=str(confirm.get("response_url") or "") or None,
+            asked_at=datetime.fromtimestamp(asked, UTC) if isinstance(asked, int) else None,
+        )
+    )
 
 
 def schedule_informed_dms(
@@ -201,6 +229,25 @@ def handle_refresh(job: Job) -> bool:
     return True
 
 
+def handle_thread_note(job: Job) -> bool:
+    """One line in the decision's thread (a status change). Nothing if it was never posted:
+    then its card, once posted, already shows the change."""
+    d: Decision = job.subject
+    if not d.message_ts:
+        return False
+    try:
+        job.client.chat_postMessage(
+            channel=d.channel_id,
+            thread_ts=d.message_ts,
+            text=str(job.payload.get("text") or ""),
+            unfurl_links=False,
+        )
+    except SlackApiError as exc:
+        raise_if_permanent(exc, f"tell the thread of {d.ref} what changed")
+        raise
+    return True
+
+
 def handle_purge_search(job: Job) -> bool:
     """No message: after a redaction, rewrite the search index without the removed terms,
     in the transaction that marks the row done (``redaction.purge_search_index``)."""
@@ -256,6 +303,7 @@ def register_work(registry: Registry) -> None:
     registry.register(
         WorkKind(DecisionWork.POST, handle_post, load=_load, on_failure=post_failed),
         WorkKind(DecisionWork.INFORM, handle_inform, load=_load),
+        WorkKind(DecisionWork.THREAD_NOTE, handle_thread_note, load=_load),
         WorkKind(DecisionWork.REFRESH, handle_refresh, load=_load, rerun_after=REFRESH_INTERVAL),
         WorkKind(DecisionWork.PLAN_REVIEW, handle_plan_review, load=_load),
         WorkKind(DecisionWork.REDACT_DM, handle_redact_dm, load=_load),

@@ -8,9 +8,9 @@ A new round::
 The options ``in …``, ``phase …`` and ``by …`` are read from the end of the text, in any
 order (``--phase`` anywhere); @mentions anywhere invite people and leave the topic. The
 subcommands: ``list``, ``show E-3``, ``reveal E-3``, ``cancel E-3``, ``actual E-3 7d``,
-``calibration [@person]``, ``help``. A subcommand word followed by something that is not its
-argument (``/estimate show page redesign``) is a topic: only a mistyped round number is an
-error.
+``calibration [@person]``, ``help [all]``. A subcommand word followed by something that is not
+its argument (``/estimate show page redesign``) is a topic: only a mistyped round number is an
+error, and a mistyped verb followed by its argument (``shwo E-3``), which gets "did you mean".
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from bot.core.commands import unescape_refs
+from bot.core.commands import CLOSE_IN_FREE_TEXT, unescape_refs, with_closest_verb
+from bot.core.render import escape, render, truncate
 from storage.models import ConePhase, EstimateUnit
 
 TASKS_MAX = 15
@@ -86,6 +87,9 @@ _DEADLINE_TAIL = re.compile(
     re.IGNORECASE,
 )
 
+# The verbs `/estimate` reads, for "did you mean" (``_mistyped_verb``).
+VERBS = ("help", "list", "show", "reveal", "cancel", "actual", "calibration")
+
 HELP = (
     "`/estimate Checkout redesign: API; UI; data migration in days by Friday 15:00 @ana @bo` — "
     "a blind round: tasks after a colon (up to 15, separated by ;), the unit (hours, days, "
@@ -137,8 +141,8 @@ def parse_estimate(text: str) -> EstimateCommand:
     head, _, rest = text.partition(" ")
     verb = head.lower()
     rest = rest.strip()
-    if verb in ("help", "?") and not rest and not mentions:
-        return EstimateCommand("help")
+    if verb in ("help", "?") and rest.lower() in ("", "all") and not mentions:
+        return EstimateCommand("help", text=rest.lower())  # "all": every verb
     if verb == "list" and not rest and not mentions:
         return EstimateCommand("list")
     if verb == "calibration" and not rest:
@@ -149,7 +153,32 @@ def parse_estimate(text: str) -> EstimateCommand:
         command = _parse_numbered(verb, rest, has_mentions=bool(mentions))
         if command is not None:
             return command
+    if not mentions:
+        mistyped = _mistyped_verb(text)
+        if mistyped is not None:
+            return mistyped
     return _parse_new(text, mentions)
+
+
+def _mistyped_verb(text: str) -> EstimateCommand | None:
+    """``shwo E-3``: a sentence with the closest verb, instead of a round on the typo.
+
+    Free text is a topic, so only a first word close to a verb whose rest is what that verb
+    takes (``revael 3``, ``actaul E-3 7d``, ``hlep all``) reads as a mistyped command: no
+    topic looks like that, and starting a round would post the typo in the channel. A word
+    alone (``lsit``, "Lint") or any other rest stays a topic, as before."""
+    corrected = with_closest_verb(text, VERBS, cutoff=CLOSE_IN_FREE_TEXT)
+    if corrected is None or " " not in corrected:
+        return None
+    if parse_estimate(escape(corrected)).name in ("new", "invalid"):  # escaped as Slack sends
+        return None
+    return _invalid(
+        render(
+            "estimates/did_you_mean.md.j2",
+            suggestion=truncate(corrected, 100),
+            typed=truncate(text, 100),
+        )
+    )
 
 
 def _parse_numbered(verb: str, rest: str, *, has_mentions: bool) -> EstimateCommand | None:

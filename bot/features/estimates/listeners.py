@@ -81,7 +81,7 @@ def estimate_command() -> SlashCommand[EstimateCommand]:
 
 
 def _help(cmd: EstimateCommand) -> dict[str, Any]:
-    return ephemeral("Estimates help", views.help_blocks())
+    return ephemeral("Estimates help", views.help_blocks(full=cmd.text == "all"))
 
 
 def _viewer(request: Request, person: Person) -> Viewer:

@@ -388,8 +388,9 @@ def build_list_blocks(rounds: list[EstimateRound]) -> list[dict[str, Any]]:
     return packed_sections(heading, rows)[:MESSAGE_BLOCKS]
 
 
-def help_blocks() -> list[dict[str, Any]]:
-    return [section(render("estimates/help.md.j2"))]
+def help_blocks(*, full: bool = False) -> list[dict[str, Any]]:
+    """`/estimate help`: the verbs people use; ``full`` (`/estimate help all`): every one."""
+    return [section(render("estimates/help_all.md.j2" if full else "estimates/help.md.j2"))]
 
 
 def home_section(

@@ -60,7 +60,8 @@ def build_home(
             )
             blocks.append(section(render("home/reviews.md.j2", lines=review_lines)))
         blocks.append({"type": "divider"})
-    blocks.append(
-        context("Record a decision with /adr · search with /adr search &lt;words&gt; · /adr help")
-    )
+    # One closing block (work.py puts other features' sections above it): where to start,
+    # and who may do what, which `/adr help` leaves to `/adr help all` and here.
+    hint = "Record a decision with /adr · search with /adr search &lt;words&gt; · /adr help"
+    blocks.append(context(hint + "\n" + render("decisions/rules.md.j2")))
     return {"type": "home", "blocks": blocks[:100]}

@@ -8,7 +8,7 @@ the parking lot's small arithmetic: RICE and the timeline impact of an accepted 
     /parkinglot list [parked|accepted|deferred|declined|done|withdrawn|all] [by rice|by age]
     /parkinglot show P-12
     /parkinglot watch [on|off]                    the scope watch here (alone: is it on?)
-    /parkinglot help
+    /parkinglot help [all]
 
 Decided:
 - **Mentions.** The first person mentioned in a request is its requester ("``/parkinglot
@@ -23,7 +23,8 @@ Decided:
   without mentions and when what follows reads as their arguments; ``list`` and ``watch``
   followed by one to three words that aren't (``list exprots``) are an error (parking a typo
   by accident would post it), anything longer is a request ("show the export button on
-  mobile"). ``show`` followed by a mistyped number is an error.
+  mobile"). ``show`` followed by a mistyped number is an error, and so is a mistyped verb
+  followed by that verb's arguments (``shwo P-12``, ``lsit accepted``): "did you mean".
 - **Timeline impact** may be negative: accepting a request can swap out bigger work
   ("-2d"); zero means absorbed without moving the date.
 """
@@ -35,7 +36,8 @@ import re
 from dataclasses import dataclass
 
 from bot.core import durations
-from bot.core.commands import unescape_refs
+from bot.core.commands import CLOSE_IN_FREE_TEXT, unescape_refs, with_closest_verb
+from bot.core.render import render, truncate
 from storage.models import ParkingState
 
 REQUEST_MAX = 3000
@@ -54,6 +56,9 @@ _STATE_WORDS: dict[str, ParkingState | None] = {
     "all": None,
 }
 ARGUMENT_WORDS_MAX = 3  # list/watch followed by more words than this is a request
+
+# The verbs `/parkinglot` reads, for "did you mean" (``_mistyped_verb``).
+VERBS = ("help", "list", "show", "watch")
 
 HELP = (
     "`/parkinglot Export to CSV for finance` parks a request; `/parkinglot` alone opens the form; "
@@ -115,7 +120,7 @@ def parse_parkinglot(text: str) -> ParkCommand:
             "open", requester_id=mentions[0] if mentions else None, mentions=mentions
         )
     if not mentions:
-        command = _parse_subcommand(words)
+        command = _parse_subcommand(words) or _mistyped_verb(words)
         if command is not None:
             return command
     request = unescape_refs(_MENTION.sub(_mention_word, raw)).strip()
@@ -126,8 +131,8 @@ def _parse_subcommand(words: str) -> ParkCommand | None:
     head, _, rest = words.partition(" ")
     verb, rest = head.lower(), rest.strip()
     args = rest.split()
-    if verb in ("help", "?") and not rest:
-        return ParkCommand("help")
+    if verb in ("help", "?") and rest.lower() in ("", "all"):
+        return ParkCommand("help", text=rest.lower())  # "all": every verb
     if verb == "list" and len(args) <= ARGUMENT_WORDS_MAX:
         return _parse_list(args)
     if verb == "watch" and len(args) <= 1:
@@ -148,6 +153,28 @@ def _parse_subcommand(words: str) -> ParkCommand | None:
             return _invalid(f"Just the item, please: `/parkinglot show P-{number}`.")
         return ParkCommand("show", number=number)
     return None
+
+
+def _mistyped_verb(words: str) -> ParkCommand | None:
+    """``shwo P-12``: a sentence with the closest verb, instead of parking the typo.
+
+    Free text is a request, so only a first word close to a verb whose rest is what that verb
+    takes (``lsit accepted``, ``wacth on``, ``hlep all``) reads as a mistyped command: parking
+    it would post the typo in the channel. A word alone (``lsit``) or any other rest stays a
+    request, as before."""
+    corrected = with_closest_verb(words, VERBS, cutoff=CLOSE_IN_FREE_TEXT)
+    if corrected is None or " " not in corrected:
+        return None
+    meant = _parse_subcommand(corrected)
+    if meant is None or meant.name == "invalid":
+        return None
+    return _invalid(
+        render(
+            "parking/did_you_mean.md.j2",
+            suggestion=truncate(corrected, 100),
+            typed=truncate(words, 100),
+        )
+    )
 
 
 def _parse_list(args: list[str]) -> ParkCommand:

@@ -24,7 +24,7 @@ from bot.core.ids import Action, Callback, ParkField
 from bot.core.metadata import ModalMeta
 from bot.core.render import render, truncate
 from bot.features.parking.command import REQUEST_MAX, parse_related
-from storage.models import Moscow, ParkingItem
+from storage.models import Moscow, ParkingItem, utcnow
 from storage.rules import rice
 
 WHY_MAX = 3000
@@ -104,7 +104,10 @@ class ParkMeta(ModalMeta):
     channel: str  # empty when Slack gave none: the submit says so
     thread_ts: str | None = None
     permalink: str | None = None
+    # where the command or shortcut can be answered, and when it came (epoch seconds): the
+    # new item is confirmed there while Slack still takes answers, else by DM
     response_url: str | None = None
+    asked_at: int | None = None
 
 
 class ItemMeta(ModalMeta):
@@ -208,11 +211,18 @@ def build_park_modal(
     channel_id: str,
     thread_ts: str | None,
     related: str = "",
+    response_url: str | None = None,
 ) -> dict[str, Any]:
     """The park form, prefilled from a message (shortcut) or the command; ``related`` is
     ``ADR-12`` / ``E-3`` as the person typed it after the command."""
     link = permalink if permalink and len(permalink) <= PERMALINK_MAX else None
-    metadata = ParkMeta(channel=channel_id, thread_ts=thread_ts, permalink=link).encode()
+    metadata = ParkMeta(
+        channel=channel_id,
+        thread_ts=thread_ts,
+        permalink=link,
+        response_url=response_url or None,
+        asked_at=int(utcnow().timestamp()),
+    ).encode()
     requester_element: dict[str, Any] = {"type": "users_select"}
     if requester:
         requester_element["initial_user"] = requester

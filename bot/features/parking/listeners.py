@@ -89,7 +89,7 @@ def parkinglot_command() -> SlashCommand[ParkCommand]:
 
 
 def _help(cmd: ParkCommand) -> dict[str, Any]:
-    return ephemeral("Parking lot help", views.help_blocks())
+    return ephemeral("Parking lot help", views.help_blocks(full=cmd.text == "all"))
 
 
 def _open(cmd: ParkCommand, request: Request) -> None:
@@ -102,6 +102,7 @@ def _open(cmd: ParkCommand, request: Request) -> None:
             permalink=None,
             channel_id=request.channel or "",
             thread_ts=None,
+            response_url=request.response_url,
         ),
     )
 
@@ -128,7 +129,7 @@ def _answer_park(cmd: ParkCommand, request: Request, person: Person) -> dict[str
             round_number=cmd.round_number,
             viewer=viewer,
         )
-        schedule_ack(session, item=item, response_url=None)
+        schedule_ack(session, item=item, confirm=None)  # the command's answer says it
     return ephemeral(messages.parked_text(item))
 
 
@@ -244,9 +245,8 @@ def _open_park_form(
         permalink=None,
         channel_id=channel,
         thread_ts=thread_ts or None,
+        response_url=payload.get("response_url"),
     )
-    meta = ParkMeta.decode(view).model_copy(update={"response_url": payload.get("response_url")})
-    view["private_metadata"] = meta.encode()
     client.views_open(trigger_id=payload["trigger_id"], view=view)
 
 
@@ -323,7 +323,11 @@ def handle_park_submission(
             round_number=draft.round_number,
             viewer=people.viewer_for(person, channel),
         )
-        schedule_ack(session, item=item, response_url=meta.response_url or None)
+        schedule_ack(
+            session,
+            item=item,
+            confirm={"response_url": meta.response_url, "asked_at": meta.asked_at},
+        )
     ack()
 
 

@@ -36,12 +36,13 @@ def _text(kind: str, **fields: Any) -> str:
 
 
 def parked_text(item: ParkingItem) -> str:
-    """In the thread (or to the requester): "Parked as P-12 — triage will decide"."""
+    """In the thread (or to whoever parked it): "Parked as P-12", who triages it, and how."""
     return _text(
         "parked",
         ref=item.ref,
         requester=item.requester_id or "",
         request=one_line(item.request, REQUEST_IN_TEXT),
+        channel=item.channel_id,
     )
 
 

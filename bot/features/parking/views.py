@@ -190,8 +190,9 @@ def item_line(item: ParkingItem, now: datetime) -> str:
 # -- answers and DMs ---------------------------------------------------------------------------
 
 
-def help_blocks() -> list[dict[str, Any]]:
-    return [section(render("parking/help.md.j2"))]
+def help_blocks(*, full: bool = False) -> list[dict[str, Any]]:
+    """`/parkinglot help`: the verbs people use; ``full`` (`/parkinglot help all`): every one."""
+    return [section(render("parking/help_all.md.j2" if full else "parking/help.md.j2"))]
 
 
 # -- list, show, App Home ----------------------------------------------------------------------

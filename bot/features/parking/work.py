@@ -5,17 +5,18 @@ engine by ``register_work``; each handler sends at most one message."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 from sqlmodel import Session
 
-from bot.core.slack_api import DISPATCH_TIMEOUT, conversation_facts, slack_error
+from bot.core.slack_api import conversation_facts, slack_error
 from bot.engine.registry import Job, Registry, WorkKind, raise_if_permanent
 from bot.features.parking import messages
 from storage import channels
 from storage import parking as repo
 from storage.models import DueWork, ParkingItem, ParkingState
+from storage.notices import schedule_confirmation
 from storage.parking_work import ParkingWork
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,11 @@ def _load(session: Session, item: DueWork) -> ParkingItem:
 
 
 def handle_ack(job: Job) -> bool:
-    """ "Parked as P-12 — triage will decide": in the message's thread when it was parked from
-    a message and the bot may post there; else through the shortcut's response_url, or by
-    DM. Also reads the channel's privacy (the item was saved as private until now) and the
-    message's permalink."""
+    """Read the new item's channel (its privacy: it was saved as private until now) and the
+    message's permalink, then say "Parked as P-12": in the message's thread when it was
+    parked from a message and the bot may post there; else to the person who parked it, where
+    they asked or by DM (``notice.confirm``). Parked with `/parkinglot <text>`, the command's
+    own answer said so."""
     with job.db.read() as session:
         item = _load(session, job.item)
     facts = conversation_facts(job.client, item.channel_id)
@@ -57,6 +59,9 @@ def handle_ack(job: Job) -> bool:
             session.add(current)
 
     job.after_send.append(remember)
+    confirm = job.payload.get("confirm")
+    if not isinstance(confirm, dict):
+        return False
     text = messages.parked_text(item)
     if item.thread_ts:
         try:
@@ -72,17 +77,20 @@ def handle_ack(job: Job) -> bool:
                 item.ref,
                 slack_error(exc),
             )
-    response_url = str(job.payload.get("response_url") or "")
-    if response_url:
-        sent = WebhookClient(response_url, timeout=DISPATCH_TIMEOUT).send(
-            text=text, response_type="ephemeral", replace_original=False
+    asked = confirm.get("asked_at")
+    job.after_send.append(
+        lambda session: schedule_confirmation(
+            session,
+            team_id=item.team_id,
+            user_id=item.parked_by,
+            text=text,
+            key=f"parking:{item.id}:confirm",
+            subject_id=item.id,  # type: ignore[arg-type]  # saved: it has an id
+            response_url=str(confirm.get("response_url") or "") or None,
+            asked_at=datetime.fromtimestamp(asked, UTC) if isinstance(asked, int) else None,
         )
-        if sent.status_code == 200:
-            return True
-    if not item.thread_ts:
-        return False  # parked with /parkinglot: the command's own answer said so
-    job.client.chat_postMessage(channel=item.parked_by, text=text, unfurl_links=False)
-    return True
+    )
+    return False
 
 
 def handle_resurface(job: Job) -> bool:
