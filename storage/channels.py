@@ -2,8 +2,11 @@
 told us: channel events, and a `conversations.info` read when the bot posts there.
 
 Visibility follows the channel in one direction only: when a channel becomes private, its
-decisions become private; nothing once private becomes public by itself (a decision's
-``channel_private`` is relaxed only by its own first post, which reads the channel fresh).
+decisions, rounds and parked items become private, and a channel once private stays private
+here (Slack cannot make a private channel public). A record is saved private; its first post
+may relax that only if the channel's row, read under lock in the transaction that stores the
+post's result, is not private (``privacy_after_post``): a channel made private while the post
+was in flight wins, whichever transaction commits first.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -49,10 +52,11 @@ def record(session: Session, *, team_id: str, channel_id: str, facts: ChannelFac
     now = utcnow()
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(Channel).values(team_id=team_id, channel_id=channel_id, updated_at=now, **known)
+    changes: dict[str, Any] = {**known, "updated_at": now}
+    if "is_private" in changes:  # never from private back to public
+        changes["is_private"] = or_(Channel.is_private, stmt.excluded.is_private)
     session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["team_id", "channel_id"], set_={**known, "updated_at": now}
-        )
+        stmt.on_conflict_do_update(index_elements=["team_id", "channel_id"], set_=changes)
         if known
         else stmt.on_conflict_do_nothing()
     )
@@ -78,6 +82,24 @@ def record(session: Session, *, team_id: str, channel_id: str, facts: ChannelFac
         .values(channel_private=True, updated_at=now)
     )
     return int(result.rowcount or 0)
+
+
+def privacy_after_post(
+    session: Session, *, team_id: str, channel_id: str, facts: ChannelFacts | None
+) -> bool:
+    """Record what the post's ``conversations.info`` read said, then whether the record just
+    posted is private: the channel's row read under lock in this transaction (True when
+    Slack could not say: the safe side)."""
+    if facts is None:
+        return True
+    record(session, team_id=team_id, channel_id=channel_id, facts=facts)
+    query = select(Channel.is_private).where(
+        Channel.team_id == team_id, Channel.channel_id == channel_id
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    private = session.execute(query).scalar_one_or_none()
+    return True if private is None else bool(private)
 
 
 def get(session: Session, *, team_id: str, channel_id: str) -> Channel | None:

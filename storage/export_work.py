@@ -19,16 +19,26 @@ class ExportWork(StrEnum):
 
 
 def schedule_export(
-    session: Session, *, team_id: str, viewer: Viewer, number: int | None, fmt: str
-) -> None:
-    """One row per request (asking twice sends twice); it carries who asked and from where,
-    so the files hold exactly what `/adr list` would show that person there."""
-    due_work.schedule(
+    session: Session,
+    *,
+    team_id: str,
+    viewer: Viewer,
+    number: int | None,
+    fmt: str,
+    trigger_id: str,
+) -> bool:
+    """One row per request, keyed by its trigger id (unique to one invocation): asking twice
+    sends twice, the same signed request replayed sends once. The row carries who asked and
+    from where, so the files hold exactly what `/adr list` would show that person there.
+    False if this request had scheduled it already."""
+    # Outbox rows are kept, so the key recognises a replay for as long as Slack accepts one.
+    request = trigger_id[:100] if trigger_id else uuid.uuid4().hex
+    return due_work.schedule(
         session,
         team_id=team_id,
         kind=ExportWork.SEND,
         subject_id=number or 0,
-        key=f"export:{uuid.uuid4().hex}",
+        key=f"export:{request}",
         due_at=utcnow(),
         payload={
             "user": viewer.user_id,

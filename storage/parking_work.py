@@ -72,15 +72,27 @@ def schedule_dm(
     )
 
 
-def offered(session: Session, *, team_id: str, channel_id: str, ts: str) -> tuple[str, str]:
+def offered(
+    session: Session,
+    *,
+    team_id: str,
+    channel_id: str,
+    ts: str,
+    user_id: str,
+    clicked_in: str | None,
+) -> tuple[str, str]:
     """The message an offer was made about (kept in its outbox row): its text, to prefill the
-    form, and the thread it is in (its own ts when it is not a reply)."""
+    form, and the thread it is in (its own ts when it is not a reply). Only for the person it
+    was offered to, clicking where it was offered; anyone else gets an empty form, as for an
+    offer that does not exist."""
     row = session.execute(
         select(DueWork.payload).where(
             DueWork.team_id == team_id, DueWork.key == f"parking:offer:{channel_id}:{ts}"
         )
     ).scalar_one_or_none()
     payload = json.loads(row) if row else {}
+    if payload.get("user") != user_id or clicked_in != channel_id:
+        payload = {}
     return str(payload.get("text") or ""), str(payload.get("thread_ts") or ts)
 
 

@@ -14,6 +14,7 @@ from storage import rules
 from storage.decisions import get_decision, members, record_event
 from storage.errors import Conflict
 from storage.models import Decision, Role, Stance, StanceKind, utcnow
+from storage.visibility import Viewer
 
 
 def current_stance(session: Session, *, decision: Decision, user_id: str) -> Stance | None:
@@ -36,13 +37,14 @@ def set_stance(
     concern: str = "",
     change_my_mind: str = "",
     reason: str = "",
+    viewer: Viewer | None = None,
 ) -> tuple[Decision, bool]:
     """Set the user's one current stance. Returns (decision, changed).
 
     Idempotent: the same stance again (a double click, a Slack retry) changes nothing and
     records nothing. The decision row is locked first, so concurrent clicks serialise.
     """
-    decision = get_decision(session, team_id=team_id, number=number, for_update=True)
+    decision = get_decision(session, team_id=team_id, number=number, viewer=viewer, for_update=True)
     if not rules.is_live(decision.status):
         raise Conflict(f"{decision.ref} is {decision.status}; stances are closed.")
     current = current_stance(session, decision=decision, user_id=user_id)

@@ -14,6 +14,11 @@ for the person, or ``unknown``/``help``, which the table answers with the comman
 the closest verb (``with_closest_verb``) and where help is, never the whole help.
 Features add their verbs with ``SlashCommand.add``; a feature never routes another's verbs.
 
+A verb that creates something is idempotent on the request's ``trigger_id`` (unique to one
+invocation): the same signed request sent again within Slack's 5 minutes (a replay) makes
+nothing twice and is answered as the first was (``storage.invocations``; an export's outbox
+key is the trigger id). Running the command again is a new trigger id: a second thing.
+
 Also here: what every command parser needs to read text as Slack sends it.
 """
 
@@ -56,6 +61,7 @@ class Request:
     team: str
     user: str
     channel: str | None
+    # unique to this invocation: opens a modal, and recognises a replay of this request
     trigger_id: str
     context: BoltContext
     # where to answer later (valid 30 minutes): a form carries it to confirm what it made

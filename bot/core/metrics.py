@@ -8,6 +8,9 @@
 - ``decisionbot_deliveries_total{kind,result}``: sent, done (nothing to send), retried,
   deferred (rate limited), failed, released.
 - ``decisionbot_slack_ratelimited_total{method}``: 429 answers seen by dispatchers.
+- ``decisionbot_post_reconciliations_total{result}``: looking for an outbox post whose first
+  attempt's outcome was unknown (``bot.engine.posting``): found (adopted, not posted again),
+  not_found (posted), unreadable (the bot cannot read the channel: posted anyway).
 
 Under gunicorn (several worker processes) counters and histograms are aggregated through
 prometheus_client's multiprocess mode; ``serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before
@@ -49,6 +52,12 @@ RATE_LIMITED = Counter(
     "decisionbot_slack_ratelimited_total", "Slack 429 answers seen by dispatchers", ["method"]
 )
 
+RECONCILIATIONS = Counter(
+    "decisionbot_post_reconciliations_total",
+    "Outbox posts looked for after an unknown outcome, by result (found, not_found, unreadable)",
+    ["result"],
+)
+
 
 def delivered(kind: str, result: str) -> None:
     DELIVERIES.labels(kind=kind, result=result).inc()
@@ -56,6 +65,10 @@ def delivered(kind: str, result: str) -> None:
 
 def rate_limited(method: str) -> None:
     RATE_LIMITED.labels(method=method).inc()
+
+
+def reconciled(result: str) -> None:
+    RECONCILIATIONS.labels(result=result).inc()
 
 
 def acked(kind: str, seconds: float) -> None:
@@ -108,7 +121,7 @@ def scrape_registry(db: Any) -> CollectorRegistry:
 
         multiprocess.MultiProcessCollector(registry)
     else:
-        for metric in (ACK_SECONDS, DELIVERIES, RATE_LIMITED):
+        for metric in (ACK_SECONDS, DELIVERIES, RATE_LIMITED, RECONCILIATIONS):
             registry.register(_Forward(metric))
     registry.register(OutboxCollector(db))
     return registry

@@ -134,3 +134,10 @@ def answer_as_person(
     ack()
     person = look_up(db, client, team=team, user=user, enterprise_id=enterprise_id)
     respond(**answer(person))
+
+
+def viewer_of_click(db: Database, *, team: str, body: dict[str, Any]) -> Viewer:
+    """Who clicked, from where: a button, shortcut or modal loads its record through the
+    same visibility rule as list, search and show (the cache's guest flag; no Slack call)."""
+    person = as_known_or_guest(db, team=team, user=body["user"]["id"], home_team=home_team_of(body))
+    return viewer_for(person, (body.get("channel") or {}).get("id"))

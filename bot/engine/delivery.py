@@ -6,7 +6,10 @@
 - A ``PermanentFailure``, a permanent Slack error, or a subject deleted meanwhile: failed at
   once, and the kind's ``on_failure`` may tell a human in the same transaction.
 - Anything else (timeouts, connection errors, bugs): retried later with backoff, until
-  ``max_attempts`` (every kind of error counts: nothing is retried forever).
+  ``max_attempts`` (every kind of error counts: nothing is retried forever). A post whose
+  outcome is unknown (``OutcomeUnknown``) is retried with ``last_error`` marked ``unknown:``,
+  and the mark stays through later failed or deferred attempts, so the next attempt looks for
+  the earlier post before posting again (``bot.engine.posting``).
 - Handed back unsent (``_release``): pending again at once, its attempt refunded.
 
 The claiming, leases and lanes around it are ``bot.engine.dispatcher``'s.
@@ -27,6 +30,7 @@ from sqlmodel import Session
 
 from bot.core import metrics
 from bot.core.slack_api import PERMANENT_ERRORS, slack_error
+from bot.engine.posting import UNKNOWN, OutcomeUnknown, keep_marker
 from bot.engine.ratelimit import RateLimited, current_team
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
 from storage import due_work
@@ -102,6 +106,18 @@ class Delivery:
         except PermanentFailure as failure:
             self._fail(item, job, failure)
             return
+        except OutcomeUnknown as unknown:  # it may have posted: look before posting again
+            cause = unknown.__cause__ or unknown
+            error = f"{UNKNOWN} {error_code(cause) if not str(unknown) else unknown}"
+            log.warning(
+                "work item %s (%s, team %s) may have posted: %s",
+                item.id,
+                item.kind,
+                item.team_id,
+                error,
+            )
+            self._retry(item, job, error)
+            return
         except NotFound as gone:  # its subject was deleted: nothing left to deliver
             self._fail(item, None, PermanentFailure("subject_gone", str(gone)))
             return
@@ -144,7 +160,13 @@ class Delivery:
         # the row then waits for a later sweep instead of spinning in this one.
         until = max(now, utcnow()) + timedelta(seconds=limited.retry_after)
         with self._unit() as session:
-            due_work.defer(session, item=item, owner=self.owner, until=until, error=str(limited))
+            due_work.defer(
+                session,
+                item=item,
+                owner=self.owner,
+                until=until,
+                error=keep_marker(item, str(limited)),
+            )
         self.result.add(deferred=1)
         metrics.delivered(item.kind, "deferred")
 
@@ -158,7 +180,11 @@ class Delivery:
             return
         with self._unit() as session:
             due_work.retry_later(
-                session, item=item, owner=self.owner, now=max(job.now, utcnow()), error=error
+                session,
+                item=item,
+                owner=self.owner,
+                now=max(job.now, utcnow()),
+                error=keep_marker(item, error),
             )
         self.result.add(retried=1)
         metrics.delivered(item.kind, "retried")

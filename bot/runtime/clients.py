@@ -4,11 +4,16 @@
   and the ephemeral answer happen there, within Slack's 3 s. One attempt, a short timeout, and
   it never sleeps on ``Retry-After``.
 - ``build_dispatch_client`` is for the dispatcher: retries connection errors and 5xx a couple
-  of times; a 429 is not slept on but raised as ``RateLimited``, so the dispatcher defers that
-  row and keeps other work flowing (``bot.engine.ratelimit``).
+  of times — except for calls that post (``NEVER_RETRIED``: a message, a file share), whose
+  outcome is unknown after a timeout, a reset or a 5xx (Slack may have posted). Those are
+  the engine's to decide (``bot.engine.posting``: look for the post, then post again). A 429
+  is not slept on but raised as ``RateLimited``, so the dispatcher defers that row and keeps
+  other work flowing (``bot.engine.ratelimit``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -20,6 +25,48 @@ from bot.core import metrics
 from bot.core.slack_api import DISPATCH_TIMEOUT, REQUEST_TIMEOUT
 from bot.engine.ratelimit import DispatchClient, RateLimits
 from bot.runtime.config import Settings
+
+# Calls that post something: slack_sdk's handlers would repost them after an unknown outcome
+# without the dispatcher knowing. Every other method keeps its retries.
+NEVER_RETRIED = frozenset(
+    {
+        "chat.postMessage",
+        "chat.scheduleMessage",
+        "chat.meMessage",
+        "files.upload",
+        "files.completeUploadExternal",
+    }
+)
+
+
+def api_method(url: str) -> str:
+    """The Web API method a request URL calls (``https://slack.com/api/chat.postMessage``)."""
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+class _NoRepost:
+    """Mixin for slack_sdk retry handlers: never retry a call in ``NEVER_RETRIED``."""
+
+    def _can_retry(
+        self, *, state: Any, request: Any, response: Any = None, error: Any = None
+    ) -> bool:
+        if api_method(request.url) in NEVER_RETRIED:
+            return False
+        return super()._can_retry(  # type: ignore[misc]
+            state=state, request=request, response=response, error=error
+        )
+
+
+class ConnectionErrorRetries(_NoRepost, ConnectionErrorRetryHandler):
+    """Connection errors are retried, except for posts (the message may have gone out)."""
+
+
+class ServerErrorRetries(_NoRepost, ServerErrorRetryHandler):
+    """500/503 are retried, except for posts (Slack may have posted and still answered 5xx)."""
+
+
+def dispatch_retry_handlers() -> list[Any]:
+    return [ConnectionErrorRetries(max_retry_count=2), ServerErrorRetries(max_retry_count=2)]
 
 
 def build_client(settings: Settings, token: str | None = None) -> WebClient:
@@ -35,8 +82,8 @@ def build_client(settings: Settings, token: str | None = None) -> WebClient:
 def build_dispatch_client(
     settings: Settings, limits: RateLimits | None = None, token: str | None = None
 ) -> WebClient:
-    """The dispatcher's client: slack_sdk's retry handlers for connection errors and 5xx;
-    429 answers become ``RateLimited`` and are honoured per (workspace, method) and per
+    """The dispatcher's client: slack_sdk's retry handlers for connection errors and 5xx,
+    never for a post (``NEVER_RETRIED``); 429 answers become ``RateLimited`` and are honoured per (workspace, method) and per
     channel for posts by the dispatcher, not slept on."""
     if limits is None:
         limits = RateLimits()
@@ -45,9 +92,6 @@ def build_dispatch_client(
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=DISPATCH_TIMEOUT,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=dispatch_retry_handlers(),
         limits=limits,
     )

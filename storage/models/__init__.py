@@ -33,7 +33,13 @@ from storage.models.estimates import (
     RoundState,
 )
 from storage.models.numbers import Counter
-from storage.models.outbox import DueWork, ProcessedEvent, ViewSubmission, WorkState
+from storage.models.outbox import (
+    CommandInvocation,
+    DueWork,
+    ProcessedEvent,
+    ViewSubmission,
+    WorkState,
+)
 from storage.models.parking import (
     Moscow,
     ParkingEvent,
@@ -67,6 +73,7 @@ __all__ = [
     "DecisionLink",
     "ProcessedEvent",
     "ViewSubmission",
+    "CommandInvocation",
     "WorkState",
     "DueWork",
     "WorkspaceSettings",

@@ -33,6 +33,21 @@ class ViewSubmission(SQLModel, table=True):
     created_at: datetime = _ts()  # type: ignore[assignment]
 
 
+class CommandInvocation(SQLModel, table=True):
+    """Slash commands that made something, by Slack's trigger id (one per invocation): the
+    same signed request sent again (a replay) makes nothing twice. Kept a day."""
+
+    __tablename__ = "command_invocations"
+    __table_args__ = (Index("ix_command_invocations_created", "created_at"),)
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    trigger_id: str = Field(primary_key=True, max_length=128)
+    kind: str = Field(max_length=32)
+    # The number of what it made (P-3 -> 3), written in the transaction that made it.
+    number: int = 0
+    created_at: datetime = _ts()  # type: ignore[assignment]
+
+
 class WorkState(StrEnum):
     PENDING = "pending"
     CLAIMED = "claimed"

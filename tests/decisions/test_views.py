@@ -9,10 +9,10 @@ from datetime import date
 
 from bot.core.ids import Action
 from bot.core.render import Mrkdwn
+from bot.features.decisions.record import build_record_blocks
 from bot.features.decisions.views import (
     build_decision_message,
     build_list_blocks,
-    build_record_blocks,
     build_search_blocks,
 )
 from storage.decision_record import DecisionRecord

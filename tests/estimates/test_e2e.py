@@ -32,9 +32,12 @@ def round_row(adr: Adr, number: int = 1) -> dict[str, Any]:
     return row
 
 
-def open_form(slack: SlackDriver, number: int, user: str) -> dict[str, Any]:
+def open_form(
+    slack: SlackDriver, number: int, user: str, channel: str = "CGENERAL"
+) -> dict[str, Any]:
+    """**Add my estimate** clicked on the round's message, in its channel."""
     before = slack.views_opened()
-    reply = slack.click(Action.ESTIMATE_ADD, str(number), user=user)
+    reply = slack.click(Action.ESTIMATE_ADD, str(number), user=user, channel=channel)
     assert reply.status == 200 and reply.text == "", reply.text
     return slack.opened_view(after=before)
 
@@ -363,7 +366,7 @@ def test_review_findings_far_deadline_reestimate_once_and_private_rounds_stay_pr
     emulator.set_channel("CPRIV", is_private=True)
     assert "E-3" in estimate(slack, "ADR-1 Secret sizing", channel="CPRIV")
     settle(slack)
-    view = open_form(slack, 3, "UANA")
+    view = open_form(slack, 3, "UANA", channel="CPRIV")
     submit(slack, view, values("1", "2", "3"), "UANA")
     assert "Revealing" in estimate(slack, "reveal E-3", channel="CPRIV")
     settle(slack)

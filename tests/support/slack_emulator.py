@@ -7,6 +7,10 @@ Point the real ``slack_sdk.WebClient`` at it::
         client.chat_postMessage(channel="C1", text="hi")
         [call] = emu.wait_for("chat.postMessage")
 
+Channel posts are kept per channel, with their message ``metadata``, and read back by
+``conversations.history`` / ``conversations.replies`` (:meth:`SlackEmulator.messages`).
+Message ts are wall-clock based (unique, increasing), as Slack's are, so ``oldest`` works.
+
 Only the standard library is used, except by Socket Mode: ``apps.connections.open`` (with an
 ``xapp-`` token) hands out URLs of :attr:`SlackEmulator.socket_mode`, a WebSocket server
 (``tests/support/socket_emulator.py``, on ``websockets``) started on first use.  Every request is
@@ -71,6 +75,7 @@ class _Fault:
     retry_after: int | None
     delay: float
     remaining: int
+    performed: bool = False  # the call takes effect (a post is made) before the fault's answer
 
 
 @dataclass
@@ -300,6 +305,11 @@ class SlackEmulator:
         self._channels: dict[str, _Channel] = {}
         self._users: dict[str, _User] = {}
         self._ts_counter = 0
+        self._last_ts_us = 0
+        # Messages posted, by channel (a DM's "D..." id), in order: for conversations.history
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        # The bot's chat:write.public scope: it may post in public channels it is not in
+        self.chat_write_public = False
         self._view_counter = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -436,6 +446,14 @@ class SlackEmulator:
             self._users.clear()
             self._uploads.clear()
             self._shared_files.clear()
+            self._messages.clear()
+            self.chat_write_public = False
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Messages posted in ``channel`` (thread replies included), oldest first, each with
+        its ``metadata`` if it was posted with some."""
+        with self._lock:
+            return [dict(m) for m in self._messages.get(channel, [])]
 
     def uploaded_files(self) -> list[dict[str, Any]]:
         """Files shared by ``files.completeUploadExternal``, in order: ``id``, ``title``,
@@ -516,6 +534,7 @@ class SlackEmulator:
         retry_after: int | None = None,
         delay: float = 0.0,
         times: int = 1,
+        performed: bool = False,
     ) -> None:
         """Queue a fault for the next ``times`` calls to ``method`` (faults are consumed FIFO).
 
@@ -527,6 +546,10 @@ class SlackEmulator:
         * ``status=200, error="x"``: HTTP 200 ``{"ok": false, "error": "x"}``.
         * ``delay``: sleep that long before answering; with no status/error the normal
           response follows the delay.
+        * ``performed``: the call takes effect at once (the message is posted and kept,
+          before the delay), and only then is the fault's answer given: Slack answering
+          after the client's timeout (``delay``), or posting and still answering 500
+          (``status=500``).
 
         ``error`` overrides the default error code of the non-200 cases.  Faulted calls are
         still recorded.
@@ -535,7 +558,7 @@ class SlackEmulator:
             raise ValueError("times must be >= 1")
         with self._lock:
             self._faults.setdefault(method, deque()).append(
-                _Fault(status, error, retry_after, delay, times)
+                _Fault(status, error, retry_after, delay, times, performed)
             )
 
     # ------------------------------------------------------------------ request handling
@@ -579,6 +602,9 @@ class SlackEmulator:
                         del self._faults[method]
             self._cond.notify_all()
 
+        done: dict | None = None
+        if fault is not None and fault.performed and parse_error is None:
+            done = self._respond(method, args)  # it happens now, whatever the answer
         sleep_for = self.latency + (fault.delay if fault else 0.0)
         if sleep_for > 0:
             time.sleep(sleep_for)
@@ -597,6 +623,8 @@ class SlackEmulator:
                 return fault.status, {"ok": False, "error": fault.error or "invalid_request"}, {}
             if fault.error is not None:
                 return 200, {"ok": False, "error": fault.error}, {}
+        if done is not None:
+            return 200, done, {}
 
         if parse_error is not None:
             return 200, {"ok": False, "error": parse_error}, {}
@@ -607,9 +635,11 @@ class SlackEmulator:
         return 200, self._respond(method, args), {}
 
     def _next_ts(self) -> str:
+        """Unique and increasing, on the wall clock (as Slack's: ``oldest`` can be a time)."""
         with self._lock:
             self._ts_counter += 1
-            total = _TS_BASE_US + self._ts_counter
+            total = max(int(time.time() * 1_000_000), _TS_BASE_US, self._last_ts_us + 1)
+            self._last_ts_us = total
         return f"{total // 1_000_000}.{total % 1_000_000:06d}"
 
     def _next_view_id(self) -> int:
@@ -665,7 +695,7 @@ class SlackEmulator:
                 return {"ok": False, "error": "channel_not_found"}
             if conf.is_archived:
                 return {"ok": False, "error": "is_archived"}
-            if not conf.is_member:
+            if not conf.is_member and (conf.is_private or not self.chat_write_public):
                 return {"ok": False, "error": "not_in_channel"}
         if not any(args.get(k) for k in ("text", "blocks", "attachments")):
             return {"ok": False, "error": "no_text"}
@@ -685,7 +715,84 @@ class SlackEmulator:
         }
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+        metadata = args.get("metadata")
+        kept = dict(message)
+        if isinstance(metadata, dict):
+            kept["metadata"] = metadata
+        with self._lock:
+            self._messages.setdefault(channel, []).append(kept)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _readable(self, channel_id: str) -> dict | None:
+        """Slack's refusal to read ``channel_id``'s history (the bot must be in it), or None."""
+        if not channel_id:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel_id[0] == "D":
+            return None
+        conf = self._channel(channel_id)
+        if not conf.exists:
+            return {"ok": False, "error": "channel_not_found"}
+        if not conf.is_member:
+            return {
+                "ok": False,
+                "error": "channel_not_found" if conf.is_private else "not_in_channel",
+            }
+        return None
+
+    def _read(
+        self, args: dict, messages: list[dict[str, Any]], *, newest_first: bool = True
+    ) -> dict:
+        """Messages between ``oldest`` and ``latest`` (exclusive unless ``inclusive``), at
+        most ``limit``, newest first (history) or oldest first (a thread's replies); metadata
+        only with ``include_all_metadata``."""
+        flag = str(args.get("include_all_metadata") or "").lower() in ("1", "true")
+        inclusive = str(args.get("inclusive") or "").lower() in ("1", "true")
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or 0) or float("inf")
+            limit = max(1, min(int(args.get("limit") or 100), 999))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+
+        def within(m: dict[str, Any]) -> bool:
+            ts = float(m["ts"])
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = sorted((m for m in messages if within(m)), key=lambda m: float(m["ts"]))
+        page = (list(reversed(found)) if newest_first else found)[:limit]
+        shown = [m if flag else {k: v for k, v in m.items() if k != "metadata"} for m in page]
+        return {"ok": True, "messages": shown, "has_more": len(found) > limit}
+
+    def _conversations_history(self, args: dict) -> dict:
+        channel_id = str(args.get("channel") or "")
+        refused = self._readable(channel_id)
+        if refused is not None:
+            return refused
+        with self._lock:
+            top = [
+                dict(m)
+                for m in self._messages.get(channel_id, [])
+                if m.get("thread_ts") in (None, m["ts"])
+            ]
+        return self._read(args, top)
+
+    def _conversations_replies(self, args: dict) -> dict:
+        channel_id = str(args.get("channel") or "")
+        refused = self._readable(channel_id)
+        if refused is not None:
+            return refused
+        parent = str(args.get("ts") or "")
+        if not parent:
+            return {"ok": False, "error": "thread_not_found"}
+        with self._lock:
+            thread = [
+                dict(m)
+                for m in self._messages.get(channel_id, [])
+                if m["ts"] == parent or m.get("thread_ts") == parent
+            ]
+        return self._read(args, thread, newest_first=False)
 
     def _chat_update(self, args: dict) -> dict:
         return {
@@ -928,7 +1035,9 @@ _METHODS: dict[str, Callable[[SlackEmulator, dict], dict]] = {
     "chat.update": SlackEmulator._chat_update,
     "chat.postEphemeral": SlackEmulator._chat_post_ephemeral,
     "chat.getPermalink": SlackEmulator._chat_get_permalink,
+    "conversations.history": SlackEmulator._conversations_history,
     "conversations.info": SlackEmulator._conversations_info,
+    "conversations.replies": SlackEmulator._conversations_replies,
     "conversations.list": SlackEmulator._conversations_list,
     "conversations.open": SlackEmulator._conversations_open,
     "conversations.members": SlackEmulator._conversations_members,

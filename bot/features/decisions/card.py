@@ -16,7 +16,7 @@ from bot.core.ids import Callback, Field
 from bot.core.metadata import ModalMeta
 from bot.core.render import mention, render, truncate
 from bot.features.decisions.lifecycle import change_and_tell
-from bot.features.decisions.views import build_details_modal
+from bot.features.decisions.record import build_details_modal
 from storage import decision_record, decision_status, review_lists
 from storage import decisions as repo
 from storage.db import Database
@@ -31,13 +31,6 @@ class OverrideMeta(ModalMeta):
     number: int
 
 
-def _viewer(db: Database, team: str, body: dict[str, Any]) -> repo.Viewer:
-    person = people.as_known_or_guest(
-        db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
-    )
-    return people.viewer_for(person, (body.get("channel") or {}).get("id"))
-
-
 def handle_details(
     ack: Ack,
     action: dict[str, Any],
@@ -48,7 +41,7 @@ def handle_details(
 ) -> None:
     """**Details**: the record as `/adr show` has it, for whoever may see it from here."""
     number = button_number(action, "a decision")
-    viewer = _viewer(db, team, body)
+    viewer = people.viewer_of_click(db, team=team, body=body)
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=number, viewer=viewer)
         record = decision_record.load_record(session, decision=decision)
@@ -68,7 +61,7 @@ def handle_accept_anyway(
     """**Accept anyway…** opens the note form for someone who may change the decision."""
     number = button_number(action, "a decision")
     user = body["user"]["id"]
-    viewer = _viewer(db, team, body)
+    viewer = people.viewer_of_click(db, team=team, body=body)
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=number, viewer=viewer)
         repo.require_changer(session, decision, user)

@@ -27,12 +27,8 @@ from bot.features.decisions.forms import (
     parse_decision_form,
 )
 from bot.features.decisions.lifecycle import LIFECYCLE, answer_lifecycle
-from bot.features.decisions.views import (
-    PAGE_SIZE,
-    build_list_blocks,
-    build_record_blocks,
-    build_search_blocks,
-)
+from bot.features.decisions.record import build_record_blocks
+from bot.features.decisions.views import PAGE_SIZE, build_list_blocks, build_search_blocks
 from storage import (
     decision_lists,
     decision_record,

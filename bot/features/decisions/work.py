@@ -19,6 +19,7 @@ from bot.core.dates import review_instant, valid_timezone
 from bot.core.redacted import shown
 from bot.core.render import channel_link, render
 from bot.core.slack_api import HOW_TO_FIX, POST_FAILED_OTHERWISE, conversation_facts, slack_error
+from bot.engine.posting import post_once
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
 from bot.features.decisions.views import build_decision_message, informed_dm_text
 from bot.features.reviews import build_review_dm_now
@@ -72,20 +73,19 @@ def handle_post(job: Job) -> bool:
         _after_post(job, record, d.channel_id, d.message_ts)
         return False
     facts = conversation_facts(job.client, d.channel_id)
-    private = facts is None or bool(facts.private)
     text, blocks = build_decision_message(record, review)
     try:
-        resp = job.client.chat_postMessage(
-            channel=d.channel_id, text=text, blocks=blocks, unfurl_links=False
-        )
+        # once: after a lost answer it looks for the earlier post before posting again
+        resp = post_once(job, channel=d.channel_id, text=text, blocks=blocks)
     except SlackApiError as exc:
         raise_if_permanent(exc, f"post it in {channel_link(d.channel_id)}")
         raise
     # Recorded at once, not with the row's "done": a repeat of this row then finds the
     # message and never posts it twice.
     with job.db.session() as session:
-        if facts is not None:  # the channel's privacy, sharing and archival, as of now
-            channels.record(session, team_id=d.team_id, channel_id=d.channel_id, facts=facts)
+        private = channels.privacy_after_post(
+            session, team_id=d.team_id, channel_id=d.channel_id, facts=facts
+        )
         repo.set_post_result(
             session, decision=d, message_ts=resp["ts"], error=None, private=private
         )

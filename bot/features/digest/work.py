@@ -22,6 +22,7 @@ from sqlmodel import Session
 from bot.core.dates import next_weekly, week_before, zone
 from bot.core.render import channel_link
 from bot.core.slack_api import ChannelFacts, conversation_facts, slack_error
+from bot.engine.posting import post_once
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
 from bot.features.digest.views import digest_blocks
 from storage import channels
@@ -29,7 +30,7 @@ from storage import digest_subscriptions as repo
 from storage.db import Database
 from storage.digest import Coverage, gather
 from storage.digest_subscriptions import DigestConfig, DigestWork
-from storage.models import DigestScope, DigestSubscription, DueWork
+from storage.models import DigestScope, DigestSubscription, DueWork, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -177,9 +178,9 @@ def handle_send(job: Job) -> bool:
         return False
     text, blocks = built
     try:
-        job.client.chat_postMessage(
-            channel=sub.channel_id, text=text, blocks=blocks, unfurl_links=False
-        )
+        # once: after a lost answer it looks for the earlier post (from when the digest fell
+        # due, not from when its row was planned a week before) before posting again
+        post_once(job, channel=sub.channel_id, text=text, blocks=blocks, since=min(due, utcnow()))
     except SlackApiError as exc:
         error = slack_error(exc)
         if error in NOT_THERE:

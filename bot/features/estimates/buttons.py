@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
+from bot.core import people
 from bot.core.forms import button_number
 from bot.core.ids import Action
 from bot.features.estimates.forms import (
@@ -82,14 +83,16 @@ def handle_add(
     """**Add my estimate**: the modal, with your own earlier numbers if any (never anyone
     else's). Anyone who can click the message may estimate."""
     number = button_number(action, "an estimate round")
+    viewer = people.viewer_of_click(db, team=team, body=body)
     with db.read() as session:
-        rnd = repo.get_round(session, team_id=team, number=number)
+        rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer)
         if rnd.state != RoundState.OPEN:
             raise InvalidInput(f"{rnd.ref} is {rnd.state}; estimates are closed.")
         tasks = repo.tasks_of(session, rnd)
         mine = repo.own_estimate(session, rnd, clicker(body))
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=build_estimate_modal(rnd, tasks, mine))
+    view = build_estimate_modal(rnd, tasks, mine, channel=viewer.channel_id)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def handle_facilitator_click(

@@ -119,7 +119,11 @@ def _radio(options: list[dict[str, Any]], initial: str | None) -> dict[str, Any]
 
 
 def build_estimate_modal(
-    rnd: EstimateRound, tasks: Sequence[EstimateTask | str], current: Estimate | None
+    rnd: EstimateRound,
+    tasks: Sequence[EstimateTask | str],
+    current: Estimate | None,
+    *,
+    channel: str | None = None,
 ) -> dict[str, Any]:
     """The form behind **Add my estimate**, prefilled with ``current`` (the person's own)."""
     names = task_names(tasks, rnd)
@@ -193,7 +197,7 @@ def build_estimate_modal(
         title=f"Estimate {rnd.ref}",
         submit="Save",
         blocks=blocks,
-        metadata=RoundMeta(round=rnd.number).encode(),
+        metadata=RoundMeta(round=rnd.number, channel=channel).encode(),
     )
 
 
@@ -201,6 +205,7 @@ class RoundMeta(ModalMeta):
     """Which round the estimate modal is for."""
 
     round: int
+    channel: str | None = None  # where the round was clicked: the submit sees what it saw
 
 
 def _number(values: Values, block: str, unit: str, errors: dict[str, str]) -> float | None:

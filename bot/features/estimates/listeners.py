@@ -46,6 +46,7 @@ from storage.estimate_work import (
     schedule_new_round,
     schedule_refresh,
 )
+from storage.invocations import Creates, made_before, record_made
 from storage.models import utcnow
 from storage.notices import DmAbout
 from storage.people import Person
@@ -90,7 +91,11 @@ def _viewer(request: Request, person: Person) -> Viewer:
 
 def _answer_new(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
     viewer = _viewer(request, person)
-    return ephemeral(_start(cmd, person, request.db, request.team, request.channel or "", viewer))
+    return ephemeral(
+        _start(
+            cmd, person, request.db, request.team, request.channel or "", viewer, request.trigger_id
+        )
+    )
 
 
 def _answer_list(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
@@ -132,7 +137,13 @@ def _answer_facilitator(cmd: EstimateCommand, request: Request, person: Person) 
 
 
 def _start(
-    cmd: EstimateCommand, person: Person, db: Database, team: str, channel: str, viewer: Viewer
+    cmd: EstimateCommand,
+    person: Person,
+    db: Database,
+    team: str,
+    channel: str,
+    viewer: Viewer,
+    trigger_id: str,
 ) -> str:
     if not channel:
         raise InvalidInput("Start a round from the channel it is for.")
@@ -159,10 +170,17 @@ def _start(
         decision_number=cmd.decision_number,
     )
     with db.session() as session:
-        rnd = repo.create_round(
-            session, team_id=team, facilitator_id=person.user_id, draft=draft, viewer=viewer
+        earlier = made_before(
+            session, team_id=team, trigger_id=trigger_id, kind=Creates.ESTIMATE_ROUND
         )
-        schedule_new_round(session, rnd=rnd, now=utcnow())
+        if earlier is not None:  # the same request again (a replay): the first one's answer
+            rnd = repo.get_round(session, team_id=team, number=earlier, viewer=viewer)
+        else:
+            rnd = repo.create_round(
+                session, team_id=team, facilitator_id=person.user_id, draft=draft, viewer=viewer
+            )
+            schedule_new_round(session, rnd=rnd, now=utcnow())
+            record_made(session, team_id=team, trigger_id=trigger_id, number=rnd.number)
     return texts.started_text(rnd, deadline_local=cmd.deadline if deadline else None)
 
 
@@ -210,9 +228,12 @@ def handle_estimate_submission(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], db: Database, team: str
 ) -> None:
     user = clicker(body)
-    number = RoundMeta.decode(view).round
+    meta = RoundMeta.decode(view)
+    number = meta.round
+    person = people.as_known_or_guest(db, team=team, user=user, home_team=people.home_team_of(body))
+    viewer = people.viewer_for(person, meta.channel)
     with db.read() as session:
-        rnd = repo.get_round(session, team_id=team, number=number)
+        rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer)
         tasks = repo.tasks_of(session, rnd)
     values = (view.get("state") or {}).get("values") or {}
     parsed, errors = parse_estimate_form(values, rnd, tasks)

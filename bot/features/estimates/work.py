@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.core import durations
 from bot.core.render import channel_link
 from bot.core.slack_api import conversation_facts
+from bot.engine.posting import post_once
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
 from bot.features.estimates import estimation, texts, views
 from storage import channels
@@ -104,26 +105,20 @@ def handle_post(job: Job) -> bool:
         text, blocks = _message(session, rnd)
     facts = conversation_facts(job.client, rnd.channel_id)
     try:
-        resp = job.client.chat_postMessage(
-            channel=rnd.channel_id,
-            thread_ts=rnd.thread_ts,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
+        # once: after a lost answer it looks for the earlier post before posting again
+        resp = post_once(
+            job, channel=rnd.channel_id, thread_ts=rnd.thread_ts, text=text, blocks=blocks
         )
     except SlackApiError as exc:
         raise_if_permanent(exc, f"post {rnd.ref} in {channel_link(rnd.channel_id)}")
         raise
     with job.db.session() as session:
         current = _load(session, job.item)
-        if facts is not None:
-            channels.record(session, team_id=rnd.team_id, channel_id=rnd.channel_id, facts=facts)
+        private = channels.privacy_after_post(
+            session, team_id=rnd.team_id, channel_id=rnd.channel_id, facts=facts
+        )
         repo.set_post_result(
-            session,
-            rnd=current,
-            message_ts=resp["ts"],
-            error=None,
-            private=facts is None or bool(facts.private),
+            session, rnd=current, message_ts=resp["ts"], error=None, private=private
         )
         # whatever changed while it was being posted (an estimate, a reveal) shows next
         schedule_refresh(session, rnd=current)

@@ -30,7 +30,14 @@ def register(app: App) -> None:
 def answer_export(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
     viewer = people.viewer_for(person, request.channel)
     return ephemeral(
-        ask(request.db, team=request.team, viewer=viewer, number=cmd.number, fmt=cmd.text)
+        ask(
+            request.db,
+            team=request.team,
+            viewer=viewer,
+            number=cmd.number,
+            fmt=cmd.text,
+            trigger_id=request.trigger_id,
+        )
     )
 
 
@@ -52,5 +59,12 @@ def handle_export_click(
     respond(
         replace_original=False,
         response_type="ephemeral",
-        text=ask(db, team=team, viewer=viewer, number=number, fmt="madr"),
+        text=ask(
+            db,
+            team=team,
+            viewer=viewer,
+            number=number,
+            fmt="madr",
+            trigger_id=str(body.get("trigger_id") or ""),
+        ),
     )

@@ -28,10 +28,15 @@ from storage.visibility import Viewer
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def ask(db: Database, *, team: str, viewer: Viewer, number: int | None, fmt: str) -> str:
-    """Schedule the export; the sentence that tells the person where it will arrive."""
+def ask(
+    db: Database, *, team: str, viewer: Viewer, number: int | None, fmt: str, trigger_id: str
+) -> str:
+    """Schedule the export (once per ``trigger_id``: a replayed request sends nothing more);
+    the sentence that tells the person where it will arrive."""
     with db.session() as session:
-        schedule_export(session, team_id=team, viewer=viewer, number=number, fmt=fmt)
+        schedule_export(
+            session, team_id=team, viewer=viewer, number=number, fmt=fmt, trigger_id=trigger_id
+        )
     what = "the decision log as ADR files" if number is None else f"ADR-{number} as an ADR file"
     layout = "MADR" if fmt == "madr" else "adr-tools"
     return f"I'm sending you {what} ({layout} layout) in our DM with me."

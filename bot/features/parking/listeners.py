@@ -38,6 +38,7 @@ from storage import events, parking_watch
 from storage import parking as repo
 from storage.db import Database
 from storage.errors import InvalidInput
+from storage.invocations import Creates, made_before, record_made
 from storage.models import utcnow
 from storage.parking_work import (
     offered,
@@ -114,7 +115,12 @@ def _run_watch(cmd: ParkCommand, request: Request) -> None:
 
 def _answer_park(cmd: ParkCommand, request: Request, person: Person) -> dict[str, Any]:
     viewer = people.viewer_for(person, request.channel)
+    team, trigger = request.team, request.trigger_id
     with request.db.session() as session:
+        earlier = made_before(session, team_id=team, trigger_id=trigger, kind=Creates.PARKED_ITEM)
+        if earlier is not None:  # the same request again (a replay): the first one's answer
+            item = repo.get_item(session, team_id=team, number=earlier, viewer=viewer)
+            return ephemeral(messages.parked_text(item))
         item = repo.create_item(
             session,
             team_id=request.team,
@@ -130,6 +136,7 @@ def _answer_park(cmd: ParkCommand, request: Request, person: Person) -> dict[str
             viewer=viewer,
         )
         schedule_ack(session, item=item, confirm=None)  # the command's answer says it
+        record_made(session, team_id=team, trigger_id=trigger, number=item.number)
     return ephemeral(messages.parked_text(item))
 
 
@@ -279,7 +286,15 @@ def handle_offer_click(
         raise InvalidInput("That button lost its message; use the message's *Add to parking lot*.")
     channel, ts = where
     with db.read() as session:
-        text, thread_ts = offered(session, team_id=team, channel_id=channel, ts=ts)
+        # only the offer made to this person, clicked where it was made, fills the form in
+        text, thread_ts = offered(
+            session,
+            team_id=team,
+            channel_id=channel,
+            ts=ts,
+            user_id=body["user"]["id"],
+            clicked_in=(body.get("channel") or {}).get("id"),
+        )
     ack()
     _open_park_form(
         client,

@@ -49,11 +49,10 @@ def handle_ack(job: Job) -> bool:
 
     def remember(session: Session) -> None:
         current = _load(session, job.item)
-        if facts is not None:
-            channels.record(
-                session, team_id=current.team_id, channel_id=current.channel_id, facts=facts
-            )
-        repo.set_post_result(session, item=current, private=facts is None or bool(facts.private))
+        private = channels.privacy_after_post(
+            session, team_id=current.team_id, channel_id=current.channel_id, facts=facts
+        )
+        repo.set_post_result(session, item=current, private=private)
         if permalink and not current.permalink:
             current.permalink = permalink[:500]
             session.add(current)

@@ -50,9 +50,12 @@ class StanceMeta(ModalMeta):
     """Which decision a Disagree or Block modal is about."""
 
     number: int
+    channel: str | None = None  # where the card was clicked: the submit sees what it saw
 
 
-def build_disagree_modal(decision: Decision, current: Stance | None = None) -> dict[str, Any]:
+def build_disagree_modal(
+    decision: Decision, current: Stance | None = None, *, channel: str | None = None
+) -> dict[str, Any]:
     concern = current.concern if current is not None else ""
     change = current.change_my_mind if current is not None else ""
     commit_option = {
@@ -63,7 +66,7 @@ def build_disagree_modal(decision: Decision, current: Stance | None = None) -> d
         callback_id=Callback.DISAGREE_FORM,
         title="Disagree & commit",
         submit="Commit",
-        metadata=StanceMeta(number=decision.number).encode(),
+        metadata=StanceMeta(number=decision.number, channel=channel).encode(),
         blocks=[
             section(
                 render(
@@ -90,13 +93,15 @@ def build_disagree_modal(decision: Decision, current: Stance | None = None) -> d
     )
 
 
-def build_block_modal(decision: Decision, current: Stance | None = None) -> dict[str, Any]:
+def build_block_modal(
+    decision: Decision, current: Stance | None = None, *, channel: str | None = None
+) -> dict[str, Any]:
     reason = current.reason if current is not None and current.kind == StanceKind.BLOCK else ""
     return modal(
         callback_id=Callback.BLOCK_FORM,
         title="Block this decision",
         submit="Block",
-        metadata=StanceMeta(number=decision.number).encode(),
+        metadata=StanceMeta(number=decision.number, channel=channel).encode(),
         blocks=[
             section(
                 render(

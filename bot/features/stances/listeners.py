@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.core import people
 from bot.core.commands import parse_number
 from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
@@ -52,9 +53,15 @@ def handle_agree(
     # the message as an outbox row), so a crash after the ack loses nothing. An error before
     # the ack (another workspace's ADR, a closed decision) is answered by bot.core.errors.
     number = _number(action)
+    viewer = people.viewer_of_click(db, team=team, body=body)
     with db.session() as session:
         decision, changed = stances.set_stance(
-            session, team_id=team, number=number, user_id=body["user"]["id"], kind=StanceKind.AGREE
+            session,
+            team_id=team,
+            number=number,
+            user_id=body["user"]["id"],
+            kind=StanceKind.AGREE,
+            viewer=viewer,
         )
         if changed:  # the tally changed: refresh the posted message (same transaction)
             outbox.schedule_refresh(session, decision=decision)
@@ -72,12 +79,14 @@ def handle_open_stance_form(
     """Disagree & commit and Block ask for words first, in a small modal."""
     number = _number(action)
     user = body["user"]["id"]
+    viewer = people.viewer_of_click(db, team=team, body=body)
     with db.read() as session:
-        decision = repo.get_decision(session, team_id=team, number=number)
+        decision = repo.get_decision(session, team_id=team, number=number, viewer=viewer)
         current = stances.current_stance(session, decision=decision, user_id=user)
     ack()
     builder = build_disagree_modal if action["action_id"] == Action.DISAGREE else build_block_modal
-    client.views_open(trigger_id=body["trigger_id"], view=builder(decision, current))
+    view = builder(decision, current, channel=viewer.channel_id)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def _submit_stance(
@@ -91,6 +100,9 @@ def _submit_stance(
 ) -> None:
     values = (view.get("state") or {}).get("values") or {}
     meta = StanceMeta.decode(view)
+    person = people.as_known_or_guest(
+        db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
+    )
     fields: dict[str, str] = {}
     if kind == StanceKind.DISAGREE_AND_COMMIT:
         parsed, errors = parse_disagree_form(values)
@@ -113,6 +125,7 @@ def _submit_stance(
             number=meta.number,
             user_id=body["user"]["id"],
             kind=kind,
+            viewer=people.viewer_for(person, meta.channel),
             **fields,
         )
         if changed:
