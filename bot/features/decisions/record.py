@@ -21,13 +21,11 @@ from bot.features.decisions.views import (
     STATUS_LABELS,
     build_decision_message,
     estimates_line,
-    override_text,
-    tally_text,
+    standing_blocks,
 )
 from bot.features.reviews import (
     DISSENT_LABELS,
     OUTCOME_LABELS,
-    outcome_context,
     review_summary_text,
 )
 from storage.decision_record import DecisionRecord
@@ -107,13 +105,7 @@ def _full_blocks(record: DecisionRecord, review: ReviewSummary | None) -> list[d
         blocks.append(context(f"Logged from <{d.source_permalink}|this message>"))
     if record.rounds:
         blocks.append(context(estimates_line(record.rounds)))
-    override = override_text(record)
-    if override:
-        blocks.append(context(override))
-    blocks.append(section(tally_text(record.stances)))
-    badge = outcome_context(review)
-    if badge is not None:
-        blocks.append(badge)
+    blocks += standing_blocks(record, review)
     return blocks
 
 

@@ -83,6 +83,20 @@ def override_text(record: DecisionRecord) -> str:
     )
 
 
+def standing_blocks(record: DecisionRecord, review: ReviewSummary | None) -> list[dict[str, Any]]:
+    """Where the decision stands, under the card and the full record alike: an override's
+    note, the tally, the review's outcome."""
+    blocks: list[dict[str, Any]] = []
+    override = override_text(record)
+    if override:
+        blocks.append(context(override))
+    blocks.append(section(tally_text(record.stances)))
+    badge = outcome_context(review)
+    if badge is not None:
+        blocks.append(badge)
+    return blocks
+
+
 def is_blocked(record: DecisionRecord) -> bool:
     return record.decision.status == DecisionStatus.PROPOSED and any(
         s.kind == StanceKind.BLOCK for s in record.stances
@@ -113,13 +127,7 @@ def build_decision_message(
             )
         ),
     ]
-    override = override_text(record)
-    if override:
-        blocks.append(context(override))
-    blocks.append(section(tally_text(record.stances)))
-    badge = outcome_context(review)
-    if badge is not None:
-        blocks.append(badge)
+    blocks += standing_blocks(record, review)
     value = str(d.number)
     buttons: list[dict[str, Any]] = []
     if rules.is_live(d.status):  # stances are taken while it is live
