@@ -39,21 +39,38 @@ target exactly as written (relative to the linking file, possibly a file that do
 The syntax of the bot's own sections (Stances, Review) is documented in ``write.py``; the
 labels both modules use are in ``vocabulary.py``.
 
+Texts come back as typed: once the record is read whole, ``&#60;`` and ``&#38;`` outside code
+(how the writer escapes raw HTML typed in Slack, ``raw_html.py``) become ``<`` and ``&`` again
+in the title, the texts, extra sections, stance and review fields and names; everything read
+is marked ``as_read`` (a file's text, to be written back as it was).
+
 Here: one file (``parse_text``) and a folder (``read_tree``). Beside this module: the words
 (``vocabulary.py``), the front matter and sections (``structure.py``), values such as dates,
-people and links (``values.py``), and the bot's own sections (``bot_sections.py``).
+people and links (``values.py``), the bot's own sections (``bot_sections.py``), raw HTML
+(``raw_html.py``), and which files of a folder are read and how (``folder.py``: links out of
+it are not followed, a file over 1 MiB is not read).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+from adr_files import folder, raw_html
 from adr_files.bot_sections import parse_review, parse_stances
 from adr_files.markdown import unescape
-from adr_files.records import AdrRecord, LinkRef, NotADecisionRecord
+from adr_files.raw_html import ITEM, LINE
+from adr_files.records import (
+    TEXTS,
+    AdrRecord,
+    AskRecord,
+    LinkRef,
+    NotADecisionRecord,
+    PersonRef,
+    StanceRecord,
+)
 from adr_files.structure import _front_matter, _join, _key, _Section, _split
 from adr_files.values import (
     _date,
@@ -65,7 +82,7 @@ from adr_files.values import (
     _plain,
     _tags,
 )
-from adr_files.vocabulary import STATUSES
+from adr_files.vocabulary import ASK_FIELDS, STANCE_FIELDS, STATUSES
 
 INDEX_OR_TEMPLATE = "not a decision record (index or template)"  # Problem.reason: skip, not fail
 _INDEX_STEMS = {"readme", "index", "template", "adr-template"}
@@ -253,9 +270,37 @@ def parse_text(text: str, *, file_name: str) -> AdrRecord:
     reader.preamble(before + title.lines)
     for section in sections:
         reader.section(section)
-    record = reader.finish()
+    record = _as_typed(reader.finish())
     record.format = _format(front, reader.preamble_keys, lines)
     return record
+
+
+def _as_typed(record: AdrRecord) -> AdrRecord:
+    """``record`` with what the writer escaped (``raw_html``) unescaped, each text read the
+    way it is written (a title and names as one line, stance and review fields as list
+    items), and every text marked as read."""
+    record.title = raw_html.unescape(record.title, where=LINE)
+    for name in ("context", "options", "decision", "consequences", "success_criteria"):
+        setattr(record, name, raw_html.unescape(getattr(record, name)))
+    record.extra = [(heading, raw_html.unescape(body)) for heading, body in record.extra]
+    for role in ("deciders", "consulted", "informed"):
+        setattr(record, role, [_person_as_typed(person) for person in getattr(record, role)])
+    answers = record.review.asks if record.review is not None else []
+    items: list[tuple[StanceRecord | AskRecord, dict[str, str]]] = [
+        *((stance, STANCE_FIELDS) for stance in record.stances),
+        *((ask, ASK_FIELDS) for ask in answers),
+    ]
+    for item, names in items:
+        item.person = _person_as_typed(item.person)
+        for name in names:
+            setattr(item, name, raw_html.unescape(getattr(item, name), where=ITEM))
+        item.as_read = True
+    record.as_read = frozenset(TEXTS)
+    return record
+
+
+def _person_as_typed(person: PersonRef) -> PersonRef:
+    return replace(PersonRef.parse(raw_html.unescape(person.text, where=LINE)), as_read=True)
 
 
 def title_number(heading: str) -> tuple[int, str] | None:
@@ -308,23 +353,24 @@ class SourceFile:
 class Problem:
     path: str
     reason: str
+    warning: bool = False  # not an error: left alone on purpose (a link out of the folder)
 
 
 def read_tree(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     """Every ``*.md`` / ``*.markdown`` file under ``root``, sorted by path: the records, and
-    the files that are not records with the reason. One bad file never stops the others."""
+    the files that are not records with the reason. One bad file never stops the others.
+    Symbolic links that leave the folder, and links to folders, are not followed: each is a
+    ``warning`` problem; a file over 1 MiB is a problem, not read (``folder.py``)."""
+    found, links = folder.markdown_files(root)
+    problems = [Problem(relative, why, warning=True) for relative, why in links]
     files: list[SourceFile] = []
-    problems: list[Problem] = []
-    paths = [p for p in root.rglob("*") if p.suffix.lower() in (".md", ".markdown")]
-    for path in sorted(paths, key=lambda p: p.relative_to(root).as_posix()):
-        if not path.is_file():
-            continue
-        result = _read_file(path, path.relative_to(root).as_posix())
+    for relative, path in found:
+        result = _read_file(path, relative)
         if isinstance(result, Problem):
             problems.append(result)
         else:
             files.append(result)
-    return files, problems
+    return files, sorted(problems, key=lambda problem: problem.path)
 
 
 def _read_file(path: Path, relative: str) -> SourceFile | Problem:
@@ -332,7 +378,9 @@ def _read_file(path: Path, relative: str) -> SourceFile | Problem:
     if PurePosixPath(name).stem in _INDEX_STEMS or name.startswith("template"):
         return Problem(relative, INDEX_OR_TEMPLATE)
     try:
-        data = path.read_bytes()
+        data = folder.read_file(path)
+    except folder.TooLarge as exc:
+        return Problem(relative, str(exc))
     except OSError as exc:
         return Problem(relative, f"cannot be read: {exc.strerror or exc}")
     try:

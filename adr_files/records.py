@@ -3,6 +3,11 @@
 The parser (``parse.py``) turns a file into an ``AdrRecord``; the importer
 (``storage/adr_import.py``) turns a record into a decision; the exporter reads decisions into
 records and the writer (``write.py``) renders them as MADR or Nygard files.
+
+``as_read`` says which texts are a file's, unchanged since it was read: the writer writes
+those as they were, and escapes every other text as typed in Slack (``raw_html.py``). The
+parser marks everything it reads; a record built otherwise has nothing marked. It is how a
+text is written, not what it says, so records compare equal whatever it holds.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ _USER_ID = re.compile(r"@([UW][A-Z0-9]{2,31})\b")
 class PersonRef:
     text: str  # as written (for names that match nobody: kept and shown as text)
     user_id: str | None = None  # a Slack user id, when the text carries one or a match found it
+    as_read: bool = field(default=False, compare=False)  # the text is a file's, unchanged
 
     @classmethod
     def parse(cls, text: str) -> PersonRef:
@@ -50,6 +56,7 @@ class StanceRecord:
     change_my_mind: str = ""
     committed: bool = False
     reason: str = ""
+    as_read: bool = field(default=False, compare=False)  # its texts are a file's, unchanged
 
 
 @dataclass
@@ -64,6 +71,7 @@ class AskRecord:
     learned: str = ""
     concern: str = ""  # a dissenter's concern, as asked
     dissent_answer: str | None = None  # storage.models.DissentAnswer value
+    as_read: bool = field(default=False, compare=False)  # its texts are a file's, unchanged
 
 
 @dataclass
@@ -95,6 +103,12 @@ class AdrRecord:
     stances: list[StanceRecord] = field(default_factory=list)
     review: ReviewRecord | None = None
     format: str = ""  # nygard | madr2 | madr3 | madr4 (what the parser recognised)
+    # which of TEXTS are a file's, unchanged since it was read (written as read)
+    as_read: frozenset[str] = field(default=frozenset(), compare=False)
+
+
+# the record's own texts, as ``AdrRecord.as_read`` names them ("extra": every extra section)
+TEXTS = ("title", "context", "options", "decision", "consequences", "success_criteria", "extra")
 
 
 class NotADecisionRecord(ValueError):

@@ -1,6 +1,11 @@
 """The Markdown structure of a decision record file (pure): the YAML front matter, and the
 sections by heading level, where a heading inside a code fence or escaped with a backslash is
-text. Headings and keys are compared by ``_key`` ("Decision-Makers:" -> "decision makers")."""
+text. Headings and keys are compared by ``_key`` ("Decision-Makers:" -> "decision makers").
+
+Front matter is read by PyYAML's safe loader with aliases refused: ``*name`` repeats a value
+without copying it, so a few hundred bytes of nested aliases stand for billions of values,
+and reading them as text (``values._plain``) never ends. MADR's front matter has no use for
+them; a file that has one is refused with a reason, like any other unreadable front matter."""
 
 from __future__ import annotations
 
@@ -61,7 +66,7 @@ def _front_matter(lines: list[str]) -> tuple[dict[object, object] | None, list[s
     if end is None:
         raise NotADecisionRecord("front matter has no closing ---")
     try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
+        data = yaml.load("\n".join(lines[1:end]), Loader=_NoAliases)  # the safe loader
     except Exception as exc:  # PyYAML's constructors raise IndexError, KeyError…
         # …on tagged values such as "!!float " or "!!timestamp x": all of them mean bad YAML
         raise NotADecisionRecord(_yaml_reason(exc)) from None
@@ -70,6 +75,18 @@ def _front_matter(lines: list[str]) -> tuple[dict[object, object] | None, list[s
     if not isinstance(data, dict):
         raise NotADecisionRecord("front matter is not a YAML mapping of keys to values")
     return data, lines[end + 1 :]
+
+
+class _NoAliases(yaml.SafeLoader):
+    """The safe loader, refusing every alias (``*name``, and so ``<<: *name``)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "an alias (*name) is not read in front matter", event.start_mark
+            )
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
 def _yaml_reason(exc: Exception) -> str:

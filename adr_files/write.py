@@ -54,7 +54,11 @@ Outcome, What happened, Evidence, Learned. Empty values are left out.
 
 Text: a line that would read as a section heading (``## Phase 1``, or ``### …`` in Decision and
 MADR's Consequences, which the reader splits on ``###``) or open a code fence that never closes gets
-Markdown's backslash escape (``markdown.escape``), so pasted Markdown stays in its field. A
+Markdown's backslash escape (``markdown.escape``), so pasted Markdown stays in its field. Raw
+HTML typed in Slack is not run by a doc site: outside code, ``<`` and a character reference's
+``&`` are written ``&#60;`` and ``&#38;`` (``raw_html.escape``) in titles, texts, extra
+sections, stance and review fields and names, except those ``record.as_read`` marks as a
+file's, unchanged: those are written as read. A
 MADR title that starts like a number (``2024: consolidate``) is written after the record's
 own (``# 2. 2024: consolidate``), so it reads back as a title, not as ADR-2024.
 
@@ -73,8 +77,10 @@ from typing import Any
 
 import yaml
 
+from adr_files import raw_html
 from adr_files.markdown import escape
 from adr_files.parse import title_number
+from adr_files.raw_html import ITEM, LINE
 from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
 from adr_files.vocabulary import (
     ASK_FIELDS,
@@ -124,7 +130,7 @@ def write_index(records: Sequence[AdrRecord], *, names: Mapping[int, str]) -> st
     ]
     ordered = sorted(records, key=lambda r: (r.number is None, r.number or 0, r.title))
     for record in ordered:
-        title = _table_text(record.title)
+        title = _table_text(_text(" ".join(record.title.split()), "title" in record.as_read, LINE))
         if record.number is not None:
             name = names.get(record.number) or file_name(record.number, record.title)
             title = f"[{title}]({name})"
@@ -142,21 +148,22 @@ def _table_text(text: str) -> str:
 
 
 def _madr(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
-    title = _one_line(record.title)
-    if record.number is not None and title_number(title) is not None:
+    title = _title(record)
+    if record.number is not None and title_number(_one_line(record.title)) is not None:
         # "12. Retry" as ADR-3's title would read back as ADR-12: say the number first
         title = f"{record.number}. {title}"
+    texts = _texts(record)
     blocks = [_front_matter(record, names), f"# {title}"]
     if record.context:
-        blocks += _section("Context and Problem Statement", record.context)
+        blocks += _section("Context and Problem Statement", texts["context"])
     if record.options:
-        blocks += _section("Considered Options", record.options)
+        blocks += _section("Considered Options", texts["options"])
     # the reader splits Decision (Outcome) on ### headings: a ### line in this text is escaped
-    blocks += _section("Decision Outcome", record.decision, splits=3)
+    blocks += _section("Decision Outcome", texts["decision"], splits=3)
     if record.consequences:
-        blocks += _section("Consequences", record.consequences, level=3, splits=3)
-    blocks += _section("Success Criteria", record.success_criteria, optional=True)
-    for heading, body in record.extra:
+        blocks += _section("Consequences", texts["consequences"], level=3, splits=3)
+    blocks += _section("Success Criteria", texts["success_criteria"], optional=True)
+    for heading, body in _extra(record):
         blocks += _section(heading, body)
     links = [
         f"- {_label(LINK_LABELS, link.kind)} {_link_ref(link, names)}" for link in _links(record)
@@ -205,7 +212,8 @@ def _madr_status(record: AdrRecord, names: Mapping[int, str]) -> str:
 
 
 def _nygard(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
-    title = _one_line(record.title)
+    title = _title(record)
+    texts = _texts(record)
     blocks = [f"# {record.number}. {title}" if record.number is not None else f"# {title}"]
     if record.date:
         blocks.append(f"Date: {record.date.isoformat()}")
@@ -213,12 +221,12 @@ def _nygard(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
     if facts:
         blocks.append("\n".join(facts))
     blocks += ["## Status", *_nygard_status(record, names)]
-    blocks += _section("Context", record.context)
-    blocks += _section("Decision", record.decision, splits=3)
-    blocks += _section("Consequences", record.consequences)
-    blocks += _section("Considered Options", record.options, optional=True)
-    blocks += _section("Success Criteria", record.success_criteria, optional=True)
-    for heading, body in record.extra:
+    blocks += _section("Context", texts["context"])
+    blocks += _section("Decision", texts["decision"], splits=3)
+    blocks += _section("Consequences", texts["consequences"])
+    blocks += _section("Considered Options", texts["options"], optional=True)
+    blocks += _section("Success Criteria", texts["success_criteria"], optional=True)
+    for heading, body in _extra(record):
         blocks += _section(heading, body)
     return blocks + _stances_and_review(record)
 
@@ -263,11 +271,33 @@ def _one_line(text: str) -> str:
     return " ".join(text.strip().split("\n"))
 
 
+def _text(text: str, as_read: bool, where: str = raw_html.BLOCK) -> str:
+    """A text as written: escaped as typed in Slack, unless it is a file's, unchanged."""
+    return raw_html.escape(text.strip(), where=where, as_read=as_read)
+
+
+def _title(record: AdrRecord) -> str:
+    return _text(_one_line(record.title), "title" in record.as_read, LINE)
+
+
+def _texts(record: AdrRecord) -> dict[str, str]:
+    """The record's section texts as written, by field name."""
+    names = ("context", "options", "decision", "consequences", "success_criteria")
+    return {name: _text(getattr(record, name), name in record.as_read) for name in names}
+
+
+def _extra(record: AdrRecord) -> list[tuple[str, str]]:
+    """The extra sections: headings as read (only a file has them), bodies as written."""
+    as_read = "extra" in record.as_read
+    return [(heading, _text(body, as_read)) for heading, body in record.extra]
+
+
 def _person(person: PersonRef) -> str:
     text = _one_line(person.text)
+    written = _text(text, person.as_read, LINE)
     if person.user_id and f"@{person.user_id}" not in text:
-        return f"{text} (@{person.user_id})" if text else f"@{person.user_id}"
-    return text
+        return f"{written} (@{person.user_id})" if text else f"@{person.user_id}"
+    return written
 
 
 def _links(record: AdrRecord) -> list[LinkRef]:
@@ -307,7 +337,7 @@ def _stance_lines(stances: list[StanceRecord]) -> list[str]:
     for stance in stances:
         lines.append(f"- {_label(STANCE_LABELS, stance.kind)}: {_person(stance.person)}")
         for attribute, label in STANCE_FIELDS.items():
-            lines += _field(label, getattr(stance, attribute))
+            lines += _field(label, _text(getattr(stance, attribute), stance.as_read, ITEM))
         if stance.committed != (stance.kind == "disagree_and_commit"):
             lines += _field("Committed", "yes" if stance.committed else "no")
     return lines
@@ -328,10 +358,10 @@ def _ask_lines(ask: AskRecord) -> list[str]:
     answer = DISSENT_LABELS.get(ask.dissent_answer or "", ask.dissent_answer or "")
     outcome = OUTCOME_LABELS.get(ask.outcome or "", ask.outcome or "")
     lines = [f"- {ask.role.capitalize()}: {_person(ask.person)}"]
-    lines += _field(ASK_FIELDS["concern"], ask.concern)
+    lines += _field(ASK_FIELDS["concern"], _text(ask.concern, ask.as_read, ITEM))
     lines += _field("Concern came true", answer) + _field("Outcome", outcome)
     for attribute in ("what_happened", "evidence", "learned"):
-        lines += _field(ASK_FIELDS[attribute], getattr(ask, attribute))
+        lines += _field(ASK_FIELDS[attribute], _text(getattr(ask, attribute), ask.as_read, ITEM))
     return lines
 
 

@@ -24,7 +24,9 @@ named on a decision come first as Slack users (in the order they were added), th
 kept as text (decided: the order of a file mixing the two is not kept).
 ``export_to_dir`` writes ``NNNN-slug.md`` files and ``README.md``, deterministically, and
 rewrites a file only when its bytes differ; it deletes nothing (files left by a renamed
-decision are reported as stale).
+decision are reported as stale). Each record says which of its texts are an imported file's,
+unchanged since (``as_read``, from the history: ``storage.adr_export_origin``): the writer
+writes those as read and escapes raw HTML in every other text, typed in Slack.
 
 Here: decisions read into records (``export_records``). The files, their names and the folder
 (``export_files``, ``file_names``, ``export_to_dir``) are ``storage.adr_export_files``.
@@ -43,6 +45,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
+from storage.adr_export_origin import TYPED, as_read
 from storage.models import (
     Decision,
     DecisionLink,
@@ -89,6 +92,7 @@ _RECORD_COLUMNS = [
         "superseded_by_id",
         "named_people",
         "extra_sections",
+        "source_path",
     )
 ]
 _HISTORY = (ReviewState.ANSWERED, ReviewState.UNANSWERED)
@@ -181,6 +185,7 @@ def _page_records(
         stances[s.decision_id].append(s)
     reviews = _page_reviews(conn, in_page)
     links = _page_links(conn, team_id, rows, in_page, visible)
+    origins = as_read(conn, rows)  # which texts are still an imported file's
     if names is None:
         users = {u for people in members.values() for u in people}
         users |= {s.user_id for page_stances in stances.values() for s in page_stances}
@@ -196,11 +201,13 @@ def _page_records(
         return ref
 
     for r in rows:
+        origin = origins.get(r.id, TYPED)
         named = json.loads(r.named_people) if r.named_people not in ("{}", "") else {}
         people: dict[str, list[PersonRef]] = {}
         for role, attr in ROLES:
             people[attr] = [person(u) for u in members.get((r.id, role), ())]
-            people[attr] += [PersonRef(text=t) for t in named.get(role, ())]
+            # names kept as text are the file's (only an import keeps any)
+            people[attr] += [PersonRef(text=t, as_read=True) for t in named.get(role, ())]
         review = None
         if r.id in reviews:
             rv, asks = reviews[r.id]
@@ -217,6 +224,7 @@ def _page_records(
                         learned=a.learned,
                         concern=a.concern,
                         dissent_answer=a.dissent_answer,
+                        as_read=origin.answer(rv.round, a.user_id),
                     )
                     for a in asks
                 ],
@@ -247,10 +255,12 @@ def _page_records(
                     change_my_mind=s.change_my_mind,
                     committed=bool(s.committed),
                     reason=s.reason,
+                    as_read=origin.stance(s.user_id),
                 )
                 for s in stances.get(r.id, ())
             ],
             review=review,
+            as_read=frozenset(origin.texts),
         )
 
 
@@ -275,6 +285,7 @@ def _page_reviews(conn: Any, in_page: Any) -> dict[int, tuple[Any, list[Any]]]:
         select(
             _REVIEWS.c.id,
             _REVIEWS.c.decision_id,
+            _REVIEWS.c.round,
             _REVIEWS.c.due_at,
             _REVIEWS.c.timezone,
             _REVIEWS.c.outcome,

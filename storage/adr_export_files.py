@@ -135,7 +135,11 @@ def file_names(
 def _index_entry(record: AdrRecord) -> AdrRecord:
     """What the index needs (not the texts: 100,000 of them would sit in memory)."""
     return AdrRecord(
-        title=record.title, number=record.number, date=record.date, status=record.status
+        title=record.title,
+        number=record.number,
+        date=record.date,
+        status=record.status,
+        as_read=record.as_read & {"title"},
     )
 
 

@@ -47,8 +47,12 @@ Import (``import_records``), the rules:
   its savepoint. Unresolved or conflicting links are warnings.
   Decided: so a folder can be imported into a workspace that already has an ADR-5 of its own
   without its "Supersedes 5" touching it.
-- Every created decision gets an ``imported`` history event (path, hash, format, file number),
-  written for all files at the end of the import: the import commits as a whole.
+- Every created decision gets an ``imported`` history event (path, hash, format, file number,
+  and the review round its file's Review section became, so an export can tell those answers
+  from ones given in Slack: ``storage.adr_export_origin``), written for all files at the end
+  of the import: the import commits as a whole.
+- Files the parser left out are carried into the report: a problem each (a malformed file,
+  YAML aliases, over 1 MiB), or a warning (a symbolic link out of the folder, not followed).
 - ``post=True`` schedules the normal ``decision.post`` outbox row for each created decision
   (the informed are not DMed: these are old decisions); without it nothing reaches Slack.
 
@@ -73,7 +77,13 @@ from storage.adr_export import LINK_ORDER
 from storage.adr_import_links import _Links, _LinkState, _said, _target_id
 from storage.adr_import_plan import ADR, _existing, _number, _Planned, _posix
 from storage.adr_import_report import ImportReport
-from storage.adr_import_rows import _ADD_EVENT, _insert_decision, _integrity_reason, _Refused
+from storage.adr_import_rows import (
+    _ADD_EVENT,
+    IMPORTED_ROUND,
+    _insert_decision,
+    _integrity_reason,
+    _Refused,
+)
 from storage.adr_people import PeopleIndex
 from storage.decision_work import schedule_post
 from storage.models import Decision, utcnow
@@ -109,10 +119,14 @@ def import_records(
 ) -> ImportReport:
     """Turn parsed ADR files into decisions of ``team_id`` in ``channel_id`` (see the module
     docstring for the rules). ``problems``: files the parser refused (objects with ``path``
-    and ``reason``), carried into the report. ``post``: schedule each created decision's post
-    in its channel. Runs inside the caller's transaction; a dry run leaves it as it found it."""
+    and ``reason``), carried into the report; one whose ``warning`` is true was left alone on
+    purpose (a link out of the folder) and is a warning. ``post``: schedule each created
+    decision's post in its channel. Runs inside the caller's transaction; a dry run leaves it
+    as it found it."""
     report = ImportReport(dry_run=dry_run)
-    report.problems += [(_posix(p.path), str(p.reason)) for p in problems]
+    for problem in problems:
+        listed = report.warnings if getattr(problem, "warning", False) else report.problems
+        listed.append((_posix(problem.path), str(problem.reason)))
     outer = session.begin_nested()
     try:
         _import(
@@ -298,6 +312,10 @@ def _import(
                         "format": item.record.format,
                         "file_number": item.record.number,
                         "status": item.record.status,
+                        # the review round read from the file (its answers are the file's)
+                        "review_round": (
+                            IMPORTED_ROUND if item.record.review is not None else None
+                        ),
                     }
                 ),
                 "created_at": now,

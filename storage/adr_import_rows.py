@@ -34,6 +34,7 @@ from storage.models import (
 )
 
 TITLE_MAX = 200
+IMPORTED_ROUND = 1  # the review round a file's Review section becomes
 PATH_MAX = 500
 TAGS_MAX = 600
 
@@ -257,7 +258,7 @@ def _insert_review(
     values = {
         "team_id": team_id,
         "decision_id": decision_id,
-        "round": 1,
+        "round": IMPORTED_ROUND,
         "due_at": due,
         "timezone": "UTC",
         "state": str(ReviewState.ANSWERED if review.outcome else ReviewState.UNANSWERED),

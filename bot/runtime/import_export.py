@@ -12,7 +12,9 @@ decisions are posted. Nothing reaches Slack unless `--post`, which leaves the or
 file) that holds the workspace's ADR counter from its start: a `/adr` saved meanwhile waits for
 it (about a second per 1,000 files; on Postgres at most the statement timeout, then it fails
 and can be saved again), and on SQLite every write of the app waits. Import big folders when it
-is quiet.
+is quiet. The folder may come from anyone: a file over 1 MiB or with YAML aliases is a problem
+of its own, and a symbolic link out of the folder a warning (`adr_files/folder.py`); the other
+files are imported.
 """
 
 from __future__ import annotations

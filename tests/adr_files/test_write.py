@@ -4,7 +4,9 @@ of any record (hypothesis). No database, no Slack.
 
 The round trips compare whole records, with two normalisations that are part of the format:
 ``format`` is what the parser recognised (the written layout), and a person whose Slack id is
-not in their text comes back as ``"Text (@U…)"`` (that is how the id is written).
+not in their text comes back as ``"Text (@U…)"`` (that is how the id is written). ``as_read``
+(how a text is written: as read, or escaped as typed in Slack) is not compared: both ways read
+back the same, and the generated records mix them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from adr_files.parse import parse_text, read_tree, title_number
-from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
+from adr_files.records import (
+    TEXTS,
+    AdrRecord,
+    AskRecord,
+    LinkRef,
+    PersonRef,
+    ReviewRecord,
+    StanceRecord,
+)
 from adr_files.write import file_name, write_index, write_record
 from tests.support.adr_files import _LETTERS, FIXTURES, people
 
@@ -256,6 +266,54 @@ def test_writing_is_deterministic_and_the_index_sorted() -> None:
     )
 
 
+SCRIPT, IMG = "<script>alert(1)</script>", "<img src=x onerror=alert(1)>"
+HOSTILE = AdrRecord(
+    title=f"Use {SCRIPT}",
+    number=4,
+    context=f"{IMG} & R&D &lt;b&gt;\n\nin code: `<b>` and\n\n```html\n<p>kept</p>\n```",
+    options=f"- {IMG}",
+    decision=f"We do {SCRIPT}.\n\n### Phase 1 {IMG}",
+    consequences=IMG,
+    success_criteria=SCRIPT,
+    deciders=[PersonRef.parse(f"Eve {IMG} (@U0EVE)"), PersonRef(f"Mallory {SCRIPT}")],
+    extra=[("Notes", f"{SCRIPT}\n<!-- hidden -->")],
+    stances=[
+        StanceRecord("block", PersonRef.parse("@U0EVE"), reason=f"```\n{IMG}\n```"),
+        StanceRecord("disagree_and_commit", PersonRef("Bo"), concern=SCRIPT, committed=True),
+    ],
+    review=ReviewRecord(
+        outcome="worked",
+        asks=[AskRecord(PersonRef("Bo"), "owner", outcome="worked", learned=f"- {IMG}")],
+    ),
+)
+
+
+@pytest.mark.parametrize("fmt", ["madr", "nygard"])
+def test_html_typed_in_slack_is_shown_not_run_and_reads_back_as_typed(fmt: str) -> None:
+    text = write_record(HOSTILE, fmt=fmt, names={})
+    assert "<script" not in text and "<img" not in text
+    assert "&#60;script>alert(1)&#60;/script>" in text and "R&D &#38;lt;b&#38;gt;" in text
+    assert "in code: `<b>` and\n\n```html\n<p>kept</p>\n```" in text  # code is as typed
+    names = {4: "0004-use-script.md"}
+    assert _round_trip(HOSTILE, fmt, names) == replace(HOSTILE, format=FORMATS[fmt])
+    index = write_index([HOSTILE], names=names)
+    assert "<script" not in index and "[Use &#60;script>" in index
+
+
+@pytest.mark.parametrize("fmt", ["madr", "nygard"])
+def test_a_files_own_html_is_written_as_read(fmt: str) -> None:
+    read = parse_text(write_record(HOSTILE, fmt=fmt, names={}), file_name="0004-x.md")
+    assert read.as_read == frozenset(TEXTS)  # what the parser read is the file's
+    assert all(person.as_read for person in read.deciders)
+    assert all(stance.as_read for stance in read.stances)
+    details = "<details><summary>More</summary>\n\nIt &lt;really&gt; works: &#60;.\n\n</details>"
+    as_read = replace(read, context=details, as_read=frozenset(TEXTS))
+    text = write_record(as_read, fmt=fmt, names={})
+    assert "<details><summary>More</summary>\n\nIt &lt;really&gt; works: &#38;#60;." in text
+    assert f"{SCRIPT}\n<!-- hidden -->" in text  # the extra section, as the file had it
+    assert parse_text(text, file_name="0004-x.md") == replace(as_read, format=FORMATS[fmt])
+
+
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown ADR file format"):
         write_record(FULL, fmt="asciidoc", names={})
@@ -288,9 +346,26 @@ def test_parse_write_parse_keeps_every_field_of_each_fixture(
 # lists people comma-separated); a link's target is the exported file of its number.
 
 _MARKUP = st.sampled_from(["# ", "## ", "### ", "#### ", "```", "~~~", "\\# ", "  ## ", "\\```"])
-_LINE = st.text(
-    st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), max_size=30
-) | st.builds(lambda mark, rest: mark + rest, _MARKUP, st.text("abc xyz#`~", max_size=8))
+# raw HTML and what could pass for the writer's escapes, in and out of code
+_HTML = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "<details>",
+        "&lt;b&gt;",
+        "&#60;",
+        "&#38;#60;",
+        "R&D",
+        "`<b>`",
+        "``a`<b>``",
+        "| `<b>`",
+    ]
+)
+_LINE = (
+    st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), max_size=30)
+    | st.builds(lambda mark, rest: mark + rest, _MARKUP, st.text("abc xyz#`~", max_size=8))
+    | st.lists(_HTML | st.text("ab <&;`", max_size=4), min_size=1, max_size=3).map(" ".join)
+)
 TEXT = st.lists(_LINE, max_size=4).map(
     lambda lines: "\n".join(line.rstrip() for line in lines).strip()
 )
@@ -299,11 +374,15 @@ _WORDS = st.builds(
     st.sampled_from(_LETTERS),
     st.text(_LETTERS + "0123456789 .,'()!?&/-", max_size=30),
 )
-TITLE = _WORDS | st.builds(
-    lambda form, n, words: form.format(n=n, words=words),
-    st.sampled_from(["{n}. {words}", "{n}: {words}", "ADR-{n}: {words}", "ADR {n} {words}"]),
-    st.integers(0, 99_999),
-    _WORDS,
+TITLE = (
+    _WORDS
+    | st.builds(lambda words, html: f"{words} {html}", _WORDS, _HTML)
+    | st.builds(
+        lambda form, n, words: form.format(n=n, words=words),
+        st.sampled_from(["{n}. {words}", "{n}: {words}", "ADR-{n}: {words}", "ADR {n} {words}"]),
+        st.integers(0, 99_999),
+        _WORDS,
+    )
 )
 _SECTIONS_WITH_FIELDS = {
     "context",
@@ -335,6 +414,7 @@ def stances(draw: st.DrawFn) -> StanceRecord:
         change_my_mind=draw(TEXT),
         committed=draw(st.booleans()),
         reason=draw(TEXT),
+        as_read=draw(st.booleans()),
     )
 
 
@@ -349,6 +429,7 @@ def asks(draw: st.DrawFn) -> AskRecord:
         learned=draw(TEXT),
         concern=draw(TEXT),
         dissent_answer=draw(st.none() | st.sampled_from(["yes", "no", "too_early"])),
+        as_read=draw(st.booleans()),
     )
 
 
@@ -401,6 +482,7 @@ def records_and_names(draw: st.DrawFn) -> tuple[AdrRecord, dict[int, str]]:
         review=draw(
             st.none() | st.builds(ReviewRecord, DATES, OUTCOMES, st.lists(asks(), max_size=2))
         ),
+        as_read=draw(st.frozensets(st.sampled_from(TEXTS))),
     )
     return record, names
 

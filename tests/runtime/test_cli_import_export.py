@@ -1,7 +1,7 @@
 """`decisionbot import` and `decisionbot export` (bot/runtime/import_export.py) as an operator runs them,
 against SQLite and a real Postgres (``db``) and the Slack emulator: names matched to Slack users
-or kept as text, the owner of unmatched records, files named by date. Nothing is mocked; records
-are built by hand where the parser is not the subject.
+or kept as text, the owner of unmatched records, files named by date, a hostile folder. Nothing
+is mocked; records are built by hand where the parser is not the subject.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ from sqlalchemy import func, select
 from adr_files.records import AdrRecord, LinkRef, PersonRef
 from storage.db import Database
 from storage.models import Counter, DecisionLink, DueWork, SlackUser
+from tests.support.adr_files import (
+    BOMB_REASON,
+    FOLDER_LINK_OUT,
+    HUGE_REASON,
+    LINK_OUT,
+    hostile_folder,
+)
 from tests.support.adr_import import (
     ANA,
     BOB,
@@ -147,6 +154,22 @@ def test_the_import_command_without_slack_keeps_names_as_text(db: Database, tmp_
     decisions = by_number(db)
     assert sorted(decisions) == [1, 2, 3] and decisions[1].channel_private
     assert json.loads(decisions[1].named_people) == {"decider": ["User U0ANA", "Someone Else"]}
+
+
+@pytest.mark.timeout(150)  # before: the alias bomb kept the command busy past `cli`'s 120 s
+def test_a_hostile_folder_is_imported_without_its_bad_files(db: Database, tmp_path: Path):
+    folder = hostile_folder(tmp_path)
+    result = cli(db, "import", str(folder), "--channel", "C0GENERAL", "--team", TEAM)
+    assert result.returncode == 1, result.stdout + result.stderr  # two files have problems
+    out = result.stdout.splitlines()
+    assert f"problem: 0002-bomb.md: {BOMB_REASON} (line 3)" in out
+    assert f"problem: 0003-huge.md: {HUGE_REASON}" in out
+    assert f"warning: 0004-secret.md: {LINK_OUT}" in out
+    assert f"warning: elsewhere: {FOLDER_LINK_OUT}" in out
+    assert "created 2 (0 renumbered), 0 unchanged, 0 changed (not overwritten), 2 with " in (
+        result.stdout
+    )
+    assert {n: d.title for n, d in by_number(db).items()} == {1: "Fine", 5: "Linked"}
 
 
 @pytest.mark.timeout(120)

@@ -1,6 +1,6 @@
 """ADR files in (issue 11): `storage/adr_import.py` against SQLite and a real Postgres (``db``):
 numbers kept or renumbered, supersede and amend chains, re-imports, dry runs, failures, reviews
-and people. Nothing is mocked; records
+and people; hostile folders (issue 18). Nothing is mocked; records
 are built by hand where the parser is not the subject.
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from adr_files.records import AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
@@ -16,6 +18,13 @@ from storage.adr_export import export_records
 from storage.adr_people import PeopleIndex
 from storage.db import Database
 from storage.models import DecisionEvent, DecisionStatus, DueWork, LinkKind, Review, ReviewAsk
+from tests.support.adr_files import (
+    BOMB_REASON,
+    FOLDER_LINK_OUT,
+    HUGE_REASON,
+    LINK_OUT,
+    hostile_folder,
+)
 from tests.support.adr_import import (
     ANA,
     BOB,
@@ -255,6 +264,28 @@ def test_a_malformed_file_is_reported_and_the_others_are_imported(db: Database):
     assert "at most 200 fit" in reasons["0004-long-title.md"]
     assert not report.ok
     assert sorted(by_number(db)) == [1, 5]
+
+
+@pytest.mark.timeout(120)  # before: the alias bomb alone took over 120 s of CPU
+def test_a_hostile_folder_reports_each_file_left_out_and_imports_the_others(
+    db: Database, tmp_path: Path
+):
+    from adr_files.parse import read_tree
+
+    files, problems = read_tree(hostile_folder(tmp_path))
+    report = run_import(db, files, problems=problems)
+    assert [path for path, _ref, _number in report.created] == ["0001-fine.md", "0005-linked.md"]
+    assert report.problems == [
+        ("0002-bomb.md", f"{BOMB_REASON} (line 3)"),
+        ("0003-huge.md", HUGE_REASON),
+    ]
+    assert report.warnings == [("0004-secret.md", LINK_OUT), ("elsewhere", FOLDER_LINK_OUT)]
+    lines = report.lines()
+    assert f"problem: 0002-bomb.md: {BOMB_REASON} (line 3)" in lines
+    assert f"problem: 0003-huge.md: {HUGE_REASON}" in lines
+    assert f"warning: 0004-secret.md: {LINK_OUT}" in lines
+    assert f"warning: elsewhere: {FOLDER_LINK_OUT}" in lines
+    assert {n: d.title for n, d in by_number(db).items()} == {1: "Fine", 5: "Linked"}
 
 
 def test_a_file_failing_mid_import_leaves_nothing_of_itself(db: Database):
