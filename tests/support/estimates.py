@@ -15,6 +15,7 @@ from storage.models import (
     EstimateUnit,
     Familiarity,
 )
+from tests.support.blocks import text_objects
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -31,19 +32,6 @@ def strings(node: Any) -> list[str]:
 
 def all_text(node: Any) -> str:
     return "\n".join(strings(node))
-
-
-def text_objects(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if node.get("type") in ("plain_text", "mrkdwn") and "text" in node:
-            found.append(node)
-        for value in node.values():
-            found += text_objects(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += text_objects(value)
-    return found
 
 
 def check_blocks(blocks: list[dict[str, Any]], *, max_blocks: int) -> None:
