@@ -19,25 +19,9 @@ from bot.features.estimates.views import (
     slack_date,
 )
 from storage.models import (
-    ConePhase,
     Estimate,
     EstimateRound,
-    RoundState,
 )
-
-PHASE_LABELS: dict[str, str] = {
-    ConePhase.INITIAL: "initial concept",
-    ConePhase.REQUIREMENTS: "requirements known",
-    ConePhase.DESIGN: "design done",
-    ConePhase.BUILDING: "building",
-}
-STATE_LABELS: dict[str, str] = {
-    RoundState.OPEN: "open",
-    RoundState.REVEALED: "revealed",
-    RoundState.CANCELLED: "cancelled",
-    RoundState.EXPIRED: "expired",
-}
-
 
 TEXT_LIMIT = 12_000  # a text-only message (DM, ephemeral): cut visibly beyond this
 
