@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from benchmarks.ack_latency.report import percentile
-from bot.features.estimates.chart import render_chart
+from bot.features.estimates.chart import ChartRow, render_chart
 from bot.features.estimates.estimation import (
     CONFIDENCES,
     FAMILIARITY_MULTIPLIER,
@@ -80,10 +80,17 @@ def make_round(people: int, tasks: int, *, seed: int) -> tuple[list[PersonEstima
     return estimates, [f"task {t + 1}" for t in range(tasks)]
 
 
-def chart_rows(result: Combined) -> list[tuple[str, float, float, float]]:
-    """Each person's own total (``Combined.person_totals``), labelled with a display name."""
+def chart_rows(result: Combined) -> list[ChartRow]:
+    """Each person's total as said (made up from the plan's) and, for every other person, the
+    plan's adjusted range with why: the chart's worst case, half the rows with a second bar."""
     return [
-        (f"Person {n + 1}", t.best, t.likely, t.worst) for n, t in enumerate(result.person_totals)
+        ChartRow(
+            label=f"Person {n + 1}",
+            said=(t.best * 0.8, t.likely * 0.8, t.worst * 0.7),
+            adjusted=(t.best, t.likely, t.worst) if n % 2 else None,
+            why="×1.5: similar to something we've done; widened: 80% sure" if n % 2 else "",
+        )
+        for n, t in enumerate(result.person_totals)
     ]
 
 

@@ -29,6 +29,8 @@ class RoundLine:
     p50: float | None = None
     p90: float | None = None
     actual: float | None = None
+    low: float | None = None  # the headline's ends: the 5th and 95th percentile
+    high: float | None = None
 
     @property
     def ref(self) -> str:
@@ -121,22 +123,32 @@ def _round_statement(which: str, workspace: bool) -> Any:
     )
 
 
-def _figures(result: str) -> tuple[float | None, float | None]:
-    """The 50% and 90% figures stored at the reveal (``bot.features.estimates.estimation.Combined``)."""
+def _figures(result: str) -> dict[str, float | None]:
+    """The figures stored at the reveal (``bot.features.estimates.estimation.Combined``): the
+    50% and 90% figures and the headline's ends (the 5th percentile, or the 10th in results
+    stored before it was kept, and the 95th)."""
     if not result:
-        return None, None
+        return {}
     try:
         stored = json.loads(result)
-        return float(stored["p50"]), float(stored["p90"])
+        p50, p90 = float(stored["p50"]), float(stored["p90"])
     except (ValueError, KeyError, TypeError):
-        return None, None
+        return {}
+    low = stored.get("low", stored.get("best"))
+    high = stored.get("worst")
+    return {
+        "p50": p50,
+        "p90": p90,
+        "low": float(low) if isinstance(low, int | float) else None,
+        "high": float(high) if isinstance(high, int | float) else None,
+    }
 
 
 def _round_listing(rows: Any) -> Listing[RoundLine]:
     return Listing(
         _first(rows),
         tuple(
-            RoundLine(int(r.number), r.topic, r.unit, *_figures(r.result), actual=r.actual)
+            RoundLine(int(r.number), r.topic, r.unit, actual=r.actual, **_figures(r.result))
             for r in rows
         ),
     )

@@ -25,7 +25,9 @@ from storage.models import (
     EstimateEvent,
     EstimateInvite,
     EstimateRound,
+    EstimateSize,
     EstimateTask,
+    RoundMode,
     RoundState,
     utcnow,
 )
@@ -48,6 +50,7 @@ class RoundDraft:
     decision_number: int | None = None
     thread_ts: str | None = None
     previous_round_id: int | None = None
+    mode: str = RoundMode.RANGE
 
 
 def record(
@@ -90,6 +93,7 @@ def create_round(
         deadline_at=draft.deadline_at,
         decision_id=decision_id,
         previous_round_id=draft.previous_round_id,
+        mode=draft.mode,
     )
     session.add(rnd)
     session.flush()
@@ -279,6 +283,7 @@ def submit_estimate(
     confidence: int,
     familiarity: str,
     assumptions: str,
+    typed: list[list[str]] | None = None,
 ) -> tuple[Estimate, bool]:
     """Record (or replace) a person's estimate while the round is open. Returns it and
     whether everyone invited has now estimated (never true without invitees)."""
@@ -294,6 +299,7 @@ def submit_estimate(
     row.confidence = confidence
     row.familiarity = familiarity
     row.assumptions = assumptions
+    row.typed = json.dumps(typed, ensure_ascii=False) if typed else ""
     row.updated_at = now
     session.add(row)
     session.flush()
@@ -409,4 +415,81 @@ def set_post_result(
     rnd.post_error = error
     if private is not None:
         rnd.channel_private = private
+    session.add(rnd)
+
+
+def last_familiarity(session: Session, *, team_id: str, user_id: str) -> str | None:
+    """The familiarity this person chose last, in any round of the workspace (the form
+    preselects it)."""
+    return session.execute(
+        select(Estimate.familiarity)
+        .where(Estimate.team_id == team_id, Estimate.user_id == user_id)
+        .order_by(Estimate.updated_at.desc(), Estimate.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def team_sizes(
+    session: Session, *, team_id: str, scale: str
+) -> dict[str, tuple[float, float, float]]:
+    """The sizes this team set on ``scale`` (the caller fills in the defaults)."""
+    rows = session.execute(
+        select(EstimateSize).where(EstimateSize.team_id == team_id, EstimateSize.scale == scale)
+    ).scalars()
+    return {r.size: (r.best, r.likely, r.worst) for r in rows}
+
+
+def set_size(
+    session: Session,
+    *,
+    team_id: str,
+    scale: str,
+    size: str,
+    values: tuple[float, float, float],
+    user_id: str,
+) -> tuple[float, float, float] | None:
+    """Set one T-shirt size; returns what it was (None: the default)."""
+    row = session.get(EstimateSize, (team_id, scale, size))
+    before = (row.best, row.likely, row.worst) if row is not None else None
+    if row is None:
+        row = EstimateSize(
+            team_id=team_id, scale=scale, size=size, best=0, likely=0, worst=0, updated_by=user_id
+        )
+    row.best, row.likely, row.worst = values
+    row.updated_by = user_id
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return before
+
+
+def actual_ratios(session: Session, *, team_id: str, limit: int = 20) -> list[float]:
+    """How far this team's actuals fell from its estimates: actual / the combined most likely
+    figure of each revealed round with an actual, newest first (at most ``limit``). Every
+    round of the workspace counts, whatever its channel: only the ratios leave this function,
+    never a round's topic or figures."""
+    rows = session.execute(
+        select(EstimateRound.actual, EstimateRound.result)
+        .where(
+            EstimateRound.team_id == team_id,
+            EstimateRound.state == RoundState.REVEALED,
+            EstimateRound.actual.is_not(None),
+            EstimateRound.result != "",
+        )
+        .order_by(EstimateRound.actual_at.desc(), EstimateRound.id.desc())
+        .limit(limit)
+    ).all()
+    ratios = []
+    for actual, result in rows:
+        try:
+            likely = float(json.loads(result)["p50"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if likely > 0 and actual is not None and actual > 0:
+            ratios.append(float(actual) / likely)
+    return ratios
+
+
+def set_message_digest(session: Session, *, rnd: EstimateRound, digest: str) -> None:
+    rnd.message_digest = digest
     session.add(rnd)

@@ -22,15 +22,19 @@ from storage.models.decisions import (
 )
 from storage.models.digest import DigestScope, DigestSection, DigestSubscription
 from storage.models.estimates import (
+    SIZES,
     ConePhase,
     Estimate,
     EstimateEvent,
     EstimateInvite,
     EstimateRound,
+    EstimateSize,
     EstimateTask,
     EstimateUnit,
     Familiarity,
+    RoundMode,
     RoundState,
+    SizeScale,
 )
 from storage.models.numbers import Counter
 from storage.models.outbox import (
@@ -89,6 +93,10 @@ __all__ = [
     "EstimateUnit",
     "ConePhase",
     "RoundState",
+    "RoundMode",
+    "SizeScale",
+    "SIZES",
+    "EstimateSize",
     "Familiarity",
     "EstimateRound",
     "EstimateTask",

@@ -32,6 +32,19 @@ class RoundState(StrEnum):
     EXPIRED = "expired"
 
 
+class RoundMode(StrEnum):
+    RANGE = "range"  # best, likely and worst per task, with confidence and familiarity
+    QUICK = "quick"  # one number (most likely) or a T-shirt size per task
+
+
+class SizeScale(StrEnum):
+    TIME = "time"  # sizes in days, converted to the round's hours, days or weeks
+    POINTS = "points"
+
+
+SIZES = ("S", "M", "L", "XL")
+
+
 class Familiarity(StrEnum):
     DONE = "done"  # done it before: x1.0
     SIMILAR = "similar"  # x1.5
@@ -60,6 +73,10 @@ class EstimateRound(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     post_error: str | None = Field(default=None, max_length=200)
     state: str = Field(default=RoundState.OPEN, max_length=16)
+    mode: str = Field(default=RoundMode.RANGE, max_length=8)
+    # sha256 of the text and blocks last sent for the round's message: a refresh that would
+    # send the same is skipped
+    message_digest: str | None = Field(default=None, max_length=64)
     deadline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
     decision_id: int | None = Field(default=None, foreign_key="decisions.id")
     previous_round_id: int | None = Field(default=None, foreign_key="estimate_rounds.id")
@@ -117,7 +134,27 @@ class Estimate(SQLModel, table=True):
     confidence: int = 80  # % that the actual lands inside best..worst: 50, 80 or 90
     familiarity: str = Field(default=Familiarity.SIMILAR, max_length=16)
     assumptions: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # what the person typed, [[best, likely, worst], ...] per task ([[likely]] in a quick
+    # round: a number as typed, or a size such as "M"), JSON; "" for estimates saved before
+    # it was kept (they show the stored numbers)
+    typed: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()  # type: ignore[assignment]
+
+
+class EstimateSize(SQLModel, table=True):
+    """A team's T-shirt size for quick rounds (`/estimate sizes`): its range, in days for the
+    time scale, in points for the points scale. A size the team never set uses the default."""
+
+    __tablename__ = "estimate_sizes"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    scale: str = Field(primary_key=True, max_length=8)
+    size: str = Field(primary_key=True, max_length=4)
+    best: float
+    likely: float
+    worst: float
+    updated_by: str = Field(max_length=32)
     updated_at: datetime = _ts()  # type: ignore[assignment]
 
 

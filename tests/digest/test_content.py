@@ -222,7 +222,7 @@ def test_reviews_due_overdue_outcomes_and_dissent(db: Database) -> None:
 
 def test_estimates_revealed_actuals_and_the_calibration_trend(db: Database) -> None:
     long_ago = START - timedelta(days=60)
-    for n in range(5):  # the 5 before: actuals twice the 50% figure
+    for n in range(5):  # the 5 before: actuals twice the most likely figure
         _round(
             db,
             topic=f"old {n}",
@@ -264,11 +264,15 @@ def test_estimates_revealed_actuals_and_the_calibration_trend(db: Database) -> N
 
     _, blocks = blocks_of(gathered(db, sections=["estimates"]))
     text = text_of(blocks)
-    assert "*E-11* API cache · 50%: *4 days*, 90%: *7.5 days*" in text
-    assert "*E-15* Next door · 50%: *8 points*, 90%: *13 points*" in text
+    # the headline, as on the round's message: 2..9 days (7.5 x 1.2 rounded up), median 4
+    assert "*E-11* API cache · plan 2–9 days (90%), most likely 4" in text
+    assert "*E-15* Next door · plan 4–16 points (90%), most likely 8" in text
     assert "_figures on their way_" in text
-    assert "actual *6 days* — 1.2x the 50% figure" in text
-    assert "*1.2x* the 50% figure over the last 5 rounds, against 2.0x over the 5 before" in text
+    assert "actual *6 days* — 1.2x the most likely figure" in text
+    assert (
+        "*1.2x* the most likely figure over the last 5 rounds, against 2.0x over the 5 before"
+        in text
+    )
     assert "closer than before" in text
     assert "Secret" not in text
 

@@ -150,6 +150,7 @@ def test_parse_estimate_never_raises(text: str) -> None:
         "new",
         "help",
         "list",
+        "sizes",
         "show",
         "reveal",
         "cancel",
@@ -213,10 +214,17 @@ def test_parse_deadline(phrase: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize(
     "phrase",
-    ["", "next Friday", "hand", "13pm", "25:00", "Friday 3", "2026-02-30 10:00", "Friday 9:75"],
+    ["", "hand", "13pm", "25:00", "Friday 3", "2026-02-30 10:00", "Friday 9:75"],
 )
 def test_unreadable_deadline_is_none(phrase: str) -> None:
     assert parse_deadline(phrase, FRIDAY_10) is None
+
+
+def test_deadlines_read_the_phrases_every_command_reads() -> None:
+    # the one parser (bot.core.dates.read_instant): "next friday" is a week on, never today
+    assert parse_deadline("next Friday", FRIDAY_10) == datetime(2026, 12, 4, 17, 0, tzinfo=BERLIN)
+    assert parse_deadline("in 2 weeks", FRIDAY_10) == datetime(2026, 12, 11, 17, 0, tzinfo=BERLIN)
+    assert parse_deadline("2w", FRIDAY_10) == datetime(2026, 12, 11, 17, 0, tzinfo=BERLIN)
 
 
 def test_deadline_across_a_dst_change_keeps_the_wall_clock() -> None:
@@ -240,3 +248,33 @@ def test_parse_deadline_never_raises(phrase: str) -> None:
 def test_every_parsed_deadline_phrase_reads() -> None:
     for text in ("API by Friday 15:00", "API by tomorrow 9:00", "API by 2026-12-04 15:00"):
         assert parse_deadline(parse_estimate(text).deadline, FRIDAY_10) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "quick", "topic"),
+    [
+        ("API cache quick", True, "API cache"),
+        ("API cache in hours quick by Friday 15:00", True, "API cache"),
+        ("API --quick cache", True, "API cache"),
+        ("quick", False, "quick"),  # the topic itself
+        ("Quick wins in days", False, "Quick wins"),
+    ],
+)
+def test_quick_rounds(text: str, quick: bool, topic: str) -> None:
+    cmd = parse_estimate(text)
+    assert (cmd.name, cmd.quick, cmd.topic) == ("new", quick, topic)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "rest"),
+    [
+        ("sizes", "sizes", ""),
+        ("sizes points", "sizes", "points"),
+        ("sizes M 2d 3d 5d", "sizes", "M 2d 3d 5d"),
+        ("sizes XXL 1 2 3", "sizes", "XXL 1 2 3"),  # refused as a size, never a round
+        ("sizes of the buttons", "new", ""),  # a topic
+    ],
+)
+def test_sizes_verb(text: str, name: str, rest: str) -> None:
+    cmd = parse_estimate(text)
+    assert cmd.name == name and (cmd.text == rest or name == "new")

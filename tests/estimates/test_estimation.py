@@ -18,17 +18,23 @@ from bot.features.estimates.calibration import (
 )
 from bot.features.estimates.estimation import (
     CONE,
+    DEFAULT_WIDENING,
     FAMILIARITY_MULTIPLIER,
+    Adjustment,
     Combined,
     Outlier,
     PersonEstimate,
     TaskSpread,
+    adjustment,
     beta_interval_probability,
     combine,
+    headline,
     outliers,
     pert_mean,
     pert_params,
+    quick_range,
     summary_sentence,
+    widening_from,
 )
 
 # -- an independent regularized incomplete beta (continued fraction, Lentz) --------------------
@@ -220,7 +226,8 @@ def test_each_persons_own_total_comes_from_the_draws_that_picked_them() -> None:
     assert sum(t.draws for t in result.person_totals) == 1_000
     alone = combine([ANA], TASKS, phase="initial", samples=5_000)
     (total,) = alone.person_totals
-    assert (total.best, total.likely, total.worst) == (alone.best, alone.likely, alone.worst)
+    # a person's total is the plan's 90% for them: the 5th to 95th percentile, as the headline
+    assert (total.best, total.likely, total.worst) == (alone.low, alone.likely, alone.worst)
     assert combine([ANA, BO], TASKS, phase="initial", pooling="task").person_totals == []
     few = combine([fast, slow], ["a", "b"], phase="initial", samples=1)  # one person drawn
     assert [t.draws for t in few.person_totals] == [1]
@@ -280,14 +287,67 @@ def test_the_sentence_to_paste() -> None:
     result = Combined(
         p50=5.2, p90=9.1, mean=5.8, best=3.04, likely=5.2, worst=10.4, cone_low=1.3, cone_high=20.8
     )
+    # one range to quote: the 5th to 95th percentile (``best`` stands in for a result stored
+    # before ``low`` was kept), rounded outward, and the median
     assert summary_sentence(result, "days", ["the payment API batches.", " ", "no migration"]) == (
-        "Best case 3 days, likely 5.2, worst 10; 90% confident within 9.1 days. "
-        "Assumes the payment API batches; no migration."
+        "Plan for 3–11 days (90%), most likely 5. Assumes the payment API batches; no migration."
     )
-    one = Combined(p50=2, p90=3, mean=2, best=1, likely=2, worst=4, cone_low=1, cone_high=3)
-    assert summary_sentence(one, "points", []) == (
-        "Best case 1 point, likely 2, worst 4; 90% confident within 3 points."
+    one = Combined(
+        p50=2, p90=3, mean=2, best=1, likely=2, worst=4, cone_low=1, cone_high=3, low=0.86
     )
+    assert summary_sentence(one, "points", []) == "Plan for 0.8–4 points (90%), most likely 2."
+    point = Combined(
+        p50=1, p90=1, mean=1, best=1, likely=1, worst=1, cone_low=1, cone_high=1, low=1
+    )
+    assert summary_sentence(point, "days", []) == "Plan for 1 day (90%), most likely 1."
+
+
+@pytest.mark.parametrize(
+    ("low", "likely", "high", "expected"),
+    [
+        (5.4, 7.9, 10.6, (5, 8, 11)),  # whole numbers from 3, outward
+        (0.44, 0.9, 2.61, (0.4, 0.9, 2.7)),  # one decimal below 3, outward
+        (2.95, 3.2, 3.01, (2.9, 3, 4)),
+        (10.0, 10.0, 10.0, (10, 10, 10)),  # exact figures stay
+    ],
+)
+def test_the_headline_is_rounded_outward(low, likely, high, expected) -> None:
+    result = Combined(
+        p50=likely,
+        p90=high,
+        mean=likely,
+        best=low,
+        likely=likely,
+        worst=high,
+        cone_low=0,
+        cone_high=0,
+        low=low,
+    )
+    h = headline(result)
+    assert (h.low, h.likely, h.high) == expected
+    assert h.low <= low and h.high >= high
+
+
+def test_widening_comes_from_the_teams_actuals_or_the_stated_default() -> None:
+    assert widening_from([]) == DEFAULT_WIDENING
+    assert widening_from([1.2, 1.5]) == DEFAULT_WIDENING  # under MIN_HISTORY
+    w = widening_from([1.0, 1.2, 1.5, 0.9, 1.4])
+    assert w.rounds == 5 and w.low <= 1.0 <= w.high
+    assert (w.low, w.high) == (0.94, 1.46)
+    never_narrower = widening_from([1.5, 1.6, 1.7])  # always over: low is n itself
+    assert never_narrower.low == 1.0 and never_narrower.high > 1.6
+    assert quick_range(4.0, w) == (4.0 * 0.94, 4.0, 4.0 * 1.46)
+    assert quick_range(4.0, w, size=(2.0, 3.0, 5.0)) == (2.0, 3.0, 5.0)
+
+
+def test_adjustment_says_what_the_plan_changed() -> None:
+    assert adjustment(person("a", ANA.ranges, familiarity="done", confidence=90)) == Adjustment(
+        None, "done", None
+    )
+    bo = adjustment(person("b", ANA.ranges, familiarity="new", confidence=50))
+    assert (bo.multiplier, bo.widened_from) == (2.5, 50)
+    quick = adjustment(person("b", ANA.ranges, familiarity="new", confidence=50), quick=True)
+    assert (quick.multiplier, quick.widened_from) == (None, None)
 
 
 # -- calibration -------------------------------------------------------------------------------

@@ -123,7 +123,13 @@ def test_new_modal_defaults() -> None:
         "assumptions",
     }
     assert inputs["confidence"]["element"]["initial_option"]["value"] == "80"
-    assert "initial_option" not in inputs["familiarity"]["element"]  # a conscious choice
+    # a first Submit with only the numbers works: "similar" preselected, and the form says so
+    assert inputs["familiarity"]["element"]["initial_option"]["value"] == "similar"
+    assert "Preselected for your first estimate" in inputs["familiarity"]["hint"]["text"]
+    again = build_estimate_modal(make_round(), [], None, last_familiarity="new")
+    chosen = {b["block_id"]: b for b in again["blocks"] if b["type"] == "input"}["familiarity"]
+    assert chosen["element"]["initial_option"]["value"] == "new"
+    assert "your choice last time" in chosen["hint"]["text"]
     assert "initial_value" not in inputs["t0_best"]["element"]
     assert view["title"]["text"] == "Estimate E-3"
 
@@ -162,7 +168,9 @@ def test_valid_form_parses() -> None:
         confidence=90,
         familiarity=Familiarity.DONE,
         assumptions="assumes the payment API batches",
+        typed=parsed.typed,
     )
+    assert parsed.typed == [["2", "3", "5"], ["4h", "1d", "0.5w"]]  # as typed, kept
     assert json.loads(parsed.ranges_json()) == [[2.0, 3.0, 5.0], [0.5, 1.0, 2.5]]
     assert parsed.person("UANA").familiarity == "done"
 

@@ -62,7 +62,9 @@ def test_open_message_shows_names_never_values() -> None:
         ["UANA", "UBO"],
         SECRET,
         "ADR-12",
-        assumptions=["secret assumption"],
+        people=[
+            estimation.PersonEstimate("UANA", [(411, 422, 433)] * 2, 80, "new", "secret assumption")
+        ],
     )
     check_message(text, blocks)
     shown = all_text({"text": text, "blocks": blocks})
@@ -95,29 +97,65 @@ def test_show_and_home_and_details_are_blind_before_the_reveal() -> None:
     assert views.build_detail_messages(rnd, [], [estimate]) == []
 
 
-def test_revealed_message_shows_the_figures() -> None:
+SAID = [
+    estimation.PersonEstimate(
+        "UANA", [(200.0, 300.0, 400.0), (10.0, 20.0, 30.0)], 90, "done", "the payment API batches"
+    ),
+    estimation.PersonEstimate("UBO", [(300.0, 400.0, 450.0), (5.0, 6.0, 7.0)], 50, "new", ""),
+]
+
+
+def test_revealed_message_shows_one_headline_what_people_said_and_why() -> None:
     rnd = make_round(state=RoundState.REVEALED, revealed_by="UFAC")
     text, blocks = views.build_round_message(
-        rnd,
-        make_tasks(["API", "UI"]),
-        ["UANA", "UBO"],
-        ["UANA", "UBO"],
-        SECRET,
-        None,
-        assumptions=["the payment API batches", ""],
+        rnd, make_tasks(["API", "UI"]), ["UANA", "UBO"], ["UANA", "UBO"], SECRET, None, people=SAID
     )
     check_message(text, blocks)
     shown = all_text(blocks)
-    assert "50%: *777 days*, 90%: *888 days*" in shown and "mean 999 days" in shown
-    assert "lowest 411 · median 422 · highest 433 days" in shown
+    # one range to quote: SECRET's 611 (no ``low`` stored: best stands in)..933, median 777
+    assert "*Plan for 611–933 days in total (90%), most likely 777.*" in shown
+    # what people said: their own totals (Ana 210–430, Bo 305–457), as given
+    assert "People said 210–457 days, most likely 320 to 406." in shown
+    # above what anyone said: one line naming who the plan scaled and widened
+    assert (
+        "The plan is wider: it scales <@UBO> ×2.5 (new to us), and widens <@UBO>'s 50% range "
+        "to hold 90%." in shown
+    )
     assert "<@UANA>'s likely is 3x <@UBO>'s for *API* — talk first" in shown
-    assert "Best case 611 days, likely 777, worst 933; 90% confident within 888 days." in shown
-    assert "Assumes the payment API batches." in shown
-    assert "194 days – 3108 days" in shown and "0.25x–4x" in shown
+    # every other figure is behind Details: the headline is the only combined range
+    for other in ("888", "999", "194", "3108", "411", "Cone", "Ready to paste", "50%:"):
+        assert other not in shown
     [actions] = [b for b in blocks if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions["elements"]] == [Action.ESTIMATE_AGAIN]
+    assert [e["action_id"] for e in actions["elements"]] == [
+        Action.ESTIMATE_DETAILS,
+        Action.ESTIMATE_AGAIN,
+    ]
     _, show = views.build_show_blocks(rnd, [], ["UANA"], SECRET)
-    assert "777 days" in all_text(show)
+    assert "Plan for 611–933 days" in all_text(show)
+
+
+def test_details_hold_every_figure_and_each_persons_adjustment() -> None:
+    rnd = make_round(state=RoundState.REVEALED, revealed_by="UFAC")
+    combined = estimation.combine(SAID, ["API", "UI"], phase="initial", samples=2_000, seed=1)
+    modal = views.build_details_modal(rnd, combined, SAID)
+    check_blocks(modal["blocks"], max_blocks=100)
+    shown = all_text(modal["blocks"])
+    assert "50%: *" in shown and "mean" in shown and "0.25x–4x" in shown
+    assert "Spread of the likely figures" in shown
+    assert "Ready to paste" in shown and "Assumes the payment API batches." in shown
+    # Ana (done, 90%) is as she said; Bo is said, then the plan's range with why
+    assert "• <@UANA> said 210–430 days, most likely 320\n" in shown + "\n"
+    assert "• <@UBO> said 305–457 days, most likely 406; in the plan " in shown
+    assert "(×2.5: new to us; widened: 50% sure)" in shown
+    assert modal["title"]["text"] == "Details E-3" and "submit" not in modal
+
+
+def test_revealed_before_the_figures_are_stored_never_says_no_estimates() -> None:
+    rnd = make_round(state=RoundState.REVEALED, revealed_by="UFAC")
+    _, blocks = views.build_round_message(rnd, [], ["UANA"], [], None, None)
+    assert "Working out the combined estimate" in all_text(blocks)
+    assert "no estimates" not in all_text(blocks)
+    assert Action.ESTIMATE_DETAILS not in json.dumps(blocks)  # nothing to show yet
 
 
 @pytest.mark.parametrize(
@@ -186,8 +224,14 @@ def test_biggest_revealed_round_fits_and_escapes() -> None:
         spreads=[estimation.TaskSpread(t.name, 1000.0, 1100.0, 1249.75) for t in tasks],
         outliers=[estimation.Outlier(t.name, people[0], people[1], 12.5) for t in tasks],
     )
+    said = [
+        estimation.PersonEstimate(
+            e.user_id, [(1234.25, 1234.5, 1249.75)] * 15, 90, "new", e.assumptions
+        )
+        for e in estimates
+    ]
     text, blocks = views.build_round_message(
-        rnd, tasks, people, people, combined, None, assumptions=[e.assumptions for e in estimates]
+        rnd, tasks, people, people, combined, None, people=said
     )
     check_message(text, blocks)
     assert blocks[-1]["type"] == "actions"

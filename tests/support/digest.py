@@ -153,7 +153,11 @@ def _round(
         )
         estimates_repo.reveal(s, rnd=rnd, actor_id=FACILITATOR, why="facilitator")
         if p50 is not None:
-            estimates_repo.set_result(s, rnd=rnd, result={"p50": p50, "p90": p90, "likely": p50})
+            estimates_repo.set_result(
+                s,
+                rnd=rnd,
+                result={"p50": p50, "p90": p90, "likely": p50, "low": p50 / 2, "worst": p90 * 1.2},
+            )
         if actual is not None:
             estimates_repo.record_actual(s, rnd=rnd, actor_id=FACILITATOR, value=actual)
         s.flush()

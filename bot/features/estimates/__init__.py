@@ -7,7 +7,7 @@ from slack_bolt import App
 
 from bot.engine.registry import Registry
 from bot.features.estimates import listeners, work
-from bot.features.estimates.views import home_section
+from bot.features.estimates.views import home_section, plan_words, round_plan
 
 
 def register(app: App) -> None:
@@ -18,4 +18,4 @@ def register_work(registry: Registry) -> None:
     work.register_work(registry)
 
 
-__all__ = ["home_section", "register", "register_work"]
+__all__ = ["home_section", "plan_words", "register", "register_work", "round_plan"]

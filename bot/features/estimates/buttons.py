@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 from bot.core import people
 from bot.core.forms import button_number
 from bot.core.ids import Action
-from bot.features.estimates.forms import (
-    build_estimate_modal,
-)
+from bot.features.estimates import views
+from bot.features.estimates.forms import build_estimate_modal, scale_of
+from bot.features.estimates.work import combined_of, person_estimates
 from storage import estimates as repo
 from storage.db import Database
 from storage.errors import InvalidInput
@@ -90,8 +90,12 @@ def handle_add(
             raise InvalidInput(f"{rnd.ref} is {rnd.state}; estimates are closed.")
         tasks = repo.tasks_of(session, rnd)
         mine = repo.own_estimate(session, rnd, clicker(body))
+        last = repo.last_familiarity(session, team_id=team, user_id=clicker(body))
+        sizes = repo.team_sizes(session, team_id=team, scale=scale_of(rnd.unit))
     ack()
-    view = build_estimate_modal(rnd, tasks, mine, channel=viewer.channel_id)
+    view = build_estimate_modal(
+        rnd, tasks, mine, channel=viewer.channel_id, last_familiarity=last, sizes=sizes
+    )
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -150,6 +154,7 @@ def handle_again_click(
             invitees=repo.invited(session, old),
             thread_ts=old.thread_ts,
             previous_round_id=old.id,
+            mode=old.mode,
         )
         rnd = repo.create_round(
             session, team_id=team, facilitator_id=user, draft=draft, viewer=Viewer(user_id=user)
@@ -159,3 +164,26 @@ def handle_again_click(
         schedule_new_round(session, rnd=rnd, now=utcnow())
     ack()
     _tell(respond, f"{rnd.ref} is open: a new round of {old.ref}, linked to it.")
+
+
+def handle_details_click(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: WebClient,
+    db: Database,
+    team: str,
+) -> None:
+    """**Details** on a revealed round: every figure behind its headline, in a modal, for
+    whoever may see the round from where they clicked."""
+    number = button_number(action, "an estimate round")
+    viewer = people.viewer_of_click(db, team=team, body=body)
+    with db.read() as session:
+        rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer)
+        combined = combined_of(rnd) if rnd.state == RoundState.REVEALED else None
+        estimates = repo.estimates_of(session, rnd) if combined is not None else []
+    if combined is None or not estimates:
+        raise InvalidInput(f"{rnd.ref} has no combined estimate yet.")
+    ack()
+    view = views.build_details_modal(rnd, combined, person_estimates(estimates))
+    client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime
 
 from bot.core.commands import CLOSE_IN_FREE_TEXT, unescape_refs, with_closest_verb
+from bot.core.dates import END_OF_DAY, Unreadable, read_instant
 from bot.core.render import escape, render, truncate
 from storage.models import ConePhase, EstimateUnit
 
@@ -27,7 +28,6 @@ TASKS_MAX = 15
 TASK_MAX = 200
 TOPIC_MAX = 200
 INVITEES_MAX = 50
-DEADLINE_HOUR = 17  # "by Friday": the end of that working day, in the facilitator's zone
 
 # A mention as Slack sends it in an escaped command: <@U123|ana> (or <@U123>). Read before the
 # text is unescaped, so a literal "<@U1>" the person typed (sent as &lt;@U1&gt;) never counts.
@@ -56,6 +56,8 @@ _UNIT_TAIL = re.compile(
     re.IGNORECASE,
 )
 _PHASE_TAIL = re.compile(r"(?:^|\s)phase\s+(\S+)$", re.IGNORECASE)
+_QUICK_TAIL = re.compile(r"(?:^|\s)(quick)$", re.IGNORECASE)
+_QUICK_FLAG = re.compile(r"(?:^|\s)--quick(?=\s|$)", re.IGNORECASE)
 _PHASE_FLAG = re.compile(r"(?:^|\s)--phase(?:\s+|=)(\S*)", re.IGNORECASE)
 _WEEKDAYS = {
     "mon": 0,
@@ -88,7 +90,7 @@ _DEADLINE_TAIL = re.compile(
 )
 
 # The verbs `/estimate` reads, for "did you mean" (``_mistyped_verb``).
-VERBS = ("help", "list", "show", "reveal", "cancel", "actual", "calibration")
+VERBS = ("help", "list", "show", "reveal", "cancel", "actual", "calibration", "sizes")
 
 HELP = (
     "`/estimate Checkout redesign: API; UI; data migration in days by Friday 15:00 @ana @bo` — "
@@ -116,7 +118,8 @@ class EstimateCommand:
     phase: ConePhase = ConePhase.INITIAL
     decision_number: int | None = None  # ADR-n the round informs
     number: int | None = None  # E-n for show, reveal, cancel, actual
-    text: str = ""  # actual: the duration as typed ("7d")
+    text: str = ""  # actual: the duration as typed ("7d"); sizes: what follows the verb
+    quick: bool = False  # a quick round: one number or a T-shirt size per task
     error: str = ""  # for name == "invalid": a sentence for the user
 
 
@@ -149,6 +152,8 @@ def parse_estimate(text: str) -> EstimateCommand:
         if len(mentions) > 1:
             return _invalid("One person at a time: `/estimate calibration @ana`.")
         return EstimateCommand("calibration", invitees=tuple(mentions))  # whose: none = yours
+    if verb == "sizes" and not mentions and (not rest or _SIZES_ARGS.match(rest)):
+        return EstimateCommand("sizes", text=rest)
     if verb in ("show", "reveal", "cancel", "actual"):
         command = _parse_numbered(verb, rest, has_mentions=bool(mentions))
         if command is not None:
@@ -222,13 +227,25 @@ def _parse_new(text: str, mentions: list[str]) -> EstimateCommand:
             return _invalid(f"The phase is one of {PHASE_HELP}: `--phase design`.")
         phase = found
         text = (text[: flag.start()] + " " + text[flag.end() :]).strip()
+    quick = False
+    quick_flag = _QUICK_FLAG.search(text)
+    if quick_flag:
+        quick = True
+        text = " ".join((text[: quick_flag.start()] + " " + text[quick_flag.end() :]).split())
     unit = EstimateUnit.DAYS
     deadline = ""
     # Peel the options off the end, in any order; each at most once.
     # The deadline's phrase runs to the end, so the unit and phase are tried before it.
-    tails = {"unit": _UNIT_TAIL, "phase": _PHASE_TAIL, "deadline": _DEADLINE_TAIL}
+    tails = {
+        "quick": _QUICK_TAIL,
+        "unit": _UNIT_TAIL,
+        "phase": _PHASE_TAIL,
+        "deadline": _DEADLINE_TAIL,
+    }
     if flag:
         del tails["phase"]
+    if quick:
+        del tails["quick"]
     progress = True
     while progress:
         progress = False
@@ -242,6 +259,10 @@ def _parse_new(text: str, mentions: list[str]) -> EstimateCommand:
                 if value.lower() not in PHASE_WORDS:
                     continue  # "… phase two": part of the topic
                 phase = PHASE_WORDS[value.lower()]
+            elif option == "quick":
+                if not text[: m.start()].strip():
+                    continue  # "/estimate quick": the topic itself
+                quick = True
             elif option == "unit":
                 unit = UNIT_WORDS[" ".join(value.lower().split())]
             else:
@@ -282,72 +303,25 @@ def _parse_new(text: str, mentions: list[str]) -> EstimateCommand:
         deadline=deadline,
         phase=phase,
         decision_number=decision,
+        quick=quick,
     )
+
+
+# -- T-shirt sizes ---------------------------------------------------------------------------
+
+# `/estimate sizes`, `sizes points`, `sizes M 2d 3d 5d`, `sizes points M 3 5 8`
+# (a short word then a number, so "sizes XXL 1 2 3" is refused as a size, not a round's topic)
+_SIZES_ARGS = re.compile(r"^(?:points\b.*|(?:s|m|l|xl)\b.*|[a-z]{1,4}\s+\d.*)$", re.IGNORECASE)
 
 
 # -- deadlines -------------------------------------------------------------------------------
 
-_TIME = re.compile(
-    r"^(?:at\s+)?(?:(noon|midnight|eod)|(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm)?)$", re.IGNORECASE
-)
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-
-
-def _read_time(words: str) -> time | None:
-    match = _TIME.match(words.strip())
-    if not match:
-        return None
-    named, hour_s, minute_s, ampm = match.groups()
-    if named:
-        return {"noon": time(12), "midnight": time(0), "eod": time(DEADLINE_HOUR)}[named.lower()]
-    hour, minute = int(hour_s), int(minute_s or 0)
-    if ampm:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if ampm.lower() == "pm" else 0)
-    elif minute_s is None:
-        return None  # "by Friday 3": hours without minutes need am/pm
-    if hour > 23 or minute > 59:
-        return None
-    return time(hour, minute)
-
 
 def parse_deadline(phrase: str, now_local: datetime) -> datetime | None:
-    """The instant ``phrase`` ("Friday 15:00", "2026-12-04 15:00", "tomorrow 9:00", "15:00",
-    "Fri 3pm", "Friday") names, in ``now_local``'s time zone; None if unreadable.
-
-    A weekday is its next occurrence (today if the time is still ahead); a time alone is
-    today's, or tomorrow's once past; a day without a time means 17:00. An explicit date is
-    returned even if past: the caller says so.
-    """
-    zone: tzinfo = now_local.tzinfo or UTC
+    """The instant ``phrase`` ("Friday 15:00", "2026-12-04 15:00", "tomorrow 9:00", "in 2
+    weeks", "next tuesday") names, in ``now_local``'s time zone; None if unreadable. Read by
+    the one parser every command uses (``bot.core.dates.read_instant``); a day without a time
+    means 17:00. An explicit date is returned even if past: the caller says so."""
     now = now_local if now_local.tzinfo else now_local.replace(tzinfo=UTC)
-    words = " ".join((phrase or "").replace("\x00", "").split()).lower()
-    if not words or len(words) > 60:
-        return None
-    day_word, _, time_words = words.partition(" ")
-    at = _read_time(time_words) if time_words else time(DEADLINE_HOUR)
-    today = now.date()
-    if _read_time(words) is not None:  # a time alone
-        at = _read_time(words)
-        assert at is not None
-        candidate = datetime.combine(today, at, zone)
-        return candidate if candidate > now else datetime.combine(today + timedelta(1), at, zone)
-    if at is None:
-        return None
-    if day_word in ("today", "tonight"):
-        return datetime.combine(today, at, zone)
-    if day_word in ("tomorrow", "tmrw"):
-        return datetime.combine(today + timedelta(1), at, zone)
-    if day_word in _WEEKDAYS:
-        ahead = (_WEEKDAYS[day_word] - today.weekday()) % 7
-        candidate = datetime.combine(today + timedelta(ahead), at, zone)
-        return candidate if candidate > now else candidate + timedelta(days=7)
-    iso = _ISO_DATE.match(day_word)
-    if iso:
-        try:
-            day = datetime(int(iso[1]), int(iso[2]), int(iso[3])).date()
-        except ValueError:
-            return None
-        return datetime.combine(day, at, zone)
-    return None
+    got = read_instant(phrase or "", now=now, default_time=END_OF_DAY)
+    return None if isinstance(got, Unreadable) else got

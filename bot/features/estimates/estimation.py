@@ -25,10 +25,23 @@ The rules, in one place:
 - **Familiarity** multiplies that person's draws (1.0 / 1.5 / 2.5), never their stated ranges
   in the spread or outliers, which show what people typed.
 - **Calibration**: see ``calibration.calibration``.
+- **The headline** a lead quotes is the pooled sum's central 90% (5th to 95th percentile)
+  and its median, rounded outward (``headline``): "Plan for 5–11 days (90%), most likely 8".
+  Every other figure (50%/90% lines, mean, the cone, the spread per task) is behind Details.
+- **People's own numbers** are shown as they typed them; what the plan did to a person's
+  range (the familiarity multiplier, the widening to reach 90% from a lower stated
+  confidence) is shown only marked as adjusted, with why (``adjustment``).
+- **Quick rounds** ask one number (most likely) or a T-shirt size per task. A number n is
+  read as the range n x low .. n, .. n x high at 80% confidence, where low..high is how far
+  this team's actuals fell from its estimates (the 10th to 90th percentile of actual /
+  most likely over its last rounds with an actual, at least ``MIN_HISTORY``), or
+  ``DEFAULT_WIDENING`` until there is that much history; a size is the team's range for it.
+  Neither is scaled for familiarity (quick rounds don't ask).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +60,22 @@ CONE = {  # phase -> (low factor, high factor) around the combined likely figure
     "building": (0.9, 1.1),
 }
 PERT_LAMBDA = 4.0
+HEADLINE_SHARE = 90  # the headline's range holds this share of the pooled outcomes
+QUICK_CONFIDENCE = 80  # a quick answer's range is read at this confidence
+MIN_HISTORY = 3  # rounds with an actual before a team's own widening is used
+
+
+@dataclass(frozen=True)
+class Widening:
+    """How a quick round's single numbers became ranges: n x low .. n x high. ``rounds``: how
+    many of the team's rounds with an actual it came from (0: the default)."""
+
+    low: float
+    high: float
+    rounds: int = 0
+
+
+DEFAULT_WIDENING = Widening(0.8, 2.0, 0)  # until a team has MIN_HISTORY actuals
 
 
 @dataclass(frozen=True)
@@ -80,7 +109,7 @@ class PersonTotal:
     (their widened PERTs, familiarity multiplier included): what the chart's bars show."""
 
     user_id: str
-    best: float  # 10th percentile, as the combined best
+    best: float  # 5th percentile (10th for rounds revealed before the headline)
     likely: float  # median
     worst: float  # 95th percentile
     draws: int  # how many of the pooled draws picked this person
@@ -104,6 +133,28 @@ class Combined:
     # Per person, in ``people`` order; only with pooling "round" (per-task draws mix people),
     # and without anyone no draw picked (possible only with very few samples).
     person_totals: list[PersonTotal] = field(default_factory=list)
+    # the 5th percentile of the pooled sum: the headline's low end (None in results stored
+    # before the headline: ``best`` stands in)
+    low: float | None = None
+    # a quick round: how its single numbers were widened into ranges
+    widening: Widening | None = None
+
+
+def combined_from_json(text: str) -> Combined | None:
+    """The figures stored with a round at its reveal (``asdict(Combined)`` as JSON), or None
+    (none stored, or unreadable)."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        data["spreads"] = [TaskSpread(**s) for s in data.get("spreads", [])]
+        data["outliers"] = [Outlier(**o) for o in data.get("outliers", [])]
+        data["person_totals"] = [PersonTotal(**p) for p in data.get("person_totals", [])]
+        if data.get("widening") is not None:
+            data["widening"] = Widening(**data["widening"])
+        return Combined(**data)
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 # -- PERT at a stated confidence ---------------------------------------------------------------
@@ -286,7 +337,7 @@ def combine(
     pick = who * tasks + np.arange(tasks)  # (samples, tasks) into the flattened (people, tasks)
     draws = rng.beta(alpha.ravel().take(pick), beta.ravel().take(pick))
     total = (start.take(pick) + span.take(pick) * draws).sum(axis=1)
-    p10, p50, p90, p95 = (float(v) for v in np.percentile(total, [10, 50, 90, 95]))
+    p5, p10, p50, p90, p95 = (float(v) for v in np.percentile(total, [5, 10, 50, 90, 95]))
     low_factor, high_factor = CONE[phase]
     return Combined(
         p50=p50,
@@ -306,6 +357,7 @@ def combine(
         seed=seed,
         pooling=pooling,
         person_totals=_person_totals(people, who[:, 0], total) if pooling == "round" else [],
+        low=p5,
     )
 
 
@@ -319,8 +371,8 @@ def _person_totals(
         mine = total[order[bounds[index] : bounds[index + 1]]]
         if mine.size == 0:  # too few samples for everyone to be drawn
             continue
-        p10, p50, p95 = (float(v) for v in np.percentile(mine, [10, 50, 95]))
-        totals.append(PersonTotal(p.user_id, p10, p50, p95, int(mine.size)))
+        p5, p50, p95 = (float(v) for v in np.percentile(mine, [5, 50, 95]))
+        totals.append(PersonTotal(p.user_id, p5, p50, p95, int(mine.size)))
     return totals
 
 
@@ -339,14 +391,105 @@ def outliers(people: list[PersonEstimate], task_names: list[str]) -> list[Outlie
     return found
 
 
-def summary_sentence(combined: Combined, unit: str, assumptions: list[str]) -> str:
-    """The sentence to paste: "Best case 3 days, likely 5, worst 10; 90% confident within
-    9 days. Assumes the payment API batches; no data migration." (plain text)."""
-    sentence = (
-        f"Best case {format_duration(combined.best, unit)}, likely {format_number(combined.likely)}, "
-        f"worst {format_number(combined.worst)}; 90% confident within "
-        f"{format_duration(combined.p90, unit)}."
+# -- what people read ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The range a lead quotes, rounded outward so it still holds its share."""
+
+    low: float
+    likely: float
+    high: float
+
+
+def _outward(value: float, up: bool) -> float:
+    """Whole numbers from 3, one decimal below; rounded away from the middle."""
+    scale = 1.0 if value >= 3 else 10.0
+    step = math.ceil if up else math.floor
+    return step(value * scale - (1e-9 if up else -1e-9)) / scale
+
+
+def _nearest(value: float) -> float:
+    return float(math.floor(value + 0.5)) if value >= 3 else math.floor(value * 10 + 0.5) / 10
+
+
+def headline_low(value: float) -> float:
+    return _outward(value, up=False)
+
+
+def headline_high(value: float) -> float:
+    return _outward(value, up=True)
+
+
+def headline(combined: Combined) -> Headline:
+    """The central 90% of the pooled sum and its median, rounded outward: 5.4..10.6, 7.9 ->
+    5..11, 8."""
+    low = combined.low if combined.low is not None else combined.best
+    out_low, out_high = headline_low(low), headline_high(combined.worst)
+    likely = min(max(_nearest(combined.likely), out_low), out_high)
+    return Headline(out_low, likely, out_high)
+
+
+def stated_total(ranges: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """A person's own best, likely and worst summed over the round's tasks: what they said."""
+    return (
+        sum(r[0] for r in ranges),
+        sum(r[1] for r in ranges),
+        sum(r[2] for r in ranges),
     )
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """What the plan did to one person's range before pooling it (nothing: both None)."""
+
+    multiplier: float | None  # the familiarity multiplier, when not 1
+    familiarity: str
+    widened_from: int | None  # the confidence they stated, when under the headline's 90%
+
+
+def adjustment(person: PersonEstimate, *, quick: bool = False) -> Adjustment:
+    """Why ``person``'s range in the plan is not the one they gave (quick rounds: their own
+    widening is said once for the round, not per person)."""
+    multiplier = FAMILIARITY_MULTIPLIER.get(person.familiarity, 1.0)
+    return Adjustment(
+        multiplier=multiplier if multiplier != 1.0 and not quick else None,
+        familiarity=person.familiarity,
+        widened_from=person.confidence
+        if person.confidence < HEADLINE_SHARE and not quick
+        else None,
+    )
+
+
+def widening_from(ratios: list[float]) -> Widening:
+    """The team's own widening from its actual / most-likely ratios (newest first), or the
+    default below ``MIN_HISTORY`` of them. Never narrower than n itself: low <= 1 <= high."""
+    usable = [r for r in ratios if math.isfinite(r) and r > 0]
+    if len(usable) < MIN_HISTORY:
+        return DEFAULT_WIDENING
+    low, high = (float(v) for v in np.percentile(usable, [10, 90]))
+    return Widening(round(min(1.0, low), 2), round(max(1.0, high), 2), len(usable))
+
+
+def quick_range(
+    likely: float, widening: Widening, size: tuple[float, float, float] | None = None
+) -> tuple[float, float, float]:
+    """One quick answer as (best, likely, worst): a size's range, or n widened."""
+    if size is not None:
+        return size
+    return (likely * widening.low, likely, likely * widening.high)
+
+
+def summary_sentence(combined: Combined, unit: str, assumptions: list[str]) -> str:
+    """The sentence to paste: "Plan for 5–11 days (90%), most likely 8. Assumes the payment
+    API batches; no data migration." (plain text)."""
+    h = headline(combined)
+    if format_number(h.low) == format_number(h.high):
+        span = format_duration(h.high, unit)
+    else:
+        span = f"{format_number(h.low)}–{format_duration(h.high, unit)}"
+    sentence = f"Plan for {span} ({HEADLINE_SHARE}%), most likely {format_number(h.likely)}."
     stated = [a.strip().rstrip(".;").strip() for a in assumptions]
     stated = [a for a in stated if a]
     if stated:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import durations
@@ -21,7 +21,15 @@ from bot.core.ids import Callback, EstimateField
 from bot.core.metadata import ModalMeta
 from bot.core.render import render, truncate
 from bot.features.estimates import estimation
-from storage.models import Estimate, EstimateRound, EstimateTask, Familiarity
+from storage.models import (
+    SIZES,
+    Estimate,
+    EstimateRound,
+    EstimateTask,
+    Familiarity,
+    RoundMode,
+    SizeScale,
+)
 
 POINTS = ("best", "likely", "worst")
 POINT_LABELS = {"best": "Best case", "likely": "Most likely", "worst": "Worst case"}
@@ -39,14 +47,26 @@ DEFAULT_CONFIDENCE = 80
 NUMBER_MAX_LENGTH = 20
 
 
+DEFAULT_FAMILIARITY = Familiarity.SIMILAR  # preselected for someone's first estimate
+QUICK_FIELD = "likely"  # a quick round's one input per task: t{i}_likely
+# A quick round's T-shirt sizes, until a team sets its own (`/estimate sizes`): (best, likely,
+# worst) in days on the time scale (converted to the round's unit), in points on the points one.
+DEFAULT_SIZES: dict[str, dict[str, tuple[float, float, float]]] = {
+    SizeScale.TIME: {"S": (0.5, 1, 2), "M": (2, 3, 5), "L": (5, 8, 13), "XL": (10, 15, 25)},
+    SizeScale.POINTS: {"S": (1, 2, 3), "M": (3, 5, 8), "L": (8, 13, 20), "XL": (20, 30, 40)},
+}
+
+
 @dataclass(frozen=True)
 class ParsedEstimate:
-    """A valid submission: ``ranges`` is (best, likely, worst) per task, in the round's unit."""
+    """A valid submission: ``ranges`` is (best, likely, worst) per task, in the round's unit;
+    ``typed`` what the person wrote for them (a quick round: one answer per task)."""
 
     ranges: list[tuple[float, float, float]]
     confidence: int
     familiarity: Familiarity
     assumptions: str
+    typed: list[list[str]] = field(default_factory=list)
 
     def ranges_json(self) -> str:
         """What ``Estimate.ranges`` stores: ``[[best, likely, worst], ...]``."""
@@ -91,6 +111,43 @@ def stored_ranges(estimate: Estimate | None) -> list[tuple[float, float, float]]
         return []
 
 
+def typed_answers(estimate: Estimate | None) -> list[list[str]]:
+    """``Estimate.typed`` read back: what the person wrote per task (none: not kept)."""
+    if estimate is None or not estimate.typed:
+        return []
+    try:
+        raw = json.loads(estimate.typed)
+        return [[str(v) for v in task] for task in raw]
+    except (ValueError, TypeError):
+        return []
+
+
+def scale_of(unit: str) -> SizeScale:
+    return SizeScale.POINTS if unit == "points" else SizeScale.TIME
+
+
+def sizes_for(
+    unit: str, team: dict[str, tuple[float, float, float]] | None = None
+) -> dict[str, tuple[float, float, float]]:
+    """The T-shirt sizes in ``unit``: the team's where it set them, else the defaults."""
+    scale = scale_of(unit)
+    merged = {**DEFAULT_SIZES[scale], **(team or {})}
+    if scale == SizeScale.POINTS:
+        return merged
+    return {
+        size: tuple(durations.convert(v, "days", unit) for v in values)  # type: ignore[misc]
+        for size, values in merged.items()
+    }
+
+
+def sizes_text(sizes: dict[str, tuple[float, float, float]], unit: str) -> str:
+    """``S 0.5–1–2 · M 2–3–5 · L 5–8–13 · XL 10–15–25 days``."""
+    return (
+        " · ".join(f"{size} " + "–".join(number_text(v, 2) for v in sizes[size]) for size in SIZES)
+        + f" {unit}"
+    )
+
+
 def number_text(value: float, decimals: int = 3) -> str:
     """A plain number as stored, without trailing zeros: 3, 1.5, 0.125."""
     if not math.isfinite(value):
@@ -124,8 +181,14 @@ def build_estimate_modal(
     current: Estimate | None,
     *,
     channel: str | None = None,
+    last_familiarity: str | None = None,
+    sizes: dict[str, tuple[float, float, float]] | None = None,
 ) -> dict[str, Any]:
-    """The form behind **Add my estimate**, prefilled with ``current`` (the person's own)."""
+    """The form behind **Add my estimate**, prefilled with ``current`` (the person's own);
+    familiarity preselected with their last choice (``last_familiarity``), or "similar" the
+    first time, and the form says which. A quick round asks one answer per task."""
+    if rnd.mode == RoundMode.QUICK:
+        return _quick_modal(rnd, tasks, current, channel=channel, sizes=sizes or {})
     names = task_names(tasks, rnd)
     ranges = stored_ranges(current)
     unit = rnd.unit
@@ -137,9 +200,12 @@ def build_estimate_modal(
                 topic=truncate(rnd.topic, 200),
                 unit=unit,
                 several=len(names) > 1,
+                quick=False,
+                sizes="",
             )
         )
     ]
+    typed = typed_answers(current)
     for i, name in enumerate(names):
         if len(names) > 1:
             blocks.append(
@@ -147,6 +213,8 @@ def build_estimate_modal(
             )
         for j, point in enumerate(POINTS):
             initial = typed_text(ranges[i][j], unit) if i < len(ranges) else ""
+            if i < len(typed) and len(typed[i]) == len(POINTS):
+                initial = typed[i][j]
             blocks.append(
                 input_block(
                     task_block(i, point),
@@ -157,6 +225,17 @@ def build_estimate_modal(
     confidence_options = [
         {"text": plain(label), "value": str(value)} for value, label in CONFIDENCE_LABELS.items()
     ]
+    if current is not None:
+        chosen, familiarity_hint = current.familiarity, FAMILIARITY_HINT
+    elif last_familiarity in Familiarity._value2member_map_:
+        chosen = last_familiarity
+        familiarity_hint = "Preselected: your choice last time. " + FAMILIARITY_HINT
+    else:
+        chosen = DEFAULT_FAMILIARITY.value
+        familiarity_hint = (
+            "Preselected for your first estimate; change it if this is new to you. "
+            + FAMILIARITY_HINT
+        )
     familiarity_options = [
         {
             "text": plain(f"{label} (×{multiplier_text(kind.value)})"),
@@ -176,8 +255,8 @@ def build_estimate_modal(
         input_block(
             EstimateField.FAMILIARITY,
             "How familiar is this work?",
-            _radio(familiarity_options, current.familiarity if current is not None else None),
-            hint="The multiplier scales your range in the combined estimate; it is shown to all.",
+            _radio(familiarity_options, chosen),
+            hint=familiarity_hint,
         ),
         input_block(
             EstimateField.ASSUMPTIONS,
@@ -191,6 +270,73 @@ def build_estimate_modal(
             optional=True,
         ),
         context("Nobody sees your numbers until the reveal. You can change them until then."),
+    ]
+    return modal(
+        callback_id=Callback.ESTIMATE_FORM,
+        title=f"Estimate {rnd.ref}",
+        submit="Save",
+        blocks=blocks,
+        metadata=RoundMeta(round=rnd.number, channel=channel).encode(),
+    )
+
+
+FAMILIARITY_HINT = "The multiplier scales your range in the plan; everyone sees it."
+
+
+def _quick_modal(
+    rnd: EstimateRound,
+    tasks: Sequence[EstimateTask | str],
+    current: Estimate | None,
+    *,
+    channel: str | None,
+    sizes: dict[str, tuple[float, float, float]],
+) -> dict[str, Any]:
+    """A quick round's form: per task one number (most likely) or a size, and assumptions."""
+    names = task_names(tasks, rnd)
+    typed = typed_answers(current)
+    ranges = stored_ranges(current)
+    unit = rnd.unit
+    blocks: list[dict[str, Any]] = [
+        section(
+            render(
+                "estimates/form_intro.md.j2",
+                ref=rnd.ref,
+                topic=truncate(rnd.topic, 200),
+                unit=unit,
+                several=len(names) > 1,
+                quick=True,
+                sizes=sizes_text(sizes_for(unit, sizes), unit),
+            )
+        )
+    ]
+    for i, name in enumerate(names):
+        if i < len(typed) and typed[i]:
+            initial = typed[i][0]
+        elif i < len(ranges):
+            initial = typed_text(ranges[i][1], unit)
+        else:
+            initial = ""
+        label = truncate(name, 100) if len(names) > 1 else f"Most likely ({unit}) or a size"
+        blocks.append(
+            input_block(
+                task_block(i, QUICK_FIELD),
+                label,
+                text_input(initial, max_length=NUMBER_MAX_LENGTH, placeholder="3, 4h, 2w or M"),
+            )
+        )
+    blocks += [
+        input_block(
+            EstimateField.ASSUMPTIONS,
+            "Assumptions and unknowns",
+            text_input(
+                current.assumptions if current is not None else "",
+                multiline=True,
+                max_length=TEXT_MAX,
+                placeholder="Assumes the payment API batches; if not, +3-5d",
+            ),
+            optional=True,
+        ),
+        context("Nobody sees your answers until the reveal. You can change them until then."),
     ]
     return modal(
         callback_id=Callback.ESTIMATE_FORM,
@@ -234,12 +380,69 @@ def _number(values: Values, block: str, unit: str, errors: dict[str, str]) -> fl
     return value
 
 
-def parse_estimate_form(
-    values: Values, rnd: EstimateRound, tasks: Sequence[EstimateTask | str]
+def _assumptions(values: Values, errors: dict[str, str]) -> str:
+    assumptions = text_value(values, EstimateField.ASSUMPTIONS)
+    if len(assumptions) > TEXT_MAX:
+        errors[EstimateField.ASSUMPTIONS] = (
+            f"Assumptions can be at most {TEXT_MAX} characters (they have {len(assumptions)})."
+        )
+    return assumptions
+
+
+def _parse_quick(
+    values: Values,
+    rnd: EstimateRound,
+    tasks: Sequence[EstimateTask | str],
+    sizes: dict[str, tuple[float, float, float]],
 ) -> tuple[ParsedEstimate | None, dict[str, str]]:
-    """Validate a submission. Returns (estimate, {}) or (None, {block_id: sentence})."""
+    """A quick round: one number (most likely) or a size per task. A number is kept as a
+    point (the reveal widens it); a size as the team's range for it."""
     errors: dict[str, str] = {}
     ranges: list[tuple[float, float, float]] = []
+    typed: list[list[str]] = []
+    in_unit = sizes_for(rnd.unit, sizes)
+    for i, _name in enumerate(task_names(tasks, rnd)):
+        block = task_block(i, QUICK_FIELD)
+        raw = text_value(values, block).strip()
+        size = raw.upper()
+        if size in in_unit:
+            ranges.append(in_unit[size])
+            typed.append([size])
+            continue
+        value = _number(values, block, rnd.unit, errors)
+        if value is not None:
+            ranges.append((value, value, value))
+            typed.append([raw])
+        elif raw and block in errors:
+            errors[block] = truncate(errors[block] + " Or a size: S, M, L or XL.", 150)
+    assumptions = _assumptions(values, errors)
+    if errors:
+        return None, errors
+    return (
+        ParsedEstimate(
+            ranges=ranges,
+            confidence=estimation.QUICK_CONFIDENCE,
+            familiarity=Familiarity.DONE,
+            assumptions=assumptions,
+            typed=typed,
+        ),
+        {},
+    )
+
+
+def parse_estimate_form(
+    values: Values,
+    rnd: EstimateRound,
+    tasks: Sequence[EstimateTask | str],
+    sizes: dict[str, tuple[float, float, float]] | None = None,
+) -> tuple[ParsedEstimate | None, dict[str, str]]:
+    """Validate a submission. Returns (estimate, {}) or (None, {block_id: sentence}).
+    ``sizes``: the team's T-shirt sizes (a quick round; the defaults fill the rest)."""
+    if rnd.mode == RoundMode.QUICK:
+        return _parse_quick(values, rnd, tasks, sizes or {})
+    errors: dict[str, str] = {}
+    ranges: list[tuple[float, float, float]] = []
+    typed: list[list[str]] = []
     for i, _name in enumerate(task_names(tasks, rnd)):
         best, likely, worst = (
             _number(values, task_block(i, point), rnd.unit, errors) for point in POINTS
@@ -252,6 +455,7 @@ def parse_estimate_form(
             errors[task_block(i, "worst")] = "The worst case can't be below the best case."
         if best is not None and likely is not None and worst is not None:
             ranges.append((best, likely, worst))
+            typed.append([text_value(values, task_block(i, point)).strip() for point in POINTS])
     confidence_raw = select_value(values, EstimateField.CONFIDENCE)
     confidence = int(confidence_raw) if confidence_raw in ("50", "80", "90") else None
     if confidence not in estimation.CONFIDENCES:
@@ -259,11 +463,7 @@ def parse_estimate_form(
     familiarity_raw = select_value(values, EstimateField.FAMILIARITY)
     if familiarity_raw not in Familiarity._value2member_map_:
         errors[EstimateField.FAMILIARITY] = "Pick how familiar this work is."
-    assumptions = text_value(values, EstimateField.ASSUMPTIONS)
-    if len(assumptions) > TEXT_MAX:
-        errors[EstimateField.ASSUMPTIONS] = (
-            f"Assumptions can be at most {TEXT_MAX} characters (they have {len(assumptions)})."
-        )
+    assumptions = _assumptions(values, errors)
     if errors:
         return None, errors
     assert confidence is not None and familiarity_raw is not None
@@ -273,6 +473,7 @@ def parse_estimate_form(
             confidence=confidence,
             familiarity=Familiarity(familiarity_raw),
             assumptions=assumptions,
+            typed=typed,
         ),
         {},
     )

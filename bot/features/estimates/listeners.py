@@ -17,7 +17,7 @@ from slack_bolt import Ack, App, Respond
 from bot.core import durations, people
 from bot.core.blocks import ephemeral
 from bot.core.commands import Request, SlashCommand
-from bot.core.dates import zone
+from bot.core.dates import unreadable, zone
 from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
 from bot.features.estimates import texts, views
@@ -26,6 +26,7 @@ from bot.features.estimates.buttons import (
     clicker,
     handle_add,
     handle_again_click,
+    handle_details_click,
     handle_facilitator_click,
 )
 from bot.features.estimates.calibration import CalibrationRecord, calibration
@@ -33,7 +34,9 @@ from bot.features.estimates.command import EstimateCommand, parse_deadline, pars
 from bot.features.estimates.forms import (
     RoundMeta,
     parse_estimate_form,
+    scale_of,
 )
+from bot.features.estimates.sizes import sizes_command
 from bot.features.estimates.work import combined_of
 from storage import estimates as repo
 from storage.db import Database
@@ -47,7 +50,7 @@ from storage.estimate_work import (
     schedule_refresh,
 )
 from storage.invocations import Creates, made_before, record_made
-from storage.models import utcnow
+from storage.models import RoundMode, utcnow
 from storage.notices import DmAbout
 from storage.people import Person
 from storage.submissions import first_submission
@@ -62,6 +65,7 @@ def register(app: App) -> None:
     app.action(Action.ESTIMATE_REVEAL)(guarded(handle_facilitator_click))
     app.action(Action.ESTIMATE_CANCEL)(guarded(handle_facilitator_click))
     app.action(Action.ESTIMATE_AGAIN)(guarded(handle_again_click))
+    app.action(Action.ESTIMATE_DETAILS)(guarded(handle_details_click))
     app.view(Callback.ESTIMATE_FORM)(guarded(handle_estimate_submission))
     app.shortcut(Callback.ESTIMATE_SHORTCUT)(guarded(handle_estimate_this))
 
@@ -78,6 +82,7 @@ def estimate_command() -> SlashCommand[EstimateCommand]:
     table.add("show", answer=_answer_show)
     table.add("actual", answer=_answer_actual)
     table.add(*FACILITATOR, answer=_answer_facilitator)
+    table.add("sizes", answer=_answer_sizes)
     return table
 
 
@@ -120,6 +125,10 @@ def _answer_show(cmd: EstimateCommand, request: Request, person: Person) -> dict
     return ephemeral(text, blocks)
 
 
+def _answer_sizes(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+    return ephemeral(sizes_command(request.db, team=request.team, text=cmd.text, person=person))
+
+
 def _answer_actual(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
     return ephemeral(_actual(cmd, request.db, request.team, _viewer(request, person)))
 
@@ -152,10 +161,7 @@ def _start(
         now_local = utcnow().astimezone(zone(person.tz))
         deadline = parse_deadline(cmd.deadline, now_local)
         if deadline is None:
-            raise InvalidInput(
-                f"I can't read the deadline {cmd.deadline[:60]!r}: try `by Friday 15:00`, "
-                "`by tomorrow 9:00` or `by 2026-12-04 15:00`."
-            )
+            raise InvalidInput(unreadable(cmd.deadline, times=True))
         if deadline <= now_local:
             raise InvalidInput("That deadline has passed already; pick one in the future.")
         deadline = deadline.astimezone(UTC)
@@ -168,6 +174,7 @@ def _start(
         invitees=cmd.invitees,
         deadline_at=deadline,
         decision_number=cmd.decision_number,
+        mode=RoundMode.QUICK if cmd.quick else RoundMode.RANGE,
     )
     with db.session() as session:
         earlier = made_before(
@@ -235,8 +242,9 @@ def handle_estimate_submission(
     with db.read() as session:
         rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer)
         tasks = repo.tasks_of(session, rnd)
+        sizes = repo.team_sizes(session, team_id=team, scale=scale_of(rnd.unit))
     values = (view.get("state") or {}).get("values") or {}
-    parsed, errors = parse_estimate_form(values, rnd, tasks)
+    parsed, errors = parse_estimate_form(values, rnd, tasks, sizes)
     if errors:
         ack(response_action="errors", errors=errors)
         return
@@ -254,6 +262,7 @@ def handle_estimate_submission(
             confidence=parsed.confidence,
             familiarity=parsed.familiarity,
             assumptions=parsed.assumptions,
+            typed=parsed.typed,
         )
         if everyone:
             repo.reveal(session, rnd=rnd, actor_id=None, why="everyone invited estimated")
@@ -297,6 +306,7 @@ def handle_estimate_this(
         tasks=cmd.tasks if cmd.name == "new" else [],
         invitees=cmd.invitees if cmd.name == "new" else [],
         thread_ts=str(message.get("thread_ts") or message["ts"]),
+        mode=RoundMode.QUICK if cmd.name == "new" and cmd.quick else RoundMode.RANGE,
     )
     with db.session() as session:
         rnd = repo.create_round(

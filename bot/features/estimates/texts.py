@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from bot.core.render import Mrkdwn, mention, render, truncate
+from bot.core.render import Mrkdwn, mention, render
 from bot.features.estimates import estimation
 from bot.features.estimates.calibration import Calibration, calibration_sentence
 from bot.features.estimates.forms import (
-    number_text,
-    stored_ranges,
     task_names,
 )
 from bot.features.estimates.views import (
-    NAME_IN_LINE,
     Tasks,
+    answer_lines,
     duration_text,
     familiarity_label,
-    line_text,
     slack_date,
 )
 from storage.models import (
     Estimate,
     EstimateRound,
+    RoundMode,
 )
 
 TEXT_LIMIT = 12_000  # a text-only message (DM, ephemeral): cut visibly beyond this
@@ -29,16 +27,8 @@ TEXT_LIMIT = 12_000  # a text-only message (DM, ephemeral): cut visibly beyond t
 def confirmation_text(rnd: EstimateRound, tasks: Tasks, estimate: Estimate) -> str:
     """The private confirmation of one's own numbers (to that person only)."""
     familiarity, multiplier = familiarity_label(estimate.familiarity)
-    lines = [
-        line_text(
-            "range",
-            name=truncate(name, NAME_IN_LINE),
-            best=number_text(r[0]),
-            likely=number_text(r[1]),
-            worst=number_text(r[2]),
-        )
-        for name, r in zip(task_names(tasks, rnd), stored_ranges(estimate), strict=False)
-    ]
+    quick = rnd.mode == RoundMode.QUICK
+    lines = answer_lines(task_names(tasks, rnd), estimate, quick=quick)
     return render(
         "estimates/confirmation.md.j2",
         limit=TEXT_LIMIT,
@@ -50,6 +40,7 @@ def confirmation_text(rnd: EstimateRound, tasks: Tasks, estimate: Estimate) -> s
         familiarity=familiarity,
         multiplier=multiplier,
         assumptions=estimate.assumptions.strip(),
+        quick=quick,
     )
 
 

@@ -8,9 +8,10 @@ what it learns is written with the row's "done" (``Job.after_send``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,8 @@ from bot.core.slack_api import conversation_facts
 from bot.engine.posting import post_once
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind, raise_if_permanent
 from bot.features.estimates import estimation, texts, views
+from bot.features.estimates.chart import ChartRow
+from bot.features.estimates.forms import stored_ranges, typed_answers
 from storage import channels
 from storage import decisions as decision_repo
 from storage import estimates as repo
@@ -35,7 +38,15 @@ from storage.estimate_work import (
     schedule_refresh,
     schedule_shown,
 )
-from storage.models import DueWork, Estimate, EstimateRound, RoundState
+from storage.models import (
+    SIZES,
+    DueWork,
+    Estimate,
+    EstimateRound,
+    Familiarity,
+    RoundMode,
+    RoundState,
+)
 from storage.notices import DmAbout, schedule_notice
 
 log = logging.getLogger(__name__)
@@ -54,26 +65,54 @@ def _locked(session: Session, item: DueWork) -> EstimateRound:
 
 def combined_of(rnd: EstimateRound) -> estimation.Combined | None:
     """The figures computed at the reveal (stored with the round), or None."""
-    if not rnd.result:
-        return None
-    data = json.loads(rnd.result)
-    data["spreads"] = [estimation.TaskSpread(**s) for s in data.get("spreads", [])]
-    data["outliers"] = [estimation.Outlier(**o) for o in data.get("outliers", [])]
-    data["person_totals"] = [estimation.PersonTotal(**p) for p in data.get("person_totals", [])]
-    return estimation.Combined(**data)
+    return estimation.combined_from_json(rnd.result)
 
 
 def person_estimates(estimates: list[Estimate]) -> list[estimation.PersonEstimate]:
+    """Everyone's numbers as they gave them (a quick round's single number is a point)."""
     return [
         estimation.PersonEstimate(
             user_id=e.user_id,
-            ranges=[tuple(r) for r in json.loads(e.ranges)],  # type: ignore[misc]
+            ranges=stored_ranges(e),
             confidence=e.confidence,
             familiarity=e.familiarity,
             assumptions=e.assumptions,
         )
         for e in estimates
     ]
+
+
+def sizes_used(estimates: list[Estimate]) -> bool:
+    return any(answer in SIZES for e in estimates for task in typed_answers(e) for answer in task)
+
+
+def planned_people(
+    rnd: EstimateRound, estimates: list[Estimate], widening: estimation.Widening
+) -> list[estimation.PersonEstimate]:
+    """What the plan pools: a ranged round's estimates as given; in a quick round each
+    number widened into a range (a size is the team's range already), at 80%, unscaled."""
+    people = person_estimates(estimates)
+    if rnd.mode != RoundMode.QUICK:
+        return people
+    planned = []
+    for person, e in zip(people, estimates, strict=True):
+        typed = typed_answers(e)
+        ranges = []
+        for index, (best, likely, worst) in enumerate(person.ranges):
+            is_size = index < len(typed) and typed[index][:1] and typed[index][0] in SIZES
+            ranges.append(
+                (best, likely, worst) if is_size else estimation.quick_range(likely, widening)
+            )
+        planned.append(
+            estimation.PersonEstimate(
+                user_id=person.user_id,
+                ranges=ranges,
+                confidence=estimation.QUICK_CONFIDENCE,
+                familiarity=Familiarity.DONE,
+                assumptions=person.assumptions,
+            )
+        )
+    return planned
 
 
 def _message(session: Session, rnd: EstimateRound) -> tuple[str, list[dict[str, Any]]]:
@@ -83,9 +122,7 @@ def _message(session: Session, rnd: EstimateRound) -> tuple[str, list[dict[str, 
             session, team_id=rnd.team_id, decision_id=rnd.decision_id
         )
         decision_ref = d.ref
-    assumptions = None
-    if rnd.state == RoundState.REVEALED:  # everyone's, for the sentence to paste
-        assumptions = [e.assumptions for e in repo.estimates_of(session, rnd) if e.assumptions]
+    estimates = repo.estimates_of(session, rnd) if rnd.state == RoundState.REVEALED else []
     return views.build_round_message(
         rnd,
         repo.tasks_of(session, rnd),
@@ -93,8 +130,15 @@ def _message(session: Session, rnd: EstimateRound) -> tuple[str, list[dict[str, 
         repo.invited(session, rnd),
         combined_of(rnd),
         decision_ref,
-        assumptions=assumptions,
+        people=person_estimates(estimates),
+        sizes_used=sizes_used(estimates),
     )
+
+
+def message_digest(text: str, blocks: list[dict[str, Any]]) -> str:
+    """What a round's message shows, as a sha256: a refresh that would send the same skips."""
+    body = json.dumps([text, blocks], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def handle_post(job: Job) -> bool:
@@ -120,6 +164,7 @@ def handle_post(job: Job) -> bool:
         repo.set_post_result(
             session, rnd=current, message_ts=resp["ts"], error=None, private=private
         )
+        repo.set_message_digest(session, rnd=current, digest=message_digest(text, blocks))
         # whatever changed while it was being posted (an estimate, a reveal) shows next
         schedule_refresh(session, rnd=current)
     return True
@@ -142,7 +187,15 @@ def handle_refresh(job: Job) -> bool:
         if not rnd.message_ts:
             return False  # not posted yet: the post shows the current state
         text, blocks = _message(session, rnd)
+    digest = message_digest(text, blocks)
+    if digest == rnd.message_digest:
+        return False  # the message shows this already: an update would change nothing
     job.client.chat_update(channel=rnd.channel_id, ts=rnd.message_ts, text=text, blocks=blocks)
+    # Its own short unit, not the row's "done" (``job.after_send``): that one holds the outbox
+    # row while a click that locks the round (then schedules this refresh) waits the other way
+    # round, a deadlock on Postgres. Lost here, the worst is one more identical update.
+    with job.db.session() as session:
+        repo.set_message_digest(session, rnd=_load(session, job.item), digest=digest)
     return True
 
 
@@ -155,7 +208,11 @@ def handle_compute(job: Job) -> bool:
             return False
         tasks = repo.tasks_of(session, rnd)
         estimates = repo.estimates_of(session, rnd)
-    people = person_estimates(estimates)
+        widening = None
+        if rnd.mode == RoundMode.QUICK:
+            ratios = repo.actual_ratios(session, team_id=rnd.team_id)
+            widening = estimation.widening_from(ratios)
+    people = planned_people(rnd, estimates, widening or estimation.DEFAULT_WIDENING)
     if not people:
         return False
     combined = estimation.combine(
@@ -165,6 +222,7 @@ def handle_compute(job: Job) -> bool:
         samples=SAMPLES,
         seed=rnd.id or 0,
     )
+    combined = replace(combined, widening=widening)
     parts = len(views.build_detail_messages(rnd, tasks, estimates))
 
     def store(session: Session) -> None:
@@ -233,24 +291,48 @@ def handle_details(job: Job) -> bool:
     return True
 
 
+def chart_rows(
+    rnd: EstimateRound,
+    estimates: list[Estimate],
+    combined: estimation.Combined,
+    labels: dict[str, str],
+) -> list[ChartRow]:
+    """Each person's totals as they said them, and the plan's (its 5th to 95th percentile of
+    their draws: widened to 90%, multiplier included) only where the plan adjusted them."""
+    totals = {t.user_id: t for t in combined.person_totals}
+    quick = rnd.mode == RoundMode.QUICK
+    rows = []
+    for person in person_estimates(estimates):
+        total = totals.get(person.user_id)
+        why = (
+            "widened from a single number"
+            if quick
+            else views.adjustment_why(estimation.adjustment(person))
+        )
+        adjusted = (total.best, total.likely, total.worst) if total is not None and why else None
+        rows.append(
+            ChartRow(
+                label=labels.get(person.user_id, person.user_id),
+                said=estimation.stated_total(person.ranges),
+                adjusted=adjusted,
+                why=why if adjusted is not None else "",
+            )
+        )
+    return rows
+
+
 def handle_chart(job: Job) -> bool:
-    from bot.features.estimates.chart import render_chart
+    from bot.features.estimates.chart import alt_text, render_chart
 
     with job.db.read() as session:
         rnd = _load(session, job.item)
+        estimates = repo.estimates_of(session, rnd) if rnd.state == RoundState.REVEALED else []
     combined = combined_of(rnd)
-    if combined is None or not combined.person_totals:
+    if combined is None or not estimates:
         return False
-    # each person's total as the combined estimate sees it (widened to their confidence,
-    # scaled by their familiarity), so the bars and the pooled 50%/90% lines agree
-    totals = combined.person_totals
-    labels = _names(job, [t.user_id for t in totals])
-    png = render_chart(
-        [(labels[t.user_id], t.best, t.likely, t.worst) for t in totals],
-        combined,
-        rnd.unit,
-        f"{rnd.ref}: {rnd.topic}",
-    )
+    labels = _names(job, [e.user_id for e in estimates])
+    rows = chart_rows(rnd, estimates, combined, labels)
+    png = render_chart(rows, combined, rnd.unit, f"{rnd.ref}: {rnd.topic}")
     try:
         job.client.files_upload_v2(
             channel=rnd.channel_id,
@@ -258,6 +340,7 @@ def handle_chart(job: Job) -> bool:
             content=png,
             filename=f"{rnd.ref}.png",
             title=f"{rnd.ref} estimates",
+            alt_txt=alt_text(rows, combined, rnd.unit),
         )
     except SlackApiError as exc:
         raise_if_permanent(exc, f"add the chart to {rnd.ref}'s thread")
