@@ -15,6 +15,7 @@ from adr_files.vocabulary import (
     ASK_FIELDS,
     ASK_ROLES,
     DISSENT_LABELS,
+    OLD_STANCE_LABELS,
     OUTCOME_LABELS,
     STANCE_FIELDS,
     STANCE_LABELS,
@@ -65,6 +66,7 @@ def _choice(text: str, labels: dict[str, str]) -> str | None:
 def parse_stances(body: str) -> list[StanceRecord] | None:
     """A Stances section written by ``write.py``; None when the body is not in that syntax."""
     kinds = {_key(label): kind for kind, label in STANCE_LABELS.items()}
+    kinds |= {_key(label): kind for label, kind in OLD_STANCE_LABELS.items()}
     texts = {_key(label): attribute for attribute, label in STANCE_FIELDS.items()}
     items = _items(body)
     stances: list[StanceRecord] = []

@@ -11,7 +11,9 @@ LINK_LABELS = {
     "amended_by": "Amended by",
     "relates": "Relates to",
 }
-STANCE_LABELS = {"agree": "Agree", "disagree_and_commit": "Disagree and commit", "block": "Block"}
+STANCE_LABELS = {"agree": "Agree", "disagree_and_commit": "Disagree & commit", "block": "Block"}
+# Labels files written before may use, still read: the stance value each stands for.
+OLD_STANCE_LABELS = {"Disagree and commit": "disagree_and_commit"}
 STANCE_FIELDS = {"concern": "Concern", "change_my_mind": "Would change my mind", "reason": "Reason"}
 ASK_FIELDS = {
     "concern": "Concern",

@@ -25,7 +25,7 @@ text (even text with headings or lists in it) stays inside its field::
     ## Stances
 
     - Agree: Ana Lima (@U0123ABC)
-    - Disagree and commit: Bo (@U0456DEF)
+    - Disagree & commit: Bo (@U0456DEF)
       - Concern: Kafka is new to us,
         and the on-call rota is thin.
       - Would change my mind: a load test at twice today's peak
@@ -46,9 +46,10 @@ text (even text with headings or lists in it) stays inside its field::
       - Concern: …
       - Concern came true: yes | no | too early to tell
 
-Stance labels: Agree, Disagree and commit, Block; fields Concern, Would change my mind,
-Reason, and Committed (yes/no, written only when it differs from the kind: disagree-and-commit
-is committed, the others are not). Review items: Due, Outcome (worked / partly / didn't
+Stance labels: Agree, Disagree & commit (read as well: Disagree and commit, as files written
+before said), Block; fields Concern, Would change my mind, Reason, and Committed (yes/no,
+written only when it differs from the kind: disagree-and-commit is committed, the others are
+not). Review items: Due, Outcome (worked / partly / didn't
 work), then Owner or Dissenter per person asked, with fields Concern, Concern came true,
 Outcome, What happened, Evidence, Learned. Empty values are left out.
 

@@ -19,7 +19,8 @@ the file names of the decisions it links to only.
 Supersede and amend are written on both decisions' files (as adr-tools' `adr link` does), so
 a link one file stated comes back on the other file too; relates-to only on the file that
 said it. The exported review is the newest answered round, else the newest unanswered one
-(scheduled and open rounds are not history yet; the review date carries the plan). People
+(scheduled and open rounds are not history yet; the review date carries the plan, as the day
+it is asked: a weekend date is written as the Monday after, as the card shows it). People
 named on a decision come first as Slack users (in the order they were added), then the names
 kept as text (decided: the order of a file mixing the two is not kept).
 ``export_to_dir`` writes ``NNNN-slug.md`` files and ``README.md``, deterministically, and
@@ -45,6 +46,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
+from storage import rules
 from storage.adr_export_origin import TYPED, as_read
 from storage.models import (
     Decision,
@@ -244,7 +246,8 @@ def _page_records(
             consulted=people["consulted"],
             informed=people["informed"],
             tags=r.tags.split(),
-            review_date=r.review_date,
+            # the day it is asked (a weekend date moves to Monday), as the card shows it
+            review_date=rules.review_day(r.review_date) if r.review_date else None,
             links=links.get(r.id, []),
             extra=[(h, b) for h, b in extra],
             stances=[

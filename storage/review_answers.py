@@ -25,7 +25,7 @@ from storage.reviews import (
     _asks,
     _close,
     get_review,
-    schedule_review,
+    next_ask_after_snooze,
     work_key,
 )
 
@@ -219,7 +219,8 @@ def record_dissent(
 def snooze(
     session: Session, *, team_id: str, review_id: int, user_id: str, due_at: datetime, label: str
 ) -> Review:
-    """ "Too early — ask again in …": close this round and schedule the next one."""
+    """ "Too early — ask again in …": close this round and schedule the next ask (the planned
+    review, if it comes first: ``reviews.next_ask_after_snooze``). Returns the next round."""
     review = get_review(session, team_id=team_id, review_id=review_id, for_update=True)
     if review.state not in LIVE:
         raise Conflict("This review is already closed.")
@@ -237,6 +238,6 @@ def snooze(
         round=review.round,
         until=label,
     )
-    return schedule_review(
+    return next_ask_after_snooze(
         session, decision=decision, due_at=due_at, timezone=review.timezone, actor_id=user_id
     )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from storage.models import Decision, DecisionMember, Review, ReviewAsk, ReviewState, Role
-from storage.reviews import LIVE, _asks
+from storage.reviews import _asks
 
 
 @dataclass
@@ -21,6 +21,7 @@ class ReviewSummary:
     latest: Review | None
     asks: list[ReviewAsk]
     next_due: datetime | None
+    next_timezone: str | None = None  # the zone the next review is asked in
 
 
 def review_summary(session: Session, *, decision: Decision) -> ReviewSummary:
@@ -35,12 +36,15 @@ def review_summary(session: Session, *, decision: Decision) -> ReviewSummary:
     )
     latest = next((r for r in rounds if r.state != ReviewState.CANCELLED), None)
     answered = next((r for r in rounds if r.outcome is not None), None)
-    live = next((r for r in rounds if r.state in LIVE), None)
+    # the next ask: an extra one (`/adr review N`, a snooze) may come before the planned one
+    scheduled = [r for r in rounds if r.state == ReviewState.SCHEDULED]
+    upcoming = min(scheduled, key=lambda r: r.due_at) if scheduled else None
     shown = answered or latest
     return ReviewSummary(
         latest=shown,
         asks=_asks(session, shown) if shown is not None else [],
-        next_due=live.due_at if live is not None and live.state == ReviewState.SCHEDULED else None,
+        next_due=upcoming.due_at if upcoming is not None else None,
+        next_timezone=upcoming.timezone if upcoming is not None else None,
     )
 
 

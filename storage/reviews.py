@@ -96,37 +96,47 @@ def live_review(session: Session, *, decision: Decision) -> Review | None:
     ).scalar_one_or_none()
 
 
-def schedule_review(
-    session: Session, *, decision: Decision, due_at: datetime, timezone: str, actor_id: str
-) -> Review:
-    """Make sure the decision has a review due at ``due_at``: move a scheduled one, or start
-    the next round. An open review (already asked) is cancelled and replaced."""
-    current = live_review(session, decision=decision)
-    if current is not None and current.state == ReviewState.SCHEDULED:
-        current.due_at = due_at
-        current.timezone = timezone
-        session.add(current)
-        due_work.reschedule(
-            session, team_id=decision.team_id, key=work_key(current.id, "open"), due_at=due_at
-        )
-        record_event(
-            session,
-            decision=decision,
-            actor_id=actor_id,
-            kind="review_scheduled",
-            due_at=due_at.isoformat(),
-        )
-        session.flush()
-        return current
-    if current is not None:
-        _close(session, current, ReviewState.CANCELLED)
+def _scheduled(session: Session, *, decision: Decision) -> list[Review]:
+    """The decision's rounds waiting to be asked, soonest first."""
+    return list(
+        session.execute(
+            select(Review)
+            .where(
+                Review.team_id == decision.team_id,
+                Review.decision_id == decision.id,
+                Review.state == ReviewState.SCHEDULED,
+            )
+            .order_by(Review.due_at, Review.round)
+        ).scalars()
+    )
+
+
+def planned_review(session: Session, *, decision: Decision) -> Review | None:
+    """The review the review date planned: the scheduled round due last. An extra ask
+    (`/adr review N`, or "ask again in …" answered on one) is only ever added before it, so
+    moving the review date moves this round and leaves the extra asks alone."""
+    scheduled = _scheduled(session, decision=decision)
+    return scheduled[-1] if scheduled else None
+
+
+def _new_round(session: Session, *, decision: Decision, due_at: datetime, timezone: str) -> Review:
+    """A new round due at ``due_at`` with its outbox row. Rounds are numbered in the order
+    they are asked: a scheduled round due later (the planned review, when this one is an
+    extra ask) moves up one number."""
     last_round = session.execute(
         select(func.max(Review.round)).where(Review.decision_id == decision.id)
     ).scalar_one()
+    number = (last_round or 0) + 1
+    later = [r for r in _scheduled(session, decision=decision) if r.due_at > due_at]
+    for shifted in sorted(later, key=lambda r: r.round, reverse=True):
+        number = min(number, shifted.round)
+        shifted.round += 1
+        session.add(shifted)
+        session.flush()  # one at a time, highest first: (decision, round) stays unique
     review = Review(
         team_id=decision.team_id,
         decision_id=decision.id,  # type: ignore[arg-type]
-        round=(last_round or 0) + 1,
+        round=number,
         due_at=due_at,
         timezone=timezone,
         state=ReviewState.SCHEDULED,
@@ -141,6 +151,41 @@ def schedule_review(
         key=work_key(review.id, "open"),
         due_at=due_at,
     )
+    return review
+
+
+def _cancel_open(session: Session, *, decision: Decision, keep: Review | None = None) -> None:
+    """Close the round already asked and not answered (but ``keep``), with its reminders:
+    one question about a decision is open at a time."""
+    stmt = select(Review).where(
+        Review.team_id == decision.team_id,
+        Review.decision_id == decision.id,
+        Review.state == ReviewState.OPEN,
+    )
+    if keep is not None:
+        stmt = stmt.where(Review.id != keep.id)
+    for review in list(session.execute(stmt).scalars()):
+        _close(session, review, ReviewState.CANCELLED)
+
+
+def schedule_review(
+    session: Session, *, decision: Decision, due_at: datetime, timezone: str, actor_id: str
+) -> Review:
+    """Make sure the decision has its planned review due at ``due_at``: move the planned
+    round (``planned_review``), or start the next round. With no round planned, one already
+    asked and still open is cancelled and replaced."""
+    current = planned_review(session, decision=decision)
+    if current is not None:
+        current.due_at = due_at
+        current.timezone = timezone
+        session.add(current)
+        due_work.reschedule(
+            session, team_id=decision.team_id, key=work_key(current.id, "open"), due_at=due_at
+        )
+        review = current
+    else:
+        _cancel_open(session, decision=decision)
+        review = _new_round(session, decision=decision, due_at=due_at, timezone=timezone)
     record_event(
         session,
         decision=decision,
@@ -148,6 +193,61 @@ def schedule_review(
         kind="review_scheduled",
         due_at=due_at.isoformat(),
     )
+    session.flush()
+    return review
+
+
+def ask_now(
+    session: Session, *, decision: Decision, now: datetime, timezone: str, actor_id: str
+) -> Review | None:
+    """`/adr review N`: ask the author and deciders now, in a round of its own due ``now``
+    (the commit wakes the dispatcher, which asks at once), and keep the planned review as it
+    is. A round asked before and still open is cancelled: its question is asked again now.
+    Returns the planned review that stays (None when none is planned, or when it is due
+    already: then it is the one asked now)."""
+    _cancel_open(session, decision=decision)
+    planned = planned_review(session, decision=decision)
+    if planned is not None and planned.due_at <= now:
+        # The planned review is due (the dispatcher has not got to it): ask it now, once.
+        schedule_review(
+            session, decision=decision, due_at=now, timezone=planned.timezone, actor_id=actor_id
+        )
+        return None
+    review = _new_round(session, decision=decision, due_at=now, timezone=timezone)
+    record_event(
+        session,
+        decision=decision,
+        actor_id=actor_id,
+        kind="review_asked_now",
+        round=review.round,
+        planned=planned.due_at.isoformat() if planned is not None else None,
+    )
+    session.flush()
+    return planned
+
+
+def next_ask_after_snooze(
+    session: Session, *, decision: Decision, due_at: datetime, timezone: str, actor_id: str
+) -> Review:
+    """ "Too early — ask again in …" (the round answered is closed already): the next ask at
+    ``due_at``; when the planned review comes first, it is the next ask and nothing is added;
+    when it comes later, it stays and a round due at ``due_at`` is added before it."""
+    planned = planned_review(session, decision=decision)
+    if planned is None:
+        return schedule_review(
+            session, decision=decision, due_at=due_at, timezone=timezone, actor_id=actor_id
+        )
+    if planned.due_at <= due_at:
+        return planned
+    review = _new_round(session, decision=decision, due_at=due_at, timezone=timezone)
+    record_event(
+        session,
+        decision=decision,
+        actor_id=actor_id,
+        kind="review_scheduled",
+        due_at=due_at.isoformat(),
+    )
+    session.flush()
     return review
 
 
@@ -189,13 +289,15 @@ def open_review(
     session: Session, *, team_id: str, review_id: int, now: datetime, nudge_at: datetime
 ) -> Review | None:
     """Fan a due review out into one message per person (idempotent: re-running after a
-    crash finds the rows and keys already there and adds nothing)."""
+    crash finds the rows and keys already there and adds nothing). A round still open from
+    an earlier ask (`/adr review N`) is cancelled with its reminders: this one asks again."""
     review = get_review(session, team_id=team_id, review_id=review_id, for_update=True)
     if review.state not in LIVE:
         return None
     decision = session.execute(
         select(Decision).where(Decision.team_id == team_id, Decision.id == review.decision_id)
     ).scalar_one()
+    _cancel_open(session, decision=decision, keep=review)
     review.state = ReviewState.OPEN
     session.add(review)
     owners = list(

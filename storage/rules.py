@@ -11,12 +11,15 @@ shows them, so they live below both; ARCHITECTURE.md lists where every rule live
 - **RICE** = reach x impact x confidence / effort, in ``Decimal``, rounded half-up to 2
   places; the stored score, the shown score and the form's preview all come from ``rice``.
 - **Waiting long**: a parked item with no decision for ``WAITING_LONG`` (30 days).
+- **The review day**: a review is asked on its review date, or on the Monday after when that
+  falls on a weekend (``review_day``); the card, `/adr show`, App Home and the export show
+  that day, so the date people read is the day they are asked.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from storage.models import DecisionStatus, ParkingState
@@ -95,3 +98,14 @@ def is_waiting_long(*, state: str, created_at: datetime | None, now: datetime) -
     return (
         state == ParkingState.PARKED and created_at is not None and now - created_at >= WAITING_LONG
     )
+
+
+SATURDAY = 5  # date.weekday(): Saturday and Sunday are the weekend
+
+
+def review_day(planned: date) -> date:
+    """The day a review planned for ``planned`` is asked: that day, or the Monday after it
+    when it falls on a weekend."""
+    while planned.weekday() >= SATURDAY:
+        planned += timedelta(days=1)
+    return planned

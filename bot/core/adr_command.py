@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.commands import MENTION, parse_number, unescape_refs
+from bot.core.dates import DATE_EXAMPLES
 from bot.core.render import escape
 from storage.models import DecisionStatus
 from storage.redaction import FIELD_LIST, FIELDS, STANCE
@@ -103,7 +104,7 @@ def parse_adr(text: str) -> AdrCommand:
         if verb == "remind" and not note:
             return AdrCommand(
                 "invalid",
-                error=f"When? For example `/adr remind {number} 2w` or a date like 2027-01-15.",
+                error=f"When? For example `/adr remind {number} next tuesday`: try {DATE_EXAMPLES}.",
             )
         override = False
         if verb == "accept" and note.startswith("--override"):

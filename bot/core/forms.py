@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.core import dates
 from bot.core.ids import Action
 from storage.errors import InvalidInput
 
@@ -50,16 +51,26 @@ def select_value(values: Values, block: str) -> str | None:
     return None
 
 
-def date_value(values: Values, block: str) -> tuple[date | None, str | None]:
-    raw = _element(values, block).get("selected_date")
-    if raw in (None, ""):
+def day_value(values: Values, block: str, *, today: date) -> tuple[date | None, str | None]:
+    """The day typed in a date field ("next tuesday", "in 2 weeks", "2027-03-06": see
+    ``bot.core.dates.read_date``), counted from ``today`` (the person's); (None, None) when
+    left empty, else the one sentence every date field says for what it cannot read.
+
+    A datepicker's ``selected_date`` is still read: a form opened before these fields took
+    typed phrases may be submitted afterwards.
+    """
+    element = _element(values, block)
+    raw = element.get("selected_date")
+    if raw is None:
+        raw = element.get("value")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, None
     if not isinstance(raw, str):
-        return None, "That isn't a date."
-    try:
-        return date.fromisoformat(raw), None
-    except ValueError:
-        return None, "That isn't a date."
+        return None, dates.unreadable("")
+    day = dates.read_date(raw, today=today)
+    if isinstance(day, dates.Unreadable):
+        return None, day.sentence
+    return day, None
 
 
 def time_value(values: Values, block: str) -> str:

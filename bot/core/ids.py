@@ -14,6 +14,7 @@ class Callback(StrEnum):
     # /estimate
     ESTIMATE_FORM = "estimate.form"  # round number in private_metadata
     ESTIMATE_SHORTCUT = "estimate.message"  # message shortcut "Estimate this" (thread rounds)
+    ESTIMATE_DETAILS = "estimate.details"  # the read-only Details modal of a revealed round
     # /parkinglot (item modals carry the item number in private_metadata)
     PARK_FORM = "parking.form"  # channel, thread and permalink in private_metadata
     PARK_SCORE_FORM = "parking.score_form"
@@ -33,6 +34,7 @@ class Action(StrEnum):
     EXPORT = "decision.export"  # on `/adr show N` (value: the number)
     DETAILS = "decision.details"  # on the card: the full record in a modal (value: the number)
     ACCEPT_ANYWAY = "decision.accept_anyway"  # on a blocked card: override, with a note
+    POST_IN = "decision.form.post_in"  # the decision form's "Post in" select (dispatches)
     VALUE = "value"  # the single input element inside every modal input block
     # "Did this decision work?" DMs
     REVIEW_WORKED = "decision.review.worked"
@@ -48,6 +50,7 @@ class Action(StrEnum):
     ESTIMATE_REVEAL = "estimate.reveal"
     ESTIMATE_CANCEL = "estimate.cancel"
     ESTIMATE_AGAIN = "estimate.again"
+    ESTIMATE_DETAILS = "estimate.details"  # a revealed round's other figures, in a modal
     # /parkinglot show (value: the item number)
     PARK_SCORE = "parking.score"
     PARK_ACCEPT = "parking.accept"
@@ -76,6 +79,7 @@ class Field(StrEnum):
     REVIEW_DATE = "review_date"
     SUCCESS = "success_criteria"
     CHANNEL = "channel"
+    POST_IN_WARNING = "channel_warning"  # not an input: "I'm not in that channel" under it
     # stance modals
     CONCERN = "concern"
     CHANGE_MY_MIND = "change_my_mind"

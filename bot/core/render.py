@@ -14,8 +14,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from storage.reviews import BOT_ACTOR
+
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 SECTION_LIMIT = 3000
+BOT_NAME = "Decision Bot"  # what people call the app, wherever they read it
 _ID = re.compile(r"^[UWBCDG][A-Z0-9]{1,31}$")
 
 
@@ -29,9 +32,12 @@ def escape(value: object) -> str:
 
 
 def mention(user_id: str) -> Mrkdwn:
-    """``<@U123>`` for a real user id; anything else is shown escaped, never as markup."""
+    """``<@U123>`` for a real user id; the bot itself (history written by its own scheduled
+    work) by its name; anything else is shown escaped, never as markup."""
     if _ID.match(user_id or ""):
         return Mrkdwn(f"<@{user_id}>")
+    if user_id == BOT_ACTOR:
+        return Mrkdwn(BOT_NAME)
     return Mrkdwn(escape(user_id))
 
 
@@ -39,6 +45,12 @@ def channel_link(channel_id: str) -> Mrkdwn:
     if _ID.match(channel_id or ""):
         return Mrkdwn(f"<#{channel_id}>")
     return Mrkdwn(escape(channel_id))
+
+
+def counted(count: int, one: str, many: str | None = None) -> str:
+    """``1 decision``, ``2 decisions``, ``0 decisions``; ``many`` for an irregular plural
+    (``counted(n, "person", "people")``)."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def truncate(text: str, limit: int, *, more: str = "…") -> str:
@@ -93,6 +105,7 @@ def environment() -> Environment:
     env.filters["channel"] = channel_link
     env.filters["quote"] = _quote
     env.filters["truncate_text"] = truncate
+    env.filters["counted"] = counted
     return env
 
 

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
+from bot.core.render import counted
 from bot.engine.delivery import MAX_ATTEMPTS, Delivery, SweepResult
 from bot.engine.registry import Registry
 from storage import due_work
@@ -174,7 +175,7 @@ class Dispatcher(Delivery):
                 self._cv.wait(timeout=deadline - time.monotonic())
             left = self._queued
         if left:
-            log.warning("dispatcher: %d item(s) still in flight after %.0f s", left, grace)
+            log.warning("dispatcher: %s still in flight after %.0f s", counted(left, "item"), grace)
         if self._unhook:
             self._unhook()
         if self._thread is not None:

@@ -23,8 +23,10 @@ import argparse
 import re
 from typing import Any
 
+from bot.core.render import counted
 from bot.runtime.commands import _fail, _open_database
 from bot.runtime.config import ConfigError, Settings
+from storage.reviews import BOT_ACTOR  # the history shows it as Decision Bot
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 USERS_PAGE = 200
@@ -80,9 +82,9 @@ def _workspace(client: Any, args: argparse.Namespace, db: Any) -> tuple[str, str
                 f"--team {args.team} is not the workspace of SLACK_BOT_TOKEN ({team}): use that "
                 "workspace's token, or unset SLACK_BOT_TOKEN to work without Slack"
             )
-        return team, auth.get("enterprise_id") or None, str(auth.get("user_id") or "decisionbot")
+        return team, auth.get("enterprise_id") or None, str(auth.get("user_id") or BOT_ACTOR)
     if args.team:
-        return args.team, None, "decisionbot"
+        return args.team, None, BOT_ACTOR
     from sqlalchemy import select
 
     from storage.models import Decision
@@ -95,7 +97,7 @@ def _workspace(client: Any, args: argparse.Namespace, db: Any) -> tuple[str, str
             f"--team is needed: SLACK_BOT_TOKEN is not set (it would name the workspace) and "
             f"the database {held}"
         )
-    return teams[0], None, "decisionbot"
+    return teams[0], None, BOT_ACTOR
 
 
 def _channel(client: Any, given: str) -> tuple[str, bool, list[str]]:
@@ -210,7 +212,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     if args.post and report.created and not args.dry_run:
-        print(f"{len(report.created)} posts scheduled: the worker posts them in {channel}")
+        posts = counted(len(report.created), "post")
+        print(f"{posts} scheduled: the worker posts them in {channel}")
     return 1 if report.problems else 0
 
 

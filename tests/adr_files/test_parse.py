@@ -318,3 +318,15 @@ def test_a_title_number_and_the_file_names() -> None:
     assert read("Use Kafka", "2024-03-01-use-kafka.md") == (None, "Use Kafka")
     assert read("Use Kafka", "20240301-use-kafka.md") == (None, "Use Kafka")
     assert read("Use Kafka", "0012-use-kafka.md") == (12, "Use Kafka")
+
+
+def test_disagree_and_commit_reads_as_now_written_and_as_files_written_before_say_it() -> None:
+    from adr_files.bot_sections import parse_stances
+
+    for label in ("Disagree & commit", "Disagree and commit"):
+        [stance] = parse_stances(f"- {label}: Bo (@U0456DEF)\n  - Concern: Kafka is new") or []
+        assert (stance.kind, stance.committed, stance.concern) == (
+            "disagree_and_commit",
+            True,
+            "Kafka is new",
+        )

@@ -166,7 +166,7 @@ def test_madr_layout() -> None:
     assert (
         "## Stances\n\n"
         "- Agree: Ana Lima (@U0123ABC)\n"
-        "- Disagree and commit: Bo\n"
+        "- Disagree & commit: Bo\n"
         "  - Concern: Kafka is new to us,\n"
         "    and on-call is thin.\n"
         "\n"

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.render import Mrkdwn, escape, mention, render, truncate, truncate_mrkdwn
+from bot.core.render import (
+    Mrkdwn,
+    counted,
+    escape,
+    mention,
+    render,
+    truncate,
+    truncate_mrkdwn,
+)
+from storage.reviews import BOT_ACTOR
 from tests.support.blocks import HOSTILE
 
 # -- rendering -------------------------------------------------------------------------------
@@ -23,6 +32,21 @@ def test_mention_only_for_valid_ids() -> None:
     for bad in ("<!channel>", "u123", "U12 3", "U123>", "!here", "", "U" + "1" * 40, "@U1"):
         out = mention(bad)
         assert "<" not in out and ">" not in out, bad
+
+
+def test_the_bot_is_named_decision_bot() -> None:
+    assert mention(BOT_ACTOR) == "Decision Bot"  # history written by its own scheduled work
+
+
+def test_counted_says_real_plurals() -> None:
+    assert [counted(n, "decision") for n in (0, 1, 2)] == [
+        "0 decisions",
+        "1 decision",
+        "2 decisions",
+    ]
+    assert [counted(n, "person", "people") for n in (1, 3)] == ["1 person", "3 people"]
+    out = render("digest/health.md.j2", asked=0, recorded=0, accepted=1, median="2 days")
+    assert out.endswith("(1 decision)")
 
 
 def test_templates_escape_user_text() -> None:

@@ -37,7 +37,7 @@ def test_adr_opens_the_modal_and_submitting_it_posts_the_record(adr: Adr, slack,
     assert view["callback_id"] == Callback.DECISION_FORM
     assert _block(view, Field.TITLE)["element"]["initial_value"] == "Use Postgres for events"
     assert _block(view, Field.CHANNEL)["element"]["initial_conversation"] == "CGENERAL"
-    default_review = date.fromisoformat(_block(view, Field.REVIEW_DATE)["element"]["initial_date"])
+    default_review = date.fromisoformat(_block(view, Field.REVIEW_DATE)["element"]["initial_value"])
     assert any(28 <= (default_review - today).days <= 31 for today in (before, after))
 
     reply = slack.submit(

@@ -138,7 +138,7 @@ def test_accept_anyway_asks_a_note_posts_in_the_thread_updates_the_card_and_dms_
     assert _thread(adr) == [line]  # once, though Submit came twice
     [to_eve] = _dms(emulator, "UEVE")
     assert "accepted by <@UBOB> over your block: budget approved" in to_eve
-    assert "Disagree and commit stays on the record" in _dms(emulator, "UGIL")[0]
+    assert "Disagree & commit stays on the record" in _dms(emulator, "UGIL")[0]
     assert _dms(emulator, "UFAY") == []  # DMs off
 
 

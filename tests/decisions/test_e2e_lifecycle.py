@@ -108,7 +108,7 @@ def test_a_blocked_decision_is_accepted_only_after_withdrawal_or_a_decider_overr
     assert event["actor_id"] == "UBOB"
     assert event["detail"]["overrode_blocks"] == ["UCAROL"]
     assert event["detail"]["note"] == "security fix can't wait"
-    assert "overriding 1 block(s): “security fix can't wait”" in adr.show(1).replace("&#39;", "'")
+    assert "overriding 1 block: “security fix can't wait”" in adr.show(1).replace("&#39;", "'")
 
     # ADR-2: the blocker withdraws (changes to Agree); then the author may accept
     assert "blocked by" in ephemeral(slack.command("accept 2"))

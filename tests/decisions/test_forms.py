@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.core.blocks import modal
+from bot.core.dates import time_refused, unreadable
 from bot.core.forms import TEXT_MAX
 from bot.core.ids import Action, Callback, Field
 from bot.core.metadata import STALE_FORM, StaleForm
@@ -22,6 +23,9 @@ from bot.features.decisions.forms import (
     earliest_today,
     parse_decision_form,
     parse_tags,
+    post_in_warning,
+    shown_post_in_warning,
+    with_post_in_warning,
 )
 from bot.features.stances.forms import StanceMeta
 from storage.models import DecisionStatus
@@ -178,6 +182,57 @@ def test_review_date_today_is_fine_even_far_west() -> None:
     assert set(errors) == {Field.REVIEW_DATE}
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("tomorrow", date(2025, 6, 11)),
+        ("next tuesday", date(2025, 6, 17)),  # June 10, 2025 is a Tuesday: a week on
+        ("in 2 weeks", date(2025, 6, 24)),
+        ("3m", date(2025, 9, 10)),
+        ("2025-07-10", date(2025, 7, 10)),
+        ("today", date(2025, 6, 10)),
+    ],
+)
+def test_the_review_date_reads_date_phrases(typed: str, expected: date) -> None:
+    draft, errors = parse_decision_form(valid(**{Field.REVIEW_DATE: typed}), now=NOW)
+    assert errors == {} and draft is not None
+    assert draft.review_date == expected
+
+
+def test_the_review_date_counts_from_the_persons_today() -> None:
+    # 23:00 UTC on June 10 is June 11 in Tokyo: "tomorrow" there is June 12, and June 10 past.
+    late = datetime(2025, 6, 10, 23, 0, tzinfo=UTC)
+    draft, _ = parse_decision_form(
+        valid(**{Field.REVIEW_DATE: "tomorrow"}), now=late, tz="Asia/Tokyo"
+    )
+    assert draft is not None and draft.review_date == date(2025, 6, 12)
+    _, errors = parse_decision_form(
+        valid(**{Field.REVIEW_DATE: "2025-06-10"}), now=late, tz="Asia/Tokyo"
+    )
+    assert errors == {Field.REVIEW_DATE: "The review date is in the past: pick today or later."}
+
+
+@pytest.mark.parametrize(
+    ("typed", "sentence"),
+    [
+        ("next blursday", unreadable("next blursday")),
+        ("tomorrow 9:00", time_refused("tomorrow 9:00")),
+    ],
+)
+def test_the_review_date_refuses_with_the_one_sentence(typed: str, sentence: str) -> None:
+    _, errors = parse_decision_form(valid(**{Field.REVIEW_DATE: typed}), now=NOW)
+    assert errors == {Field.REVIEW_DATE: sentence}
+
+
+def test_a_datepicker_from_a_form_opened_before_still_reads() -> None:
+    values = valid()
+    values[Field.REVIEW_DATE] = {
+        Action.VALUE: {"type": "datepicker", "selected_date": "2025-07-10"}
+    }
+    draft, errors = parse_decision_form(values, now=NOW)
+    assert errors == {} and draft is not None and draft.review_date == date(2025, 7, 10)
+
+
 def test_edit_mode_skips_status_and_channel() -> None:
     values = valid(**{Field.STATUS: ..., Field.CHANNEL: ...})
     draft, errors = parse_decision_form(values, now=NOW, editing=True)
@@ -276,12 +331,17 @@ def test_new_decision_modal_defaults() -> None:
     view = build_decision_modal(meta=FormMeta(), today=date(2024, 1, 31), channel_id="CGENERAL")
     check_modal(view)
     by_id = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert by_id[Field.REVIEW_DATE]["element"]["initial_date"] == "2024-02-29"
+    review = by_id[Field.REVIEW_DATE]["element"]
+    assert (review["type"], review["initial_value"]) == ("plain_text_input", "2024-02-29")
     assert by_id[Field.CHANNEL]["element"]["initial_conversation"] == "CGENERAL"
     assert by_id[Field.STATUS]["element"]["initial_option"]["value"] == "proposed"
     assert not by_id[Field.TITLE]["optional"] and not by_id[Field.DECISION]["optional"]
     assert by_id[Field.CONTEXT]["optional"]
+    post_in = by_id.pop(Field.CHANNEL)
     assert all(b["element"]["action_id"] == Action.VALUE for b in by_id.values())
+    # "Post in" has its own action id, and a pick is sent at once (the "Post in" check)
+    assert post_in["element"]["action_id"] == Action.POST_IN
+    assert post_in["dispatch_action"] is True
 
 
 def test_modal_metadata_over_limit_is_refused() -> None:
@@ -302,3 +362,30 @@ def test_modal_metadata_decodes_or_is_a_stale_form() -> None:
     for raw in ("junk", "{}", '{"number": true}'):
         with pytest.raises(StaleForm, match=STALE_FORM):
             StanceMeta.decode(view(raw))
+
+
+# -- the "Post in" warning (issue 20) ------------------------------------------------------------
+
+
+def test_the_post_in_warning_goes_right_under_post_in_and_changes_nothing_else() -> None:
+    built = build_decision_modal(meta=FormMeta(), today=date(2024, 1, 31), channel_id="CSECRET")
+    # as Slack sends a view back: with its id, hash and state, which views.update must not get
+    from_slack = {**built, "id": "V1", "hash": "h1", "state": {"values": {}}, "team_id": "T1"}
+    warning = post_in_warning("CSECRET", seen=True)
+    assert "<#CSECRET>" in warning and "`/invite @Decision Bot`" in warning
+    warned = with_post_in_warning(from_slack, warning)
+    check_modal(warned)
+    assert set(warned) == set(built)  # no id, hash, state, team_id
+    ids = [b.get("block_id") for b in warned["blocks"]]
+    assert ids.index(Field.POST_IN_WARNING) == ids.index(Field.CHANNEL) + 1
+    assert [b for b in warned["blocks"] if b.get("block_id") != Field.POST_IN_WARNING] == (
+        built["blocks"]
+    )
+    assert shown_post_in_warning(warned) == warning
+    # once only, whatever was shown before; and taken away again
+    hidden = post_in_warning("CSECRET", seen=False)
+    again = with_post_in_warning(warned, hidden)
+    assert ids == [b.get("block_id") for b in again["blocks"]]
+    assert shown_post_in_warning(again) == hidden
+    cleared = with_post_in_warning(again, None)
+    assert cleared["blocks"] == built["blocks"] and shown_post_in_warning(cleared) is None

@@ -52,3 +52,11 @@ def test_app_home_shows_who_may_do_what_within_its_limits():
     assert "*Who may do what*" in text
     assert "a decider when the block was placed" in text and "workspace admins" in text
     check_blocks(view["blocks"], max_blocks=100)
+
+
+def test_help_and_app_home_say_once_what_adr_e_and_p_numbers_are():
+    numbers = "ADR-7 is a decision, E-3 an estimate round (`/estimate`) and P-12 a parked request"
+    for answer in (adr_help(parse_adr("help")), adr_help(parse_adr("help all"))):
+        assert shown(answer).count(numbers) == 1
+    home = all_text(build_home(recent=[], awaiting=[], owned=[])["blocks"])
+    assert home.count(numbers) == 1

@@ -111,7 +111,7 @@ def test_record_blocks_limits() -> None:
     check_blocks(blocks, max_blocks=50)
     no_unescaped_pings(blocks)
     history = [b for b in blocks if b["type"] != "actions"][-1]["text"]["text"]
-    assert "earlier change(s) not shown" in history
+    assert "_… 185 earlier changes not shown_" in history  # 200 events, the newest 15 shown
     assert blocks[-1]["elements"][0]["action_id"] == Action.EXPORT  # Export as ADR file
 
 
@@ -162,3 +162,59 @@ def test_a_redaction_marker_is_shown_with_a_mention_and_nothing_else_is() -> Non
     assert "<@" not in fallback
     _, record_blocks = build_record_blocks(record)  # the full record shows every field
     assert "_redacted by <@UBOB> on 2026-05-02_" in json.dumps(record_blocks)
+
+
+def _label(blocks: list[dict]) -> str:
+    return str(blocks[0]["text"]["text"]).splitlines()[0]
+
+
+def test_a_list_that_fits_one_page_gives_its_count_not_a_span() -> None:
+    one = build_list_blocks([big_decision(1)], total=1, offset=0, status=None, tag=None)
+    assert _label(one) == "*Decisions (1)*"
+    page = [big_decision(n) for n in range(1, 11)]
+    first = build_list_blocks(page, total=12, offset=0, status="accepted", tag=None)
+    assert _label(first) == "*Decisions accepted (1–10 of 12)*"
+    last = build_list_blocks(page[:2], total=12, offset=10, status=None, tag=None)
+    assert _label(last) == "*Decisions (11–12 of 12)*"
+
+
+def test_the_search_header_quotes_the_query_once() -> None:
+    found = [big_decision(1)]
+    for typed, header in (
+        ("event sourcing", "*Best matches for “event sourcing”*"),
+        ('"event sourcing"', "*Best matches for “event sourcing”*"),
+        ("“event sourcing”", "*Best matches for “event sourcing”*"),
+        ('"event sourcing" kafka', '*Best matches for "event sourcing" kafka*'),
+        ("don't", "*Best matches for “don't”*"),
+    ):
+        assert _label(build_search_blocks(typed, found)) == header, typed
+    nothing = build_search_blocks('"event sourcing"', [])[0]["text"]["text"]
+    assert nothing == "*Search*\nNothing matches “event sourcing”."
+
+
+def test_history_names_the_bot_and_counts_in_real_plurals() -> None:
+    from storage.reviews import BOT_ACTOR
+
+    d = big_decision()
+    events = [
+        DecisionEvent(
+            id=i,
+            team_id="TAAA",
+            decision_id=d.id,
+            actor_id=BOT_ACTOR if i == 16 else "UANA",
+            kind="status_changed" if i == 15 else "review_opened",
+            detail=json.dumps({"from": "proposed", "to": "accepted", "overrode_blocks": ["UBO"]})
+            if i == 15
+            else json.dumps({"round": 1}),
+            created_at=WHEN,
+        )
+        for i in range(17)
+    ]
+    record = DecisionRecord(
+        decision=d, members={}, stances=[], events=events, supersedes=None, superseded_by=None
+    )
+    _, blocks = build_record_blocks(record)
+    history = [b for b in blocks if b["type"] != "actions"][-1]["text"]["text"]
+    assert history.startswith("_… 2 earlier changes not shown_\n*History*\n")
+    assert "Decision Bot opened review round 1" in history and "decisionbot" not in history
+    assert "overriding 1 block" in history and "block(s)" not in history

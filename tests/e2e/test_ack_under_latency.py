@@ -276,3 +276,43 @@ def test_the_first_request_of_a_process_is_acked_before_any_slack_call(
         emulator.latency = 0.0
     clock.report()
     assert pre_ack.found == [], f"Slack called before the ack: {pre_ack.found}"
+
+
+def test_the_decision_forms_post_in_check_comes_after_every_ack(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: "Post in" is checked (conversations.info, then views.update) after the ack of
+    the command that opens the form and of each change of the select; Submit still calls no
+    Slack method before its ack, though the form it submits shows the warning."""
+    emulator.set_channel("CSECRET", is_private=True, is_member=False)
+    pre_ack = PreAckCalls(slack, monkeypatch)
+    emulator.latency = SLACK_LATENCY
+    clock = AckClock()
+
+    def updates(count: int) -> None:
+        emulator.wait_for("views.update", count=count, where=lambda c: c.args["view_id"] == vid)
+        slack.listeners_done()
+
+    try:
+        clock(
+            "/adr new in a private channel I'm not in",
+            lambda: slack.command("new Use SQLite", channel="CSECRET", follow=False),
+        )
+        [opened_call] = emulator.wait_for("views.open")
+        emulator.wait_for("conversations.info")  # asked once views.open has answered
+        assert opened_call.response is not None
+        vid = str(opened_call.response["view"]["id"])
+        updates(1)  # the warning
+        clock("pick a channel I'm in", lambda: slack.pick_in_modal(vid, Field.CHANNEL, "CGENERAL"))
+        updates(2)  # no warning
+        clock(
+            "pick the private one again", lambda: slack.pick_in_modal(vid, Field.CHANNEL, "CSECRET")
+        )
+        updates(3)  # the warning again
+        slack.enter(vid, {Field.DECISION: "SQLite for the CLI."})
+        clock("submit the decision form (warning shown)", lambda: slack.submit_modal(vid))
+    finally:
+        emulator.latency = 0.0
+    clock.report()
+    assert pre_ack.found == [], f"Slack called before the ack: {pre_ack.found}"
+    assert adr.decision(1)["title"] == "Use SQLite"

@@ -75,11 +75,22 @@ def test_park_text_with_references_and_mentions() -> None:
     assert command.round_number is None
     assert command.requester_id == "U0ANA"  # the first person mentioned asked
     assert command.mentions == ("U0ANA", "U0BO")
-    assert command.text == "@ana wants CSV & PDF, like @U0BO"
+    assert command.text == "wants CSV & PDF, like @U0BO"  # the leading mention named Ana
 
     both = parse_parkinglot("E-3 adr7: Dark mode")
     assert (both.decision_number, both.round_number, both.text) == (7, 3, "Dark mode")
     assert parse_parkinglot("E3 conference badge").round_number is None  # "E3" is a word
+
+
+def test_the_mention_that_names_the_requester_is_not_in_the_request() -> None:
+    command = parse_parkinglot("<@U0ANA|ana> Export the report to CSV")
+    assert (command.requester_id, command.text) == ("U0ANA", "Export the report to CSV")
+    first = parse_parkinglot("<@U0ANA>: E-3 dark mode for <@U0BO|bo>")
+    assert (first.requester_id, first.round_number) == ("U0ANA", 3)
+    assert first.text == "dark mode for @bo"  # a mention inside the request stays
+    later = parse_parkinglot("Dark mode, as <@U0ANA|ana> asked")
+    assert (later.requester_id, later.text) == ("U0ANA", "Dark mode, as @ana asked")
+    assert parse_parkinglot("<@U0ANA|ana>x").text == "@anax"  # not a mention of its own
 
 
 def test_a_typed_mention_is_not_a_mention() -> None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.dates import time_refused, unreadable
 from bot.core.ids import Action, Callback, ParkField
 from bot.core.metadata import STALE_FORM, StaleForm
 from bot.features.parking.forms import (
@@ -304,12 +305,46 @@ def test_defer_modal_and_form() -> None:
     assert view["callback_id"] == Callback.PARK_DEFER_FORM
     assert_modal_limits(view)
     assert ItemMeta.decode(view).item == 12
-    picker = next(b for b in view["blocks"] if b.get("block_id") == ParkField.UNTIL)
-    assert date.fromisoformat(picker["element"]["initial_date"]) > TODAY
+    until = next(b for b in view["blocks"] if b.get("block_id") == ParkField.UNTIL)
+    assert until["element"]["type"] == "plain_text_input"
+    assert date.fromisoformat(until["element"]["initial_value"]) > TODAY
     tomorrow = (TODAY + timedelta(days=1)).isoformat()
-    assert parse_defer_form({ParkField.UNTIL: picked(tomorrow)}, TODAY) == (
+    assert parse_defer_form({ParkField.UNTIL: text_input(tomorrow)}, TODAY) == (
         TODAY + timedelta(days=1),
         {},
+    )
+    # a datepicker from a form opened before the field took typed phrases still reads
+    assert parse_defer_form({ParkField.UNTIL: picked(tomorrow)}, TODAY)[0] == TODAY + timedelta(1)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("tomorrow", date(2026, 3, 3)),
+        ("next tuesday", date(2026, 3, 3)),  # TODAY is Monday 2026-03-02
+        ("monday", date(2026, 3, 9)),
+        ("in 2 weeks", date(2026, 3, 16)),
+        ("2w", date(2026, 3, 16)),
+        ("3m", date(2026, 6, 2)),
+        ("2027-03-06", date(2027, 3, 6)),
+    ],
+)
+def test_defer_reads_date_phrases(typed: str, expected: date) -> None:
+    assert parse_defer_form({ParkField.UNTIL: text_input(typed)}, TODAY) == (expected, {})
+
+
+@pytest.mark.parametrize(
+    ("typed", "sentence"),
+    [
+        ("next blursday", unreadable("next blursday")),
+        ("tomorrow 9:00", time_refused("tomorrow 9:00")),
+        ("today", "Pick a day after today: it comes back to the channel then."),
+    ],
+)
+def test_defer_refusals(typed: str, sentence: str) -> None:
+    assert parse_defer_form({ParkField.UNTIL: text_input(typed)}, TODAY) == (
+        None,
+        {ParkField.UNTIL: sentence},
     )
 
 

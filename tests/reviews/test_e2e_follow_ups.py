@@ -15,8 +15,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.dates import review_instant, working_days_later
+from bot.core.dates import review_instant, unreadable, working_days_later
 from bot.core.ids import Action, Callback, Field
+from storage.rules import review_day
 from tests.support.adr import all_text
 from tests.support.delivery import aware, next_weekday, posts_to, settle, sweep, today
 from tests.support.reviews import (
@@ -106,8 +107,16 @@ def test_snooze_two_weeks_starts_a_new_round_at_10_local(adr, slack, emulator, d
     # two weeks from Bob's today when the bot handled it (either side of a midnight in Berlin)
     days = [d + timedelta(days=14) for d in sorted({pressed, local_today()})]
     assert answer.args.get("replace_original") is True
-    said = [d for d in days if f"on {d.isoformat()}" in answer.args["text"]]
+    # the time it asks again, in Bob's own zone (Slack's date formatting; the fallback names
+    # the review's zone): ten o'clock in Berlin on that day, or the Monday after a weekend
+    said = [
+        d
+        for d in days
+        if f"<!date^{int(review_instant(d, tz=BERLIN, hour=10).timestamp())}^"
+        in answer.args["text"]
+    ]
     assert said and "2 weeks" in answer.args["text"], (days, answer.args["text"])
+    assert "10:00 Europe/Berlin>" in answer.args["text"]
     day = said[0]
 
     first, second = reviews(db, number)
@@ -137,11 +146,12 @@ def test_remind_moves_the_review(adr, slack, emulator, db):
     sent = today()
     text = adr.run(f"remind {number} 2w")
     settle(slack)  # the new date becomes a scheduled review after the ack
-    # two weeks from the bot's today (either side of midnight UTC)
+    # two weeks from the bot's today (either side of midnight UTC); the day it says is the
+    # day it asks: the Monday after, when two weeks on is a weekend
     said = [
         day
         for day in sorted({sent, today()})
-        if f"ADR-{number} on {(day + timedelta(days=14)).isoformat()}" in text
+        if f"ADR-{number} on {review_day(day + timedelta(days=14)).isoformat()}" in text
     ]
     assert said, text
     day = said[0] + timedelta(days=14)
@@ -157,45 +167,88 @@ def test_remind_moves_the_review(adr, slack, emulator, db):
     assert sweep(slack, db, aware(moved.due_at)).sent == 3
 
     # clear sentences for what it can't do
-    assert "2w" in adr.run(f"remind {number} someday")
+    assert unreadable("someday") in adr.run(f"remind {number} someday")
     assert "past" in adr.run(f"remind {number} 2020-01-01")
     assert "When?" in adr.run(f"remind {number}")
     assert "Only the author and the deciders" in adr.run(f"remind {number} 3m", user="UEVE")
     assert "ADR-99 doesn't exist" in adr.run("remind 99 2w")
 
 
-def test_review_now_asks_right_away(adr, slack, emulator, db):
+def test_review_now_asks_right_away_and_keeps_the_planned_review(adr, slack, emulator, db):
+    emulator.set_user("UALICE", tz=BERLIN)
     number = new_decision(adr)
-    [r] = reviews(db, number)
+    [planned] = reviews(db, number)
+    planned_at = aware(planned.due_at)
     message_ts = adr.decision(number)["message_ts"]
     assert "Only the author and the deciders" in adr.run(f"review {number}", user="UEVE")
-    assert reviews(db, number)[0].state == "scheduled"
+    assert [r.state for r in reviews(db, number)] == ["scheduled"]
 
     text = adr.run(f"review {number}")
     assert f"ADR-{number} now" in text
+    # the reply says the planned review stays, at its time in the reader's own zone
+    assert "The planned review stays" in text
+    assert f"<!date^{int(planned_at.timestamp())}^" in text, text
+    assert f"|{planned_at.astimezone(ZoneInfo(BERLIN)):%Y-%m-%d %H:%M} Europe/Berlin>" in text
     for user in ("UALICE", "UBOB"):
         emulator.wait_for(
             "chat.postMessage",
             where=lambda c, u=user: c.args.get("channel") == u and bool(asks_in([c])),
         )
     emulator.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == message_ts)
-    # the background sweep finishes its rows
+    # the background sweep finishes the extra round's rows
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(
-        w.state != "done" for w in work(db, r.id) if w.kind != "review.nudge"
+    while time.monotonic() < deadline and (
+        len(reviews(db, number)) < 2
+        or any(
+            w.state != "done"
+            for w in work(db, reviews(db, number)[0].id)
+            if w.kind != "review.nudge"
+        )
     ):
         time.sleep(0.02)
-    [moved] = reviews(db, number)
-    assert moved.id == r.id and moved.state == "open"  # the scheduled round, asked now
-    assert aware(moved.due_at) < aware(r.due_at)
-    assert [w.state for w in work(db, r.id) if w.kind != "review.nudge"] == ["done"] * 4
-    # the original date passing asks nothing new (only reminders of this round may follow)
-    sweep(slack, db, aware(r.due_at) + timedelta(minutes=1))
+    extra, kept = reviews(db, number)  # rounds in the order they are asked
+    assert (extra.round, extra.state) == (1, "open")
+    assert aware(extra.due_at) < planned_at
+    assert [w.state for w in work(db, extra.id) if w.kind != "review.nudge"] == ["done"] * 4
+    # the planned review is untouched: same row, same time, still waiting for its day
+    assert (kept.id, kept.round, kept.state) == (planned.id, 2, "scheduled")
+    assert aware(kept.due_at) == planned_at
+    [open_row] = [w for w in work(db, kept.id) if w.kind == "review.open"]
+    assert (open_row.state, aware(open_row.due_at)) == ("pending", planned_at)
+    shown = adr.show(number)
+    assert f"Next review: <!date^{int(planned_at.timestamp())}^" in shown
+    assert "asked for a review now; the one planned for <!date^" in shown
+
+    # the planned day comes: everyone is asked again (a new question, not a reminder), and
+    # the extra round, still unanswered, stops reminding
+    sweep(slack, db, planned_at + timedelta(minutes=1))
     for user in ("UALICE", "UBOB"):
-        first, reminder = asks_in(posts_to(emulator, user))
-        assert "Reminder" not in all_text(first.args["blocks"])
-        assert "Reminder 1" in all_text(reminder.args["blocks"])
-    assert len(reviews(db, number)) == 1
+        asked = [c for c in asks_in(posts_to(emulator, user)) if "Reminder" not in all_text(c.args)]
+        assert len(asked) == 2, user
+    extra, kept = reviews(db, number)
+    assert (extra.state, kept.state) == ("cancelled", "open")
+    assert not [w for w in work(db, extra.id) if w.state == "pending"]
+
+
+def test_review_now_twice_asks_again_and_the_planned_review_still_stays(adr, slack, db):
+    number = new_decision(adr)
+    [planned] = reviews(db, number)
+    adr.run(f"review {number}")
+    settle(slack)
+    adr.run(f"review {number}")
+    settle(slack)
+    first, second, kept = reviews(db, number)
+    assert [r.round for r in (first, second, kept)] == [1, 2, 3]
+    assert (first.state, second.state, kept.state) == ("cancelled", "open", "scheduled")
+    assert kept.id == planned.id and aware(kept.due_at) == aware(planned.due_at)
+
+    # moving the review date moves the planned review, not the ask in flight
+    later = next_weekday(2, at_least=40)
+    assert f"on {later.isoformat()}" in adr.run(f"remind {number} {later.isoformat()}")
+    settle(slack)
+    first, second, kept = reviews(db, number)
+    assert second.state == "open" and kept.id == planned.id
+    assert aware(kept.due_at) == review_instant(later, tz="UTC", hour=10)
 
 
 def test_reject_deprecate_and_supersede_cancel_pending_follow_ups(adr, slack, emulator, db):

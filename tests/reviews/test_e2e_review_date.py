@@ -46,8 +46,8 @@ def test_clearing_the_review_date_cancels_the_review_and_a_new_date_schedules_on
 
     # the edit form shows no date now: a later edit of the text keeps the review cleared
     view = adr.open_form(f"edit {number}")
-    [picker] = [b for b in view["blocks"] if b.get("block_id") == Field.REVIEW_DATE]
-    assert "initial_date" not in picker["element"]
+    [review_field] = [b for b in view["blocks"] if b.get("block_id") == Field.REVIEW_DATE]
+    assert "initial_value" not in review_field["element"]
     reply = adr.slack.submit(view, {Field.TITLE: "Renamed, still no review"})
     assert reply.status == 200 and reply.text == ""
     settle(slack)

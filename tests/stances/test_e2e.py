@@ -151,3 +151,29 @@ def test_concurrent_clicks_never_double_count(adr: Adr, slack, emulator):
     assert "Agree *5*" in adr.show(1)
     slack.finish()
     assert _tally(emulator.calls("chat.update")[-1]) == (5, 0, 0)  # the last word is right
+
+
+def test_adr_show_puts_each_stance_and_its_concern_on_a_line_of_its_own(adr: Adr, slack):
+    """Issue 20: `/adr show` ran the stances together ("• @bob: Agree• @carol: …")."""
+    adr.new("Adopt trunk-based development", values={Field.DECIDERS: ["UALICE"]})
+    slack.click(Action.AGREE, "1", user="UBOB")
+    adr.wait_update(lambda c: _tally(c) == (1, 0, 0))
+    view = _open_stance_form(adr, Action.DISAGREE, "UCAROL")
+    slack.submit(
+        view, {Field.CONCERN: "Releases get harder", Field.COMMIT: ["commit"]}, user="UCAROL"
+    )
+    adr.wait_update(lambda c: _tally(c) == (1, 1, 0))
+    view = _open_stance_form(adr, Action.BLOCK, "UDAN")
+    slack.submit(view, {Field.REASON: "No CI for mobile"}, user="UDAN")
+    adr.wait_update(lambda c: _tally(c) == (1, 1, 1))
+
+    shown = adr.show(1)
+    stances = shown[shown.index("*Stances*") :].split("\n")[:6]
+    assert stances == [
+        "*Stances*",
+        "• <@UBOB>: Agree",
+        "• <@UCAROL>: Disagree &amp; commit (committed)",
+        "    _Concern:_ Releases get harder",
+        "• <@UDAN>: Block",
+        "    _Block reason:_ No CI for mobile",
+    ]

@@ -29,7 +29,6 @@ def state(**fields: Any) -> dict[str, Any]:
         Field.DECIDERS: lambda v: {"type": "multi_users_select", "selected_users": v},
         Field.CONSULTED: lambda v: {"type": "multi_users_select", "selected_users": v},
         Field.INFORMED: lambda v: {"type": "multi_users_select", "selected_users": v},
-        Field.REVIEW_DATE: lambda v: {"type": "datepicker", "selected_date": v},
         Field.CHANNEL: lambda v: {"type": "conversations_select", "selected_conversation": v},
         Field.COMMIT: lambda v: {
             "type": "checkboxes",

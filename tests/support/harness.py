@@ -504,3 +504,75 @@ class SlackDriver:
             ],
         }
         return self._interactive(payload, **kw)
+
+    # -- inside an open modal (the emulator keeps what the person entered) ------------------
+    def enter(self, view_id: str, values: dict[str, Any]) -> None:
+        """Type or pick in the open modal ``view_id`` without submitting: ``{block_id: value}``
+        as for :func:`fill_view`. Slack keeps it in the view's state, across a views.update
+        that keeps the input's block and action ids."""
+        view = self.emulator.view(view_id)
+        inputs = {b["block_id"]: b for b in view["blocks"] if b.get("type") == "input"}
+        unknown = set(values) - set(inputs)
+        assert not unknown, f"the view has no input blocks {unknown}"
+        for block_id, value in values.items():
+            element = inputs[block_id]["element"]
+            self.emulator.enter(view_id, block_id, element["action_id"], _state_for(element, value))
+
+    def modal_state(self, view_id: str) -> dict[str, Any]:
+        """``state.values`` of the open modal as Slack would send it now: what the person
+        entered (and Slack kept), and the initial value of every input left alone."""
+        view = self.emulator.view(view_id)
+        entered = view["state"]["values"]
+        state: dict[str, Any] = {}
+        for block in view["blocks"]:
+            if block.get("type") != "input":
+                continue
+            element = block["element"]
+            state[block["block_id"]] = entered.get(block["block_id"]) or {
+                element["action_id"]: _state_for(element, _initial(element))
+            }
+        return state
+
+    def submit_modal(self, view_id: str, *, user: str = "UALICE", team: str = "TAAA") -> Reply:
+        """Submit the open modal ``view_id`` as the person sees it now (see :meth:`modal_state`)."""
+        view = self.emulator.view(view_id)
+        return self.submit(view, user=user, team=team, state=self.modal_state(view_id))
+
+    def pick_in_modal(
+        self, view_id: str, block_id: str, value: str, *, user: str = "UALICE", team: str = "TAAA"
+    ) -> Reply:
+        """Pick ``value`` in the select of input block ``block_id`` of the open modal: Slack
+        keeps it in the view's state and, as the block has ``dispatch_action: true`` (else
+        Slack sends nothing: asserted), sends ``block_actions`` with the view as it is now."""
+        self.enter(view_id, {block_id: value})
+        view = self.emulator.view(view_id)
+        [block] = [b for b in view["blocks"] if b.get("block_id") == block_id]
+        assert block.get("dispatch_action") is True, f"{block_id}: no dispatch_action"
+        element = block["element"]
+        entry = {k: v for k, v in _state_for(element, value).items() if k != "type"}
+        n = next(_ids)
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team, "domain": team.lower()},
+            "user": {"id": user, "username": user.lower(), "team_id": team},
+            "api_app_id": "A0001",
+            "trigger_id": f"trigger.{n}",
+            "container": {"type": "view", "view_id": view_id},
+            "view": {
+                **view,
+                "team_id": team,
+                "root_view_id": view_id,
+                "previous_view_id": None,
+                "state": {"values": self.modal_state(view_id)},
+            },
+            "actions": [
+                {
+                    "type": element["type"],
+                    "action_id": element["action_id"],
+                    "block_id": block_id,
+                    **entry,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return self._interactive(payload)

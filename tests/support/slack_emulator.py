@@ -10,6 +10,9 @@ Point the real ``slack_sdk.WebClient`` at it::
 Channel posts are kept per channel, with their message ``metadata``, and read back by
 ``conversations.history`` / ``conversations.replies`` (:meth:`SlackEmulator.messages`).
 Message ts are wall-clock based (unique, increasing), as Slack's are, so ``oldest`` works.
+Modals are kept by view id (:meth:`SlackEmulator.view`): ``views.update`` refuses a stale
+``hash`` (``hash_conflict``) and keeps what the person entered (:meth:`SlackEmulator.enter`)
+in every input whose block and action ids the new view keeps, as Slack does.
 
 Only the standard library is used, except by Socket Mode: ``apps.connections.open`` (with an
 ``xapp-`` token) hands out URLs of :attr:`SlackEmulator.socket_mode`, a WebSocket server
@@ -98,6 +101,30 @@ class _User:
     is_restricted: bool = False
     is_ultra_restricted: bool = False
     team_id: str | None = None  # another organisation: a Slack Connect outsider
+
+
+@dataclass
+class _View:
+    view: dict[str, Any]  # as last sent (views.open, views.push, views.update)
+    hash: str
+    # state.values: what the person entered (``enter``), {block_id: {action_id: entry}}
+    values: dict[str, dict[str, Any]]
+
+
+def _kept_entries(old: _View, view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What Slack keeps of the person's entries across views.update: an input block's entry
+    survives when the new view has an input block with the same block_id whose element has
+    the same action_id (Slack's "Preserving input entry"); every other entry is dropped."""
+    kept: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks") or []:
+        if not isinstance(block, dict) or block.get("type") != "input":
+            continue
+        element = block.get("element")
+        action_id = element.get("action_id") if isinstance(element, dict) else None
+        entry = old.values.get(str(block.get("block_id")), {})
+        if action_id in entry:
+            kept[str(block["block_id"])] = {action_id: entry[action_id]}
+    return kept
 
 
 class _Server(ThreadingHTTPServer):
@@ -311,6 +338,7 @@ class SlackEmulator:
         # The bot's chat:write.public scope: it may post in public channels it is not in
         self.chat_write_public = False
         self._view_counter = 0
+        self._modals: dict[str, _View] = {}  # by view id: for hash checks and entries kept
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
@@ -447,6 +475,7 @@ class SlackEmulator:
             self._uploads.clear()
             self._shared_files.clear()
             self._messages.clear()
+            self._modals.clear()
             self.chat_write_public = False
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
@@ -457,7 +486,7 @@ class SlackEmulator:
 
     def uploaded_files(self) -> list[dict[str, Any]]:
         """Files shared by ``files.completeUploadExternal``, in order: ``id``, ``title``,
-        ``filename``, ``channel_id``, ``thread_ts``, ``initial_comment``, ``data`` (the
+        ``filename``, ``channel_id``, ``thread_ts``, ``initial_comment``, ``alt_txt``, ``data`` (the
         bytes POSTed to the upload URL) and ``size``."""
         with self._lock:
             return [dict(f) for f in self._shared_files]
@@ -498,6 +527,26 @@ class SlackEmulator:
                 members=list(members) if members is not None else None,
                 is_ext_shared=is_ext_shared,
             )
+
+    def view(self, view_id: str) -> dict[str, Any]:
+        """The modal ``view_id`` as the person sees it now: the view last sent for it
+        (``views.open``, ``views.push``, ``views.update``) with its ``id``, ``hash`` and
+        ``state.values`` (what was entered with :meth:`enter` and kept across updates)."""
+        with self._lock:
+            known = self._modals[view_id]
+            return {
+                **json.loads(json.dumps(known.view)),
+                "id": view_id,
+                "hash": known.hash,
+                "state": {"values": json.loads(json.dumps(known.values))},
+            }
+
+    def enter(self, view_id: str, block_id: str, action_id: str, entry: dict[str, Any]) -> None:
+        """The person types or picks in an input of the open modal ``view_id`` without
+        submitting: ``entry`` (e.g. ``{"type": "plain_text_input", "value": "..."}``) becomes
+        ``state.values[block_id][action_id]``. Typing does not change the view's hash."""
+        with self._lock:
+            self._modals[view_id].values[block_id] = {action_id: dict(entry)}
 
     def set_user(
         self,
@@ -816,16 +865,33 @@ class SlackEmulator:
         }
 
     def _views(self, method: str, args: dict) -> dict:
+        """Views are kept by id. ``views.update`` of a known view with a ``hash`` that is not
+        its current one answers ``hash_conflict``, as Slack does; what the person entered is
+        kept as Slack keeps it (``_kept_entries``)."""
         view = args.get("view")
         if not isinstance(view, dict):
             view = {}
         n = self._next_view_id()
         view_id = f"V{n}"
-        if method == "views.update" and args.get("view_id"):
-            view_id = str(args["view_id"])  # Slack keeps the id of an updated view
+        values: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            if method == "views.update" and args.get("view_id"):
+                view_id = str(args["view_id"])  # Slack keeps the id of an updated view
+                known = self._modals.get(view_id)
+                if known is not None:
+                    if args.get("hash") and str(args["hash"]) != known.hash:
+                        return {"ok": False, "error": "hash_conflict"}
+                    values = _kept_entries(known, view)
+            if method != "views.publish":
+                self._modals[view_id] = _View(view=view, hash=f"h{n}", values=values)
         return {
             "ok": True,
-            "view": {**view, "id": view_id, "hash": f"h{n}", "state": {"values": {}}},
+            "view": {
+                **view,
+                "id": view_id,
+                "hash": f"h{n}",
+                "state": {"values": json.loads(json.dumps(values))},
+            },
         }
 
     def _channel_object(self, channel_id: str, conf: _Channel) -> dict:
@@ -964,7 +1030,12 @@ class SlackEmulator:
         with self._lock:
             self._file_counter += 1
             file_id = f"F{self._file_counter:08d}"
-            self._uploads[file_id] = {"filename": filename, "length": length, "data": None}
+            self._uploads[file_id] = {
+                "filename": filename,
+                "length": length,
+                "data": None,
+                "alt_txt": args.get("alt_txt") or None,
+            }
         return {"ok": True, "upload_url": f"{self._base}upload/{file_id}", "file_id": file_id}
 
     def _receive_upload(self, file_id: str, body: bytes) -> tuple[int, dict, dict[str, str]]:
@@ -1008,6 +1079,7 @@ class SlackEmulator:
                     "channel_id": channel or None,
                     "thread_ts": args.get("thread_ts") or None,
                     "initial_comment": args.get("initial_comment") or None,
+                    "alt_txt": f.get("alt_txt") or upload.get("alt_txt"),
                     "data": upload["data"],
                     "size": len(upload["data"]),
                 }

@@ -235,6 +235,37 @@ def test_views_open_echoes_id(client: WebClient, emu: SlackEmulator) -> None:
     assert resp2["view"]["id"] != resp["view"]["id"]
 
 
+def test_views_update_checks_the_hash_and_keeps_entries_as_slack_does(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    def field(block_id: str, action_id: str = "value") -> dict:
+        element = {"type": "plain_text_input", "action_id": action_id}
+        return {"type": "input", "block_id": block_id, "label": {}, "element": element}
+
+    view = {"type": "modal", "blocks": [field("a"), field("b"), field("c")]}
+    opened = client.views_open(trigger_id="t", view=view)["view"]
+    vid = opened["id"]
+    for block_id in ("a", "b", "c"):
+        emu.enter(vid, block_id, "value", {"type": "plain_text_input", "value": block_id * 3})
+    assert emu.view(vid)["hash"] == opened["hash"]  # typing does not change the hash
+    # same block and action id: kept; another action id, or a block gone: dropped
+    changed = {"type": "modal", "blocks": [field("a"), field("b", "other"), field("d")]}
+    updated = client.views_update(view_id=vid, hash=opened["hash"], view=changed)["view"]
+    assert updated["id"] == vid and updated["hash"] != opened["hash"]
+    assert updated["state"]["values"] == {
+        "a": {"value": {"type": "plain_text_input", "value": "aaa"}}
+    }
+    assert emu.view(vid)["state"] == updated["state"]
+    assert emu.view(vid)["blocks"] == changed["blocks"]
+    # an update made from the older copy is refused; without a hash it is not checked
+    with pytest.raises(SlackApiError) as refused:
+        client.views_update(view_id=vid, hash=opened["hash"], view=view)
+    assert refused.value.response["error"] == "hash_conflict"
+    assert client.views_update(view_id=vid, view=view)["ok"]
+    # a view the emulator never opened is updated as before
+    assert client.views_update(view_id="VELSEWHERE", hash="h0", view=view)["ok"]
+
+
 def test_views_form_encoded_view_decoded(client: WebClient, emu: SlackEmulator) -> None:
     view = {"type": "home", "blocks": []}
     resp = client.api_call("views.publish", params={"user_id": "U1", "view": json.dumps(view)})

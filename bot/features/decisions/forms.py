@@ -8,24 +8,26 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from bot.core.blocks import (
+    context,
     input_block,
     modal,
     plain,
     text_input,
 )
-from bot.core.dates import add_months
+from bot.core.dates import DATE_HINT, PHRASE_MAX, add_months, zone
 from bot.core.forms import (
     TEXT_MAX,
     Values,
     checked_text,
     conversation_value,
-    date_value,
+    day_value,
     select_value,
     text_value,
     users_value,
 )
-from bot.core.ids import Callback, Field
+from bot.core.ids import Action, Callback, Field
 from bot.core.metadata import ModalMeta
+from bot.core.render import render
 from storage import rules
 from storage.decisions import DecisionDraft
 from storage.models import (
@@ -87,9 +89,14 @@ def _checked_people(values: Values, block: str, errors: dict[str, str]) -> list[
 
 
 def parse_decision_form(
-    values: Values, *, now: datetime, editing: bool = False
+    values: Values, *, now: datetime, editing: bool = False, tz: str | None = None
 ) -> tuple[DecisionDraft | None, dict[str, str]]:
-    """Validate the decision modal. Returns (draft, {}) or (None, {block_id: message})."""
+    """Validate the decision modal. Returns (draft, {}) or (None, {block_id: message}).
+
+    The review date is read in ``tz``, the person's time zone: "in 2 weeks" counts from their
+    today, and a day before it is past. Without one (someone the cache doesn't know yet) it
+    counts from UTC's today, and only a day past everywhere (see ``earliest_today``) is refused.
+    """
     errors: dict[str, str] = {}
     title = checked_text(
         values, Field.TITLE, errors, required=True, limit=TITLE_MAX, label="A title"
@@ -116,13 +123,14 @@ def parse_decision_form(
     tags, tag_error = parse_tags(text_value(values, Field.TAGS))
     if tag_error:
         errors[Field.TAGS] = tag_error
-    review_date, date_error = date_value(values, Field.REVIEW_DATE)
+    today = now.astimezone(zone(tz)).date()
+    review_date, date_error = day_value(values, Field.REVIEW_DATE, today=today)
     if date_error:
         errors[Field.REVIEW_DATE] = date_error
     elif review_date is not None:
-        if review_date < earliest_today(now):
+        if review_date < (today if tz else earliest_today(now)):
             errors[Field.REVIEW_DATE] = "The review date is in the past: pick today or later."
-        elif review_date > now.date() + timedelta(days=5 * 366):
+        elif review_date > today + timedelta(days=5 * 366):
             errors[Field.REVIEW_DATE] = "Pick a review date within five years."
     people = {
         block: _checked_people(values, block, errors)
@@ -247,9 +255,12 @@ def build_decision_modal(
     review: date | None = (
         (d.review_date if d is not None else None) if editing else add_months(today, 1)
     )
-    picker: dict[str, Any] = {"type": "datepicker"}
-    if review is not None:
-        picker["initial_date"] = review.isoformat()
+    # Typed, not a datepicker: "in 2 weeks" and "next tuesday" read as in `/adr remind`.
+    review_input = text_input(
+        review.isoformat() if review is not None else "",
+        max_length=PHRASE_MAX,
+        placeholder="in 2 weeks, next tuesday, 3m or 2027-03-06",
+    )
     blocks += [
         input_block(
             Field.TAGS,
@@ -261,9 +272,10 @@ def build_decision_modal(
         input_block(
             Field.REVIEW_DATE,
             "Review date",
-            picker,
+            review_input,
             optional=True,
-            hint="On this day I'll ask the deciders whether it worked.",
+            hint="On this day I'll ask the deciders whether it worked (a Saturday or Sunday"
+            f" moves to the Monday after). {DATE_HINT}",
         ),
         input_block(
             Field.SUCCESS,
@@ -275,11 +287,15 @@ def build_decision_modal(
     if not editing:
         conv: dict[str, Any] = {
             "type": "conversations_select",
+            "action_id": Action.POST_IN,
             "filter": {"include": ["public", "private", "im", "mpim"], "exclude_bot_users": True},
         }
         if channel_id:
             conv["initial_conversation"] = channel_id
-        blocks.append(input_block(Field.CHANNEL, "Post in", conv))
+        post_in = input_block(Field.CHANNEL, "Post in", conv)
+        # A new pick is sent at once (block_actions), so I can say whether I can post there.
+        post_in["dispatch_action"] = True
+        blocks.append(post_in)
     title_text = {
         "new": "Record a decision",
         "edit": f"Edit ADR-{meta.number}",
@@ -292,3 +308,41 @@ def build_decision_modal(
         blocks=blocks,
         metadata=meta.encode(),
     )
+
+
+# What views.update takes from a view Slack sent back (which also has its id, hash, state, ...).
+_VIEW_KEYS = ("type", "callback_id", "title", "submit", "close", "private_metadata", "blocks")
+
+
+def post_in_warning(channel_id: str, *, seen: bool) -> str:
+    """The sentence under "Post in" when I can't post in ``channel_id``: a private channel I
+    am not in (``seen``), or one Slack doesn't show me at all."""
+    return render("decisions/post_in_warning.md.j2", channel=channel_id, seen=seen)
+
+
+def shown_post_in_warning(view: dict[str, Any]) -> str | None:
+    """The warning under "Post in" in ``view``, if it shows one."""
+    for block in view.get("blocks") or []:
+        if block.get("block_id") == Field.POST_IN_WARNING:
+            elements = block.get("elements") or [{}]
+            return str(elements[0].get("text") or "")
+    return None
+
+
+def with_post_in_warning(view: dict[str, Any], warning: str | None) -> dict[str, Any]:
+    """``view`` (as built, or as Slack sent it back) for views.update, with ``warning`` right
+    under "Post in", or with none.
+
+    Nothing else changes: every input block keeps its block id, action id and initial value,
+    which is what makes Slack keep what the person typed or picked in it across the update.
+    """
+    blocks = [b for b in view.get("blocks") or [] if b.get("block_id") != Field.POST_IN_WARNING]
+    if warning is not None:
+        at = next(
+            (i + 1 for i, b in enumerate(blocks) if b.get("block_id") == Field.CHANNEL),
+            len(blocks),
+        )
+        blocks.insert(at, {**context(warning), "block_id": Field.POST_IN_WARNING})
+    updated = {key: view[key] for key in _VIEW_KEYS if key in view}
+    updated["blocks"] = blocks
+    return updated

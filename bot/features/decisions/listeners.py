@@ -20,11 +20,12 @@ from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
 from bot.core.render import render, truncate
 from bot.core.slack_api import slack_error
-from bot.features.decisions import card, lifecycle
+from bot.features.decisions import card, lifecycle, post_in
 from bot.features.decisions.forms import (
     FormMeta,
     build_decision_modal,
     parse_decision_form,
+    with_post_in_warning,
 )
 from bot.features.decisions.lifecycle import LIFECYCLE, answer_lifecycle
 from bot.features.decisions.record import build_record_blocks
@@ -62,6 +63,7 @@ def register(app: App) -> None:
     app.shortcut(Callback.LOG_MESSAGE_SHORTCUT)(guarded(handle_log_message))
     app.action(Action.LIST_PAGE)(guarded(handle_list_page))
     app.action(Action.REVIEW_SUPERSEDE)(guarded(handle_supersede_button))
+    app.action(Action.POST_IN)(guarded(post_in.handle_post_in_changed))
     app.action(Action.DETAILS)(guarded(card.handle_details))
     app.action(Action.ACCEPT_ANYWAY)(guarded(card.handle_accept_anyway))
     app.view(Callback.OVERRIDE_FORM)(guarded(card.handle_override_submission))
@@ -98,7 +100,7 @@ def adr_help(cmd: AdrCommand) -> dict[str, Any]:
 def open_new(cmd: AdrCommand, request: Request) -> None:
     # trigger_id lives 3 s: ack and open the modal before anything else.
     request.ack()
-    request.client.views_open(
+    opened = request.client.views_open(
         trigger_id=request.trigger_id,
         view=build_decision_modal(
             meta=FormMeta(mode="new", **asked(request.response_url)),
@@ -107,6 +109,8 @@ def open_new(cmd: AdrCommand, request: Request) -> None:
             title=truncate(cmd.text, 200, more=""),
         ),
     )
+    # Open, then check "Post in": the trigger_id could not wait for conversations.info.
+    post_in.check_post_in(request.client, view=opened["view"], channel_id=request.channel)
 
 
 def answer_list(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
@@ -144,7 +148,7 @@ def answer_show(cmd: AdrCommand, request: Request, person: Person) -> dict[str, 
         )
         record = decision_record.load_record(session, decision=decision)
         review = review_lists.review_summary(session, decision=decision)
-    text, blocks = build_record_blocks(record, review)
+    text, blocks = build_record_blocks(record, review, tz=person.tz)
     return ephemeral(text, blocks)
 
 
@@ -191,13 +195,14 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
         number=decision.number,
         **asked(request.response_url),
     )
+    post_in_channel = channel if cmd.name == "supersede" else decision.channel_id
     try:
-        client.views_open(
+        opened = client.views_open(
             trigger_id=request.trigger_id,
             view=build_decision_modal(
                 meta=meta,
                 today=utcnow().date(),
-                channel_id=channel if cmd.name == "supersede" else decision.channel_id,
+                channel_id=post_in_channel,
                 decision=decision,
                 people=named,
             ),
@@ -210,6 +215,9 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
             text=f"Slack closed the door before the form could open; run `/adr {cmd.name} "
             f"{decision.number}` again.",
         )
+        return
+    if cmd.name == "supersede":  # an edit has no "Post in": the decision stays where it is
+        post_in.check_post_in(client, view=opened["view"], channel_id=post_in_channel)
 
 
 def handle_decision_submission(
@@ -224,12 +232,16 @@ def handle_decision_submission(
     meta = FormMeta.decode(view)
     editing = meta.mode == "edit"
     values = (view.get("state") or {}).get("values") or {}
-    draft, errors = parse_decision_form(values, now=utcnow(), editing=editing)
+    user = body["user"]["id"]
+    # The review date is read in the person's zone ("tomorrow" is theirs); the cache only, as
+    # nothing may call Slack before a submission's ack.
+    person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
+    tz = person.tz if person is not None else None
+    draft, errors = parse_decision_form(values, now=utcnow(), editing=editing, tz=tz)
     if errors:
         ack(response_action="errors", errors=errors)
         return
     assert draft is not None
-    user = body["user"]["id"]
     view_id = view.get("id")
     if editing:
         assert meta.number is not None
@@ -300,6 +312,10 @@ def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) ->
         if block.get("block_id") == "context":
             block["element"]["initial_value"] = truncate(text, 3000)
     view["private_metadata"] = meta.model_copy(update={"source": source}).encode()
+    # The "Post in" check rides on the same update (one views.update, one hash).
+    found = post_in.reach(client, channel) if channel else post_in.Reach.UNKNOWN
+    if channel and found is not post_in.Reach.UNKNOWN:
+        view = with_post_in_warning(view, post_in.warning_for(channel, found))
     client.views_update(view_id=opened["view"]["id"], hash=opened["view"].get("hash"), view=view)
 
 
@@ -359,7 +375,7 @@ def handle_supersede_button(
         repo.require_changer(session, decision, user)
         people = repo.members(session, decision=decision)
     ack()
-    client.views_open(
+    opened = client.views_open(
         trigger_id=body["trigger_id"],
         view=build_decision_modal(
             meta=FormMeta(mode="supersede", number=number),
@@ -369,3 +385,4 @@ def handle_supersede_button(
             people=people,
         ),
     )
+    post_in.check_post_in(client, view=opened["view"], channel_id=decision.channel_id)

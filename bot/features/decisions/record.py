@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from bot.core.blocks import (
@@ -13,9 +14,10 @@ from bot.core.blocks import (
     modal,
     section,
 )
+from bot.core.clock import slack_date
 from bot.core.ids import Action, Callback
 from bot.core.redacted import shown, shown_plain
-from bot.core.render import Mrkdwn, mention, render, truncate
+from bot.core.render import Mrkdwn, counted, escape, mention, render, truncate
 from bot.features.decisions.views import (
     STANCE_LABELS,
     STATUS_LABELS,
@@ -28,6 +30,7 @@ from bot.features.reviews import (
     OUTCOME_LABELS,
     review_summary_text,
 )
+from storage import rules
 from storage.decision_record import DecisionRecord
 from storage.models import (
     DecisionEvent,
@@ -60,7 +63,7 @@ def _summary(record: DecisionRecord) -> str:
         informed=people.get(Role.INFORMED, []),
         # names from an imported file that match no Slack user: shown as text
         named={role: ", ".join(named.get(role, [])) for role in Role},
-        review_date=d.review_date.isoformat() if d.review_date else "",
+        review_date=rules.review_day(d.review_date).isoformat() if d.review_date else "",
         tags=d.tag_list,
         supersedes=record.supersedes.number if record.supersedes else None,
         superseded_by=record.superseded_by.number if record.superseded_by else None,
@@ -98,7 +101,7 @@ def _full_blocks(record: DecisionRecord, review: ReviewSummary | None) -> list[d
         shown_extra += 1
     if len(extra) > shown_extra:
         more = len(extra) - shown_extra
-        blocks.append(context(f"… {more} more section(s): `/adr export {d.number}`"))
+        blocks.append(context(f"… {counted(more, 'more section')}: `/adr export {d.number}`"))
     if d.source_path:
         blocks.append(context(render("decisions/source.md.j2", path=d.source_path)))
     if d.source_permalink:
@@ -110,7 +113,8 @@ def _full_blocks(record: DecisionRecord, review: ReviewSummary | None) -> list[d
 
 
 def build_details_modal(record: DecisionRecord, review: ReviewSummary | None) -> dict[str, Any]:
-    """**Details** on the card: the full record, as `/adr show` shows it, in a modal."""
+    """**Details** on the card: the full record, as `/adr show` shows it, in a modal (times in
+    every reader's own zone; the written fallback in UTC)."""
     _, blocks = build_record_blocks(record, review)
     body = [b for b in blocks if b["type"] not in ("actions", "header")]
     return modal(
@@ -121,14 +125,23 @@ def build_details_modal(record: DecisionRecord, review: ReviewSummary | None) ->
     )
 
 
-def _event_text(e: DecisionEvent) -> str:
+def _instant(value: object, tz: str | None) -> str:
+    """A stored ISO instant in every reader's zone (as typed, escaped, if it is not one)."""
+    try:
+        return slack_date(datetime.fromisoformat(str(value)), tz)
+    except ValueError:
+        return escape(str(value))
+
+
+def _event_text(e: DecisionEvent, tz: str | None = None) -> str:
+    """One history line's text; instants in every reader's zone (fallback in ``tz``)."""
     detail = json.loads(e.detail or "{}")
     if e.kind == "created":
         return f"recorded it as {detail.get('status', '')}"
     if e.kind == "status_changed":
         text = f"changed status {detail.get('from')} → {detail.get('to')}"
         if detail.get("overrode_blocks"):
-            text += f" overriding {len(detail['overrode_blocks'])} block(s)"
+            text += f" overriding {counted(len(detail['overrode_blocks']), 'block')}"
         if detail.get("note"):
             text += f": “{truncate(detail['note'], 200)}”"
         return text
@@ -151,9 +164,12 @@ def _event_text(e: DecisionEvent) -> str:
     if e.kind == "supersedes":
         return f"recorded it as superseding {detail.get('of')}"
     if e.kind == "review_scheduled":
-        return (
-            f"scheduled the review for {str(detail.get('due_at', ''))[:16].replace('T', ' ')} UTC"
-        )
+        return Mrkdwn(f"scheduled the review for {_instant(detail.get('due_at'), tz)}")
+    if e.kind == "review_asked_now":
+        if detail.get("planned"):
+            planned = _instant(detail["planned"], tz)
+            return Mrkdwn(f"asked for a review now; the one planned for {planned} stays")
+        return "asked for a review now"
     if e.kind == "review_opened":
         return f"opened review round {detail.get('round')}"
     if e.kind == "review_outcome":
@@ -180,10 +196,11 @@ def _stance_shown(s: Stance) -> dict[str, Any]:
 
 
 def build_record_blocks(
-    record: DecisionRecord, review: ReviewSummary | None = None
+    record: DecisionRecord, review: ReviewSummary | None = None, *, tz: str | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
     """`/adr show N`: the record plus every stance with its concern, the review (outcome,
-    dissent answers, next review), and the history."""
+    dissent answers, next review), and the history. Times are in every reader's own zone;
+    ``tz`` (the reader's, when known) is the zone of their written fallback."""
     text, _ = build_decision_message(record, review)
     blocks = _full_blocks(record, review)
     actions = []
@@ -205,19 +222,19 @@ def build_record_blocks(
         )
     )
     if review is not None:
-        blocks.append(section(review_summary_text(review)))
+        blocks.append(section(review_summary_text(review, tz)))
     events = record.events
     hidden = max(0, len(events) - HISTORY_SHOWN)
     shown = [
         {
-            "when": e.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "when": slack_date(e.created_at, tz),
             "actor": e.actor_id,
-            "text": _event_text(e),
+            "text": _event_text(e, tz),
         }
         for e in events[-HISTORY_SHOWN:]
     ]
     history = render("decisions/history.md.j2", events=shown)
     if hidden:
-        history = f"_… {hidden} earlier change(s) not shown_\n" + history
+        history = f"_… {counted(hidden, 'earlier change')} not shown_\n" + history
     blocks.append(section(history))
     return text, (blocks + actions)[:MESSAGE_BLOCKS]

@@ -12,10 +12,10 @@ from bot.core.blocks import (
     header,
     section,
 )
-from bot.core.durations import format_duration
 from bot.core.ids import Action
 from bot.core.redacted import shown, shown_plain
 from bot.core.render import render, truncate
+from bot.features.estimates import round_plan
 from bot.features.reviews import (
     outcome_context,
 )
@@ -120,7 +120,7 @@ def build_decision_message(
                 status_label=STATUS_LABELS.get(DecisionStatus(d.status), d.status),
                 deciders=people.get(Role.DECIDER, []),
                 named_deciders=", ".join(named.get(Role.DECIDER, [])),
-                review_date=d.review_date.isoformat() if d.review_date else "",
+                review_date=rules.review_day(d.review_date).isoformat() if d.review_date else "",
                 decision=shown(_two_lines(d.decision, DECISION_CHARS)),
                 supersedes=record.supersedes.number if record.supersedes else None,
                 superseded_by=record.superseded_by.number if record.superseded_by else None,
@@ -210,7 +210,7 @@ def build_list_blocks(
                 )
             )
         ]
-    title = f"Decisions {what}".strip() + f" ({offset + 1}–{offset + len(decisions)} of {total})"
+    title = f"Decisions {what}".strip() + f" ({_span(offset, len(decisions), total)})"
     blocks: list[dict[str, Any]] = [
         section(render("decisions/field.md.j2", label=title, text="")),
         section(list_rows(decisions)),
@@ -237,6 +237,29 @@ def build_list_blocks(
     return blocks
 
 
+def _span(offset: int, shown: int, total: int) -> str:
+    """``12`` when one page holds them all, else ``11–20 of 34``."""
+    if offset == 0 and shown >= total:
+        return str(total)
+    return f"{offset + 1}–{offset + shown} of {total}"
+
+
+_PAIRS = {'"': '"', "“": "”", "„": "“", "«": "»"}  # double quotes, opening -> closing
+_DOUBLE_QUOTES = set(_PAIRS) | set(_PAIRS.values())
+
+
+def _quoted(query: str) -> str:
+    """The query in quotes, once: a query typed as one quoted phrase loses its own quotes, and
+    one with quotes inside (``"event sourcing" kafka``) is shown as typed, without more."""
+    text = truncate(" ".join(query.split()), 200)
+    inner = text[1:-1]
+    if len(text) > 2 and _PAIRS.get(text[0]) == text[-1] and not set(inner) & _DOUBLE_QUOTES:
+        text = inner.strip()
+    if set(text) & _DOUBLE_QUOTES:
+        return text
+    return f"“{text}”"
+
+
 def build_search_blocks(query: str, decisions: list[Decision]) -> list[dict[str, Any]]:
     if not decisions:
         return [
@@ -244,11 +267,11 @@ def build_search_blocks(query: str, decisions: list[Decision]) -> list[dict[str,
                 render(
                     "decisions/field.md.j2",
                     label="Search",
-                    text=f"Nothing matches “{truncate(query, 200)}”.",
+                    text=f"Nothing matches {_quoted(query)}.",
                 )
             )
         ]
-    label = f"Best matches for “{truncate(query, 200)}”"
+    label = f"Best matches for {_quoted(query)}"
     return [
         section(render("decisions/field.md.j2", label=label, text="")),
         section(list_rows(decisions)),
@@ -262,15 +285,9 @@ def build_search_blocks(query: str, decisions: list[Decision]) -> list[dict[str,
 
 
 def estimates_line(rounds: list[EstimateRound]) -> str:
-    """The `/estimate` rounds that inform a decision; after a reveal, its range."""
+    """The `/estimate` rounds that inform a decision; after a reveal, its headline."""
     parts = []
     for rnd in rounds[-5:]:
-        result = json.loads(rnd.result) if rnd.result else None
-        if result:
-            parts.append(
-                f"{rnd.ref}: 50% {format_duration(result['p50'], rnd.unit)}, "
-                f"90% {format_duration(result['p90'], rnd.unit)}"
-            )
-        else:
-            parts.append(f"{rnd.ref} ({rnd.state})")
+        plan = round_plan(rnd)
+        parts.append(f"{rnd.ref}: {plan}" if plan else f"{rnd.ref} ({rnd.state})")
     return render("decisions/field.md.j2", label="Estimates", text=" · ".join(parts), limit=1000)

@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import Field
 
 from bot.core.blocks import context, input_block, modal, options, plain, text_input
-from bot.core.dates import valid_timezone, zone
+from bot.core.clock import slack_date
+from bot.core.dates import valid_timezone
 from bot.core.forms import Values, checked_values, select_value, text_value, time_value
 from bot.core.ids import Callback, DigestField
 from bot.core.metadata import ModalMeta
@@ -49,8 +50,8 @@ def when_text(sub: DigestSubscription | DigestConfig) -> str:
 
 
 def next_text(due: datetime, tz: str) -> str:
-    local = due.astimezone(zone(tz))
-    return f"{local:%A %-d %B %Y, %H:%M} ({tz})"
+    """When the next digest comes, in every reader's own zone (the fallback in ``tz``)."""
+    return slack_date(due, tz)
 
 
 def status_text(sub: DigestSubscription | None, channel_id: str) -> str:

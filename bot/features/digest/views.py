@@ -19,11 +19,13 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from bot.core.blocks import MESSAGE_BLOCKS, context, header, section
+from bot.core.clock import slack_day
 from bot.core.durations import format_duration, format_number
 from bot.core.redacted import shown
-from bot.core.render import SECTION_LIMIT, Mrkdwn, escape, render, truncate_mrkdwn
+from bot.core.render import SECTION_LIMIT, Mrkdwn, counted, escape, render, truncate_mrkdwn
 from bot.features.decisions import STATUS_LABELS
-from bot.features.parking import slack_day, timeline_text
+from bot.features.estimates import plan_words
+from bot.features.parking import timeline_text
 from bot.features.reviews import OUTCOME_EMOJI, OUTCOME_LABELS
 from storage.digest import DigestData
 from storage.digest_common import Listing
@@ -168,8 +170,9 @@ def _round_line(r: RoundLine) -> str:
         kind="round",
         ref=r.ref,
         topic=_one_line(r.topic),
-        p50=format_duration(r.p50, r.unit) if r.p50 is not None else "",
-        p90=format_duration(r.p90, r.unit) if r.p90 is not None else "",
+        plan=plan_words(r.low, r.p50, r.high, r.unit)
+        if r.p50 is not None and r.low is not None and r.high is not None
+        else "",
     )
 
 
@@ -290,7 +293,7 @@ def _counts(data: DigestData) -> list[str]:
     """What the notification says: the week's news in numbers."""
 
     def n(count: int, one: str, many: str) -> list[str]:
-        return [f"{count} {one if count == 1 else many}"] if count else []
+        return [counted(count, one, many)] if count else []
 
     counts: list[str] = []
     if data.decisions is not None:

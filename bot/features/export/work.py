@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.core.render import counted
 from bot.engine.registry import Job, Registry, WorkKind, raise_if_permanent
 from storage.adr_export_files import export_files
 from storage.db import Database
@@ -85,7 +86,7 @@ def _the_log(job: Job, viewer: Viewer, fmt: str) -> dict[str, Any]:
         "filename": f"decisions-{day}.zip",
         "title": f"Decision log, {day}",
         "initial_comment": (
-            f"{written - 1} decision(s) as ADR files, with a `README.md` index. Unzip them into "
+            f"{counted(written - 1, 'decision')} as ADR files, with a `README.md` index. Unzip them into "
             "your repository's `docs/decisions` (or `doc/adr`); `decisionbot import` reads "
             "them back."
         ),

@@ -10,7 +10,8 @@ from bot.core.blocks import (
     header,
     section,
 )
-from bot.core.render import render, truncate
+from bot.core.clock import slack_date
+from bot.core.render import Mrkdwn, escape, render, truncate
 from bot.features.decisions import list_rows
 from bot.features.reviews import OUTCOME_LABELS
 from storage.models import (
@@ -39,7 +40,11 @@ def build_home(
         for d, r in outcomes or []
         if r.outcome
     ] + [
-        f"*ADR-{d.number}* {truncate(d.title, 80)} · review on {r.due_at.date().isoformat()}"
+        # built here, so the title is escaped here; the time is in every reader's zone
+        Mrkdwn(
+            f"*ADR-{d.number}* {escape(truncate(d.title, 80))}"
+            f" · review {slack_date(r.due_at, r.timezone)}"
+        )
         for d, r in upcoming or []
     ]
     for label, items, empty in (
@@ -63,5 +68,6 @@ def build_home(
     # One closing block (work.py puts other features' sections above it): where to start,
     # and who may do what, which `/adr help` leaves to `/adr help all` and here.
     hint = "Record a decision with /adr · search with /adr search &lt;words&gt; · /adr help"
-    blocks.append(context(hint + "\n" + render("decisions/rules.md.j2")))
+    numbers = render("decisions/numbers.md.j2")  # what ADR-, E- and P- numbers are
+    blocks.append(context(hint + "\n" + numbers + "\n" + render("decisions/rules.md.j2")))
     return {"type": "home", "blocks": blocks[:100]}

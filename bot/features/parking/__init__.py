@@ -7,7 +7,7 @@ from slack_bolt import App
 
 from bot.engine.registry import Registry
 from bot.features.parking import listeners, work
-from bot.features.parking.views import home_section, slack_day, timeline_text
+from bot.features.parking.views import home_section, timeline_text
 
 
 def register(app: App) -> None:
@@ -25,7 +25,6 @@ def register_message_watch(app: App) -> None:
 
 __all__ = [
     "home_section",
-    "slack_day",
     "timeline_text",
     "register",
     "register_work",

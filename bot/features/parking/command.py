@@ -12,9 +12,10 @@ the parking lot's small arithmetic: RICE and the timeline impact of an accepted 
 
 Decided:
 - **Mentions.** The first person mentioned in a request is its requester ("``/parkinglot
-  @ana wants CSV export``": Ana asked; the person typing only parked it). Mentions stay in
-  the text as ``@name`` (plain words, never markup), and are read before unescaping, so a
-  literal ``<@U1>`` someone typed never counts. Without a mention the listener makes the
+  @ana Export to CSV``": Ana asked; the person typing only parked it). That mention, when it
+  leads the request, names the requester and is not part of the request ("Export to CSV");
+  other mentions stay in the text as ``@name`` (plain words, never markup). Mentions are read
+  before unescaping, so a literal ``<@U1>`` someone typed never counts. Without a mention the listener makes the
   person typing the requester. ``/parkinglot @ana`` (nothing else) opens the modal with Ana.
 - **Links.** A leading ``ADR-12`` and/or ``E-3`` (either order, ``adr12`` works; ``E`` needs
   its dash, "E3" is too often a word) links the decision or estimate round; they are kept as
@@ -124,7 +125,8 @@ def parse_parkinglot(text: str) -> ParkCommand:
         if command is not None:
             return command
     request = unescape_refs(_MENTION.sub(_mention_word, raw)).strip()
-    return _parse_park(request, mentions)
+    first = _MENTION.search(raw)
+    return _parse_park(request, mentions, requester_word=_mention_word(first) if first else "")
 
 
 def _parse_subcommand(words: str) -> ParkCommand | None:
@@ -199,10 +201,17 @@ def _parse_list(args: list[str]) -> ParkCommand:
     return ParkCommand("list", state=state, sort=sort)
 
 
-def _parse_park(request: str, mentions: tuple[str, ...]) -> ParkCommand:
+def _parse_park(request: str, mentions: tuple[str, ...], *, requester_word: str) -> ParkCommand:
+    """``requester_word``: the first mention as it reads in ``request`` (``@ana``); leading,
+    it only names the requester and is taken out of the request's text."""
     decision: int | None = None
     round_number: int | None = None
-    for _ in range(2):
+    named = (
+        re.compile(re.escape(requester_word) + r"(?=$|[\s:,;.])[:,;.]?\s*")
+        if requester_word
+        else None
+    )
+    for _ in range(3):
         match = _DECISION_REF.match(request) if decision is None else None
         if match:
             decision = int(match.group(1))
@@ -211,6 +220,11 @@ def _parse_park(request: str, mentions: tuple[str, ...]) -> ParkCommand:
         match = _ROUND_REF.match(request) if round_number is None else None
         if match:
             round_number = int(match.group(1))
+            request = request[match.end() :]
+            continue
+        match = named.match(request) if named is not None else None
+        if match:
+            named = None
             request = request[match.end() :]
             continue
         break

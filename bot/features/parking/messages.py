@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from bot.core.blocks import button, context, section
+from bot.core.clock import slack_day
 from bot.core.commands import unescape_refs
 from bot.core.ids import Action
 from bot.core.render import render, truncate
@@ -14,7 +15,6 @@ from bot.features.parking.views import (
     TEXT_LIMIT,
     one_line,
     permalink_link,
-    slack_day,
     timeline_text,
 )
 from storage.models import ParkingItem

@@ -6,7 +6,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.core.blocks import input_block, modal, text_input
-from bot.core.forms import Values, checked_text, date_value, text_value
+from bot.core.dates import DATE_HINT, PHRASE_MAX
+from bot.core.forms import Values, checked_text, day_value, text_value
 from bot.core.ids import Callback, ParkField
 from bot.core.render import truncate
 from bot.features.parking.command import parse_timeline
@@ -89,12 +90,10 @@ def parse_accept_form(values: Values) -> tuple[AcceptDraft | None, dict[str, str
 
 
 def build_defer_modal(item: ParkingItem, today: date) -> dict[str, Any]:
-    """Defer until a date after ``today`` (the deciding person's today)."""
+    """Defer until a day after ``today`` (the deciding person's today), typed as any date is:
+    "in 2 weeks", "next tuesday", "3m" or "2027-03-06"."""
     initial = item.deferred_until if item.deferred_until and item.deferred_until > today else None
-    picker = {
-        "type": "datepicker",
-        "initial_date": (initial or today + timedelta(days=DEFER_DEFAULT_DAYS)).isoformat(),
-    }
+    until = initial or today + timedelta(days=DEFER_DEFAULT_DAYS)
     return modal(
         callback_id=Callback.PARK_DEFER_FORM,
         title=f"Defer {item.ref}",
@@ -104,8 +103,12 @@ def build_defer_modal(item: ParkingItem, today: date) -> dict[str, Any]:
             input_block(
                 ParkField.UNTIL,
                 "Bring it back on",
-                picker,
-                hint="It comes back to its channel that day, for triage.",
+                text_input(
+                    until.isoformat(),
+                    max_length=PHRASE_MAX,
+                    placeholder="in 2 weeks, next tuesday, 3m or 2027-03-06",
+                ),
+                hint=f"It comes back to its channel that day, for triage. {DATE_HINT}",
             ),
         ],
         metadata=ItemMeta(item=item.number).encode(),
@@ -113,7 +116,7 @@ def build_defer_modal(item: ParkingItem, today: date) -> dict[str, Any]:
 
 
 def parse_defer_form(values: Values, today: date) -> tuple[date | None, dict[str, str]]:
-    day, error = date_value(values, ParkField.UNTIL)
+    day, error = day_value(values, ParkField.UNTIL, today=today)
     if error:
         return None, {ParkField.UNTIL: error}
     if day is None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import durations
 from bot.core.blocks import MESSAGE_BLOCKS, button, context, header, packed_sections, section
+from bot.core.clock import slack_day
 from bot.core.ids import Action
 from bot.core.render import Mrkdwn, escape, render, truncate
 from bot.features.parking.forms import MOSCOW_LABELS
@@ -90,14 +91,6 @@ def waiting_long(item: ParkingItem, now: datetime) -> bool:
     """``rules.is_waiting_long`` for an item as stored (SQLite gives naive UTC back)."""
     created = _aware(item.created_at) if item.created_at is not None else None
     return rules.is_waiting_long(state=item.state, created_at=created, now=_aware(now))
-
-
-def slack_day(when: datetime | date) -> Mrkdwn:
-    """A date every reader sees in their own zone (for a datetime) or as is (a date)."""
-    if isinstance(when, datetime):
-        utc = _aware(when).astimezone(UTC)
-        return Mrkdwn(f"<!date^{int(utc.timestamp())}^{{date_short}}|{utc:%Y-%m-%d}>")
-    return Mrkdwn(escape(when.isoformat()))
 
 
 def timeline_text(days: float | None) -> str:

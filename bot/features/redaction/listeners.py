@@ -9,7 +9,7 @@ from bot.core import people
 from bot.core.adr_command import AdrCommand
 from bot.core.blocks import ephemeral
 from bot.core.commands import Request, SlashCommand
-from bot.core.render import mention
+from bot.core.render import counted, mention
 from storage import redaction
 from storage.db import Database
 from storage.decisions import get_decision
@@ -67,7 +67,7 @@ def redact(db: Database, *, team: str, user: str, viewer: Viewer, cmd: AdrComman
     )
     where = "its channel message"
     if done.dms:
-        where += f" and {done.dms} DM{'s' if done.dms != 1 else ''} I sent about it"
+        where += f" and {counted(done.dms, 'DM')} I sent about it"
     return (
         f"Redacted {what} of {done.decision.ref} in the record, its history and search; "
         f"{where} will be updated. The history says you did it, not what was there."

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -13,7 +14,7 @@ from bot.core import people
 from bot.core.adr_command import AdrCommand
 from bot.core.blocks import ephemeral
 from bot.core.commands import Request, SlashCommand
-from bot.core.dates import parse_when, review_instant, zone
+from bot.core.dates import Unreadable, read_date, review_instant, zone
 from bot.core.errors import guarded
 from bot.core.forms import TEXT_MAX, text_value
 from bot.core.ids import Action, Callback, Field
@@ -22,8 +23,11 @@ from bot.features.reviews.views import (
     OUTCOME_ACTIONS,
     SNOOZE_CHOICES,
     OutcomeMeta,
+    asked_now_text,
     build_dissent_recorded,
     build_outcome_modal,
+    review_day_text,
+    snoozed_text,
 )
 from storage import decision_work as outbox
 from storage import decisions as decision_repo
@@ -163,10 +167,10 @@ def handle_snooze(
         review = repo.get_review(session, team_id=team, review_id=review_id)
         settings = review_settings.workspace_settings(session, team_id=team)
         today = utcnow().astimezone(zone(review.timezone)).date()
-        day, _ = parse_when(period, today=today)
-        assert day is not None
+        day = read_date(period, today=today)
+        assert not isinstance(day, Unreadable)  # SNOOZE_CHOICES are all readable
         due_at = review_instant(day, tz=review.timezone, hour=settings.review_hour)
-        review_answers.snooze(
+        next_round = review_answers.snooze(
             session,
             team_id=team,
             review_id=review_id,
@@ -180,7 +184,12 @@ def handle_snooze(
     ack()  # after the work: an error raised right after an ack becomes a 404 in Bolt
     respond(
         replace_original=True,
-        text=f"OK: I'll ask again about ADR-{decision.number} on {day.isoformat()} (in {SNOOZE_CHOICES[period]}).",
+        text=snoozed_text(
+            decision.number,
+            next_round,
+            asked=due_at,
+            period=SNOOZE_CHOICES[period],
+        ),
     )
 
 
@@ -192,7 +201,12 @@ def answer_review(cmd: AdrCommand, request: Request, person: Person) -> dict[str
     viewer = people.viewer_for(person, request.channel)
     return ephemeral(
         review_now(
-            request.db, team=request.team, number=cmd.number, user=person.user_id, viewer=viewer
+            request.db,
+            team=request.team,
+            number=cmd.number,
+            user=person.user_id,
+            viewer=viewer,
+            tz=person.tz,
         )
     )
 
@@ -208,6 +222,7 @@ def answer_remind(cmd: AdrCommand, request: Request, person: Person) -> dict[str
             user=person.user_id,
             when=cmd.text,
             viewer=viewer,
+            tz=person.tz,
         )
     )
 
@@ -219,8 +234,11 @@ def review_now(
     number: int,
     user: str,
     viewer: Viewer,
+    tz: str | None = None,
 ) -> str:
-    """`/adr review N`: open a review round due now, and sweep it right away (after the ack)."""
+    """`/adr review N`: ask now, in a round of its own (the commit wakes the dispatcher, which
+    asks right away), and keep the planned review. ``tz``: the asker's zone, for the reply's
+    fallback and for the round when no review says which zone to ask in."""
     now = utcnow()
     with db.session() as session:
         decision = decision_repo.get_decision(session, team_id=team, number=number, viewer=viewer)
@@ -228,10 +246,16 @@ def review_now(
         if not rules.is_live(decision.status):
             raise InvalidInput(f"ADR-{number} is {decision.status}; there is nothing to review.")
         current = repo.live_review(session, decision=decision)
-        tz = current.timezone if current is not None else "UTC"
-        # Due now: the commit wakes the dispatcher, which asks right away.
-        repo.schedule_review(session, decision=decision, due_at=now, timezone=tz, actor_id=user)
-    return f"Asking the author and deciders of ADR-{number} now whether it worked."
+        zone_name = (
+            (current.timezone if current is not None else None)
+            or review_settings.workspace_settings(session, team_id=team).timezone
+            or tz
+            or "UTC"
+        )
+        planned = repo.ask_now(
+            session, decision=decision, now=now, timezone=zone_name, actor_id=user
+        )
+    return asked_now_text(number, planned, tz=tz)
 
 
 def remind(
@@ -242,10 +266,12 @@ def remind(
     user: str,
     when: str,
     viewer: Viewer,
+    tz: str | None = None,
 ) -> str:
-    """`/adr remind N 2w`: move the review date (and the scheduled review with it).
+    """`/adr remind N next tuesday`: move the review date (and the scheduled review with it).
 
-    "2w" counts from today where the review is asked (its time zone), not from UTC's today.
+    The phrase is read in ``tz``, the zone of the person typing it ("tomorrow" is theirs);
+    without one (Slack didn't say), in the review's zone, else the workspace's, else UTC.
     """
     with db.session() as session:
         decision = decision_repo.get_decision(
@@ -253,16 +279,22 @@ def remind(
         )
         current = repo.live_review(session, decision=decision)
         tz = (
-            (current.timezone if current else None)
+            tz
+            or (current.timezone if current else None)
             or review_settings.workspace_settings(session, team_id=team).timezone
             or "UTC"
         )
-        day, error = parse_when(when, today=utcnow().astimezone(zone(tz)).date())
-        if error:
-            raise InvalidInput(error)
+        today = utcnow().astimezone(zone(tz)).date()
+        day = read_date(when, today=today)
+        if isinstance(day, Unreadable):
+            raise InvalidInput(day.sentence)
+        if day < today:
+            raise InvalidInput(f"{day.isoformat()} is in the past: pick today or later.")
+        if day > today + timedelta(days=5 * 366):
+            raise InvalidInput("Pick a date within five years.")
         decision_repo.require_changer(session, decision, user)
         if not rules.is_live(decision.status):
             raise InvalidInput(f"ADR-{number} is {decision.status}; it has no review to move.")
         decision_repo.set_review_date(session, decision=decision, review_date=day, actor_id=user)
         outbox.schedule_review_planning(session, decision=decision, actor_id=user)
-    return f"OK: I'll review ADR-{number} on {day.isoformat()}."  # type: ignore[union-attr]
+    return f"OK: I'll review ADR-{number} on {review_day_text(day)}."

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.core.blocks import button, context, input_block, modal, plain, section, text_input
-from bot.core.dates import zone
+from bot.core.clock import slack_date, slack_day
 from bot.core.forms import TEXT_MAX
 from bot.core.ids import Action, Callback, Field
 from bot.core.metadata import ModalMeta
 from bot.core.redacted import redacted, shown
-from bot.core.render import mention, render, truncate
+from bot.core.render import Mrkdwn, mention, render, truncate
 from storage import rules
 from storage.models import Decision, DecisionStatus, DissentAnswer, Outcome, Review, ReviewAsk
 from storage.review_lists import ReviewSummary
@@ -66,7 +66,7 @@ def build_review_ask(
         nudge=nudge,
         number=decision.number,
         title=shown(decision.title),
-        decided_on=decision.created_at.date().isoformat(),
+        decided_on=slack_day(decision.created_at, review.timezone),
         decision_text=_two_lines(decision.decision),
         decision_redacted=redacted(decision.decision),
         success=truncate(decision.success_criteria, 1500),
@@ -229,8 +229,9 @@ def outcome_badge(review: Review | None) -> str:
     return f"{OUTCOME_EMOJI[outcome]} Reviewed: {OUTCOME_LABELS[outcome]}"
 
 
-def review_summary_text(summary: ReviewSummary) -> str:
-    """`/adr show`: the latest outcome with everyone's answers, dissent answers, next review."""
+def review_summary_text(summary: ReviewSummary, tz: str | None = None) -> str:
+    """`/adr show`: the latest outcome with everyone's answers, dissent answers, next review
+    (in every reader's own zone; the fallback in ``tz``, the reader's, else the review's)."""
     latest = summary.latest
     outcome = Outcome(latest.outcome) if latest is not None and latest.outcome else None
     answers = [
@@ -254,21 +255,13 @@ def review_summary_text(summary: ReviewSummary) -> str:
         latest=latest,
         outcome_label=OUTCOME_LABELS[outcome] if outcome else "",
         emoji=OUTCOME_EMOJI[outcome] if outcome else "",
-        outcome_at=latest.outcome_at.date().isoformat() if latest and latest.outcome_at else "",
+        outcome_at=slack_day(latest.outcome_at, tz) if latest and latest.outcome_at else "",
         answers=answers,
         dissent=dissent,
-        next_due=_when(summary.next_due, latest.timezone if latest else "UTC"),
+        next_due=slack_date(summary.next_due, tz or summary.next_timezone)
+        if summary.next_due is not None
+        else "",
     )
-
-
-def _when(instant: datetime | None, tz: str) -> str:
-    if instant is None:
-        return ""
-    try:
-        local = instant.astimezone(zone(tz))
-    except (ValueError, KeyError):
-        local = instant
-    return local.strftime("%Y-%m-%d %H:%M ") + (tz or "UTC")
 
 
 def outcome_context(summary: ReviewSummary | None) -> dict[str, Any] | None:
@@ -277,5 +270,38 @@ def outcome_context(summary: ReviewSummary | None) -> dict[str, Any] | None:
         return None
     latest = summary.latest
     by = mention(latest.outcome_by) if latest.outcome_by else ""
-    when = latest.outcome_at.date().isoformat() if latest.outcome_at else ""
+    when = slack_day(latest.outcome_at) if latest.outcome_at else ""
     return context(f"{outcome_badge(latest)} ({by}, {when})")
+
+
+# -- the answers to `/adr review`, `/adr remind` and "ask again in …" -----------------------
+
+
+def review_day_text(day: date) -> str:
+    """The day a review set for ``day`` is asked, saying so when a weekend moved it:
+    "2027-03-08 (2027-03-06 is a Saturday: reviews are asked on working days)"."""
+    asked = rules.review_day(day)
+    if asked == day:
+        return day.isoformat()
+    return (
+        f"{asked.isoformat()} ({day.isoformat()} is a {day:%A}: reviews are asked on working days)"
+    )
+
+
+def asked_now_text(number: int, planned: Review | None, *, tz: str | None = None) -> Mrkdwn:
+    """`/adr review N`: asking now, and the planned review that stays (its time in every
+    reader's zone; the fallback in ``tz``, the asker's, else the review's)."""
+    text = f"Asking the author and deciders of ADR-{number} now whether it worked."
+    if planned is None:
+        return Mrkdwn(text)
+    when = slack_date(planned.due_at, tz or planned.timezone)
+    return Mrkdwn(f"{text} The planned review stays: I'll ask again {when}.")
+
+
+def snoozed_text(number: int, next_round: Review, *, asked: datetime, period: str) -> Mrkdwn:
+    """ "Too early — ask again in …": when the next ask is (``asked``, or the planned review
+    when it comes first), in every reader's zone."""
+    when = slack_date(next_round.due_at, next_round.timezone)
+    if next_round.due_at != asked:
+        return Mrkdwn(f"OK: the planned review of ADR-{number} comes first: I'll ask again {when}.")
+    return Mrkdwn(f"OK: I'll ask again about ADR-{number} {when} (in {period}).")

@@ -1,4 +1,4 @@
-"""Stances: Agree, Disagree and commit (with the concern), Block; the tally on the record."""
+"""Stances: Agree, Disagree & commit (with the concern), Block; the tally on the record."""
 
 from __future__ import annotations
 
