@@ -12,9 +12,9 @@ text is written, not what it says, so records compare equal whatever it holds.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
-from datetime import date
 
 # A person as written in a file: "Ana Lima", "ana@example.com", "Ana Lima (@U0123ABC)" or
 # "@U0123ABC". Exported files always carry the Slack id, so a round trip is exact.
@@ -76,7 +76,7 @@ class AskRecord:
 
 @dataclass
 class ReviewRecord:
-    due: date | None = None
+    due: dt.date | None = None
     outcome: str | None = None  # storage.models.Outcome value
     asks: list[AskRecord] = field(default_factory=list)
 
@@ -85,7 +85,7 @@ class ReviewRecord:
 class AdrRecord:
     title: str
     number: int | None = None
-    date: date | None = None
+    date: dt.date | None = None
     status: str = "proposed"  # storage.models.DecisionStatus value
     context: str = ""
     options: str = ""
@@ -96,7 +96,7 @@ class AdrRecord:
     consulted: list[PersonRef] = field(default_factory=list)
     informed: list[PersonRef] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    review_date: date | None = None
+    review_date: dt.date | None = None
     links: list[LinkRef] = field(default_factory=list)
     # sections the bot has no field for, in file order: (heading as written, body)
     extra: list[tuple[str, str]] = field(default_factory=list)

@@ -80,13 +80,19 @@ def _front_matter(lines: list[str]) -> tuple[dict[object, object] | None, list[s
 class _NoAliases(yaml.SafeLoader):
     """The safe loader, refusing every alias (``*name``, and so ``<<: *name``)."""
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    # ``index`` as types-PyYAML declares it; PyYAML also passes None or a mapping's key node.
+    # It is handed on untouched.
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event: yaml.AliasEvent = self.current_event  # what check_event just peeked at
+            mark = event.start_mark  # this pure-Python loader's marks are yaml.error.Mark
             raise yaml.composer.ComposerError(
-                None, None, "an alias (*name) is not read in front matter", event.start_mark
+                None,
+                None,
+                "an alias (*name) is not read in front matter",
+                mark if isinstance(mark, yaml.error.Mark) else None,
             )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def _yaml_reason(exc: Exception) -> str:

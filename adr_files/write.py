@@ -74,7 +74,6 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
 
 import yaml
 
@@ -202,7 +201,7 @@ def _front_matter(record: AdrRecord, names: Mapping[int, str]) -> str:
 
 # libyaml's safe dumper writes the same bytes as PyYAML's pure-Python one, five times faster
 # (the MADR export's cost is mostly this); PyYAML's wheels ship it, a source build may not.
-_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_DUMPER: type[yaml.SafeDumper | yaml.CSafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _madr_status(record: AdrRecord, names: Mapping[int, str]) -> str:

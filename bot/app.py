@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
@@ -12,12 +11,14 @@ from slack_bolt.middleware.authorization.single_team_authorization import (
     SingleTeamAuthorization,
 )
 from slack_bolt.request import request as bolt_request
+from slack_bolt.request.internals import parse_body as _bolt_parse_body
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core import errors
 from bot.core.adr_command import AdrCommand, parse_adr
 from bot.core.commands import SlashCommand
+from bot.core.payloads import SlackPayload
 from bot.core.slack_api import slack_error
 from bot.engine import notices
 from bot.engine.registry import Registry
@@ -42,7 +43,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 
-def _parse_body(body: str, content_type: str | None) -> dict[str, Any]:
+def _parse_body(body: str, content_type: str | None) -> SlackPayload:
     """Bolt's ``parse_body`` with one fix: it treats any form body containing the word
     "payload" as an interactivity payload, so `/adr search payload` (or `/adr new Payload
     limits`) parsed to {} and was dropped without an answer. Only a ``payload`` *field* is
@@ -54,8 +55,8 @@ def _parse_body(body: str, content_type: str | None) -> dict[str, Any]:
     return _bolt_parse_body(body, content_type)
 
 
-_bolt_parse_body = bolt_request.parse_body
-bolt_request.parse_body = _parse_body  # type: ignore[assignment]
+# BoltRequest calls the parse_body its module imported: replace that name, in that module.
+vars(bolt_request)["parse_body"] = _parse_body
 
 
 def create_app(

@@ -39,27 +39,22 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Connection, Select, or_, select
+from sqlmodel import Session, col
 
 from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
 from storage import rules
 from storage.adr_export_origin import TYPED, as_read
 from storage.models import (
-    Decision,
-    DecisionLink,
-    DecisionMember,
     LinkKind,
-    Review,
-    ReviewAsk,
     ReviewState,
     Role,
     SlackUser,
-    Stance,
 )
+from storage.tables import ASKS, DECISIONS, LINKS, MEMBERS, REVIEWS, STANCES
 from storage.visibility import Viewer, visible_condition
 
 PAGE = 500  # decisions read per page on export; ids per IN (...) list
@@ -67,16 +62,8 @@ ROLES = ((Role.DECIDER, "deciders"), (Role.CONSULTED, "consulted"), (Role.INFORM
 LINK_ORDER = ("supersedes", "superseded_by", "amends", "amended_by", "relates")
 
 
-_DECISIONS = Decision.__table__  # type: ignore[attr-defined]
-_MEMBERS = DecisionMember.__table__  # type: ignore[attr-defined]
-_STANCES = Stance.__table__  # type: ignore[attr-defined]
-_REVIEWS = Review.__table__  # type: ignore[attr-defined]
-_ASKS = ReviewAsk.__table__  # type: ignore[attr-defined]
-_LINKS = DecisionLink.__table__  # type: ignore[attr-defined]
-
-
 _RECORD_COLUMNS = [
-    _DECISIONS.c[name]
+    DECISIONS.c[name]
     for name in (
         "id",
         "number",
@@ -100,6 +87,64 @@ _RECORD_COLUMNS = [
 _HISTORY = (ReviewState.ANSWERED, ReviewState.UNANSWERED)
 
 
+# The rows the export reads, by column name (the statements below select these columns).
+
+
+class _DecisionRow(Protocol):
+    """A decision: ``_RECORD_COLUMNS``."""
+
+    id: int
+    number: int
+    title: str
+    context: str
+    options: str
+    decision: str
+    consequences: str
+    success_criteria: str
+    status: str
+    tags: str
+    review_date: date | None
+    created_at: datetime
+    supersedes_id: int | None
+    superseded_by_id: int | None
+    named_people: str
+    extra_sections: str
+    source_path: str | None
+
+
+class _StanceRow(Protocol):
+    decision_id: int
+    user_id: str
+    kind: str
+    concern: str
+    change_my_mind: str
+    committed: bool
+    reason: str
+
+
+class _ReviewRow(Protocol):
+    id: int
+    decision_id: int
+    round: int
+    due_at: datetime
+    timezone: str
+    outcome: str | None
+
+
+class _AskRow(Protocol):
+    """A review ask (every column of ``review_asks``; these are read)."""
+
+    review_id: int
+    user_id: str
+    role: str
+    outcome: str | None
+    what_happened: str
+    evidence: str
+    learned: str
+    concern: str
+    dissent_answer: str | None
+
+
 def export_records(
     session: Session,
     *,
@@ -112,26 +157,28 @@ def export_records(
     what that viewer may see from their channel (`/adr list`'s rule), and only links to
     decisions they may see. None: everything (the operator's CLI). ``number``: only that
     decision (nothing if there is none, or ``visible_to`` may not see it)."""
-    visible = visible_condition(visible_to) if visible_to is not None else None
+    visible: ColumnElement[bool] | None = (
+        visible_condition(visible_to) if visible_to is not None else None
+    )
     conn = session.connection()
-    scope = [_DECISIONS.c.team_id == team_id]
+    scope = [DECISIONS.c.team_id == team_id]
     if number is not None:
-        scope.append(_DECISIONS.c.number == number)
+        scope.append(DECISIONS.c.number == number)
     # the whole export: every cached name at once; one decision: its people's, once read
     names = _names(conn, team_id) if number is None else None
     after = -1  # numbers start at 1; an imported 0000-….md keeps 0
     while True:
-        stmt = select(*_RECORD_COLUMNS).where(*scope, _DECISIONS.c.number > after)
+        stmt = select(*_RECORD_COLUMNS).where(*scope, DECISIONS.c.number > after)
         if visible is not None:
             stmt = stmt.where(visible)
-        rows = conn.execute(stmt.order_by(_DECISIONS.c.number).limit(page)).all()
+        rows = conn.execute(stmt.order_by(DECISIONS.c.number).limit(page)).all()
         if not rows:
             return
         # the page's decisions, by their numbers (no list of ids to send)
-        in_page = select(_DECISIONS.c.id).where(
+        in_page = select(DECISIONS.c.id).where(
             *scope,
-            _DECISIONS.c.number > after,
-            _DECISIONS.c.number <= rows[-1].number,
+            DECISIONS.c.number > after,
+            DECISIONS.c.number <= rows[-1].number,
         )
         yield from _page_records(conn, team_id, rows, in_page, visible, names)
         if len(rows) < page:
@@ -139,50 +186,54 @@ def export_records(
         after = rows[-1].number
 
 
-def _names(conn: Any, team_id: str, users: Collection[str] | None = None) -> dict[str, str]:
+def _names(conn: Connection, team_id: str, users: Collection[str] | None = None) -> dict[str, str]:
     """user id -> name from the user cache: of ``users``, or (None) of everyone."""
-    stmt = select(SlackUser.user_id, SlackUser.name).where(
-        SlackUser.team_id == team_id, SlackUser.name.is_not(None)
+    stmt = select(col(SlackUser.user_id), col(SlackUser.name)).where(
+        col(SlackUser.team_id) == team_id, col(SlackUser.name).is_not(None)
     )
     if users is None:
-        return dict(conn.execute(stmt).all())
+        return {user: name for user, name in conn.execute(stmt).all() if name is not None}
     wanted = sorted(users)
     names: dict[str, str] = {}
     for start in range(0, len(wanted), PAGE):
         chunk = wanted[start : start + PAGE]
-        names.update(conn.execute(stmt.where(SlackUser.user_id.in_(chunk))).all())
+        names.update(
+            (user, name)
+            for user, name in conn.execute(stmt.where(col(SlackUser.user_id).in_(chunk))).all()
+            if name is not None
+        )
     return names
 
 
 def _page_records(
-    conn: Any,
+    conn: Connection,
     team_id: str,
-    rows: Sequence[Any],
-    in_page: Any,
-    visible: Any | None,
+    rows: Sequence[_DecisionRow],
+    in_page: Select[int],
+    visible: ColumnElement[bool] | None,
     names: Mapping[str, str] | None,
 ) -> Iterator[AdrRecord]:
     """The page's decisions as records; ``names`` None: read the names of its people."""
     members: dict[tuple[int, str], list[str]] = defaultdict(list)  # (decision, role) -> users
     for decision_id, role, user in conn.execute(
-        select(_MEMBERS.c.decision_id, _MEMBERS.c.role, _MEMBERS.c.user_id)
-        .where(_MEMBERS.c.decision_id.in_(in_page))
-        .order_by(_MEMBERS.c.id)
+        select(MEMBERS.c.decision_id, MEMBERS.c.role, MEMBERS.c.user_id)
+        .where(MEMBERS.c.decision_id.in_(in_page))
+        .order_by(MEMBERS.c.id)
     ).all():
         members[decision_id, role].append(user)
-    stances: dict[int, list[Any]] = defaultdict(list)
+    stances: dict[int, list[_StanceRow]] = defaultdict(list)
     for s in conn.execute(
         select(
-            _STANCES.c.decision_id,
-            _STANCES.c.user_id,
-            _STANCES.c.kind,
-            _STANCES.c.concern,
-            _STANCES.c.change_my_mind,
-            _STANCES.c.committed,
-            _STANCES.c.reason,
+            STANCES.c.decision_id,
+            STANCES.c.user_id,
+            STANCES.c.kind,
+            STANCES.c.concern,
+            STANCES.c.change_my_mind,
+            STANCES.c.committed,
+            STANCES.c.reason,
         )
-        .where(_STANCES.c.decision_id.in_(in_page))
-        .order_by(_STANCES.c.updated_at, _STANCES.c.id)
+        .where(STANCES.c.decision_id.in_(in_page))
+        .order_by(STANCES.c.updated_at, STANCES.c.id)
     ).all():
         stances[s.decision_id].append(s)
     reviews = _page_reviews(conn, in_page)
@@ -276,41 +327,47 @@ def _local_date(moment: datetime, zone: str) -> date:
         return moment.astimezone(UTC).date()
 
 
-def _page_reviews(conn: Any, in_page: Any) -> dict[int, tuple[Any, list[Any]]]:
+def _page_reviews(
+    conn: Connection, in_page: Select[int]
+) -> dict[int, tuple[_ReviewRow, list[_AskRow]]]:
     """Per decision: its newest answered review round, else its newest unanswered one."""
     rounds = (
-        select(_REVIEWS.c.id)
-        .where(_REVIEWS.c.decision_id.in_(in_page), _REVIEWS.c.state.in_(_HISTORY))
+        select(REVIEWS.c.id)
+        .where(REVIEWS.c.decision_id.in_(in_page), REVIEWS.c.state.in_(_HISTORY))
         .scalar_subquery()
     )
-    chosen: dict[int, Any] = {}
+    chosen: dict[int, _ReviewRow] = {}
     for rv in conn.execute(
         select(
-            _REVIEWS.c.id,
-            _REVIEWS.c.decision_id,
-            _REVIEWS.c.round,
-            _REVIEWS.c.due_at,
-            _REVIEWS.c.timezone,
-            _REVIEWS.c.outcome,
+            REVIEWS.c.id,
+            REVIEWS.c.decision_id,
+            REVIEWS.c.round,
+            REVIEWS.c.due_at,
+            REVIEWS.c.timezone,
+            REVIEWS.c.outcome,
         )
-        .where(_REVIEWS.c.decision_id.in_(in_page), _REVIEWS.c.state.in_(_HISTORY))
-        .order_by(_REVIEWS.c.round)
+        .where(REVIEWS.c.decision_id.in_(in_page), REVIEWS.c.state.in_(_HISTORY))
+        .order_by(REVIEWS.c.round)
     ).all():
         best = chosen.get(rv.decision_id)
         if best is None or rv.outcome is not None or best.outcome is None:
             chosen[rv.decision_id] = rv
     if not chosen:
         return {}
-    asks: dict[int, list[Any]] = defaultdict(list)
+    asks: dict[int, list[_AskRow]] = defaultdict(list)
     for a in conn.execute(
-        select(_ASKS).where(_ASKS.c.review_id.in_(rounds)).order_by(_ASKS.c.id)
+        select(ASKS).where(ASKS.c.review_id.in_(rounds)).order_by(ASKS.c.id)
     ).all():
         asks[a.review_id].append(a)
     return {d: (rv, asks.get(rv.id, [])) for d, rv in chosen.items()}
 
 
 def _page_links(
-    conn: Any, team_id: str, rows: Sequence[Any], in_page: Any, visible: Any | None
+    conn: Connection,
+    team_id: str,
+    rows: Sequence[_DecisionRow],
+    in_page: Select[int],
+    visible: ColumnElement[bool] | None,
 ) -> dict[int, list[LinkRef]]:
     """Each decision's links, both ways, to decisions the export may show."""
     page = {r.id for r in rows}
@@ -321,11 +378,11 @@ def _page_links(
         if r.superseded_by_id:
             pairs.add((r.id, "superseded_by", r.superseded_by_id))
     for other, sup, sup_by in conn.execute(
-        select(_DECISIONS.c.id, _DECISIONS.c.supersedes_id, _DECISIONS.c.superseded_by_id).where(
-            _DECISIONS.c.team_id == team_id,
+        select(DECISIONS.c.id, DECISIONS.c.supersedes_id, DECISIONS.c.superseded_by_id).where(
+            DECISIONS.c.team_id == team_id,
             or_(
-                _DECISIONS.c.supersedes_id.in_(in_page),
-                _DECISIONS.c.superseded_by_id.in_(in_page),
+                DECISIONS.c.supersedes_id.in_(in_page),
+                DECISIONS.c.superseded_by_id.in_(in_page),
             ),
         )
     ).all():
@@ -334,8 +391,8 @@ def _page_links(
         if sup_by in page:
             pairs.add((sup_by, "supersedes", other))
     for source, other, kind in conn.execute(
-        select(_LINKS.c.decision_id, _LINKS.c.other_id, _LINKS.c.kind).where(
-            or_(_LINKS.c.decision_id.in_(in_page), _LINKS.c.other_id.in_(in_page))
+        select(LINKS.c.decision_id, LINKS.c.other_id, LINKS.c.kind).where(
+            or_(LINKS.c.decision_id.in_(in_page), LINKS.c.other_id.in_(in_page))
         )
     ).all():
         # amends is written on both files (as `adr link` does); relates-to only on the file
@@ -347,8 +404,8 @@ def _page_links(
     others = sorted({o for _d, _k, o in pairs})
     numbers: dict[int, int] = {}
     for start in range(0, len(others), PAGE):
-        stmt = select(_DECISIONS.c.id, _DECISIONS.c.number).where(
-            _DECISIONS.c.team_id == team_id, _DECISIONS.c.id.in_(others[start : start + PAGE])
+        stmt = select(DECISIONS.c.id, DECISIONS.c.number).where(
+            DECISIONS.c.team_id == team_id, DECISIONS.c.id.in_(others[start : start + PAGE])
         )
         if visible is not None:
             stmt = stmt.where(visible)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from adr_files.records import AdrRecord
 from storage.adr_export import PAGE, export_records
@@ -80,7 +80,9 @@ def _record_file(record: AdrRecord, fmt: str, names: dict[int, str]) -> tuple[st
     """(file name, text) of one record; a decision saved since ``names`` were read is added."""
     from adr_files.write import file_name, write_record
 
-    number = int(record.number)  # type: ignore[arg-type]
+    number = record.number
+    if number is None:  # export_records reads decisions, and every decision has its number
+        raise ValueError(f"record {record.title!r} has no number")
     if number not in names:  # saved since the names were read
         names[number] = file_name(number, record.title)
     return names[number], write_record(record, fmt=fmt, names=names)
@@ -119,7 +121,7 @@ def file_names(
     those of ``numbers``): links and the index point at these."""
     from adr_files.write import file_name
 
-    stmt = select(Decision.number, Decision.title).where(Decision.team_id == team_id)
+    stmt = select(col(Decision.number), col(Decision.title)).where(col(Decision.team_id) == team_id)
     if visible_to is not None:
         stmt = stmt.where(visible_condition(visible_to))
     if numbers is None:
@@ -127,7 +129,7 @@ def file_names(
     wanted = sorted(numbers)
     names: dict[int, str] = {}
     for start in range(0, len(wanted), PAGE):
-        chunk = stmt.where(Decision.number.in_(wanted[start : start + PAGE]))
+        chunk = stmt.where(col(Decision.number).in_(wanted[start : start + PAGE]))
         names.update((n, file_name(n, t)) for n, t in session.execute(chunk).all())
     return names
 

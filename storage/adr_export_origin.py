@@ -28,14 +28,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from storage.models import DecisionEvent
+from storage.models import JsonObject
 from storage.redaction import FIELDS, REDACTED_EVENT, STANCE
+from storage.tables import EVENTS
 
-_EVENTS = DecisionEvent.__table__  # type: ignore[attr-defined]
 # what the history calls a decision's texts -> what AdrRecord.as_read calls them
 _TEXTS = {
     "title": "title",
@@ -70,7 +70,15 @@ class AsRead:
 TYPED = AsRead(imported=False, texts=set())  # a decision made in Slack: every text typed there
 
 
-def as_read(conn: Any, rows: Sequence[Any]) -> dict[int, AsRead]:
+class Exported(Protocol):
+    """A decision row being exported: its id, and the file it was imported from (None: made in
+    Slack)."""
+
+    id: int
+    source_path: str | None
+
+
+def as_read(conn: Connection, rows: Sequence[Exported]) -> dict[int, AsRead]:
     """decision id -> what is still as read, for the imported decisions of ``rows`` (each
     with ``id`` and ``source_path``); one query for the page."""
     imported = [r.id for r in rows if r.source_path is not None]
@@ -78,17 +86,18 @@ def as_read(conn: Any, rows: Sequence[Any]) -> dict[int, AsRead]:
         return {}
     found = {decision_id: AsRead() for decision_id in imported}
     for decision_id, kind, actor, detail in conn.execute(
-        select(_EVENTS.c.decision_id, _EVENTS.c.kind, _EVENTS.c.actor_id, _EVENTS.c.detail)
-        .where(_EVENTS.c.decision_id.in_(imported), _EVENTS.c.kind.in_(_KINDS))
-        .order_by(_EVENTS.c.id)
+        select(EVENTS.c.decision_id, EVENTS.c.kind, EVENTS.c.actor_id, EVENTS.c.detail)
+        .where(EVENTS.c.decision_id.in_(imported), EVENTS.c.kind.in_(_KINDS))
+        .order_by(EVENTS.c.id)
     ).all():
         _apply(found[decision_id], kind, actor, _detail(detail))
     return found
 
 
-def _apply(state: AsRead, kind: str, actor: str, detail: dict[str, Any]) -> None:
+def _apply(state: AsRead, kind: str, actor: str, detail: JsonObject) -> None:
     if kind == "imported":
-        state.review_round = detail.get("review_round")
+        review_round = detail.get("review_round")
+        state.review_round = review_round if isinstance(review_round, int) else None
     elif kind == "edited":
         changes = detail.get("changes")
         state.texts -= {_TEXTS[name] for name in changes or () if name in _TEXTS}
@@ -102,7 +111,7 @@ def _apply(state: AsRead, kind: str, actor: str, detail: dict[str, Any]) -> None
         state.answered.add(actor)
 
 
-def _detail(text: str | None) -> dict[str, Any]:
+def _detail(text: str | None) -> JsonObject:
     try:
         detail = json.loads(text or "{}")
     except ValueError:

@@ -64,13 +64,14 @@ Here: the import as a whole (``import_records``) and its report. Beside this mod
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from adr_files.records import AdrRecord
 from storage.adr_export import LINK_ORDER
@@ -94,13 +95,24 @@ class SourceFile(Protocol):
     """What ``adr_files.parse.read_tree`` gives per file."""
 
     @property
-    def path(self) -> Any: ...  # str or Path, relative to the imported folder
+    def path(self) -> str | os.PathLike[str]: ...  # relative to the imported folder
 
     @property
     def sha256(self) -> str: ...
 
     @property
     def record(self) -> AdrRecord: ...
+
+
+class ParseProblem(Protocol):
+    """What ``adr_files.parse.read_tree`` gives per file it refused (or, with a true
+    ``warning`` attribute, left alone on purpose)."""
+
+    @property
+    def path(self) -> str | os.PathLike[str]: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 def import_records(
@@ -114,7 +126,7 @@ def import_records(
     actor_id: str,
     dry_run: bool,
     post: bool = False,
-    problems: Iterable[Any] = (),
+    problems: Iterable[ParseProblem] = (),
     enterprise_id: str | None = None,
 ) -> ImportReport:
     """Turn parsed ADR files into decisions of ``team_id`` in ``channel_id`` (see the module
@@ -167,7 +179,7 @@ def _import(
     # Lock the counter first: no `/adr` takes a number until this transaction ends.
     advance_number(session, team_id=team_id, kind=ADR, past=0)
     items = [_Planned(path=_posix(f.path), sha256=f.sha256, record=f.record) for f in files]
-    by_path = _existing(session, team_id, Decision.source_path, [i.path for i in items])
+    by_path = _existing(session, team_id, col(Decision.source_path), [i.path for i in items])
     fresh: list[_Planned] = []
     for item in items:
         known = by_path.get(item.path)
@@ -177,7 +189,7 @@ def _import(
             report.unchanged.append(item.path)
         else:
             report.changed.append(item.path)
-    by_hash = _existing(session, team_id, Decision.source_hash, [i.sha256 for i in fresh])
+    by_hash = _existing(session, team_id, col(Decision.source_hash), [i.sha256 for i in fresh])
     plan: list[_Planned] = []
     for item in fresh:
         same = by_hash.get(item.sha256)
@@ -192,23 +204,24 @@ def _import(
     earlier = [
         (int(i), str(p))
         for i, p in session.execute(
-            select(Decision.id, Decision.source_path).where(
-                Decision.team_id == team_id, Decision.source_path.is_not(None)
+            select(col(Decision.id), col(Decision.source_path)).where(
+                col(Decision.team_id) == team_id, col(Decision.source_path).is_not(None)
             )
         ).all()
     ]
     links = _Links(plan, earlier)
-    # links written once their target exists: target index -> [(source index, link kind)]
-    waiting: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    # links written once their target exists: target index -> [(source index, source's
+    # decision, link kind)]
+    waiting: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     state = _LinkState()
     now = utcnow()
-    imported: list[dict[str, Any]] = []  # "imported" history events
+    imported: list[dict[str, object]] = []  # "imported" history events
     for index in sorted(range(len(plan)), key=lambda i: plan[i].number):
         item = plan[index]
         # A savepoint of the connection: the ORM session holds no objects of this import.
         savepoint = session.connection().begin_nested()
         notes: list[tuple[str, str]] = []
-        wait: list[tuple[int, int, str]] = []
+        wait: list[tuple[int, int, int, str]] = []
         staged = state.stage()
         try:
             decision_id = _insert_decision(
@@ -235,8 +248,9 @@ def _import(
                     notes.append(
                         (item.path, f"{_said(link.kind)} {shown}: no such record; left out")
                     )
-                elif target.index is not None and other is None:
-                    wait.append((target.index, index, link.kind))
+                elif other is None:
+                    if target.index is not None:  # a file of this import not imported (yet)
+                        wait.append((target.index, index, decision_id, link.kind))
                 elif other == decision_id:
                     notes.append((item.path, f"{_said(link.kind)} itself; left out"))
                 else:
@@ -244,18 +258,18 @@ def _import(
                         session,
                         team_id,
                         decision_id,
-                        other,  # type: ignore[arg-type]
+                        other,
                         link.kind,
                         from_earlier=target.decision_id is not None,
                         path=item.path,
                         actor_id=actor_id,
                         notes=notes,
                     )
-            for source, kind in waiting.get(index, []):
+            for source, source_id, kind in waiting.get(index, []):
                 staged.link(
                     session,
                     team_id,
-                    plan[source].decision_id,  # type: ignore[arg-type]
+                    source_id,
                     decision_id,
                     kind,
                     from_earlier=False,
@@ -294,8 +308,8 @@ def _import(
             raise
         state.keep(staged)
         waiting.pop(index, None)
-        for target_index, source, kind in wait:
-            waiting[target_index].append((source, kind))
+        for target_index, source, source_id, kind in wait:
+            waiting[target_index].append((source, source_id, kind))
         report.warnings += notes
         report.created.append((item.path, f"ADR-{item.number}", item.record.number))
         report.decision_ids.append(decision_id)
@@ -324,7 +338,7 @@ def _import(
         if item.record.number != item.number:
             report.renumbered.append((item.path, item.record.number, item.number))
     for target_index, sources in waiting.items():
-        for source, kind in sources:
+        for source, _source_id, kind in sources:
             report.warnings.append(
                 (
                     plan[source].path,

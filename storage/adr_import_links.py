@@ -9,18 +9,18 @@ import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import unquote
 
 from sqlalchemy import or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from adr_files.records import LinkRef
 from adr_files.values import file_number
 from storage import rules
 from storage.adr_import_plan import _Planned
-from storage.adr_import_rows import _ADD_EVENT, _ADD_LINK, _DECISIONS
-from storage.models import Decision, DecisionStatus, LinkKind, utcnow
+from storage.adr_import_rows import _ADD_EVENT, _ADD_LINK
+from storage.models import Decision, DecisionStatus, JsonObject, LinkKind, utcnow
+from storage.tables import DECISIONS
 
 
 @dataclass
@@ -88,7 +88,9 @@ def _target_id(plan: list[_Planned], target: _Target | None) -> int | None:
         return None
     if target.decision_id is not None:
         return target.decision_id
-    return plan[target.index].decision_id  # type: ignore[index]
+    if target.index is not None:
+        return plan[target.index].decision_id
+    return None
 
 
 class _LinkState:
@@ -138,28 +140,22 @@ class _StagedLinks:
         if kind == "supersedes":
             if self._seen((source, other, kind)):
                 return
-            newer = session.execute(
-                update(_DECISIONS)
+            conn = session.connection()  # Core statements, on the session's connection
+            # One decision superseding several keeps the first in its own row (this changes
+            # nothing for the others); the older rows point at it, and the export reads both ways.
+            conn.execute(
+                update(DECISIONS)
                 .where(
-                    _DECISIONS.c.id == source,
-                    or_(_DECISIONS.c.supersedes_id.is_(None), _DECISIONS.c.supersedes_id == other),
+                    DECISIONS.c.id == source,
+                    or_(DECISIONS.c.supersedes_id.is_(None), DECISIONS.c.supersedes_id == other),
                 )
                 .values(supersedes_id=other)
-            ).rowcount
-            older = session.execute(
-                update(_DECISIONS)
-                .where(
-                    _DECISIONS.c.id == other,
-                    or_(
-                        _DECISIONS.c.superseded_by_id.is_(None),
-                        _DECISIONS.c.superseded_by_id == source,
-                    ),
-                )
-                .values(superseded_by_id=source)
-            ).rowcount
-            # One decision superseding several keeps the first in its own row (``newer`` is
-            # 0 for the others); the older rows point at it, and the export reads both ways.
-            del newer
+            )
+            superseded = update(DECISIONS).where(
+                DECISIONS.c.id == other,
+                or_(DECISIONS.c.superseded_by_id.is_(None), DECISIONS.c.superseded_by_id == source),
+            )
+            older = conn.execute(superseded.values(superseded_by_id=source)).rowcount
             if not older:
                 notes.append((path, "a record it supersedes was already superseded by another"))
             elif from_earlier:
@@ -186,15 +182,17 @@ def _supersede_earlier(
 ) -> None:
     """A decision imported earlier is superseded by one imported now."""
     row = session.execute(
-        select(Decision.status, Decision.number).where(Decision.id == old_id)
+        select(col(Decision.status), col(Decision.number)).where(col(Decision.id) == old_id)
     ).one()
-    new_number = session.execute(select(Decision.number).where(Decision.id == new_id)).scalar_one()
+    new_number = session.scalars(
+        select(col(Decision.number)).where(col(Decision.id) == new_id)
+    ).one()
     if not rules.is_live(row.status):
         return
     now = utcnow()
     session.execute(
-        update(_DECISIONS)
-        .where(_DECISIONS.c.id == old_id)
+        update(DECISIONS)
+        .where(DECISIONS.c.id == old_id)
         .values(status=str(DecisionStatus.SUPERSEDED), updated_at=now)
     )
     _event(
@@ -214,7 +212,7 @@ def _event(
     decision_id: int,
     actor_id: str,
     kind: str,
-    detail: dict[str, Any],
+    detail: JsonObject,
     at: datetime,
 ) -> None:
     session.connection().execute(

@@ -4,13 +4,13 @@ its own when the workspace has no decision with it, else the next free numbers."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import SQLColumnExpression, select
+from sqlmodel import Session, col
 
 from adr_files.records import AdrRecord
 from storage.adr_export import PAGE
@@ -20,7 +20,7 @@ from storage.models import Counter, Decision
 ADR = "adr"  # the counter kind of ADR-n
 
 
-def _posix(path: Any) -> str:
+def _posix(path: str | os.PathLike[str]) -> str:
     return PurePosixPath(Path(path).as_posix()).as_posix()
 
 
@@ -34,7 +34,10 @@ class _Planned:
 
 
 def _existing(
-    session: Session, team_id: str, column: Any, values: Sequence[str]
+    session: Session,
+    team_id: str,
+    column: SQLColumnExpression[str | None],
+    values: Sequence[str],
 ) -> dict[str, tuple[int, int, str | None, str | None]]:
     """Decisions of the workspace whose ``column`` (source_path or source_hash) is one of
     ``values``: value -> (id, number, source_path, source_hash)."""
@@ -42,22 +45,26 @@ def _existing(
     for start in range(0, len(values), PAGE):
         rows = session.execute(
             select(
-                column, Decision.id, Decision.number, Decision.source_path, Decision.source_hash
-            ).where(Decision.team_id == team_id, column.in_(values[start : start + PAGE]))
+                column,
+                col(Decision.id),
+                col(Decision.number),
+                col(Decision.source_path),
+                col(Decision.source_hash),
+            ).where(col(Decision.team_id) == team_id, column.in_(values[start : start + PAGE]))
         ).all()
-        for value, *rest in rows:
-            found.setdefault(value, tuple(rest))  # type: ignore[arg-type]
+        for value, decision_id, number, path, sha256 in rows:
+            found.setdefault(value, (decision_id, number, path, sha256))
     return found
 
 
 def _number(session: Session, team_id: str, plan: list[_Planned], report: ImportReport) -> None:
     """Keep each file's number when it is free; the others get numbers after everything."""
     taken = set(
-        session.execute(select(Decision.number).where(Decision.team_id == team_id)).scalars()
+        session.scalars(select(col(Decision.number)).where(col(Decision.team_id) == team_id))
     )
-    counter = session.execute(
-        select(Counter.value).where(Counter.team_id == team_id, Counter.kind == ADR)
-    ).scalar_one_or_none()
+    counter = session.scalars(
+        select(col(Counter.value)).where(col(Counter.team_id) == team_id, col(Counter.kind) == ADR)
+    ).one_or_none()
     order = sorted(plan, key=lambda i: (i.record.number is None, i.record.number or 0, i.path))
     later: list[_Planned] = []
     for item in order:

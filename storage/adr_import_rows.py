@@ -18,42 +18,29 @@ from storage.adr_export import ROLES
 from storage.adr_import_plan import _Planned
 from storage.adr_people import PeopleIndex
 from storage.models import (
-    Decision,
-    DecisionEvent,
-    DecisionLink,
-    DecisionMember,
     DecisionStatus,
     DissentAnswer,
     Outcome,
-    Review,
-    ReviewAsk,
     ReviewState,
     Role,
-    Stance,
     StanceKind,
 )
+from storage.tables import ASKS, DECISIONS, EVENTS, LINKS, MEMBERS, REVIEWS, STANCES
 
 TITLE_MAX = 200
 IMPORTED_ROUND = 1  # the review round a file's Review section becomes
 PATH_MAX = 500
 TAGS_MAX = 600
 
-_DECISIONS = Decision.__table__  # type: ignore[attr-defined]
-_MEMBERS = DecisionMember.__table__  # type: ignore[attr-defined]
-_STANCES = Stance.__table__  # type: ignore[attr-defined]
-_REVIEWS = Review.__table__  # type: ignore[attr-defined]
-_ASKS = ReviewAsk.__table__  # type: ignore[attr-defined]
-_LINKS = DecisionLink.__table__  # type: ignore[attr-defined]
-_EVENTS = DecisionEvent.__table__  # type: ignore[attr-defined]
 
 # Built once: an import runs them thousands of times (parameters only, no new statements).
-_ADD_DECISION = insert(_DECISIONS).returning(_DECISIONS.c.id)
-_ADD_REVIEW = insert(_REVIEWS).returning(_REVIEWS.c.id)
-_ADD_EVENT = insert(_EVENTS)
-_ADD_MEMBERS = insert(_MEMBERS)
-_ADD_STANCES = insert(_STANCES)
-_ADD_ASKS = insert(_ASKS)
-_ADD_LINK = insert(_LINKS)
+_ADD_DECISION = insert(DECISIONS).returning(DECISIONS.c.id)
+_ADD_REVIEW = insert(REVIEWS).returning(REVIEWS.c.id)
+_ADD_EVENT = insert(EVENTS)
+_ADD_MEMBERS = insert(MEMBERS)
+_ADD_STANCES = insert(STANCES)
+_ADD_ASKS = insert(ASKS)
+_ADD_LINK = insert(LINKS)
 
 
 class _Refused(Exception):

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from adr_files.records import PersonRef
+
+if TYPE_CHECKING:  # a type only: this module stays free of the database
+    from storage.models import JsonObject
 
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _ID_SUFFIX = re.compile(r"\(?@[UW][A-Z0-9]{2,31}\)?")
@@ -26,7 +29,7 @@ class PeopleIndex:
     """Slack users (``users.list`` members) by id, email and name, for matching the people an
     ADR file names. Empty (no Slack): ids are trusted as written and names match nobody."""
 
-    def __init__(self, users: Iterable[Mapping[str, Any]] = ()) -> None:
+    def __init__(self, users: Iterable[JsonObject] = ()) -> None:
         self.ids: set[str] = set()
         emails: dict[str, set[str]] = defaultdict(set)
         names: dict[str, set[str]] = defaultdict(set)

@@ -11,12 +11,12 @@ was in flight wins, whichever transaction commits first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import Channel, Decision, EstimateRound, ParkingItem, utcnow
 
@@ -28,8 +28,8 @@ class ChannelFacts:
     archived: bool | None = None
 
     @classmethod
-    def from_info(cls, info: dict[str, Any]) -> ChannelFacts:
-        """From a conversations.info `channel` object."""
+    def from_info(cls, info: Mapping[str, object]) -> ChannelFacts:
+        """From a conversations.info `channel` object (only its flags are read)."""
         return cls(
             private=bool(info.get("is_private") or info.get("is_im") or info.get("is_mpim")),
             shared=bool(info.get("is_ext_shared") or info.get("is_shared")),
@@ -52,9 +52,9 @@ def record(session: Session, *, team_id: str, channel_id: str, facts: ChannelFac
     now = utcnow()
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(Channel).values(team_id=team_id, channel_id=channel_id, updated_at=now, **known)
-    changes: dict[str, Any] = {**known, "updated_at": now}
+    changes: dict[str, object] = {**known, "updated_at": now}
     if "is_private" in changes:  # never from private back to public
-        changes["is_private"] = or_(Channel.is_private, stmt.excluded.is_private)
+        changes["is_private"] = or_(col(Channel.is_private), stmt.excluded.is_private)
     session.execute(
         stmt.on_conflict_do_update(index_elements=["team_id", "channel_id"], set_=changes)
         if known
@@ -66,18 +66,18 @@ def record(session: Session, *, team_id: str, channel_id: str, facts: ChannelFac
         session.execute(
             update(follower)
             .where(
-                follower.team_id == team_id,
-                follower.channel_id == channel_id,
-                follower.channel_private.is_(False),
+                col(follower.team_id) == team_id,
+                col(follower.channel_id) == channel_id,
+                col(follower.channel_private).is_(False),
             )
             .values(channel_private=True, updated_at=now)
         )
-    result = session.execute(
+    result = session.exec(
         update(Decision)
         .where(
-            Decision.team_id == team_id,
-            Decision.channel_id == channel_id,
-            Decision.channel_private.is_(False),
+            col(Decision.team_id) == team_id,
+            col(Decision.channel_id) == channel_id,
+            col(Decision.channel_private).is_(False),
         )
         .values(channel_private=True, updated_at=now)
     )
@@ -93,12 +93,12 @@ def privacy_after_post(
     if facts is None:
         return True
     record(session, team_id=team_id, channel_id=channel_id, facts=facts)
-    query = select(Channel.is_private).where(
-        Channel.team_id == team_id, Channel.channel_id == channel_id
+    query = select(col(Channel.is_private)).where(
+        col(Channel.team_id) == team_id, col(Channel.channel_id) == channel_id
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    private = session.execute(query).scalar_one_or_none()
+    private = session.scalars(query).one_or_none()
     return True if private is None else bool(private)
 
 

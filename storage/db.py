@@ -6,19 +6,23 @@ several gunicorn workers and the scheduler can share one file. Postgres goes thr
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, TypeVarTuple, Unpack
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Row, Select, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -46,7 +50,20 @@ class Limits:
     dispatch_pool_size: int = 10
 
 
-def make_engine(url: str, *, limits: Limits | None = None, **kwargs: Any) -> Engine:
+class EngineOptions(TypedDict, total=False):
+    """The ``create_engine`` options callers set beyond ``Limits`` (each has a default)."""
+
+    hide_parameters: bool
+    pool_pre_ping: bool
+    pool_recycle: int
+    pool_size: int
+    max_overflow: int
+    pool_timeout: float
+
+
+def make_engine(
+    url: str, *, limits: Limits | None = None, **kwargs: Unpack[EngineOptions]
+) -> Engine:
     """Create the engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys;
     Postgres gets the connect and statement timeouts and the pool bounds of ``limits``.
     Statement parameters (what people typed) never appear in SQLAlchemy's errors or logs."""
@@ -63,7 +80,7 @@ def make_engine(url: str, *, limits: Limits | None = None, **kwargs: Any) -> Eng
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             # Let SQLAlchemy, not pysqlite, decide when transactions begin, so that
             # BEGIN IMMEDIATE below really takes the write lock up front.
             dbapi_conn.isolation_level = None
@@ -75,7 +92,7 @@ def make_engine(url: str, *, limits: Limits | None = None, **kwargs: Any) -> Eng
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
+        def _sqlite_begin(conn: Connection) -> None:
             # A writing transaction takes the write lock at BEGIN, so concurrent writers queue
             # on busy_timeout instead of failing with "database is locked" when a read lock is
             # upgraded. Read-only sessions (Database.read) begin deferred and never block.
@@ -85,7 +102,7 @@ def make_engine(url: str, *, limits: Limits | None = None, **kwargs: Any) -> Eng
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    connect_args: dict[str, Any] = {"connect_timeout": limits.connect_timeout}
+    connect_args: dict[str, int | str] = {"connect_timeout": limits.connect_timeout}
     if limits.statement_timeout:
         # Sent with the connection's startup packet: no extra round trip. Options already in
         # the URL (?options=...) are kept.
@@ -110,7 +127,9 @@ class Database:
     transaction (or SQLite write lock) is ever held across a network call.
     """
 
-    def __init__(self, url: str, *, limits: Limits | None = None, **engine_kwargs: Any) -> None:
+    def __init__(
+        self, url: str, *, limits: Limits | None = None, **engine_kwargs: Unpack[EngineOptions]
+    ) -> None:
         self.url = url
         self.limits = limits or Limits()
         self.engine = make_engine(url, limits=self.limits, **engine_kwargs)
@@ -183,6 +202,19 @@ class Database:
         self.engine.dispose()
 
 
+Ts = TypeVarTuple("Ts")
+
+
+def rows_of(session: Session, stmt: Select[*Ts]) -> Sequence[Row[*Ts]]:
+    """Every row of a select of several columns, typed by its columns.
+
+    SQLModel's ``Session.execute`` is declared to return untyped rows (it would have us use
+    ``session.exec``, typed for at most four columns); SQLAlchemy's own ``Session.execute``,
+    which SQLModel's calls and nothing more, carries the select's column types. One entity or
+    one column: ``session.scalars(select(...))``."""
+    return OrmSession.execute(session, stmt).all()
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -223,12 +255,14 @@ def ping(engine: Engine) -> None:
 @contextmanager
 def statements_sent(
     engine: Engine, keep: Callable[[str], bool] | None = None
-) -> Iterator[list[tuple[str, Any]]]:
+) -> Iterator[list[tuple[str, object]]]:
     """(SQL, parameters) of each statement sent on ``engine`` while inside (those ``keep``
     accepts): what query-count tests and benchmarks read."""
-    seen: list[tuple[str, Any]] = []
+    seen: list[tuple[str, object]] = []
 
-    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+    def grab(
+        _conn: Connection, _cursor: DBAPICursor, statement: str, parameters: object, *_: object
+    ) -> None:
         if keep is None or keep(statement):
             seen.append((statement, parameters))
 

@@ -4,7 +4,7 @@ and App Home's (recent, awaiting the person's stance, theirs)."""
 from __future__ import annotations
 
 from sqlalchemy import exists, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import Decision, DecisionMember, DecisionStatus, Role, Stance
 from storage.visibility import Viewer, _visible_to
@@ -21,16 +21,20 @@ def list_decisions(
     offset: int = 0,
 ) -> tuple[list[Decision], int]:
     """Visible decisions, newest first, and how many match in all."""
-    conds = [Decision.team_id == team_id, _visible_to(viewer)]
+    conds = [col(Decision.team_id) == team_id, _visible_to(viewer)]
     if status is not None:
-        conds.append(Decision.status == status)
+        conds.append(col(Decision.status) == status)
     if tag:
         tag = tag.replace("\x00", "")  # Postgres text can't hold NUL (no tag contains one)
-        conds.append(Decision.tags.like(f"% {_like_escape(tag)} %", escape="\\"))
-    total = session.execute(select(func.count()).select_from(Decision).where(*conds)).scalar_one()
-    rows = session.execute(
-        select(Decision).where(*conds).order_by(Decision.number.desc()).limit(limit).offset(offset)
-    ).scalars()
+        conds.append(col(Decision.tags).like(f"% {_like_escape(tag)} %", escape="\\"))
+    total = session.scalars(select(func.count()).select_from(Decision).where(*conds)).one()
+    rows = session.scalars(
+        select(Decision)
+        .where(*conds)
+        .order_by(col(Decision.number).desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return list(rows), int(total)
 
 
@@ -45,23 +49,25 @@ def awaiting_stance(
 ) -> list[Decision]:
     """Proposed decisions that name the user (decider or consulted) and have no stance of theirs."""
     named = exists().where(
-        DecisionMember.decision_id == Decision.id,
-        DecisionMember.user_id == user_id,
-        DecisionMember.role.in_([Role.DECIDER, Role.CONSULTED]),
+        col(DecisionMember.decision_id) == col(Decision.id),
+        col(DecisionMember.user_id) == user_id,
+        col(DecisionMember.role).in_([Role.DECIDER, Role.CONSULTED]),
     )
-    has_stance = exists().where(Stance.decision_id == Decision.id, Stance.user_id == user_id)
+    has_stance = exists().where(
+        col(Stance.decision_id) == col(Decision.id), col(Stance.user_id) == user_id
+    )
     stmt = (
         select(Decision)
         .where(
-            Decision.team_id == team_id,
-            Decision.status == DecisionStatus.PROPOSED,
+            col(Decision.team_id) == team_id,
+            col(Decision.status) == DecisionStatus.PROPOSED,
             named,
             ~has_stance,
         )
-        .order_by(Decision.number.desc())
+        .order_by(col(Decision.number).desc())
         .limit(limit)
     )
-    return list(session.execute(stmt).scalars())
+    return list(session.scalars(stmt))
 
 
 def owned_decisions(
@@ -69,17 +75,17 @@ def owned_decisions(
 ) -> list[Decision]:
     """Decisions the user wrote or is a decider on, newest first."""
     decider = exists().where(
-        DecisionMember.decision_id == Decision.id,
-        DecisionMember.user_id == user_id,
-        DecisionMember.role == Role.DECIDER,
+        col(DecisionMember.decision_id) == col(Decision.id),
+        col(DecisionMember.user_id) == user_id,
+        col(DecisionMember.role) == Role.DECIDER,
     )
     stmt = (
         select(Decision)
-        .where(Decision.team_id == team_id, or_(Decision.author_id == user_id, decider))
-        .order_by(Decision.number.desc())
+        .where(col(Decision.team_id) == team_id, or_(col(Decision.author_id) == user_id, decider))
+        .order_by(col(Decision.number).desc())
         .limit(limit)
     )
-    return list(session.execute(stmt).scalars())
+    return list(session.scalars(stmt))
 
 
 def _like_escape(value: str) -> str:

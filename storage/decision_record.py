@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter as Tally
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.decisions import _by_id, events, members, stances
 from storage.models import (
@@ -81,19 +82,19 @@ def load_record(
 
 
 def _last_change(session: Session, decision: Decision) -> DecisionEvent | None:
-    return session.execute(
+    return session.scalars(
         select(DecisionEvent)
         .where(
-            DecisionEvent.decision_id == decision.id,
-            DecisionEvent.team_id == decision.team_id,
-            DecisionEvent.kind == "status_changed",
+            col(DecisionEvent.decision_id) == decision.id,
+            col(DecisionEvent.team_id) == decision.team_id,
+            col(DecisionEvent.kind) == "status_changed",
         )
-        .order_by(DecisionEvent.id.desc())
+        .order_by(col(DecisionEvent.id).desc())
         .limit(1)
-    ).scalar_one_or_none()
+    ).one_or_none()
 
 
-LINK_LABELS = {
+LINK_LABELS: dict[tuple[str, bool], str] = {
     (LinkKind.AMENDS, True): "Amends",
     (LinkKind.AMENDS, False): "Amended by",
     (LinkKind.RELATES, True): "Related to",
@@ -105,20 +106,33 @@ def _links_for(session: Session, decision: Decision) -> list[tuple[str, int]]:
     """Amend and relates-to links both ways; a private channel's decision is named only on
     decisions of its own channel (its number would say nothing, its title too much)."""
     other = aliased(Decision)
-    rows = session.execute(
-        select(DecisionLink.kind, DecisionLink.decision_id == decision.id, other.number)
+    rows: Sequence[tuple[str, bool, int]] = session.execute(
+        select(
+            col(DecisionLink.kind),
+            col(DecisionLink.decision_id) == decision.id,
+            col(other.number),
+        )
         .join(
             other,
             or_(
-                and_(DecisionLink.decision_id == decision.id, other.id == DecisionLink.other_id),
-                and_(DecisionLink.other_id == decision.id, other.id == DecisionLink.decision_id),
+                and_(
+                    col(DecisionLink.decision_id) == decision.id,
+                    col(other.id) == col(DecisionLink.other_id),
+                ),
+                and_(
+                    col(DecisionLink.other_id) == decision.id,
+                    col(other.id) == col(DecisionLink.decision_id),
+                ),
             ),
         )
         .where(
-            DecisionLink.team_id == decision.team_id,
-            or_(other.channel_private.is_(False), other.channel_id == decision.channel_id),
+            col(DecisionLink.team_id) == decision.team_id,
+            or_(
+                col(other.channel_private).is_(False),
+                col(other.channel_id) == decision.channel_id,
+            ),
         )
-        .order_by(other.number)
+        .order_by(col(other.number))
     ).all()
     return [(LINK_LABELS[(kind, bool(outgoing))], number) for kind, outgoing, number in rows]
 
@@ -135,44 +149,52 @@ def _json_object(raw: str | None) -> dict[str, list[str]]:
 
 def _rounds_for(session: Session, decision: Decision) -> list[EstimateRound]:
     return list(
-        session.execute(
+        session.scalars(
             select(EstimateRound)
             .where(
-                EstimateRound.team_id == decision.team_id,
-                EstimateRound.decision_id == decision.id,
+                col(EstimateRound.team_id) == decision.team_id,
+                col(EstimateRound.decision_id) == decision.id,
                 # a private channel's round (and its figures) never shows anywhere else
                 or_(
-                    EstimateRound.channel_private.is_(False),
-                    EstimateRound.channel_id == decision.channel_id,
+                    col(EstimateRound.channel_private).is_(False),
+                    col(EstimateRound.channel_id) == decision.channel_id,
                 ),
             )
-            .order_by(EstimateRound.number)
-        ).scalars()
+            .order_by(col(EstimateRound.number))
+        )
     )
 
 
-def message_marker(session: Session, *, team_id: str, number: int) -> tuple[Any, ...]:
+# What ``message_marker`` returns: status, updated_at, stances, latest stance change, review
+# outcomes.
+Marker = tuple[str, datetime, int, datetime | None, int]
+
+
+def message_marker(session: Session, *, team_id: str, number: int) -> Marker:
     """A cheap fingerprint (one statement) of what the channel message shows — status, text
     edits, stances, review outcomes: it changes whenever a re-render would."""
     stance_count = (
-        select(func.count(Stance.id)).where(Stance.decision_id == Decision.id).scalar_subquery()
+        select(func.count(col(Stance.id)))
+        .where(col(Stance.decision_id) == col(Decision.id))
+        .scalar_subquery()
     )
     stance_latest = (
-        select(func.max(Stance.updated_at))
-        .where(Stance.decision_id == Decision.id)
+        select(func.max(col(Stance.updated_at)))
+        .where(col(Stance.decision_id) == col(Decision.id))
         .scalar_subquery()
     )
     outcomes = (
-        select(func.count(Review.id))
-        .where(Review.decision_id == Decision.id, Review.outcome.is_not(None))
+        select(func.count(col(Review.id)))
+        .where(col(Review.decision_id) == col(Decision.id), col(Review.outcome).is_not(None))
         .scalar_subquery()
     )
     row = session.execute(
-        select(Decision.status, Decision.updated_at, stance_count, stance_latest, outcomes).where(
-            Decision.team_id == team_id, Decision.number == number
-        )
+        select(
+            col(Decision.status), col(Decision.updated_at), stance_count, stance_latest, outcomes
+        ).where(col(Decision.team_id) == team_id, col(Decision.number) == number)
     ).one()
-    return tuple(row)
+    marker: Marker = tuple(row)
+    return marker
 
 
 __all__ = ["DecisionRecord", "load_record", "message_marker"]

@@ -9,10 +9,9 @@ override it, with a note; the override and the blocks it overrode stay in the hi
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.decisions import (
     _require_transition,
@@ -23,7 +22,15 @@ from storage.decisions import (
     stances,
 )
 from storage.errors import Conflict, InvalidInput, NotAllowed
-from storage.models import Decision, DecisionEvent, DecisionStatus, Role, StanceKind, utcnow
+from storage.models import (
+    Decision,
+    DecisionEvent,
+    DecisionStatus,
+    JsonObject,
+    Role,
+    StanceKind,
+    utcnow,
+)
 
 
 def change_status(
@@ -44,7 +51,7 @@ def change_status(
     decision = get_decision(session, team_id=team_id, number=number, for_update=True)
     require_changer(session, decision, actor_id)
     _require_transition(decision, to)
-    detail: dict[str, Any] = {"from": decision.status, "to": to}
+    detail: JsonObject = {"from": decision.status, "to": to}
     if note:
         detail["note"] = note
     if to == DecisionStatus.ACCEPTED:
@@ -70,7 +77,9 @@ def change_status(
     decision.status = to
     decision.updated_at = utcnow()
     session.add(decision)
-    record_event(session, decision=decision, actor_id=actor_id, kind="status_changed", **detail)
+    record_event(
+        session, decision=decision, actor_id=actor_id, kind="status_changed", details=detail
+    )
     session.flush()
     return decision
 
@@ -94,15 +103,15 @@ def override_refusal(session: Session, *, decision: Decision, actor_id: str) -> 
 def _deciders_when_blocked(session: Session, decision: Decision, blocker: str) -> list[str]:
     """The deciders of ``decision`` when ``blocker`` placed their current block (blocks from
     before this was recorded: the current deciders)."""
-    for event in session.execute(
+    for event in session.scalars(
         select(DecisionEvent)
         .where(
-            DecisionEvent.decision_id == decision.id,
-            DecisionEvent.kind == "stance",
-            DecisionEvent.actor_id == blocker,
+            col(DecisionEvent.decision_id) == decision.id,
+            col(DecisionEvent.kind) == "stance",
+            col(DecisionEvent.actor_id) == blocker,
         )
-        .order_by(DecisionEvent.id.desc())
-    ).scalars():
+        .order_by(col(DecisionEvent.id).desc())
+    ):
         detail = json.loads(event.detail or "{}")
         if detail.get("kind") == StanceKind.BLOCK:
             if "deciders" in detail:

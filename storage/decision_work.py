@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import due_work
-from storage.models import Decision, DueWork, utcnow
+from storage.decisions import saved_id
+from storage.models import Decision, DueWork, JsonObject, utcnow
 from storage.notices import NoticeWork
 
 # A decision message is refreshed at most this often (a burst of clicks makes a few
@@ -52,7 +52,7 @@ def _coalesced(
     kind: DecisionWork,
     part: str,
     *,
-    payload: dict[str, Any] | None = None,
+    payload: JsonObject | None = None,
     lane: str | None = None,
     min_interval: timedelta = timedelta(0),
 ) -> None:
@@ -61,7 +61,7 @@ def _coalesced(
         session,
         team_id=decision.team_id,
         kind=kind,
-        subject_id=decision.id,  # type: ignore[arg-type]
+        subject_id=saved_id(decision),
         key=_key(decision, part),
         now=utcnow(),
         min_interval=min_interval,
@@ -75,11 +75,11 @@ def schedule_post(
     *,
     decision: Decision,
     notify_informed: bool = True,
-    confirm: dict[str, Any] | None = None,
+    confirm: JsonObject | None = None,
 ) -> None:
     """Post the decision (again, if an earlier post failed); DM the informed after it, and
     with ``confirm`` ({"response_url", "asked_at"}) confirm it to its author."""
-    payload: dict[str, Any] = {"notify_informed": notify_informed}
+    payload: JsonObject = {"notify_informed": notify_informed}
     if confirm is not None:
         payload["confirm"] = confirm
     _coalesced(
@@ -99,7 +99,7 @@ def schedule_inform(
         session,
         team_id=decision.team_id,
         kind=DecisionWork.INFORM,
-        subject_id=decision.id,  # type: ignore[arg-type]
+        subject_id=saved_id(decision),
         key=_key(decision, "inform", user_id),
         due_at=utcnow(),
         payload={"user": user_id, "permalink": permalink or ""},
@@ -127,7 +127,7 @@ def schedule_thread_note(session: Session, *, decision: Decision, part: str, tex
         session,
         team_id=decision.team_id,
         kind=DecisionWork.THREAD_NOTE,
-        subject_id=decision.id,  # type: ignore[arg-type]
+        subject_id=saved_id(decision),
         key=_key(decision, "note", part),
         due_at=utcnow(),
         payload={"text": text},
@@ -151,7 +151,7 @@ def remember_dm(session: Session, *, item: DueWork, channel_id: str, message_ts:
     payload = {**json.loads(item.payload or "{}"), "channel": channel_id, "ts": message_ts}
     session.execute(
         update(DueWork)
-        .where(DueWork.id == item.id, DueWork.team_id == item.team_id)
+        .where(col(DueWork.id) == item.id, col(DueWork.team_id) == item.team_id)
         .values(payload=json.dumps(payload))
     )
 
@@ -170,7 +170,7 @@ def schedule_redact_dm(
     """Rewrite one DM the bot sent about ``decision`` (an informed DM, or a review question
     when ``ask_id`` is given) with the record's current, redacted text. One live row per
     message: a second redaction meanwhile is shown by the same update."""
-    payload: dict[str, Any] = {"user": user_id, "channel": channel_id, "ts": message_ts}
+    payload: JsonObject = {"user": user_id, "channel": channel_id, "ts": message_ts}
     if ask_id is not None:
         payload.update(ask_id=ask_id, nudge=nudge)
     else:

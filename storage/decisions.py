@@ -12,12 +12,13 @@ stances (``storage.stances``).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import rules
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -26,12 +27,14 @@ from storage.models import (
     DecisionEvent,
     DecisionMember,
     DecisionStatus,
+    JsonObject,
     Role,
     Stance,
     StanceKind,
     utcnow,
 )
 from storage.numbers import next_number
+from storage.tables import MEMBERS
 from storage.visibility import Viewer, _visible_to, numbered
 
 EDITABLE_FIELDS = (
@@ -44,6 +47,19 @@ EDITABLE_FIELDS = (
     "tags",
     "review_date",
 )
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def saved_id(row: _Row) -> int:
+    """The id of a row read or flushed (a decision, a review: every row the rest of the app
+    holds); only a row never flushed has none."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} is not saved yet: it has no id")
+    return row.id
 
 
 @dataclass
@@ -89,11 +105,11 @@ def get_decision_by_id(
     session: Session, *, team_id: str, decision_id: int, for_update: bool = False
 ) -> Decision:
     if for_update:
-        found = session.execute(
+        found = session.scalars(
             select(Decision)
-            .where(Decision.team_id == team_id, Decision.id == decision_id)
+            .where(col(Decision.team_id) == team_id, col(Decision.id) == decision_id)
             .with_for_update()
-        ).scalar_one_or_none()
+        ).one_or_none()
     else:
         found = _by_id(session, team_id, decision_id)
     if found is None:
@@ -102,12 +118,13 @@ def get_decision_by_id(
 
 
 def members(session: Session, *, decision: Decision) -> dict[str, list[str]]:
-    rows = session.execute(
-        select(DecisionMember.role, DecisionMember.user_id)
+    rows: Sequence[tuple[str, str]] = session.execute(
+        select(col(DecisionMember.role), col(DecisionMember.user_id))
         .where(
-            DecisionMember.team_id == decision.team_id, DecisionMember.decision_id == decision.id
+            col(DecisionMember.team_id) == decision.team_id,
+            col(DecisionMember.decision_id) == decision.id,
         )
-        .order_by(DecisionMember.id)
+        .order_by(col(DecisionMember.id))
     ).all()
     out: dict[str, list[str]] = {r.value: [] for r in Role}
     for role, user in rows:
@@ -117,33 +134,33 @@ def members(session: Session, *, decision: Decision) -> dict[str, list[str]]:
 
 def stances(session: Session, *, decision: Decision) -> list[Stance]:
     return list(
-        session.execute(
+        session.scalars(
             select(Stance)
-            .where(Stance.team_id == decision.team_id, Stance.decision_id == decision.id)
-            .order_by(Stance.updated_at, Stance.id)
-        ).scalars()
+            .where(col(Stance.team_id) == decision.team_id, col(Stance.decision_id) == decision.id)
+            .order_by(col(Stance.updated_at), col(Stance.id))
+        )
     )
 
 
 def events(session: Session, *, decision: Decision) -> list[DecisionEvent]:
     return list(
-        session.execute(
+        session.scalars(
             select(DecisionEvent)
             .where(
-                DecisionEvent.team_id == decision.team_id,
-                DecisionEvent.decision_id == decision.id,
+                col(DecisionEvent.team_id) == decision.team_id,
+                col(DecisionEvent.decision_id) == decision.id,
             )
-            .order_by(DecisionEvent.id)
-        ).scalars()
+            .order_by(col(DecisionEvent.id))
+        )
     )
 
 
 def _by_id(session: Session, team_id: str, decision_id: int | None) -> Decision | None:
     if decision_id is None:
         return None
-    return session.execute(
-        select(Decision).where(Decision.team_id == team_id, Decision.id == decision_id)
-    ).scalar_one_or_none()
+    return session.scalars(
+        select(Decision).where(col(Decision.team_id) == team_id, col(Decision.id) == decision_id)
+    ).one_or_none()
 
 
 def record_event(
@@ -152,14 +169,14 @@ def record_event(
     decision: Decision,
     actor_id: str,
     kind: str,
-    details: dict[str, Any] | None = None,
-    **detail: Any,
+    details: JsonObject | None = None,
+    **detail: object,
 ) -> DecisionEvent:
     """Append a history event. ``details`` carries keys that can't be keyword arguments here
     (a stance event's own ``kind``); ``**detail`` is merged over it."""
     ev = DecisionEvent(
         team_id=decision.team_id,
-        decision_id=decision.id,  # type: ignore[arg-type]
+        decision_id=saved_id(decision),
         actor_id=actor_id,
         kind=kind,
         detail=json.dumps({**(details or {}), **detail}, default=str, ensure_ascii=False),
@@ -169,11 +186,7 @@ def record_event(
 
 
 def _set_members(session: Session, decision: Decision, draft: DecisionDraft) -> None:
-    session.execute(
-        DecisionMember.__table__.delete().where(  # type: ignore[attr-defined]
-            DecisionMember.decision_id == decision.id
-        )
-    )
+    session.execute(MEMBERS.delete().where(MEMBERS.c.decision_id == decision.id))
     for role, users in (
         (Role.DECIDER, draft.deciders),
         (Role.CONSULTED, draft.consulted),
@@ -183,7 +196,7 @@ def _set_members(session: Session, decision: Decision, draft: DecisionDraft) -> 
             session.add(
                 DecisionMember(
                     team_id=decision.team_id,
-                    decision_id=decision.id,  # type: ignore[arg-type]
+                    decision_id=saved_id(decision),
                     user_id=user,
                     role=role,
                 )
@@ -252,8 +265,7 @@ def create_decision(
             decision=old,
             actor_id=author_id,
             kind="superseded",
-            by=decision.ref,
-            **{"from": old_status},
+            details={"by": decision.ref, "from": old_status},
         )
         record_event(session, decision=decision, actor_id=author_id, kind="supersedes", of=old.ref)
     session.flush()
@@ -270,12 +282,15 @@ def set_post_result(
 ) -> None:
     """Where the post landed (or why it failed); ``private`` is the channel's privacy as
     read when posting (None: leave it as saved)."""
-    values: dict[str, Any] = {"message_ts": message_ts or Decision.message_ts, "post_error": error}
+    values: dict[str, object] = {
+        "message_ts": message_ts or Decision.message_ts,
+        "post_error": error,
+    }
     if private is not None:
         values["channel_private"] = private
     session.execute(
         update(Decision)
-        .where(Decision.id == decision.id, Decision.team_id == decision.team_id)
+        .where(col(Decision.id) == decision.id, col(Decision.team_id) == decision.team_id)
         .values(**values)
     )
 
@@ -299,12 +314,12 @@ def _require_transition(decision: Decision, to: DecisionStatus) -> None:
 
 def update_decision(
     session: Session, *, team_id: str, number: int, actor_id: str, draft: DecisionDraft
-) -> tuple[Decision, dict[str, list[Any]]]:
+) -> tuple[Decision, dict[str, list[object]]]:
     """Apply an edit; the event keeps every replaced value, so nothing typed is lost."""
     decision = get_decision(session, team_id=team_id, number=number, for_update=True)
     require_changer(session, decision, actor_id)
-    changes: dict[str, list[Any]] = {}
-    new_values: dict[str, Any] = {
+    changes: dict[str, list[object]] = {}
+    new_values: dict[str, object] = {
         "title": draft.title,
         "context": draft.context,
         "options": draft.options,

@@ -20,10 +20,10 @@ Each section has its own module, with its dataclasses and statements: ``storage.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -94,13 +94,9 @@ def _params(cov: Coverage, start: datetime, end: datetime, today: date) -> Param
     }
 
 
-_SECTIONS: dict[DigestSection, Any] = {
-    DigestSection.DECISIONS: _decisions,
-    DigestSection.REVIEWS: _reviews,
-    DigestSection.ESTIMATES: _estimates,
-    DigestSection.PARKING: _parking,
-    DigestSection.HEALTH: _health,
-}
+Part = TypeVar("Part")
+# a section's statements, run: (session, workspace coverage?, ``_params``) -> its part
+Gather = Callable[[Session, bool, Params], Part]
 
 
 def gather(
@@ -119,12 +115,19 @@ def gather(
     wanted = {DigestSection(s) for s in sections}
     workspace = coverage.channel_id is None
     params = _params(coverage, start, end, today)
-    parts = {
-        section.value: gather_part(session, workspace, params)
-        for section, gather_part in _SECTIONS.items()
-        if section in wanted
-    }
-    return DigestData(start=start, end=end, **parts)
+
+    def part(section: DigestSection, gather_part: Gather[Part]) -> Part | None:
+        return gather_part(session, workspace, params) if section in wanted else None
+
+    return DigestData(
+        start=start,
+        end=end,
+        decisions=part(DigestSection.DECISIONS, _decisions),
+        reviews=part(DigestSection.REVIEWS, _reviews),
+        estimates=part(DigestSection.ESTIMATES, _estimates),
+        parking=part(DigestSection.PARKING, _parking),
+        health=part(DigestSection.HEALTH, _health),
+    )
 
 
 __all__ = ["Coverage", "DigestData", "QUERIES", "gather"]

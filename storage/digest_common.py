@@ -5,10 +5,13 @@ values: ``storage.digest._params``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from datetime import date, datetime
+from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy import and_, bindparam, false
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, bindparam, false
+from sqlmodel import col
 
 from storage.models import Decision
 
@@ -35,28 +38,40 @@ class Listing(Generic[T]):
 # here. Parameters (``_params``): team, channel, start, end, ahead (end + 7 days), since (end -
 # 90 days), today, today_ahead (today + 7 days).
 
-Params = dict[str, Any]
+Params = dict[str, str | datetime | date | None]
+
+Where = ColumnElement[bool]
+Order = SQLColumnExpression[object]  # what a listing is ordered by (a column, or one's .desc())
 
 
-def _covers(workspace: bool, channel: Any, private: Any) -> Any:
+def _covers(
+    workspace: bool, channel: SQLColumnExpression[str], private: SQLColumnExpression[bool]
+) -> Where:
     """Coverage: every public channel's rows, or one channel's (whatever its privacy)."""
     return private == false() if workspace else channel == bindparam("channel")
 
 
-def _in(column: Any, start: str, end: str) -> Any:
+def _in(column: SQLColumnExpression[T], start: str, end: str) -> Where:
     return and_(column >= bindparam(start), column < bindparam(end))
 
 
-def _decision_covered(workspace: bool) -> tuple[Any, Any]:
+def _decision_covered(workspace: bool) -> tuple[Where, Where]:
     return (
-        Decision.team_id == bindparam("team"),
-        _covers(workspace, Decision.channel_id, Decision.channel_private),
+        col(Decision.team_id) == bindparam("team"),
+        _covers(workspace, col(Decision.channel_id), col(Decision.channel_private)),
     )
 
 
-def _first(rows: Any) -> int:
+class Counted(Protocol):
+    """A row of a listing's statement: it carries ``total`` (``count() over ()``)."""
+
+    @property
+    def total(self) -> int: ...
+
+
+def _first(rows: Sequence[Counted]) -> int:
     """The ``total`` every row carries (``count() over ()``); no rows: 0."""
     return int(rows[0].total) if rows else 0
 
 
-__all__ = ["Listing", "Params", "SHOWN"]
+__all__ = ["Counted", "Listing", "Order", "Params", "SHOWN", "Where"]

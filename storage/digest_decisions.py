@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlmodel import Session, col
 
 from storage.digest_common import SHOWN, Listing, Params, _decision_covered, _first, _in
 from storage.models import Decision, Stance, StanceKind
@@ -45,23 +44,23 @@ class DecisionsPart:
 
 
 @cache
-def _decisions_statement(workspace: bool) -> Any:
+def _decisions_statement(workspace: bool) -> Select[int, str, str, int, int, int, int]:
     newest = (
         select(
-            Decision.id,
-            Decision.number,
-            Decision.title,
-            Decision.status,
+            col(Decision.id),
+            col(Decision.number),
+            col(Decision.title),
+            col(Decision.status),
             func.count().over().label("total"),
         )
-        .where(*_decision_covered(workspace), _in(Decision.created_at, "start", "end"))
-        .order_by(Decision.number.desc())
+        .where(*_decision_covered(workspace), _in(col(Decision.created_at), "start", "end"))
+        .order_by(col(Decision.number).desc())
         .limit(SHOWN)
         .subquery()
     )
 
-    def tally(kind: StanceKind) -> Any:
-        return func.coalesce(func.sum(case((Stance.kind == kind.value, 1), else_=0)), 0)
+    def tally(kind: StanceKind) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((col(Stance.kind) == kind.value, 1), else_=0)), 0)
 
     return (
         select(
@@ -76,7 +75,7 @@ def _decisions_statement(workspace: bool) -> Any:
         .select_from(newest)
         # by decision only: the decisions are this team's already, and a team_id condition
         # here leads SQLite to read the team's every stance through ix_stances_user
-        .outerjoin(Stance, Stance.decision_id == newest.c.id)
+        .outerjoin(Stance, col(Stance.decision_id) == newest.c.id)
         .group_by(newest.c.id, newest.c.number, newest.c.title, newest.c.status, newest.c.total)
         .order_by(newest.c.number.desc())
     )

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import bindparam, func, select
-from sqlmodel import Session
+from sqlalchemy import Select, bindparam, func, select
+from sqlmodel import Session, col
 
-from storage.digest_common import SHOWN, Listing, Params, _covers, _first, _in
+from storage.digest_common import SHOWN, Listing, Order, Params, Where, _covers, _first, _in
 from storage.models import EstimateRound, RoundState
 
 TREND_ROUNDS = 5  # calibration: the latest 5 rounds with actuals against the 5 before
@@ -76,46 +77,46 @@ class EstimatesPart:
         return not self.news
 
 
-_ROUND_LISTS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], int]] = {
+_ROUND_LISTS: dict[str, tuple[tuple[Where, ...], tuple[Order, ...], int]] = {
     "revealed": (
-        (_in(EstimateRound.revealed_at, "start", "end"),),
-        (EstimateRound.number.desc(),),
+        (_in(col(EstimateRound.revealed_at), "start", "end"),),
+        (col(EstimateRound.number).desc(),),
         SHOWN,
     ),
     "actuals": (
-        (EstimateRound.actual.is_not(None), _in(EstimateRound.actual_at, "start", "end")),  # type: ignore[union-attr]
-        (EstimateRound.actual_at.desc(), EstimateRound.number.desc()),  # type: ignore[union-attr]
+        (col(EstimateRound.actual).is_not(None), _in(col(EstimateRound.actual_at), "start", "end")),
+        (col(EstimateRound.actual_at).desc(), col(EstimateRound.number).desc()),
         SHOWN,
     ),
     # the latest rounds with actuals and stored figures, for the calibration trend
     "latest": (
         (
-            EstimateRound.actual.is_not(None),  # type: ignore[union-attr]
-            EstimateRound.actual_at < bindparam("end"),  # type: ignore[operator]
-            EstimateRound.result != "",
+            col(EstimateRound.actual).is_not(None),
+            col(EstimateRound.actual_at) < bindparam("end"),
+            col(EstimateRound.result) != "",
         ),
-        (EstimateRound.actual_at.desc(), EstimateRound.number.desc()),  # type: ignore[union-attr]
+        (col(EstimateRound.actual_at).desc(), col(EstimateRound.number).desc()),
         2 * TREND_ROUNDS,
     ),
 }
 
 
 @cache
-def _round_statement(which: str, workspace: bool) -> Any:
+def _round_statement(which: str, workspace: bool) -> Select[int, str, str, str, float | None, int]:
     where, order, limit = _ROUND_LISTS[which]
     return (
         select(
-            EstimateRound.number,
-            EstimateRound.topic,
-            EstimateRound.unit,
-            EstimateRound.result,
-            EstimateRound.actual,
+            col(EstimateRound.number),
+            col(EstimateRound.topic),
+            col(EstimateRound.unit),
+            col(EstimateRound.result),
+            col(EstimateRound.actual),
             func.count().over().label("total"),
         )
         .where(
-            EstimateRound.team_id == bindparam("team"),
-            _covers(workspace, EstimateRound.channel_id, EstimateRound.channel_private),
-            EstimateRound.state == RoundState.REVEALED.value,
+            col(EstimateRound.team_id) == bindparam("team"),
+            _covers(workspace, col(EstimateRound.channel_id), col(EstimateRound.channel_private)),
+            col(EstimateRound.state) == RoundState.REVEALED.value,
             *where,
         )
         .order_by(*order)
@@ -144,7 +145,18 @@ def _figures(result: str) -> dict[str, float | None]:
     }
 
 
-def _round_listing(rows: Any) -> Listing[RoundLine]:
+class _RoundRow(Protocol):
+    """A row of ``_round_statement``, read by name."""
+
+    number: int
+    topic: str
+    unit: str
+    result: str
+    actual: float | None
+    total: int
+
+
+def _round_listing(rows: Sequence[_RoundRow]) -> Listing[RoundLine]:
     return Listing(
         _first(rows),
         tuple(

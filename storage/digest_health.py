@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.digest_common import Params, _decision_covered, _in
 from storage.models import Decision, DecisionEvent, DecisionStatus, Review, ReviewState
@@ -48,50 +47,50 @@ _ASKED = (ReviewState.OPEN.value, ReviewState.ANSWERED.value, ReviewState.UNANSW
 
 
 @cache
-def _asked_statement(workspace: bool) -> Any:
+def _asked_statement(workspace: bool) -> Select[int, int]:
     return (
-        select(func.count(), func.count(Review.outcome))
-        .join(Decision, Decision.id == Review.decision_id)
+        select(func.count(), func.count(col(Review.outcome)))
+        .join(Decision, col(Decision.id) == col(Review.decision_id))
         .where(
             *_decision_covered(workspace),
-            Review.team_id == bindparam("team"),
-            Review.state.in_(_ASKED),
-            _in(Review.due_at, "since", "end"),
+            col(Review.team_id) == bindparam("team"),
+            col(Review.state).in_(_ASKED),
+            _in(col(Review.due_at), "since", "end"),
         )
     )
 
 
 @cache
-def _reversed_statement(workspace: bool) -> Any:
+def _reversed_statement(workspace: bool) -> Select[int, int]:
     successor = aliased(Decision)
     return (
-        select(func.count(Decision.id), func.count(successor.id))
+        select(func.count(col(Decision.id)), func.count(col(successor.id)))
         .select_from(Decision)
         .outerjoin(
             successor,
             and_(
-                successor.id == Decision.superseded_by_id,
-                successor.team_id == bindparam("team"),
-                successor.created_at < bindparam("end"),
+                col(successor.id) == col(Decision.superseded_by_id),
+                col(successor.team_id) == bindparam("team"),
+                col(successor.created_at) < bindparam("end"),
             ),
         )
-        .where(*_decision_covered(workspace), _in(Decision.created_at, "since", "end"))
+        .where(*_decision_covered(workspace), _in(col(Decision.created_at), "since", "end"))
     )
 
 
 @cache
-def _accepted_statement(workspace: bool) -> Any:
+def _accepted_statement(workspace: bool) -> Select[datetime, datetime, str]:
     # status_changed details are JSON written by storage.decisions.record_event; the LIKE
     # only narrows the rows, the parsed detail decides (_to)
     return (
-        select(Decision.created_at, DecisionEvent.created_at, DecisionEvent.detail)
-        .join(DecisionEvent, DecisionEvent.decision_id == Decision.id)
+        select(col(Decision.created_at), col(DecisionEvent.created_at), col(DecisionEvent.detail))
+        .join(DecisionEvent, col(DecisionEvent.decision_id) == col(Decision.id))
         .where(
             *_decision_covered(workspace),
-            DecisionEvent.team_id == bindparam("team"),
-            DecisionEvent.kind == "status_changed",
-            DecisionEvent.detail.like('%"accepted"%'),  # type: ignore[attr-defined]
-            _in(DecisionEvent.created_at, "since", "end"),
+            col(DecisionEvent.team_id) == bindparam("team"),
+            col(DecisionEvent.kind) == "status_changed",
+            col(DecisionEvent.detail).like('%"accepted"%'),
+            _in(col(DecisionEvent.created_at), "since", "end"),
         )
     )
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import bindparam, func, select
-from sqlmodel import Session
+from sqlalchemy import Select, bindparam, func, select
+from sqlmodel import Session, col
 
-from storage.digest_common import SHOWN, Listing, Params, _covers, _first, _in
+from storage.digest_common import SHOWN, Listing, Order, Params, Where, _covers, _first, _in
 from storage.models import ParkingEvent, ParkingItem, ParkingState
 
 TOP_BY_RICE = 5
@@ -57,28 +57,32 @@ class ParkingPart:
 
 
 _ITEM_COLUMNS = (
-    ParkingItem.number,
-    ParkingItem.request,
-    ParkingItem.state,
-    ParkingItem.rice,
-    ParkingItem.timeline_days,
-    ParkingItem.deferred_until,
+    col(ParkingItem.number),
+    col(ParkingItem.request),
+    col(ParkingItem.state),
+    col(ParkingItem.rice),
+    col(ParkingItem.timeline_days),
+    col(ParkingItem.deferred_until),
 )
-_ITEM_LISTS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], int]] = {
-    "new": ((_in(ParkingItem.created_at, "start", "end"),), (ParkingItem.number.desc(),), SHOWN),
+_ITEM_LISTS: dict[str, tuple[tuple[Where, ...], tuple[Order, ...], int]] = {
+    "new": (
+        (_in(col(ParkingItem.created_at), "start", "end"),),
+        (col(ParkingItem.number).desc(),),
+        SHOWN,
+    ),
     # the order of `/parkinglot list` (storage.parking.list_items), scored items only
     "top": (
-        (ParkingItem.state == ParkingState.PARKED.value, ParkingItem.rice.is_not(None)),  # type: ignore[union-attr]
-        (ParkingItem.rice.desc(), ParkingItem.created_at, ParkingItem.number),  # type: ignore[union-attr]
+        (col(ParkingItem.state) == ParkingState.PARKED.value, col(ParkingItem.rice).is_not(None)),
+        (col(ParkingItem.rice).desc(), col(ParkingItem.created_at), col(ParkingItem.number)),
         TOP_BY_RICE,
     ),
     # deferred, due back in the week ahead
     "deferred": (
         (
-            ParkingItem.state == ParkingState.DEFERRED.value,
-            _in(ParkingItem.deferred_until, "today", "today_ahead"),
+            col(ParkingItem.state) == ParkingState.DEFERRED.value,
+            _in(col(ParkingItem.deferred_until), "today", "today_ahead"),
         ),
-        (ParkingItem.deferred_until, ParkingItem.number),
+        (col(ParkingItem.deferred_until), col(ParkingItem.number)),
         SHOWN,
     ),
 }
@@ -86,13 +90,15 @@ _BACK = "resurfaced"  # storage.parking.resurface's event
 
 
 @cache
-def _item_statement(which: str, workspace: bool) -> Any:
+def _item_statement(
+    which: str, workspace: bool
+) -> Select[int, str, str, float | None, float | None, date | None, int]:
     where, order, limit = _ITEM_LISTS[which]
     return (
         select(*_ITEM_COLUMNS, func.count().over().label("total"))
         .where(
-            ParkingItem.team_id == bindparam("team"),
-            _covers(workspace, ParkingItem.channel_id, ParkingItem.channel_private),
+            col(ParkingItem.team_id) == bindparam("team"),
+            _covers(workspace, col(ParkingItem.channel_id), col(ParkingItem.channel_private)),
             *where,
         )
         .order_by(*order)
@@ -101,27 +107,30 @@ def _item_statement(which: str, workspace: bool) -> Any:
 
 
 @cache
-def _item_events_statement(workspace: bool) -> Any:
+def _item_events_statement(
+    workspace: bool,
+) -> Select[str, int, str, str, float | None, float | None, date | None, int, int, float | None]:
     """Accepted and resurfaced in the week, by their events (an item accepted on Monday and
     done on Friday was still accepted this week): per kind the newest SHOWN, the count and
     the timeline impact's sum."""
+    kind = col(ParkingEvent.kind)
     ranked = (
         select(
-            ParkingEvent.kind,
+            kind,
             *_ITEM_COLUMNS,
             func.row_number()
-            .over(partition_by=ParkingEvent.kind, order_by=ParkingEvent.id.desc())  # type: ignore[union-attr]
+            .over(partition_by=kind, order_by=col(ParkingEvent.id).desc())
             .label("position"),
-            func.count().over(partition_by=ParkingEvent.kind).label("total"),
-            func.sum(ParkingItem.timeline_days).over(partition_by=ParkingEvent.kind).label("days"),
+            func.count().over(partition_by=kind).label("total"),
+            func.sum(col(ParkingItem.timeline_days)).over(partition_by=kind).label("days"),
         )
-        .join(ParkingItem, ParkingItem.id == ParkingEvent.item_id)
+        .join(ParkingItem, col(ParkingItem.id) == col(ParkingEvent.item_id))
         .where(
-            ParkingItem.team_id == bindparam("team"),
-            ParkingEvent.team_id == bindparam("team"),
-            _covers(workspace, ParkingItem.channel_id, ParkingItem.channel_private),
-            ParkingEvent.kind.in_([ParkingState.ACCEPTED.value, _BACK]),
-            _in(ParkingEvent.created_at, "start", "end"),
+            col(ParkingItem.team_id) == bindparam("team"),
+            col(ParkingEvent.team_id) == bindparam("team"),
+            _covers(workspace, col(ParkingItem.channel_id), col(ParkingItem.channel_private)),
+            kind.in_([ParkingState.ACCEPTED.value, _BACK]),
+            _in(col(ParkingEvent.created_at), "start", "end"),
         )
         .subquery()
     )
@@ -130,7 +139,19 @@ def _item_events_statement(workspace: bool) -> Any:
     )
 
 
-def _item(row: Any, *, resurfaced: bool = False) -> ItemLine:
+class _ItemRow(Protocol):
+    """A row of ``_item_statement`` or ``_item_events_statement``, read by name."""
+
+    number: int
+    request: str
+    state: str
+    rice: float | None
+    timeline_days: float | None
+    deferred_until: date | None
+    total: int
+
+
+def _item(row: _ItemRow, *, resurfaced: bool = False) -> ItemLine:
     return ItemLine(
         int(row.number),
         row.request,

@@ -3,15 +3,25 @@ the dissent record, in four statements."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import bindparam, case, func, select
-from sqlmodel import Session
+from sqlalchemy import Select, bindparam, case, func, select
+from sqlmodel import Session, col
 
-from storage.digest_common import SHOWN, Listing, Params, _decision_covered, _first, _in
+from storage.digest_common import (
+    SHOWN,
+    Listing,
+    Order,
+    Params,
+    Where,
+    _decision_covered,
+    _first,
+    _in,
+)
 from storage.models import Decision, DissentAnswer, Outcome, Review, ReviewAsk, ReviewState
 from storage.reviews import DISSENTER
 
@@ -56,71 +66,87 @@ class ReviewsPart:
         return not (self.news or self.overdue.total or self.dissent_answered)
 
 
-_REVIEW_LISTS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
+_REVIEW_LISTS: dict[str, tuple[tuple[Where, ...], tuple[Order, ...]]] = {
     # still scheduled, due in the week ahead; soonest first
     "due": (
-        (Review.state == ReviewState.SCHEDULED.value, _in(Review.due_at, "end", "ahead")),
-        (Review.due_at, Review.id),
+        (
+            col(Review.state) == ReviewState.SCHEDULED.value,
+            _in(col(Review.due_at), "end", "ahead"),
+        ),
+        (col(Review.due_at), col(Review.id)),
     ),
     # asked, no outcome (open, or unanswered after the last nudge), due in the quarter
     "overdue": (
         (
-            Review.state.in_([ReviewState.OPEN.value, ReviewState.UNANSWERED.value]),
-            Review.outcome.is_(None),
-            _in(Review.due_at, "since", "end"),
+            col(Review.state).in_([ReviewState.OPEN.value, ReviewState.UNANSWERED.value]),
+            col(Review.outcome).is_(None),
+            _in(col(Review.due_at), "since", "end"),
         ),
-        (Review.due_at, Review.id),
+        (col(Review.due_at), col(Review.id)),
     ),
     # first outcomes recorded in the week; newest first
     "outcomes": (
-        (Review.outcome.is_not(None), _in(Review.outcome_at, "start", "end")),
-        (Review.outcome_at.desc(), Review.id.desc()),  # type: ignore[union-attr]
+        (col(Review.outcome).is_not(None), _in(col(Review.outcome_at), "start", "end")),
+        (col(Review.outcome_at).desc(), col(Review.id).desc()),
     ),
 }
 
 
 @cache
-def _review_statement(which: str, workspace: bool) -> Any:
+def _review_statement(
+    which: str, workspace: bool
+) -> Select[int, str, datetime, str | None, int, *tuple[int, ...]]:
     where, order = _REVIEW_LISTS[which]
     return (
         select(
-            Decision.number,
-            Decision.title,
-            Review.due_at,
-            Review.outcome,
+            col(Decision.number),
+            col(Decision.title),
+            col(Review.due_at),
+            col(Review.outcome),
             func.count().over().label("total"),
+            # per outcome, how many of all the rows (not only those shown) have it
             *(
-                func.sum(case((Review.outcome == o.value, 1), else_=0)).over().label(o.value)
+                func.sum(case((col(Review.outcome) == o.value, 1), else_=0)).over().label(o.value)
                 for o in Outcome
             ),
         )
-        .join(Review, Review.decision_id == Decision.id)
-        .where(*_decision_covered(workspace), Review.team_id == bindparam("team"), *where)
+        .join(Review, col(Review.decision_id) == col(Decision.id))
+        .where(*_decision_covered(workspace), col(Review.team_id) == bindparam("team"), *where)
         .order_by(*order)
         .limit(SHOWN)
     )
 
 
 @cache
-def _dissent_statement(workspace: bool) -> Any:
+def _dissent_statement(workspace: bool) -> Select[str | None, int]:
     return (
-        select(ReviewAsk.dissent_answer, func.count())
-        .join(Review, Review.id == ReviewAsk.review_id)
-        .join(Decision, Decision.id == Review.decision_id)
+        select(col(ReviewAsk.dissent_answer), func.count())
+        .join(Review, col(Review.id) == col(ReviewAsk.review_id))
+        .join(Decision, col(Decision.id) == col(Review.decision_id))
         # reviews and their asks are reached through this team's decisions (they carry the
         # decision's team); a team_id condition on them leads the planner to read every
         # review of the team instead of the covered decisions' few
         .where(
             *_decision_covered(workspace),
-            ReviewAsk.role == DISSENTER,
-            ReviewAsk.dissent_answer.in_([DissentAnswer.YES.value, DissentAnswer.NO.value]),  # type: ignore[union-attr]
-            _in(ReviewAsk.answered_at, "since", "end"),
+            col(ReviewAsk.role) == DISSENTER,
+            col(ReviewAsk.dissent_answer).in_([DissentAnswer.YES.value, DissentAnswer.NO.value]),
+            _in(col(ReviewAsk.answered_at), "since", "end"),
         )
-        .group_by(ReviewAsk.dissent_answer)
+        .group_by(col(ReviewAsk.dissent_answer))
     )
 
 
-def _review_listing(rows: Any) -> Listing[ReviewLine]:
+class _ReviewRow(Protocol):
+    """A row of ``_review_statement``, read by name."""
+
+    number: int
+    title: str
+    due_at: datetime
+    outcome: str | None
+    total: int
+
+
+def _review_listing(rows: Sequence[_ReviewRow]) -> Listing[ReviewLine]:
     return Listing(
         _first(rows), tuple(ReviewLine(int(r.number), r.title, r.due_at, r.outcome) for r in rows)
     )

@@ -17,8 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import Select, select
+from sqlmodel import Session, col
 
 from storage import due_work
 from storage.decision_work import channel_lane
@@ -74,12 +74,22 @@ class DigestConfig:
         )
 
 
+def _saved_id(sub: DigestSubscription) -> int:
+    """The id of a subscription read or flushed."""
+    if sub.id is None:
+        raise ValueError("the digest subscription is not saved yet: it has no id")
+    return sub.id
+
+
+def _of_channel(team_id: str, channel_id: str) -> Select[DigestSubscription]:
+    return select(DigestSubscription).where(
+        col(DigestSubscription.team_id) == team_id,
+        col(DigestSubscription.channel_id) == channel_id,
+    )
+
+
 def get(session: Session, *, team_id: str, channel_id: str) -> DigestSubscription | None:
-    return session.execute(
-        select(DigestSubscription).where(
-            DigestSubscription.team_id == team_id, DigestSubscription.channel_id == channel_id
-        )
-    ).scalar_one_or_none()
+    return session.scalars(_of_channel(team_id, channel_id)).one_or_none()
 
 
 def get_by_id(session: Session, *, team_id: str, subscription_id: int) -> DigestSubscription:
@@ -90,11 +100,7 @@ def get_by_id(session: Session, *, team_id: str, subscription_id: int) -> Digest
 
 
 def _locked(session: Session, *, team_id: str, channel_id: str) -> DigestSubscription | None:
-    return session.execute(
-        select(DigestSubscription)
-        .where(DigestSubscription.team_id == team_id, DigestSubscription.channel_id == channel_id)
-        .with_for_update()
-    ).scalar_one_or_none()
+    return session.scalars(_of_channel(team_id, channel_id).with_for_update()).one_or_none()
 
 
 def configure(
@@ -161,7 +167,7 @@ def _cancel_pending(session: Session, sub: DigestSubscription) -> None:
         session,
         team_id=sub.team_id,
         kinds=(DigestWork.SEND,),
-        subject_ids=[sub.id],  # type: ignore[list-item]
+        subject_ids=[_saved_id(sub)],
     )
 
 
@@ -194,15 +200,15 @@ def schedule_next(
     while True:
         due_at = plan(sub, after)
         key = week_key(sub, due_at)
-        row = session.execute(
-            select(DueWork).where(DueWork.team_id == sub.team_id, DueWork.key == key)
-        ).scalar_one_or_none()
+        row = session.scalars(
+            select(DueWork).where(col(DueWork.team_id) == sub.team_id, col(DueWork.key) == key)
+        ).one_or_none()
         if row is None:
             due_work.schedule(
                 session,
                 team_id=sub.team_id,
                 kind=DigestWork.SEND,
-                subject_id=sub.id,  # type: ignore[arg-type]
+                subject_id=_saved_id(sub),
                 key=key,
                 due_at=due_at,
                 payload={INSTANT: due_at.isoformat()},

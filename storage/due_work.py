@@ -19,19 +19,33 @@ this process's dispatcher after the commit, and on Postgres the transaction also
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Interval, and_, bindparam, case, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlalchemy.sql.dml import ReturningUpdate
+from sqlmodel import Session, col
 
-from storage.models import DueWork, UTCDateTime, WorkState, utcnow
+from storage.models import DueWork, JsonObject, UTCDateTime, WorkState, utcnow
+from storage.tables import DUE_WORK
 
 MAX_BACKOFF = timedelta(hours=1)
 NOTIFY_CHANNEL = "decisionbot_due"
-_TABLE = DueWork.__table__  # type: ignore[attr-defined]
 _LIVE = (WorkState.PENDING, WorkState.CLAIMED)
+# The claim statement (built once per dialect): it returns whole `due_work` rows.
+_Claim = ReturningUpdate[*tuple[object, ...]]
 
 
 def _dialect(session: Session) -> str:
@@ -55,7 +69,7 @@ def schedule(
     subject_id: int,
     key: str,
     due_at: datetime,
-    payload: dict[str, Any] | None = None,
+    payload: JsonObject | None = None,
     lane: str | None = None,
 ) -> bool:
     """Add a piece of work unless one with this key exists. True if it was added."""
@@ -78,7 +92,7 @@ def schedule(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["team_id", "key"])
-        .returning(DueWork.id)
+        .returning(col(DueWork.id))
     )
     # A returned id, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
     added = result.first() is not None
@@ -96,7 +110,7 @@ def schedule_coalesced(
     key: str,
     now: datetime,
     min_interval: timedelta = timedelta(0),
-    payload: dict[str, Any] | None = None,
+    payload: JsonObject | None = None,
     lane: str | None = None,
 ) -> None:
     """One live row per ``key`` whose handler delivers the *current* state (a message's
@@ -115,9 +129,11 @@ def schedule_coalesced(
         lane=lane,
     ):
         return
-    row = session.execute(
-        select(DueWork).where(DueWork.team_id == team_id, DueWork.key == key).with_for_update()
-    ).scalar_one()
+    row = session.scalars(
+        select(DueWork)
+        .where(col(DueWork.team_id) == team_id, col(DueWork.key) == key)
+        .with_for_update()
+    ).one()
     if row.state == WorkState.PENDING:
         return
     if row.state == WorkState.CLAIMED:
@@ -142,18 +158,21 @@ def db_clock(session: Session) -> datetime:
     """The database's clock: leases are granted and expired on it, never on a process's
     own clock. (SQLite runs in this process: its clock is ours.)"""
     if _dialect(session) == "postgresql":
-        return session.execute(select(func.clock_timestamp())).scalar_one()
+        clock: datetime = session.scalars(select(func.clock_timestamp())).one()
+        return clock
     return utcnow()
 
 
-def _claim_statement(dialect: str, *, given_clock: bool) -> Any:
+def _claim_statement(dialect: str, *, given_clock: bool) -> _Claim:
     """The claim as one prebuilt Core statement (it runs for every batch): parameters
     ``now``, ``owner``, ``lim``, ``updated_at`` and either ``lease`` (on the database's clock)
     or ``lease_until`` and ``clock`` (SQLite's clock is this process's; tests give one)."""
-    t = _TABLE
+    t = DUE_WORK
     if dialect == "postgresql" and not given_clock:
-        clock: Any = func.clock_timestamp()
-        expires: Any = func.clock_timestamp() + bindparam("lease", type_=Interval())
+        clock: ColumnElement[datetime] = func.clock_timestamp()
+        expires: ColumnElement[datetime] = func.clock_timestamp() + bindparam(
+            "lease", type_=Interval()
+        )
     else:
         clock = bindparam("clock", type_=UTCDateTime())
         expires = bindparam("lease_until", type_=UTCDateTime())
@@ -187,7 +206,7 @@ def _claim_statement(dialect: str, *, given_clock: bool) -> Any:
     )
 
 
-_CLAIMS: dict[tuple[str, bool], Any] = {}
+_CLAIMS: dict[tuple[str, bool], _Claim] = {}
 
 
 def claim(
@@ -211,7 +230,7 @@ def claim(
     stmt = _CLAIMS.get(key)
     if stmt is None:
         stmt = _CLAIMS[key] = _claim_statement(dialect, given_clock=clock is not None)
-    params: dict[str, Any] = {"now": now, "owner": owner, "lim": limit, "updated_at": utcnow()}
+    params: dict[str, object] = {"now": now, "owner": owner, "lim": limit, "updated_at": utcnow()}
     if clock is None:
         params["lease"] = lease
     else:
@@ -223,15 +242,15 @@ def claim(
     return rows
 
 
-def _finish(session: Session, item: DueWork, owner: str, **values: Any) -> bool:
+def _finish(session: Session, item: DueWork, owner: str, **values: object) -> bool:
     """Change a row only while we still hold its lease (a row re-claimed after our lease
     expired belongs to the other sweeper now)."""
     result = session.connection().execute(
-        update(_TABLE)
+        update(DUE_WORK)
         .where(
-            _TABLE.c.id == item.id,
-            _TABLE.c.state == WorkState.CLAIMED,
-            _TABLE.c.lease_owner == owner,
+            DUE_WORK.c.id == item.id,
+            DUE_WORK.c.state == WorkState.CLAIMED,
+            DUE_WORK.c.lease_owner == owner,
         )
         .values(updated_at=utcnow(), **values)
     )
@@ -241,16 +260,16 @@ def _finish(session: Session, item: DueWork, owner: str, **values: Any) -> bool:
 # Built once: it runs once per delivered row. Done — or, for a coalesced row asked for again
 # while in flight, pending again at :rerun_at.
 _COMPLETE = (
-    update(_TABLE)
+    update(DUE_WORK)
     .where(
-        _TABLE.c.id == bindparam("row_id"),
-        _TABLE.c.state == WorkState.CLAIMED,
-        _TABLE.c.lease_owner == bindparam("owner"),
+        DUE_WORK.c.id == bindparam("row_id"),
+        DUE_WORK.c.state == WorkState.CLAIMED,
+        DUE_WORK.c.lease_owner == bindparam("owner"),
     )
     .values(
-        state=case((_TABLE.c.rerun, WorkState.PENDING.value), else_=WorkState.DONE.value),
+        state=case((DUE_WORK.c.rerun, WorkState.PENDING.value), else_=WorkState.DONE.value),
         due_at=case(
-            (_TABLE.c.rerun, bindparam("rerun_at", type_=UTCDateTime())), else_=_TABLE.c.due_at
+            (DUE_WORK.c.rerun, bindparam("rerun_at", type_=UTCDateTime())), else_=DUE_WORK.c.due_at
         ),
         rerun=False,
         lease_owner=None,
@@ -299,7 +318,7 @@ def _back_to_pending(
     session: Session, item: DueWork, owner: str, *, due_at: datetime, error: str, refund: bool
 ) -> bool:
     """Return a claimed row to pending at ``due_at``; ``refund``: this attempt didn't count."""
-    extra: dict[str, Any] = {"attempts": _TABLE.c.attempts - 1} if refund else {}
+    extra: dict[str, object] = {"attempts": DUE_WORK.c.attempts - 1} if refund else {}
     return _finish(
         session,
         item,
@@ -324,14 +343,16 @@ def release(session: Session, *, ids: list[int], owner: str) -> int:
     another process takes them without waiting for the lease to expire."""
     if not ids:
         return 0
-    result = session.execute(
+    result = session.exec(
         update(DueWork)
         .where(
-            DueWork.id.in_(ids), DueWork.state == WorkState.CLAIMED, DueWork.lease_owner == owner
+            col(DueWork.id).in_(ids),
+            col(DueWork.state) == WorkState.CLAIMED,
+            col(DueWork.lease_owner) == owner,
         )
         .values(
             state=WorkState.PENDING,
-            attempts=DueWork.attempts - 1,
+            attempts=col(DueWork.attempts) - 1,
             lease_owner=None,
             lease_expires_at=None,
             updated_at=utcnow(),
@@ -355,13 +376,13 @@ def cancel(
     """Cancel pending work about these subjects; returns how many rows it cancelled."""
     if not subject_ids:
         return 0
-    result = session.execute(
+    result = session.exec(
         update(DueWork)
         .where(
-            DueWork.team_id == team_id,
-            DueWork.kind.in_(kinds),
-            DueWork.subject_id.in_(subject_ids),
-            DueWork.state == WorkState.PENDING,
+            col(DueWork.team_id) == team_id,
+            col(DueWork.kind).in_(kinds),
+            col(DueWork.subject_id).in_(subject_ids),
+            col(DueWork.state) == WorkState.PENDING,
         )
         .values(state=WorkState.CANCELLED, updated_at=utcnow())
     )
@@ -369,9 +390,13 @@ def cancel(
 
 
 def reschedule(session: Session, *, team_id: str, key: str, due_at: datetime) -> bool:
-    result = session.execute(
+    result = session.exec(
         update(DueWork)
-        .where(DueWork.team_id == team_id, DueWork.key == key, DueWork.state == WorkState.PENDING)
+        .where(
+            col(DueWork.team_id) == team_id,
+            col(DueWork.key) == key,
+            col(DueWork.state) == WorkState.PENDING,
+        )
         .values(due_at=due_at, updated_at=utcnow())
     )
     return bool(result.rowcount)
@@ -379,40 +404,38 @@ def reschedule(session: Session, *, team_id: str, key: str, due_at: datetime) ->
 
 def pending_for(session: Session, *, team_id: str, kind: str, subject_id: int) -> list[DueWork]:
     return list(
-        session.execute(
+        session.scalars(
             select(DueWork).where(
-                DueWork.team_id == team_id,
-                DueWork.kind == kind,
-                DueWork.subject_id == subject_id,
-                DueWork.state.in_([WorkState.PENDING, WorkState.CLAIMED]),
+                col(DueWork.team_id) == team_id,
+                col(DueWork.kind) == kind,
+                col(DueWork.subject_id) == subject_id,
+                col(DueWork.state).in_([WorkState.PENDING, WorkState.CLAIMED]),
             )
-        ).scalars()
+        )
     )
 
 
 def claimed_count(session: Session, *, now: datetime) -> int:
     """Rows claimed by a dispatcher, not finished, and whose lease still runs."""
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(DueWork)
-            .where(DueWork.state == WorkState.CLAIMED, DueWork.lease_expires_at > now)
-        ).scalar_one()
-    )
+    return session.scalars(
+        select(func.count())
+        .select_from(DueWork)
+        .where(col(DueWork.state) == WorkState.CLAIMED, col(DueWork.lease_expires_at) > now)
+    ).one()
 
 
 def next_due_at(session: Session) -> datetime | None:
     """When the earliest pending row falls due (the dispatcher sleeps until then)."""
-    return session.execute(
-        select(func.min(DueWork.due_at)).where(DueWork.state == WorkState.PENDING)
-    ).scalar_one_or_none()
+    return session.scalars(
+        select(func.min(col(DueWork.due_at))).where(col(DueWork.state) == WorkState.PENDING)
+    ).one_or_none()
 
 
 def backlog(session: Session) -> list[tuple[str, str, int, datetime | None]]:
     """(kind, state, rows, oldest due_at) for live and failed rows, for the metrics."""
-    rows = session.execute(
-        select(DueWork.kind, DueWork.state, func.count(), func.min(DueWork.due_at))
-        .where(DueWork.state.in_([*_LIVE, WorkState.FAILED]))
-        .group_by(DueWork.kind, DueWork.state)
+    rows: Sequence[tuple[str, str, int, datetime]] = session.execute(
+        select(col(DueWork.kind), col(DueWork.state), func.count(), func.min(col(DueWork.due_at)))
+        .where(col(DueWork.state).in_([*_LIVE, WorkState.FAILED]))
+        .group_by(col(DueWork.kind), col(DueWork.state))
     ).all()
     return [(k, st, int(n), oldest) for k, st, n, oldest in rows]

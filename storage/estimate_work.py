@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlmodel import Session
 
 from storage import decision_work, due_work, notices
 from storage.decision_work import REFRESH_INTERVAL, channel_lane
 from storage.decisions import get_decision_by_id
-from storage.models import EstimateRound, utcnow
+from storage.models import EstimateRound, JsonObject, saved_id, utcnow
 from storage.notices import DmAbout
 
 EXPIRE_AFTER = timedelta(days=14)
@@ -34,7 +33,7 @@ class EstimateWork(StrEnum):
 
 
 def _key(rnd: EstimateRound, *parts: object) -> str:
-    return ":".join(["estimate", str(rnd.id), *map(str, parts)])
+    return ":".join(["estimate", str(saved_id(rnd)), *map(str, parts)])
 
 
 def _lane(rnd: EstimateRound) -> str:
@@ -48,14 +47,14 @@ def _once(
     part: str,
     *,
     due_at: datetime | None = None,
-    payload: dict[str, Any] | None = None,
+    payload: JsonObject | None = None,
     lane: str | None = None,
 ) -> bool:
     return due_work.schedule(
         session,
         team_id=rnd.team_id,
         kind=kind,
-        subject_id=rnd.id,  # type: ignore[arg-type]
+        subject_id=saved_id(rnd),
         key=_key(rnd, part),
         due_at=due_at or utcnow(),
         payload=payload,
@@ -90,7 +89,7 @@ def schedule_refresh(session: Session, *, rnd: EstimateRound) -> None:
         session,
         team_id=rnd.team_id,
         kind=EstimateWork.REFRESH,
-        subject_id=rnd.id,  # type: ignore[arg-type]
+        subject_id=saved_id(rnd),
         key=_key(rnd, "refresh"),
         now=utcnow(),
         min_interval=REFRESH_INTERVAL,
@@ -135,7 +134,7 @@ def schedule_dm(
         user_id=user_id,
         text=text,
         key=_key(rnd, "dm", part, user_id),
-        subject_id=rnd.id,  # type: ignore[arg-type]  # saved: it has an id
+        subject_id=saved_id(rnd),
         about=about,
     )
 
@@ -145,5 +144,5 @@ def cancel_pending(session: Session, *, rnd: EstimateRound, kinds: tuple[Estimat
         session,
         team_id=rnd.team_id,
         kinds=tuple(str(k) for k in kinds),
-        subject_ids=[rnd.id],  # type: ignore[list-item]
+        subject_ids=[saved_id(rnd)],
     )

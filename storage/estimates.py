@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from storage.db import rows_of
 from storage.decisions import get_decision
 from storage.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from storage.models import (
@@ -27,8 +27,10 @@ from storage.models import (
     EstimateRound,
     EstimateSize,
     EstimateTask,
+    JsonObject,
     RoundMode,
     RoundState,
+    saved_id,
     utcnow,
 )
 from storage.numbers import next_number
@@ -54,12 +56,12 @@ class RoundDraft:
 
 
 def record(
-    session: Session, rnd: EstimateRound, *, actor_id: str | None, kind: str, **detail: Any
+    session: Session, rnd: EstimateRound, *, actor_id: str | None, kind: str, **detail: object
 ) -> None:
     session.add(
         EstimateEvent(
             team_id=rnd.team_id,
-            round_id=rnd.id,  # type: ignore[arg-type]
+            round_id=saved_id(rnd),
             actor_id=actor_id,
             kind=kind,
             detail=json.dumps(detail, default=str, ensure_ascii=False),
@@ -97,13 +99,12 @@ def create_round(
     )
     session.add(rnd)
     session.flush()
+    round_id = saved_id(rnd)
     names = [t.strip()[:200] for t in draft.tasks if t.strip()] or [rnd.topic]
     for position, name in enumerate(names):
-        session.add(
-            EstimateTask(team_id=team_id, round_id=rnd.id, position=position, name=name)  # type: ignore[arg-type]
-        )
+        session.add(EstimateTask(team_id=team_id, round_id=round_id, position=position, name=name))
     for user in dict.fromkeys(draft.invitees):
-        session.add(EstimateInvite(round_id=rnd.id, user_id=user, team_id=team_id))  # type: ignore[arg-type]
+        session.add(EstimateInvite(round_id=round_id, user_id=user, team_id=team_id))
     record(session, rnd, actor_id=facilitator_id, kind="created", tasks=len(names))
     session.flush()
     return rnd
@@ -112,18 +113,21 @@ def create_round(
 # -- reading --------------------------------------------------------------------------------
 
 
-def _visible_to(viewer: Viewer) -> Any:
+def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """As decisions (``channel_visibility``); named: the facilitator, invitees, estimators."""
     invited = exists().where(
-        EstimateInvite.round_id == EstimateRound.id, EstimateInvite.user_id == viewer.user_id
+        col(EstimateInvite.round_id) == col(EstimateRound.id),
+        col(EstimateInvite.user_id) == viewer.user_id,
     )
     mine = aliased(Estimate)  # the outer query may join Estimate itself (calibration)
-    estimated = exists().where(mine.round_id == EstimateRound.id, mine.user_id == viewer.user_id)
+    estimated = exists().where(
+        col(mine.round_id) == col(EstimateRound.id), col(mine.user_id) == viewer.user_id
+    )
     return channel_visibility(
         viewer,
-        channel=EstimateRound.channel_id,
-        private=EstimateRound.channel_private,
-        named=[EstimateRound.facilitator_id == viewer.user_id, invited, estimated],
+        channel=col(EstimateRound.channel_id),
+        private=col(EstimateRound.channel_private),
+        named=[col(EstimateRound.facilitator_id) == viewer.user_id, invited, estimated],
     )
 
 
@@ -150,11 +154,11 @@ def get_round_by_id(
     session: Session, *, team_id: str, round_id: int, for_update: bool = False
 ) -> EstimateRound:
     stmt = select(EstimateRound).where(
-        EstimateRound.team_id == team_id, EstimateRound.id == round_id
+        col(EstimateRound.team_id) == team_id, col(EstimateRound.id) == round_id
     )
     if for_update:  # a handler that changes the round waits for a click changing it too
         stmt = stmt.with_for_update()
-    found = session.execute(stmt).scalar_one_or_none()
+    found = session.scalars(stmt).one_or_none()
     if found is None:
         raise NotFound(f"That estimate round (#{round_id}) no longer exists.")
     return found
@@ -162,39 +166,42 @@ def get_round_by_id(
 
 def reestimate_of(session: Session, *, rnd: EstimateRound) -> EstimateRound | None:
     """The round started by **Re-estimate** on ``rnd``, if there is one."""
-    return session.execute(
+    return session.scalars(
         select(EstimateRound).where(
-            EstimateRound.team_id == rnd.team_id, EstimateRound.previous_round_id == rnd.id
+            col(EstimateRound.team_id) == rnd.team_id,
+            col(EstimateRound.previous_round_id) == saved_id(rnd),
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
 
 
 def tasks_of(session: Session, rnd: EstimateRound) -> list[EstimateTask]:
     return list(
-        session.execute(
+        session.scalars(
             select(EstimateTask)
-            .where(EstimateTask.round_id == rnd.id)
-            .order_by(EstimateTask.position)
-        ).scalars()
+            .where(col(EstimateTask.round_id) == saved_id(rnd))
+            .order_by(col(EstimateTask.position))
+        )
     )
 
 
 def invited(session: Session, rnd: EstimateRound) -> list[str]:
     return list(
-        session.execute(
-            select(EstimateInvite.user_id)
-            .where(EstimateInvite.round_id == rnd.id)
-            .order_by(EstimateInvite.user_id)
-        ).scalars()
+        session.scalars(
+            select(col(EstimateInvite.user_id))
+            .where(col(EstimateInvite.round_id) == saved_id(rnd))
+            .order_by(col(EstimateInvite.user_id))
+        )
     )
 
 
 def estimated_by(session: Session, rnd: EstimateRound) -> list[str]:
     """Who has estimated, in the order they first did: names only, never values."""
     return list(
-        session.execute(
-            select(Estimate.user_id).where(Estimate.round_id == rnd.id).order_by(Estimate.id)
-        ).scalars()
+        session.scalars(
+            select(col(Estimate.user_id))
+            .where(col(Estimate.round_id) == saved_id(rnd))
+            .order_by(col(Estimate.id))
+        )
     )
 
 
@@ -203,64 +210,71 @@ def estimates_of(session: Session, rnd: EstimateRound) -> list[Estimate]:
     if rnd.state != RoundState.REVEALED:
         raise Conflict(f"{rnd.ref} is not revealed; its estimates are hidden.")
     return list(
-        session.execute(
-            select(Estimate).where(Estimate.round_id == rnd.id).order_by(Estimate.id)
-        ).scalars()
+        session.scalars(
+            select(Estimate)
+            .where(col(Estimate.round_id) == saved_id(rnd))
+            .order_by(col(Estimate.id))
+        )
     )
 
 
 def own_estimate(session: Session, rnd: EstimateRound, user_id: str) -> Estimate | None:
-    return session.execute(
-        select(Estimate).where(Estimate.round_id == rnd.id, Estimate.user_id == user_id)
-    ).scalar_one_or_none()
+    return session.scalars(
+        select(Estimate).where(
+            col(Estimate.round_id) == saved_id(rnd), col(Estimate.user_id) == user_id
+        )
+    ).one_or_none()
 
 
 def list_rounds(
     session: Session, *, team_id: str, viewer: Viewer, limit: int = 15
 ) -> list[EstimateRound]:
     return list(
-        session.execute(
+        session.scalars(
             select(EstimateRound)
-            .where(EstimateRound.team_id == team_id, _visible_to(viewer))
-            .order_by(EstimateRound.number.desc())
+            .where(col(EstimateRound.team_id) == team_id, _visible_to(viewer))
+            .order_by(col(EstimateRound.number).desc())
             .limit(limit)
-        ).scalars()
+        )
     )
 
 
 def waiting_for(session: Session, *, team_id: str, user_id: str) -> list[EstimateRound]:
     """Open rounds that invited this person and have no estimate of theirs."""
     invited_ = exists().where(
-        EstimateInvite.round_id == EstimateRound.id, EstimateInvite.user_id == user_id
+        col(EstimateInvite.round_id) == col(EstimateRound.id),
+        col(EstimateInvite.user_id) == user_id,
     )
-    mine = exists().where(Estimate.round_id == EstimateRound.id, Estimate.user_id == user_id)
+    mine = exists().where(
+        col(Estimate.round_id) == col(EstimateRound.id), col(Estimate.user_id) == user_id
+    )
     return list(
-        session.execute(
+        session.scalars(
             select(EstimateRound)
             .where(
-                EstimateRound.team_id == team_id,
-                EstimateRound.state == RoundState.OPEN,
+                col(EstimateRound.team_id) == team_id,
+                col(EstimateRound.state) == RoundState.OPEN,
                 invited_,
                 ~mine,
             )
-            .order_by(EstimateRound.number.desc())
+            .order_by(col(EstimateRound.number).desc())
             .limit(10)
-        ).scalars()
+        )
     )
 
 
 def facilitating(session: Session, *, team_id: str, user_id: str) -> list[EstimateRound]:
     return list(
-        session.execute(
+        session.scalars(
             select(EstimateRound)
             .where(
-                EstimateRound.team_id == team_id,
-                EstimateRound.facilitator_id == user_id,
-                EstimateRound.state.in_([RoundState.OPEN, RoundState.REVEALED]),
+                col(EstimateRound.team_id) == team_id,
+                col(EstimateRound.facilitator_id) == user_id,
+                col(EstimateRound.state).in_([RoundState.OPEN, RoundState.REVEALED]),
             )
-            .order_by(EstimateRound.number.desc())
+            .order_by(col(EstimateRound.number).desc())
             .limit(10)
-        ).scalars()
+        )
     )
 
 
@@ -293,9 +307,10 @@ def submit_estimate(
         raise Conflict(f"{rnd.ref}'s tasks changed; open the form again.")
     row = own_estimate(session, rnd, user_id)
     now = utcnow()
+    figures = json.dumps([list(r) for r in ranges])
     if row is None:
-        row = Estimate(team_id=rnd.team_id, round_id=rnd.id, user_id=user_id)  # type: ignore[arg-type]
-    row.ranges = json.dumps([list(r) for r in ranges])
+        row = Estimate(team_id=rnd.team_id, round_id=saved_id(rnd), user_id=user_id, ranges=figures)
+    row.ranges = figures
     row.confidence = confidence
     row.familiarity = familiarity
     row.assumptions = assumptions
@@ -345,7 +360,7 @@ def close(
     return True
 
 
-def set_result(session: Session, *, rnd: EstimateRound, result: dict[str, Any]) -> None:
+def set_result(session: Session, *, rnd: EstimateRound, result: JsonObject) -> None:
     rnd.result = json.dumps(result)
     rnd.updated_at = utcnow()
     session.add(rnd)
@@ -378,27 +393,28 @@ def calibration_rows(
     round with an actual that ``viewer`` may see; ``user_id`` narrows to one person."""
     stmt = (
         select(
-            Estimate.user_id,
-            Estimate.ranges,
-            Estimate.confidence,
-            Estimate.familiarity,
-            EstimateRound.actual,
-            EstimateRound.unit,
+            col(Estimate.user_id),
+            col(Estimate.ranges),
+            col(Estimate.confidence),
+            col(Estimate.familiarity),
+            col(EstimateRound.actual),
+            col(EstimateRound.unit),
         )
-        .join(EstimateRound, EstimateRound.id == Estimate.round_id)
+        .join(EstimateRound, col(EstimateRound.id) == col(Estimate.round_id))
         .where(
-            EstimateRound.team_id == team_id,
-            EstimateRound.state == RoundState.REVEALED,
-            EstimateRound.actual.is_not(None),
+            col(EstimateRound.team_id) == team_id,
+            col(EstimateRound.state) == RoundState.REVEALED,
+            col(EstimateRound.actual).is_not(None),
             _visible_to(viewer),
         )
-        .order_by(EstimateRound.number, Estimate.id)
+        .order_by(col(EstimateRound.number), col(Estimate.id))
     )
     if user_id is not None:
-        stmt = stmt.where(Estimate.user_id == user_id)
+        stmt = stmt.where(col(Estimate.user_id) == user_id)
     return [
         (u, json.loads(r), int(c), f, float(a), unit)
-        for u, r, c, f, a, unit in session.execute(stmt).all()
+        for u, r, c, f, a, unit in rows_of(session, stmt)
+        if a is not None  # the WHERE's ``actual IS NOT NULL``, for the type
     ]
 
 
@@ -421,21 +437,23 @@ def set_post_result(
 def last_familiarity(session: Session, *, team_id: str, user_id: str) -> str | None:
     """The familiarity this person chose last, in any round of the workspace (the form
     preselects it)."""
-    return session.execute(
-        select(Estimate.familiarity)
-        .where(Estimate.team_id == team_id, Estimate.user_id == user_id)
-        .order_by(Estimate.updated_at.desc(), Estimate.id.desc())
+    return session.scalars(
+        select(col(Estimate.familiarity))
+        .where(col(Estimate.team_id) == team_id, col(Estimate.user_id) == user_id)
+        .order_by(col(Estimate.updated_at).desc(), col(Estimate.id).desc())
         .limit(1)
-    ).scalar_one_or_none()
+    ).one_or_none()
 
 
 def team_sizes(
     session: Session, *, team_id: str, scale: str
 ) -> dict[str, tuple[float, float, float]]:
     """The sizes this team set on ``scale`` (the caller fills in the defaults)."""
-    rows = session.execute(
-        select(EstimateSize).where(EstimateSize.team_id == team_id, EstimateSize.scale == scale)
-    ).scalars()
+    rows = session.scalars(
+        select(EstimateSize).where(
+            col(EstimateSize.team_id) == team_id, col(EstimateSize.scale) == scale
+        )
+    )
     return {r.size: (r.best, r.likely, r.worst) for r in rows}
 
 
@@ -468,17 +486,18 @@ def actual_ratios(session: Session, *, team_id: str, limit: int = 20) -> list[fl
     figure of each revealed round with an actual, newest first (at most ``limit``). Every
     round of the workspace counts, whatever its channel: only the ratios leave this function,
     never a round's topic or figures."""
-    rows = session.execute(
-        select(EstimateRound.actual, EstimateRound.result)
+    rows = rows_of(
+        session,
+        select(col(EstimateRound.actual), col(EstimateRound.result))
         .where(
-            EstimateRound.team_id == team_id,
-            EstimateRound.state == RoundState.REVEALED,
-            EstimateRound.actual.is_not(None),
-            EstimateRound.result != "",
+            col(EstimateRound.team_id) == team_id,
+            col(EstimateRound.state) == RoundState.REVEALED,
+            col(EstimateRound.actual).is_not(None),
+            col(EstimateRound.result) != "",
         )
-        .order_by(EstimateRound.actual_at.desc(), EstimateRound.id.desc())
-        .limit(limit)
-    ).all()
+        .order_by(col(EstimateRound.actual_at).desc(), col(EstimateRound.id).desc())
+        .limit(limit),
+    )
     ratios = []
     for actual, result in rows:
         try:

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import due_work
 from storage.models import ProcessedEvent, utcnow
@@ -43,7 +43,7 @@ def first_delivery(session: Session, *, team_id: str, event_id: str) -> bool:
         insert(ProcessedEvent)
         .values(team_id=team_id, event_id=event_id[:64], created_at=utcnow())
         .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
+        .returning(col(ProcessedEvent.event_id))
     )
     return result.first() is not None
 
@@ -63,5 +63,5 @@ def schedule_prune(session: Session, *, now: datetime) -> bool:
 
 def prune(session: Session, *, now: datetime) -> int:
     """Forget event ids older than 7 days, in every workspace (Slack retries within minutes)."""
-    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.created_at < now - KEEP))
+    result = session.exec(delete(ProcessedEvent).where(col(ProcessedEvent.created_at) < now - KEEP))
     return int(result.rowcount or 0)

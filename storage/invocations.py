@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import CommandInvocation, utcnow
 
@@ -57,18 +57,16 @@ def made_before(
         insert(CommandInvocation)
         .values(team_id=team_id, trigger_id=key, kind=str(kind), number=0, created_at=now)
         .on_conflict_do_nothing()
-        .returning(CommandInvocation.trigger_id)
+        .returning(col(CommandInvocation.trigger_id))
     ).first()
     if first is not None:
         prune(session, now=now)
         return None
-    return int(
-        session.execute(
-            select(CommandInvocation.number).where(
-                CommandInvocation.team_id == team_id, CommandInvocation.trigger_id == key
-            )
-        ).scalar_one()
-    )
+    return session.scalars(
+        select(col(CommandInvocation.number)).where(
+            col(CommandInvocation.team_id) == team_id, col(CommandInvocation.trigger_id) == key
+        )
+    ).one()
 
 
 def record_made(session: Session, *, team_id: str, trigger_id: str, number: int) -> None:
@@ -78,8 +76,8 @@ def record_made(session: Session, *, team_id: str, trigger_id: str, number: int)
     session.execute(
         update(CommandInvocation)
         .where(
-            CommandInvocation.team_id == team_id,
-            CommandInvocation.trigger_id == trigger_id[:_MAX_ID],
+            col(CommandInvocation.team_id) == team_id,
+            col(CommandInvocation.trigger_id) == trigger_id[:_MAX_ID],
         )
         .values(number=number)
     )
@@ -89,17 +87,17 @@ def prune(session: Session, *, now: datetime, limit: int = PRUNE_BATCH) -> int:
     """Forget up to ``limit`` trigger ids older than a day, in every workspace (ids and
     numbers only; nobody's data is read). How many were forgotten."""
     expired = (
-        select(CommandInvocation.team_id, CommandInvocation.trigger_id)
-        .where(CommandInvocation.created_at < now - KEEP)
+        select(col(CommandInvocation.team_id), col(CommandInvocation.trigger_id))
+        .where(col(CommandInvocation.created_at) < now - KEEP)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         # Commands pruning at once skip each other's rows instead of waiting on them (SQLite
         # writers hold the database's write lock from BEGIN: they never meet).
         expired = expired.with_for_update(skip_locked=True)
-    result = session.execute(
+    result = session.exec(
         delete(CommandInvocation).where(
-            tuple_(CommandInvocation.team_id, CommandInvocation.trigger_id).in_(expired)
+            tuple_(col(CommandInvocation.team_id), col(CommandInvocation.trigger_id)).in_(expired)
         )
     )
     return int(result.rowcount or 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import Counter
 
@@ -19,9 +19,9 @@ def next_number(session: Session, *, team_id: str, kind: str) -> int:
         insert(Counter)
         .values(team_id=team_id, kind=kind, value=1)
         .on_conflict_do_update(
-            index_elements=["team_id", "kind"], set_={"value": Counter.value + 1}
+            index_elements=["team_id", "kind"], set_={"value": col(Counter.value) + 1}
         )
-        .returning(Counter.value)
+        .returning(col(Counter.value))
     )
     return int(session.execute(stmt).scalar_one())
 
@@ -36,7 +36,7 @@ def advance_number(session: Session, *, team_id: str, kind: str, past: int) -> N
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["team_id", "kind"],
-            set_={"value": biggest(Counter.value, stmt.excluded.value)},
+            set_={"value": biggest(col(Counter.value), stmt.excluded.value)},
         )
     )
 

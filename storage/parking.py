@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import func, nulls_last, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, func, nulls_last, select
+from sqlmodel import Session, col
 
 from storage import rules
 from storage.decisions import get_decision
@@ -67,13 +66,20 @@ class Scores:
         return rules.rice(self.reach, self.impact, self.confidence, self.effort)
 
 
+def saved_id(item: ParkingItem) -> int:
+    """The id of an item read or flushed (every item the rest of the app holds)."""
+    if item.id is None:
+        raise ValueError(f"{item.ref} is not saved yet: it has no id")
+    return item.id
+
+
 def record(
-    session: Session, item: ParkingItem, *, actor_id: str | None, kind: str, **detail: Any
+    session: Session, item: ParkingItem, *, actor_id: str | None, kind: str, **detail: object
 ) -> None:
     session.add(
         ParkingEvent(
             team_id=item.team_id,
-            item_id=item.id,  # type: ignore[arg-type]
+            item_id=saved_id(item),
             actor_id=actor_id,
             kind=kind,
             detail=json.dumps(detail, default=str, ensure_ascii=False),
@@ -133,14 +139,18 @@ def create_item(
 # -- reading --------------------------------------------------------------------------------
 
 
-def _visible_to(viewer: Viewer) -> Any:
+def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """As decisions (``channel_visibility``); named: the requester and who parked it."""
-    return channel_visibility(
+    visible: ColumnElement[bool] = channel_visibility(
         viewer,
-        channel=ParkingItem.channel_id,
-        private=ParkingItem.channel_private,
-        named=[ParkingItem.requester_id == viewer.user_id, ParkingItem.parked_by == viewer.user_id],
+        channel=col(ParkingItem.channel_id),
+        private=col(ParkingItem.channel_private),
+        named=[
+            col(ParkingItem.requester_id) == viewer.user_id,
+            col(ParkingItem.parked_by) == viewer.user_id,
+        ],
     )
+    return visible
 
 
 def get_item(
@@ -151,7 +161,7 @@ def get_item(
     viewer: Viewer | None = None,
     for_update: bool = False,
 ) -> ParkingItem:
-    return numbered(
+    item: ParkingItem = numbered(
         session,
         ParkingItem,
         team_id=team_id,
@@ -160,12 +170,15 @@ def get_item(
         for_update=for_update,
         ref=f"P-{number}",
     )
+    return item
 
 
 def get_item_by_id(session: Session, *, team_id: str, item_id: int) -> ParkingItem:
-    found = session.execute(
-        select(ParkingItem).where(ParkingItem.team_id == team_id, ParkingItem.id == item_id)
-    ).scalar_one_or_none()
+    found = session.scalars(
+        select(ParkingItem).where(
+            col(ParkingItem.team_id) == team_id, col(ParkingItem.id) == item_id
+        )
+    ).one_or_none()
     if found is None:
         raise NotFound(f"That parking-lot item (#{item_id}) no longer exists.")
     return found
@@ -182,23 +195,27 @@ def list_items(
 ) -> list[ParkingItem]:
     """By RICE (highest first; unscored after every scored item, oldest first among them)
     or by age (oldest first); ``state`` None: every state."""
-    stmt = select(ParkingItem).where(ParkingItem.team_id == team_id, _visible_to(viewer))
+    stmt = select(ParkingItem).where(col(ParkingItem.team_id) == team_id, _visible_to(viewer))
     if state is not None:
-        stmt = stmt.where(ParkingItem.state == state)
+        stmt = stmt.where(col(ParkingItem.state) == state)
     if sort == "age":
-        stmt = stmt.order_by(ParkingItem.created_at, ParkingItem.number)
+        stmt = stmt.order_by(col(ParkingItem.created_at), col(ParkingItem.number))
     else:
         stmt = stmt.order_by(
-            nulls_last(ParkingItem.rice.desc()), ParkingItem.created_at, ParkingItem.number
+            nulls_last(col(ParkingItem.rice).desc()),
+            col(ParkingItem.created_at),
+            col(ParkingItem.number),
         )
-    return list(session.execute(stmt.limit(limit)).scalars())
+    return list(session.scalars(stmt.limit(limit)))
 
 
 def history(session: Session, item: ParkingItem) -> list[ParkingEvent]:
     return list(
-        session.execute(
-            select(ParkingEvent).where(ParkingEvent.item_id == item.id).order_by(ParkingEvent.id)
-        ).scalars()
+        session.scalars(
+            select(ParkingEvent)
+            .where(col(ParkingEvent.item_id) == item.id)
+            .order_by(col(ParkingEvent.id))
+        )
     )
 
 
@@ -207,17 +224,17 @@ def waiting_long(
 ) -> list[ParkingItem]:
     """Parked more than 30 days with no decision (App Home, the digest)."""
     return list(
-        session.execute(
+        session.scalars(
             select(ParkingItem)
             .where(
-                ParkingItem.team_id == team_id,
-                ParkingItem.state == ParkingState.PARKED,
-                ParkingItem.created_at < now - rules.WAITING_LONG,
+                col(ParkingItem.team_id) == team_id,
+                col(ParkingItem.state) == ParkingState.PARKED,
+                col(ParkingItem.created_at) < now - rules.WAITING_LONG,
                 _visible_to(viewer),
             )
-            .order_by(ParkingItem.created_at)
+            .order_by(col(ParkingItem.created_at))
             .limit(10)
-        ).scalars()
+        )
     )
 
 
@@ -302,6 +319,9 @@ def transition(
         raise Conflict(f"{item.ref} is {item.state}; it can't become {to} now.")
     if to == ParkingState.WITHDRAWN and actor_id != item.requester_id:
         raise NotAllowed(f"Only the person who asked for {item.ref} can withdraw it.")
+    if to == ParkingState.DEFERRED and deferred_until is None:
+        # deferred means "back on that day": without one it would never come back
+        raise InvalidInput(f"Pick the day {item.ref} should come back.")
     now = utcnow()
     before = item.state
     item.state = to
@@ -351,8 +371,6 @@ def set_post_result(session: Session, *, item: ParkingItem, private: bool | None
 
 
 def count_items(session: Session, *, team_id: str) -> int:
-    return int(
-        session.execute(
-            select(func.count()).select_from(ParkingItem).where(ParkingItem.team_id == team_id)
-        ).scalar_one()
-    )
+    return session.scalars(
+        select(func.count()).select_from(ParkingItem).where(col(ParkingItem.team_id) == team_id)
+    ).one()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import ParkingWatch, WatchOffer, utcnow
 
@@ -50,8 +50,8 @@ def take_offer(session: Session, *, team_id: str, user_id: str, now: datetime) -
         .on_conflict_do_update(
             index_elements=["team_id", "user_id"],
             set_={"offered_at": now},
-            where=WatchOffer.offered_at <= now - OFFER_EVERY,
+            where=col(WatchOffer.offered_at) <= now - OFFER_EVERY,
         )
-        .returning(WatchOffer.user_id)
+        .returning(col(WatchOffer.user_id))
     )
     return result.first() is not None

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import due_work, notices
 from storage.decision_work import channel_lane
-from storage.models import DueWork, ParkingItem, utcnow
+from storage.models import DueWork, JsonObject, ParkingItem, utcnow
 from storage.notices import DmAbout
+from storage.parking import saved_id
 
 RESURFACE_AT = time(9, 0)  # UTC, on the deferred date
 
@@ -28,14 +28,14 @@ def _key(item: ParkingItem, *parts: object) -> str:
     return ":".join(["parking", str(item.id), *map(str, parts)])
 
 
-def schedule_ack(session: Session, *, item: ParkingItem, confirm: dict[str, Any] | None) -> None:
+def schedule_ack(session: Session, *, item: ParkingItem, confirm: JsonObject | None) -> None:
     """Read the new item's channel, and with ``confirm`` ({"response_url", "asked_at"}) tell
     the person who parked it that it exists."""
     due_work.schedule(
         session,
         team_id=item.team_id,
         kind=ParkingWork.ACK,
-        subject_id=item.id,  # type: ignore[arg-type]
+        subject_id=saved_id(item),
         key=_key(item, "ack"),
         due_at=utcnow(),
         payload={"confirm": confirm},
@@ -50,7 +50,7 @@ def schedule_resurface(session: Session, *, item: ParkingItem, day: date) -> Non
         session,
         team_id=item.team_id,
         kind=ParkingWork.RESURFACE,
-        subject_id=item.id,  # type: ignore[arg-type]
+        subject_id=saved_id(item),
         key=_key(item, "resurface", day.isoformat()),
         due_at=datetime.combine(day, RESURFACE_AT, tzinfo=UTC),
         lane=channel_lane(item.channel_id),
@@ -67,7 +67,7 @@ def schedule_dm(
         user_id=user_id,
         text=text,
         key=_key(item, "dm", part, user_id),
-        subject_id=item.id,  # type: ignore[arg-type]  # saved: it has an id
+        subject_id=saved_id(item),
         about=about,
     )
 
@@ -85,12 +85,13 @@ def offered(
     form, and the thread it is in (its own ts when it is not a reply). Only for the person it
     was offered to, clicking where it was offered; anyone else gets an empty form, as for an
     offer that does not exist."""
-    row = session.execute(
-        select(DueWork.payload).where(
-            DueWork.team_id == team_id, DueWork.key == f"parking:offer:{channel_id}:{ts}"
+    row = session.scalars(
+        select(col(DueWork.payload)).where(
+            col(DueWork.team_id) == team_id,
+            col(DueWork.key) == f"parking:offer:{channel_id}:{ts}",
         )
-    ).scalar_one_or_none()
-    payload = json.loads(row) if row else {}
+    ).one_or_none()
+    payload: JsonObject = json.loads(row) if row else {}
     if payload.get("user") != user_id or clicked_in != channel_id:
         payload = {}
     return str(payload.get("text") or ""), str(payload.get("thread_ts") or ts)
@@ -107,7 +108,7 @@ def schedule_offer(
     text: str,
 ) -> None:
     """One offer per message (its own ts: every message of a thread is its own)."""
-    payload: dict[str, Any] = {
+    payload = {
         "channel": channel_id,
         "user": user_id,
         "ts": ts,

@@ -13,11 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import due_work
 from storage.models import SettingsManager, SlackUser, utcnow
@@ -95,13 +94,16 @@ def is_workspace_admin(session: Session, *, team_id: str, user_id: str) -> bool:
     return get_person(session, team_id=team_id, user_id=user_id).admin
 
 
-def _row_values(team_id: str, user: Mapping[str, Any]) -> dict[str, Any] | None:
+def _row_values(team_id: str, user: Mapping[str, object]) -> dict[str, object] | None:
+    """A Slack user object (arbitrary JSON: only the fields read here matter) as a row."""
     user_id = str(user.get("id") or "")
     if not user_id or len(user_id) > 32:
         return None
     home = user.get("team_id")
     tz = user.get("tz")
-    profile = user.get("profile") or {}
+    profile = user.get("profile")
+    if not isinstance(profile, Mapping):
+        profile = {}
     name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
     return {
         "team_id": team_id,
@@ -119,7 +121,7 @@ def _row_values(team_id: str, user: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def upsert_users(session: Session, *, team_id: str, users: Iterable[Mapping[str, Any]]) -> int:
+def upsert_users(session: Session, *, team_id: str, users: Iterable[Mapping[str, object]]) -> int:
     """Store Slack user objects (from users.list, users.info, user_change, team_join); the
     newest wins. Returns how many were written."""
     rows = [v for v in (_row_values(team_id, u) for u in users) if v is not None]
@@ -150,11 +152,11 @@ def upsert_users(session: Session, *, team_id: str, users: Iterable[Mapping[str,
 def settings_managers(session: Session, *, team_id: str) -> list[str]:
     """People an admin named as allowed to change the settings, in the order they were named."""
     return list(
-        session.execute(
-            select(SettingsManager.user_id)
-            .where(SettingsManager.team_id == team_id)
-            .order_by(SettingsManager.created_at, SettingsManager.user_id)
-        ).scalars()
+        session.scalars(
+            select(col(SettingsManager.user_id))
+            .where(col(SettingsManager.team_id) == team_id)
+            .order_by(col(SettingsManager.created_at), col(SettingsManager.user_id))
+        )
     )
 
 
@@ -177,9 +179,9 @@ def name_settings_manager(session: Session, *, team_id: str, user_id: str, named
 
 
 def drop_settings_manager(session: Session, *, team_id: str, user_id: str) -> bool:
-    result = session.execute(
+    result = session.exec(
         delete(SettingsManager).where(
-            SettingsManager.team_id == team_id, SettingsManager.user_id == user_id
+            col(SettingsManager.team_id) == team_id, col(SettingsManager.user_id) == user_id
         )
     )
     return bool(result.rowcount)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import UserPreference, utcnow
 
@@ -45,11 +45,11 @@ def muted(session: Session, *, team_id: str, user_ids: Iterable[str]) -> set[str
     if not wanted:
         return set()
     return set(
-        session.execute(
-            select(UserPreference.user_id).where(
-                UserPreference.team_id == team_id,
-                UserPreference.user_id.in_(wanted),
-                UserPreference.dms_off.is_(True),
+        session.scalars(
+            select(col(UserPreference.user_id)).where(
+                col(UserPreference.team_id) == team_id,
+                col(UserPreference.user_id).in_(wanted),
+                col(UserPreference.dms_off).is_(True),
             )
-        ).scalars()
+        )
     )

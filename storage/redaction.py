@@ -22,10 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.decision_work import (
     DecisionWork,
@@ -35,7 +34,16 @@ from storage.decision_work import (
 )
 from storage.decisions import events, get_decision, is_changer, record_event
 from storage.errors import NotAllowed, NotFound
-from storage.models import Decision, DueWork, Review, ReviewAsk, WorkState, utcnow
+from storage.models import (
+    Decision,
+    DecisionEvent,
+    DueWork,
+    JsonObject,
+    Review,
+    ReviewAsk,
+    WorkState,
+    utcnow,
+)
 from storage.people import is_workspace_admin
 from storage.reviews import DISSENTER, ReviewWork
 from storage.stances import current_stance
@@ -137,10 +145,10 @@ def redact(
             changed = _redact_field(session, decision, FIELDS[field], text)
     decision.updated_at = utcnow()  # the message's fingerprint changes: the refresh re-renders
     session.add(decision)
-    detail: dict[str, Any] = {"field": field}
+    detail: JsonObject = {"field": field}
     if person is not None:
         detail["person"] = person
-    record_event(session, decision=decision, actor_id=actor_id, kind=REDACTED_EVENT, **detail)
+    record_event(session, decision=decision, actor_id=actor_id, kind=REDACTED_EVENT, details=detail)
     schedule_refresh(session, decision=decision)
     schedule_search_purge(session, decision=decision)
     dms = _rewrite_dms(session, decision)
@@ -181,11 +189,11 @@ def purge_search_index(session: Session) -> None:
         )
 
 
-def _blank(value: Any) -> bool:
+def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _save_detail(event: Any, detail: dict[str, Any]) -> None:
+def _save_detail(event: DecisionEvent, detail: JsonObject) -> None:
     event.detail = json.dumps(detail, default=str, ensure_ascii=False)
 
 
@@ -216,7 +224,7 @@ def _redact_field(session: Session, decision: Decision, column: str, text: str) 
     return changed
 
 
-def _redact_texts(values: dict[str, Any], text: str) -> bool:
+def _redact_texts(values: JsonObject, text: str) -> bool:
     hit = False
     for name in STANCE_TEXTS:
         if not _blank(values.get(name)):
@@ -252,14 +260,14 @@ def _redact_stance(session: Session, decision: Decision, person: str, text: str)
             changed += 1
     review_ids = _review_ids(session, decision)
     if review_ids:
-        for ask in session.execute(
+        for ask in session.scalars(
             select(ReviewAsk).where(
-                ReviewAsk.team_id == decision.team_id,
-                ReviewAsk.review_id.in_(review_ids),
-                ReviewAsk.user_id == person,
-                ReviewAsk.role == DISSENTER,
+                col(ReviewAsk.team_id) == decision.team_id,
+                col(ReviewAsk.review_id).in_(review_ids),
+                col(ReviewAsk.user_id) == person,
+                col(ReviewAsk.role) == DISSENTER,
             )
-        ).scalars():
+        ):
             if not _blank(ask.concern):
                 ask.concern = text
                 session.add(ask)
@@ -268,11 +276,11 @@ def _redact_stance(session: Session, decision: Decision, person: str, text: str)
 
 def _review_ids(session: Session, decision: Decision) -> list[int]:
     return list(
-        session.execute(
-            select(Review.id).where(
-                Review.team_id == decision.team_id, Review.decision_id == decision.id
+        session.scalars(
+            select(col(Review.id)).where(
+                col(Review.team_id) == decision.team_id, col(Review.decision_id) == decision.id
             )
-        ).scalars()
+        )
     )
 
 
@@ -280,16 +288,16 @@ def _sent(session: Session, team_id: str, kind: str, subject_ids: list[int]) -> 
     if not subject_ids:
         return []
     return list(
-        session.execute(
+        session.scalars(
             select(DueWork)
             .where(
-                DueWork.team_id == team_id,
-                DueWork.kind == kind,
-                DueWork.subject_id.in_(subject_ids),
-                DueWork.state == WorkState.DONE,
+                col(DueWork.team_id) == team_id,
+                col(DueWork.kind) == kind,
+                col(DueWork.subject_id).in_(subject_ids),
+                col(DueWork.state) == WorkState.DONE,
             )
-            .order_by(DueWork.id)
-        ).scalars()
+            .order_by(col(DueWork.id))
+        )
     )
 
 
@@ -329,11 +337,11 @@ def _rewrite_dms(session: Session, decision: Decision) -> int:
             )
     if review_ids:
         # Questions sent before their rows kept the ts: `review_asks` has the newest one.
-        for ask in session.execute(
+        for ask in session.scalars(
             select(ReviewAsk).where(
-                ReviewAsk.team_id == decision.team_id, ReviewAsk.review_id.in_(review_ids)
+                col(ReviewAsk.team_id) == decision.team_id, col(ReviewAsk.review_id).in_(review_ids)
             )
-        ).scalars():
+        ):
             if ask.channel_id and ask.message_ts and (ask.channel_id, ask.message_ts) not in seen:
                 seen.add((ask.channel_id, ask.message_ts))
                 schedule_redact_dm(

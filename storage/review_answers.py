@@ -8,11 +8,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import due_work
 from storage.decision_work import channel_lane, dm_lane, schedule_refresh
-from storage.decisions import record_event
+from storage.decisions import record_event, saved_id
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.models import Decision, DissentAnswer, Outcome, Review, ReviewAsk, ReviewState, utcnow
 from storage.reviews import (
@@ -28,12 +28,13 @@ from storage.reviews import (
     next_ask_after_snooze,
     work_key,
 )
+from storage.tables import ASKS
 
 
 def get_ask(session: Session, *, team_id: str, ask_id: int) -> ReviewAsk:
-    ask = session.execute(
-        select(ReviewAsk).where(ReviewAsk.team_id == team_id, ReviewAsk.id == ask_id)
-    ).scalar_one_or_none()
+    ask = session.scalars(
+        select(ReviewAsk).where(col(ReviewAsk.team_id) == team_id, col(ReviewAsk.id) == ask_id)
+    ).one_or_none()
     if ask is None:
         raise NotFound("That review question doesn't exist any more.")
     return ask
@@ -43,15 +44,15 @@ def ask_with_review(
     session: Session, *, team_id: str, ask_id: int
 ) -> tuple[ReviewAsk, Review, Decision]:
     """An ask with its review and decision, in one query (all three in this workspace)."""
-    found = session.execute(
+    found: tuple[ReviewAsk, Review, Decision] | None = session.execute(
         select(ReviewAsk, Review, Decision)
-        .join(Review, Review.id == ReviewAsk.review_id)
-        .join(Decision, Decision.id == Review.decision_id)
+        .join(Review, col(Review.id) == col(ReviewAsk.review_id))
+        .join(Decision, col(Decision.id) == col(Review.decision_id))
         .where(
-            ReviewAsk.team_id == team_id,
-            Review.team_id == team_id,
-            Decision.team_id == team_id,
-            ReviewAsk.id == ask_id,
+            col(ReviewAsk.team_id) == team_id,
+            col(Review.team_id) == team_id,
+            col(Decision.team_id) == team_id,
+            col(ReviewAsk.id) == ask_id,
         )
     ).first()
     if found is None:
@@ -60,10 +61,9 @@ def ask_with_review(
     return ask, review, decision
 
 
-_ASKS = ReviewAsk.__table__  # type: ignore[attr-defined]
 _SET_ASK_MESSAGE = (
-    update(_ASKS)
-    .where(_ASKS.c.id == bindparam("ask_id"))
+    update(ASKS)
+    .where(ASKS.c.id == bindparam("ask_id"))
     .values(channel_id=bindparam("channel_id"), message_ts=bindparam("message_ts"))
 )
 
@@ -76,11 +76,13 @@ def set_ask_message(session: Session, *, ask: ReviewAsk, channel_id: str, messag
 
 
 def _ask_for(session: Session, review: Review, user_id: str, role: str) -> ReviewAsk:
-    ask = session.execute(
+    ask = session.scalars(
         select(ReviewAsk).where(
-            ReviewAsk.review_id == review.id, ReviewAsk.user_id == user_id, ReviewAsk.role == role
+            col(ReviewAsk.review_id) == review.id,
+            col(ReviewAsk.user_id) == user_id,
+            col(ReviewAsk.role) == role,
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
     if ask is None:
         who = "the author and deciders" if role == OWNER else "people who disagreed and committed"
         raise NotAllowed(f"This question is for {who} of the decision.")
@@ -110,9 +112,7 @@ def record_outcome(
     if review.state == ReviewState.CANCELLED:
         raise Conflict("This review was cancelled (the decision changed since); nothing to record.")
     ask = _ask_for(session, review, user_id, OWNER)
-    decision = session.execute(
-        select(Decision).where(Decision.id == review.decision_id)
-    ).scalar_one()
+    decision = session.scalars(select(Decision).where(col(Decision.id) == review.decision_id)).one()
     if (ask.outcome, ask.what_happened, ask.evidence, ask.learned) == (
         outcome,
         what_happened,
@@ -130,7 +130,9 @@ def record_outcome(
         review.outcome, review.outcome_by, review.outcome_at = outcome, user_id, now
         review.state = ReviewState.ANSWERED
         session.add(review)
-        due_work.cancel(session, team_id=team_id, kinds=(NUDGE, EXPIRE), subject_ids=[review.id])  # type: ignore[list-item]
+        due_work.cancel(
+            session, team_id=team_id, kinds=(NUDGE, EXPIRE), subject_ids=[saved_id(review)]
+        )
     record_event(
         session,
         decision=decision,
@@ -158,8 +160,8 @@ def _schedule_outcome_notes(
         session,
         team_id=review.team_id,
         kind=ReviewWork.OUTCOME_NOTE,
-        subject_id=review.id,  # type: ignore[arg-type]
-        key=work_key(review.id, "outcome-note", uuid.uuid4().hex),
+        subject_id=saved_id(review),
+        key=work_key(saved_id(review), "outcome-note", uuid.uuid4().hex),
         due_at=utcnow(),
         payload={
             "user": answered.user_id,
@@ -176,8 +178,8 @@ def _schedule_outcome_notes(
                 session,
                 team_id=review.team_id,
                 kind=ReviewWork.ANSWERED,
-                subject_id=review.id,  # type: ignore[arg-type]
-                key=work_key(review.id, "answered", ask.id),
+                subject_id=saved_id(review),
+                key=work_key(saved_id(review), "answered", ask.id),
                 now=utcnow(),
                 payload={"ask_id": ask.id},
                 lane=dm_lane(ask.user_id),
@@ -197,9 +199,7 @@ def record_dissent(
     ask = _ask_for(session, review, user_id, DISSENTER)
     if ask.dissent_answer == answer:
         return ask, False
-    decision = session.execute(
-        select(Decision).where(Decision.id == review.decision_id)
-    ).scalar_one()
+    decision = session.scalars(select(Decision).where(col(Decision.id) == review.decision_id)).one()
     previous = ask.dissent_answer
     ask.dissent_answer = answer
     ask.answered_at = now or utcnow()
@@ -225,9 +225,7 @@ def snooze(
     if review.state not in LIVE:
         raise Conflict("This review is already closed.")
     _ask_for(session, review, user_id, OWNER)
-    decision = session.execute(
-        select(Decision).where(Decision.id == review.decision_id)
-    ).scalar_one()
+    decision = session.scalars(select(Decision).where(col(Decision.id) == review.decision_id)).one()
     _close(session, review, ReviewState.CANCELLED)
     session.flush()
     record_event(

@@ -3,12 +3,12 @@ one, the questions waiting for a person's answer, and the reviews of decisions t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, SQLColumnExpression, select
+from sqlmodel import Session, col
 
 from storage.models import Decision, DecisionMember, Review, ReviewAsk, ReviewState, Role
 from storage.reviews import _asks
@@ -28,11 +28,11 @@ def review_summary(session: Session, *, decision: Decision) -> ReviewSummary:
     """The latest answered review (else the latest one), its asks, and the next scheduled
     review. One query for the decision's few review rounds; one more only if there are any."""
     rounds = list(
-        session.execute(
+        session.scalars(
             select(Review)
-            .where(Review.team_id == decision.team_id, Review.decision_id == decision.id)
-            .order_by(Review.round.desc())
-        ).scalars()
+            .where(col(Review.team_id) == decision.team_id, col(Review.decision_id) == decision.id)
+            .order_by(col(Review.round).desc())
+        )
     )
     latest = next((r for r in rounds if r.state != ReviewState.CANCELLED), None)
     answered = next((r for r in rounds if r.outcome is not None), None)
@@ -54,49 +54,56 @@ def open_asks_for(
     """Decisions whose open review is waiting for this person's answer (App Home)."""
     stmt = (
         select(Decision)
-        .join(Review, Review.decision_id == Decision.id)
-        .join(ReviewAsk, ReviewAsk.review_id == Review.id)
+        .join(Review, col(Review.decision_id) == col(Decision.id))
+        .join(ReviewAsk, col(ReviewAsk.review_id) == col(Review.id))
         .where(
-            Decision.team_id == team_id,
-            Review.team_id == team_id,
-            Review.state == ReviewState.OPEN,
-            ReviewAsk.user_id == user_id,
-            ReviewAsk.answered_at.is_(None),
+            col(Decision.team_id) == team_id,
+            col(Review.team_id) == team_id,
+            col(Review.state) == ReviewState.OPEN,
+            col(ReviewAsk.user_id) == user_id,
+            col(ReviewAsk.answered_at).is_(None),
         )
-        .order_by(Review.due_at)
+        .order_by(col(Review.due_at))
         .limit(limit)
     )
     unique: dict[int | None, Decision] = {}
-    for decision in session.execute(stmt).scalars():
+    for decision in session.scalars(stmt):
         unique.setdefault(decision.id, decision)
     return list(unique.values())
 
 
-def _owned_by(team_id: str, user_id: str) -> Any:
+def _owned_by(team_id: str, user_id: str) -> ColumnElement[bool]:
     """Decisions the person wrote or is a decider on."""
     decider = (
-        select(DecisionMember.decision_id)
+        select(col(DecisionMember.decision_id))
         .where(
-            DecisionMember.team_id == team_id,
-            DecisionMember.user_id == user_id,
-            DecisionMember.role == Role.DECIDER,
+            col(DecisionMember.team_id) == team_id,
+            col(DecisionMember.user_id) == user_id,
+            col(DecisionMember.role) == Role.DECIDER,
         )
         .scalar_subquery()
     )
-    return (Decision.author_id == user_id) | Decision.id.in_(decider)
+    return (col(Decision.author_id) == user_id) | col(Decision.id).in_(decider)
 
 
 def _owned_reviews(
-    session: Session, *, team_id: str, user_id: str, where: Any, order: Any, limit: int
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    where: ColumnElement[bool],
+    order: SQLColumnExpression[datetime | None],
+    limit: int,
 ) -> list[tuple[Decision, Review]]:
     stmt = (
         select(Decision, Review)
-        .join(Review, Review.decision_id == Decision.id)
-        .where(Decision.team_id == team_id, where, _owned_by(team_id, user_id))
+        .join(Review, col(Review.decision_id) == col(Decision.id))
+        .where(col(Decision.team_id) == team_id, where, _owned_by(team_id, user_id))
         .order_by(order)
         .limit(limit)
     )
-    return [(d, r) for d, r in session.execute(stmt).all()]
+    rows: Sequence[tuple[Decision, Review]] = session.execute(stmt).all()
+    return [(d, r) for d, r in rows]
 
 
 def upcoming_for(
@@ -108,8 +115,8 @@ def upcoming_for(
         team_id=team_id,
         user_id=user_id,
         limit=limit,
-        where=Review.state == ReviewState.SCHEDULED,
-        order=Review.due_at,
+        where=col(Review.state) == ReviewState.SCHEDULED,
+        order=col(Review.due_at),
     )
 
 
@@ -122,6 +129,6 @@ def recent_outcomes(
         team_id=team_id,
         user_id=user_id,
         limit=limit,
-        where=Review.outcome.is_not(None),
-        order=Review.outcome_at.desc(),
+        where=col(Review.outcome).is_not(None),
+        order=col(Review.outcome_at).desc(),
     )

@@ -4,8 +4,6 @@ are asked, the working days before a nudge and how many nudges. Unset: the defau
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import Session
 
 from storage.models import WorkspaceSettings
@@ -16,7 +14,9 @@ def workspace_settings(session: Session, *, team_id: str) -> WorkspaceSettings:
     return found if found is not None else WorkspaceSettings(team_id=team_id)
 
 
-def update_settings(session: Session, *, team_id: str, **values: Any) -> WorkspaceSettings:
+def update_settings(
+    session: Session, *, team_id: str, **values: str | int | None
+) -> WorkspaceSettings:
     current = session.get(WorkspaceSettings, team_id)
     if current is None:
         current = WorkspaceSettings(team_id=team_id)

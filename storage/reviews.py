@@ -16,11 +16,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import due_work, preferences
 from storage.decision_work import channel_lane, dm_lane, schedule_review_planning
-from storage.decisions import members, record_event, stances
+from storage.decisions import members, record_event, saved_id, stances
 from storage.errors import NotFound
 from storage.models import (
     Decision,
@@ -63,7 +63,7 @@ OPEN, ASK, THREAD, NUDGE, EXPIRE = (
 REVIEW_KINDS = (OPEN, ASK, THREAD, NUDGE, EXPIRE)
 
 
-def work_key(review_id: int | None, *parts: object) -> str:
+def work_key(review_id: int, *parts: object) -> str:
     """The unique key of a review's outbox row: ``review:<id>:<part>:...`` (built only here)."""
     return ":".join(["review", str(review_id), *map(str, parts)])
 
@@ -74,40 +74,40 @@ LIVE = (ReviewState.SCHEDULED, ReviewState.OPEN)
 def get_review(
     session: Session, *, team_id: str, review_id: int, for_update: bool = False
 ) -> Review:
-    stmt = select(Review).where(Review.team_id == team_id, Review.id == review_id)
+    stmt = select(Review).where(col(Review.team_id) == team_id, col(Review.id) == review_id)
     if for_update:
         stmt = stmt.with_for_update()
-    review = session.execute(stmt).scalar_one_or_none()
+    review = session.scalars(stmt).one_or_none()
     if review is None:
         raise NotFound("That review doesn't exist in this workspace any more.")
     return review
 
 
 def live_review(session: Session, *, decision: Decision) -> Review | None:
-    return session.execute(
+    return session.scalars(
         select(Review)
         .where(
-            Review.team_id == decision.team_id,
-            Review.decision_id == decision.id,
-            Review.state.in_(LIVE),
+            col(Review.team_id) == decision.team_id,
+            col(Review.decision_id) == decision.id,
+            col(Review.state).in_(LIVE),
         )
-        .order_by(Review.round.desc())
+        .order_by(col(Review.round).desc())
         .limit(1)
-    ).scalar_one_or_none()
+    ).one_or_none()
 
 
 def _scheduled(session: Session, *, decision: Decision) -> list[Review]:
     """The decision's rounds waiting to be asked, soonest first."""
     return list(
-        session.execute(
+        session.scalars(
             select(Review)
             .where(
-                Review.team_id == decision.team_id,
-                Review.decision_id == decision.id,
-                Review.state == ReviewState.SCHEDULED,
+                col(Review.team_id) == decision.team_id,
+                col(Review.decision_id) == decision.id,
+                col(Review.state) == ReviewState.SCHEDULED,
             )
-            .order_by(Review.due_at, Review.round)
-        ).scalars()
+            .order_by(col(Review.due_at), col(Review.round))
+        )
     )
 
 
@@ -123,9 +123,9 @@ def _new_round(session: Session, *, decision: Decision, due_at: datetime, timezo
     """A new round due at ``due_at`` with its outbox row. Rounds are numbered in the order
     they are asked: a scheduled round due later (the planned review, when this one is an
     extra ask) moves up one number."""
-    last_round = session.execute(
-        select(func.max(Review.round)).where(Review.decision_id == decision.id)
-    ).scalar_one()
+    last_round = session.scalars(
+        select(func.max(col(Review.round))).where(col(Review.decision_id) == decision.id)
+    ).one()
     number = (last_round or 0) + 1
     later = [r for r in _scheduled(session, decision=decision) if r.due_at > due_at]
     for shifted in sorted(later, key=lambda r: r.round, reverse=True):
@@ -135,7 +135,7 @@ def _new_round(session: Session, *, decision: Decision, due_at: datetime, timezo
         session.flush()  # one at a time, highest first: (decision, round) stays unique
     review = Review(
         team_id=decision.team_id,
-        decision_id=decision.id,  # type: ignore[arg-type]
+        decision_id=saved_id(decision),
         round=number,
         due_at=due_at,
         timezone=timezone,
@@ -147,8 +147,8 @@ def _new_round(session: Session, *, decision: Decision, due_at: datetime, timezo
         session,
         team_id=decision.team_id,
         kind=OPEN,
-        subject_id=review.id,  # type: ignore[arg-type]
-        key=work_key(review.id, "open"),
+        subject_id=saved_id(review),
+        key=work_key(saved_id(review), "open"),
         due_at=due_at,
     )
     return review
@@ -158,13 +158,13 @@ def _cancel_open(session: Session, *, decision: Decision, keep: Review | None = 
     """Close the round already asked and not answered (but ``keep``), with its reminders:
     one question about a decision is open at a time."""
     stmt = select(Review).where(
-        Review.team_id == decision.team_id,
-        Review.decision_id == decision.id,
-        Review.state == ReviewState.OPEN,
+        col(Review.team_id) == decision.team_id,
+        col(Review.decision_id) == decision.id,
+        col(Review.state) == ReviewState.OPEN,
     )
     if keep is not None:
-        stmt = stmt.where(Review.id != keep.id)
-    for review in list(session.execute(stmt).scalars()):
+        stmt = stmt.where(col(Review.id) != keep.id)
+    for review in list(session.scalars(stmt)):
         _close(session, review, ReviewState.CANCELLED)
 
 
@@ -180,7 +180,10 @@ def schedule_review(
         current.timezone = timezone
         session.add(current)
         due_work.reschedule(
-            session, team_id=decision.team_id, key=work_key(current.id, "open"), due_at=due_at
+            session,
+            team_id=decision.team_id,
+            key=work_key(saved_id(current), "open"),
+            due_at=due_at,
         )
         review = current
     else:
@@ -254,20 +257,22 @@ def next_ask_after_snooze(
 def _close(session: Session, review: Review, state: ReviewState) -> None:
     review.state = state
     session.add(review)
-    due_work.cancel(session, team_id=review.team_id, kinds=REVIEW_KINDS, subject_ids=[review.id])  # type: ignore[list-item]
+    due_work.cancel(
+        session, team_id=review.team_id, kinds=REVIEW_KINDS, subject_ids=[saved_id(review)]
+    )
 
 
 def cancel_reviews(session: Session, *, decision: Decision) -> int:
     """Rejecting, deprecating or superseding a decision, or clearing its review date, cancels
     its live reviews and their pending follow-ups."""
     live = list(
-        session.execute(
+        session.scalars(
             select(Review).where(
-                Review.team_id == decision.team_id,
-                Review.decision_id == decision.id,
-                Review.state.in_(LIVE),
+                col(Review.team_id) == decision.team_id,
+                col(Review.decision_id) == decision.id,
+                col(Review.state).in_(LIVE),
             )
-        ).scalars()
+        )
     )
     for review in live:
         _close(session, review, ReviewState.CANCELLED)
@@ -294,9 +299,11 @@ def open_review(
     review = get_review(session, team_id=team_id, review_id=review_id, for_update=True)
     if review.state not in LIVE:
         return None
-    decision = session.execute(
-        select(Decision).where(Decision.team_id == team_id, Decision.id == review.decision_id)
-    ).scalar_one()
+    decision = session.scalars(
+        select(Decision).where(
+            col(Decision.team_id) == team_id, col(Decision.id) == review.decision_id
+        )
+    ).one()
     _cancel_open(session, decision=decision, keep=review)
     review.state = ReviewState.OPEN
     session.add(review)
@@ -309,17 +316,19 @@ def open_review(
     wanted = [(u, OWNER, "") for u in owners] + [(s.user_id, DISSENTER, s.concern) for s in dissent]
     existing = {
         (a.user_id, a.role)
-        for a in session.execute(
-            select(ReviewAsk).where(ReviewAsk.review_id == review.id)
-        ).scalars()
+        for a in session.scalars(select(ReviewAsk).where(col(ReviewAsk.review_id) == review.id))
     }
     for user, role, concern in wanted:
         if (user, role) not in existing:
             session.add(
                 ReviewAsk(
-                    team_id=team_id, review_id=review.id, user_id=user, role=role, concern=concern
+                    team_id=team_id,
+                    review_id=saved_id(review),
+                    user_id=user,
+                    role=role,
+                    concern=concern,
                 )
-            )  # type: ignore[arg-type]
+            )
     session.flush()
     muted = muted_askees(session, review=review)  # `/adr dm off`: the author is told
     for ask in _asks(session, review):
@@ -329,8 +338,8 @@ def open_review(
             session,
             team_id=team_id,
             kind=ASK,
-            subject_id=review.id,  # type: ignore[arg-type]
-            key=work_key(review.id, "ask", ask.id, 0),
+            subject_id=saved_id(review),
+            key=work_key(saved_id(review), "ask", ask.id, 0),
             due_at=now,
             payload={"ask_id": ask.id, "nudge": 0},
             lane=dm_lane(ask.user_id),
@@ -339,8 +348,8 @@ def open_review(
         session,
         team_id=team_id,
         kind=THREAD,
-        subject_id=review.id,  # type: ignore[arg-type]
-        key=work_key(review.id, "thread"),
+        subject_id=saved_id(review),
+        key=work_key(saved_id(review), "thread"),
         due_at=now,
         lane=channel_lane(decision.channel_id),
     )
@@ -348,8 +357,8 @@ def open_review(
         session,
         team_id=team_id,
         kind=NUDGE,
-        subject_id=review.id,  # type: ignore[arg-type]
-        key=work_key(review.id, "nudge", 1),
+        subject_id=saved_id(review),
+        key=work_key(saved_id(review), "nudge", 1),
         due_at=nudge_at,
         payload={"nudge": 1},
     )
@@ -366,9 +375,11 @@ def open_review(
 
 def _asks(session: Session, review: Review) -> list[ReviewAsk]:
     return list(
-        session.execute(
-            select(ReviewAsk).where(ReviewAsk.review_id == review.id).order_by(ReviewAsk.id)
-        ).scalars()
+        session.scalars(
+            select(ReviewAsk)
+            .where(col(ReviewAsk.review_id) == review.id)
+            .order_by(col(ReviewAsk.id))
+        )
     )
 
 
@@ -403,14 +414,14 @@ def nudge(
     # was told so when it failed.
     unreachable = {
         json.loads(payload or "{}").get("ask_id")
-        for payload in session.execute(
-            select(DueWork.payload).where(
-                DueWork.team_id == team_id,
-                DueWork.kind == ASK,
-                DueWork.subject_id == review.id,
-                DueWork.state == WorkState.FAILED,
+        for payload in session.scalars(
+            select(col(DueWork.payload)).where(
+                col(DueWork.team_id) == team_id,
+                col(DueWork.kind) == ASK,
+                col(DueWork.subject_id) == review.id,
+                col(DueWork.state) == WorkState.FAILED,
             )
-        ).scalars()
+        )
     }
     muted = muted_askees(session, review=review)  # `/adr dm off`: no reminders either
     pending = [
@@ -423,8 +434,8 @@ def nudge(
             session,
             team_id=team_id,
             kind=ASK,
-            subject_id=review.id,  # type: ignore[arg-type]
-            key=work_key(review.id, "ask", ask.id, number),
+            subject_id=saved_id(review),
+            key=work_key(saved_id(review), "ask", ask.id, number),
             due_at=now,
             payload={"ask_id": ask.id, "nudge": number},
             lane=dm_lane(ask.user_id),
@@ -436,8 +447,8 @@ def nudge(
             session,
             team_id=team_id,
             kind=NUDGE,
-            subject_id=review.id,  # type: ignore[arg-type]
-            key=work_key(review.id, "nudge", number + 1),
+            subject_id=saved_id(review),
+            key=work_key(saved_id(review), "nudge", number + 1),
             due_at=next_at,
             payload={"nudge": number + 1},
         )
@@ -446,8 +457,8 @@ def nudge(
             session,
             team_id=team_id,
             kind=EXPIRE,
-            subject_id=review.id,  # type: ignore[arg-type]
-            key=work_key(review.id, "expire"),
+            subject_id=saved_id(review),
+            key=work_key(saved_id(review), "expire"),
             due_at=next_at,
         )
     session.flush()
@@ -460,9 +471,7 @@ def expire(session: Session, *, team_id: str, review_id: int) -> bool:
         return False
     review.state = ReviewState.UNANSWERED
     session.add(review)
-    decision = session.execute(
-        select(Decision).where(Decision.id == review.decision_id)
-    ).scalar_one()
+    decision = session.scalars(select(Decision).where(col(Decision.id) == review.decision_id)).one()
     record_event(
         session,
         decision=decision,

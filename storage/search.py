@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import Integer, any_, bindparam, func, literal_column, select, text
+from sqlalchemy import ColumnClause, Integer, any_, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import column
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import Decision
 from storage.visibility import Viewer, _visible_to
@@ -69,11 +69,11 @@ _TABLE_ROWS = text("SELECT reltuples FROM pg_class WHERE oid = 'decisions'::regc
 
 def _pg_match_estimate(session: Session, *, team_id: str, query: str) -> tuple[float, float]:
     """The planner's estimate of a search's matches in a workspace, and of the table's rows."""
-    plan = session.execute(_MATCH_ESTIMATE, {"team": team_id, "query": query}).scalar_one()
+    plan = session.scalars(_MATCH_ESTIMATE, {"team": team_id, "query": query}).one()
     if isinstance(plan, str):
         plan = json.loads(plan)
     matches = float(plan[0]["Plan"]["Plan Rows"])
-    rows = float(session.execute(_TABLE_ROWS).scalar_one() or 0)  # -1: never analysed
+    rows = float(session.scalars(_TABLE_ROWS).one() or 0)  # -1: never analysed
     return matches, max(rows, matches)
 
 
@@ -92,13 +92,15 @@ def search_decisions(
     SQLite uses the FTS5 index (bm25, title weighted highest); Postgres uses the generated
     ``search_vector`` column with ``websearch_to_tsquery`` (which accepts any input).
     """
-    base = select(Decision).where(Decision.team_id == team_id, _visible_to(viewer))
+    base = select(Decision).where(col(Decision.team_id) == team_id, _visible_to(viewer))
     if session.get_bind().dialect.name == "postgresql":
         # Postgres text cannot hold NUL; a NUL in the query would raise instead of matching.
         words = query[:500].replace("\x00", " ")
         tsq = func.websearch_to_tsquery("english", words)
-        vector = literal_column("decisions.search_vector")
-        matching = select(Decision.id).where(Decision.team_id == team_id, vector.op("@@")(tsq))
+        vector: ColumnClause[object] = literal_column("decisions.search_vector")
+        matching = select(col(Decision.id)).where(
+            col(Decision.team_id) == team_id, vector.op("@@")(tsq)
+        )
         matches, rows = _pg_match_estimate(session, team_id=team_id, query=words)
         for cap in SEARCH_CANDIDATES:
             # As on SQLite, rank only the newest matches (ts_rank_cd reads every candidate's
@@ -110,26 +112,24 @@ def search_decisions(
                 # finds every match and the newest `cap` (+1: are there more?) are sorted out.
                 fenced = matching.cte("matches").prefix_with("MATERIALIZED")
                 ids = list(
-                    session.execute(
-                        select(fenced.c.id).order_by(fenced.c.id.desc()).limit(cap + 1)
-                    ).scalars()
+                    session.scalars(select(fenced.c.id).order_by(fenced.c.id.desc()).limit(cap + 1))
                 )
                 complete = len(ids) <= cap
                 if not ids:
                     return []
                 ids_param = bindparam("candidate_ids", ids[:cap], type_=postgresql.ARRAY(Integer))
-                candidates = Decision.id == any_(ids_param)
+                candidates = col(Decision.id) == any_(ids_param)
             else:
-                newest = matching.order_by(Decision.id.desc())
+                newest = matching.order_by(col(Decision.id).desc())
                 if cap > 0:
                     newest = newest.limit(cap)
-                candidates = Decision.id.in_(newest.scalar_subquery())
+                candidates = col(Decision.id).in_(newest.scalar_subquery())
             stmt = (
                 base.where(candidates)
-                .order_by(func.ts_rank_cd(vector, tsq).desc(), Decision.number.desc())
+                .order_by(func.ts_rank_cd(vector, tsq).desc(), col(Decision.number).desc())
                 .limit(limit)
             )
-            found = list(session.execute(stmt).scalars())
+            found = list(session.scalars(stmt))
             if len(found) >= limit or complete:
                 break
         return found
@@ -140,7 +140,7 @@ def search_decisions(
     # so a word found in 40% of 100,000 decisions costs about what a rare one does. The index
     # spans workspaces, so if the cap left this workspace short of results, widen it.
     for cap in SEARCH_CANDIDATES:
-        candidates = (
+        ranked = (
             text(
                 "SELECT rowid AS id, bm25(decisions_fts, 10.0, 5.0, 2.0, 2.0) AS score "
                 "FROM decisions_fts WHERE decisions_fts MATCH :match ORDER BY rowid DESC LIMIT :cap"
@@ -149,11 +149,11 @@ def search_decisions(
             .subquery("candidates")
         )
         stmt = (
-            base.join(candidates, candidates.c.id == Decision.id)
-            .order_by(candidates.c.score, Decision.number.desc())
+            base.join(ranked, ranked.c.id == col(Decision.id))
+            .order_by(ranked.c.score, col(Decision.number).desc())
             .limit(limit)
         )
-        found = list(session.execute(stmt, {"match": match, "cap": cap}).scalars())
+        found = list(session.scalars(stmt, {"match": match, "cap": cap}))
         if len(found) >= limit:
             break
     return found

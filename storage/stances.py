@@ -5,26 +5,24 @@ A decision's stances are read with ``storage.decisions.stances``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import rules
-from storage.decisions import get_decision, members, record_event
+from storage.decisions import get_decision, members, record_event, saved_id
 from storage.errors import Conflict
 from storage.models import Decision, Role, Stance, StanceKind, utcnow
 from storage.visibility import Viewer
 
 
 def current_stance(session: Session, *, decision: Decision, user_id: str) -> Stance | None:
-    return session.execute(
+    return session.scalars(
         select(Stance).where(
-            Stance.team_id == decision.team_id,
-            Stance.decision_id == decision.id,
-            Stance.user_id == user_id,
+            col(Stance.team_id) == decision.team_id,
+            col(Stance.decision_id) == decision.id,
+            col(Stance.user_id) == user_id,
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
 
 
 def set_stance(
@@ -49,7 +47,7 @@ def set_stance(
         raise Conflict(f"{decision.ref} is {decision.status}; stances are closed.")
     current = current_stance(session, decision=decision, user_id=user_id)
     committed = kind == StanceKind.DISAGREE_AND_COMMIT
-    new = {
+    new: dict[str, str | bool] = {
         "kind": str(kind),
         "concern": concern,
         "change_my_mind": change_my_mind,
@@ -67,9 +65,18 @@ def set_stance(
     else:
         old = None
         session.add(
-            Stance(team_id=team_id, decision_id=decision.id, user_id=user_id, **new)  # type: ignore[arg-type]
+            Stance(
+                team_id=team_id,
+                decision_id=saved_id(decision),
+                user_id=user_id,
+                kind=str(kind),
+                concern=concern,
+                change_my_mind=change_my_mind,
+                reason=reason,
+                committed=committed,
+            )
         )
-    extra: dict[str, Any] = {}
+    extra: dict[str, object] = {}
     if kind == StanceKind.BLOCK:
         # Who may override this block: the deciders as they are now, not as they may be
         # after an edit (see change_status).

@@ -4,7 +4,7 @@ what it submitted, so pressing Submit again on the same modal records nothing tw
 from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import ViewSubmission, utcnow
 
@@ -22,6 +22,6 @@ def first_submission(session: Session, *, team_id: str, view_id: str | None, kin
         insert(ViewSubmission)
         .values(team_id=team_id, view_id=view_id[:64], kind=kind, created_at=utcnow())
         .on_conflict_do_nothing()
-        .returning(ViewSubmission.view_id)
+        .returning(col(ViewSubmission.view_id))
     )
     return result.first() is not None

@@ -6,14 +6,18 @@ lookup of a workspace's numbered record (ADR-n, E-n, P-n) narrowed to what a vie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import exists, false, or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, SQLColumnExpression, exists, false, or_, select
+from sqlmodel import Session, col
 
 from storage.errors import NotFound
-from storage.models import Decision, DecisionMember
+from storage.models import Decision, DecisionMember, EstimateRound, ParkingItem
+
+# What ``numbered`` looks up: a workspace's numbered record (``team_id`` and ``number``).
+Numbered = TypeVar("Numbered", Decision, EstimateRound, ParkingItem)
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,13 @@ class Viewer:
     guest: bool = False
 
 
-def channel_visibility(viewer: Viewer, *, channel: Any, private: Any, named: list[Any]) -> Any:
+def channel_visibility(
+    viewer: Viewer,
+    *,
+    channel: SQLColumnExpression[str],
+    private: SQLColumnExpression[bool],
+    named: Sequence[ColumnElement[bool]],
+) -> ColumnElement[bool]:
     """The rule for anything posted in a channel (decisions, estimate rounds, parked items):
     guests (and outsiders) see it only in its channel, even one they wrote or are named on —
     what they can read in Slack, and nothing more; everyone else sees public ones anywhere,
@@ -43,19 +53,20 @@ def channel_visibility(viewer: Viewer, *, channel: Any, private: Any, named: lis
     return or_(*clauses)
 
 
-def _visible_to(viewer: Viewer) -> Any:
+def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
     named = exists().where(
-        DecisionMember.decision_id == Decision.id, DecisionMember.user_id == viewer.user_id
+        col(DecisionMember.decision_id) == col(Decision.id),
+        col(DecisionMember.user_id) == viewer.user_id,
     )
     return channel_visibility(
         viewer,
-        channel=Decision.channel_id,
-        private=Decision.channel_private,
-        named=[Decision.author_id == viewer.user_id, named],
+        channel=col(Decision.channel_id),
+        private=col(Decision.channel_private),
+        named=[col(Decision.author_id) == viewer.user_id, named],
     )
 
 
-def visible_condition(viewer: Viewer) -> Any:
+def visible_condition(viewer: Viewer) -> ColumnElement[bool]:
     """The WHERE clause "``viewer`` may see this decision" (for queries built elsewhere, such as
     the ADR file export)."""
     return _visible_to(viewer)
@@ -63,22 +74,22 @@ def visible_condition(viewer: Viewer) -> Any:
 
 def numbered(
     session: Session,
-    model: Any,
+    model: type[Numbered],
     *,
     team_id: str,
     number: int,
-    visible: Any | None,
+    visible: ColumnElement[bool] | None,
     for_update: bool,
     ref: str,
-) -> Any:
+) -> Numbered:
     """A workspace's ADR-n / E-n / P-n (``model`` has ``team_id`` and ``number``), narrowed
     to what a viewer may see (``visible``, or None: no viewer), optionally locked."""
-    stmt = select(model).where(model.team_id == team_id, model.number == number)
+    stmt = select(model).where(col(model.team_id) == team_id, col(model.number) == number)
     if visible is not None:
         stmt = stmt.where(visible)
     if for_update:
         stmt = stmt.with_for_update()
-    found = session.execute(stmt).scalar_one_or_none()
+    found = session.scalars(stmt).one_or_none()
     if found is None:
         raise NotFound(f"{ref} doesn't exist in this workspace (or isn't visible to you).")
     return found

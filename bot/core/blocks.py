@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core.ids import Action
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.render import SECTION_LIMIT, truncate, truncate_mrkdwn
 
 PLAIN_LIMIT = 150  # header text, button text is 75
@@ -15,33 +14,33 @@ MODAL_BLOCKS = 100
 VIEW_BLOCKS = 100
 
 
-def plain(text: str, limit: int = 3000) -> dict[str, Any]:
+def plain(text: str, limit: int = 3000) -> SlackPayload:
     return {"type": "plain_text", "text": truncate(text or " ", limit), "emoji": True}
 
 
-def mrkdwn(text: str) -> dict[str, Any]:
+def mrkdwn(text: str) -> SlackPayload:
     return {"type": "mrkdwn", "text": truncate_mrkdwn(text or " ", 3000)}
 
 
-def header(text: str) -> dict[str, Any]:
+def header(text: str) -> SlackPayload:
     return {"type": "header", "text": plain(text, PLAIN_LIMIT)}
 
 
-def section(text: str, **extra: Any) -> dict[str, Any]:
+def section(text: str, **extra: object) -> SlackPayload:
     return {"type": "section", "text": mrkdwn(text), **extra}
 
 
-def context(text: str) -> dict[str, Any]:
+def context(text: str) -> SlackPayload:
     return {"type": "context", "elements": [mrkdwn(text)]}
 
 
-def options(labels: dict[str, str]) -> list[dict[str, Any]]:
+def options(labels: dict[str, str]) -> list[SlackPayload]:
     """Static-select, radio or checkbox options from ``{value: label}``."""
     return [{"text": plain(label), "value": str(value)} for value, label in labels.items()]
 
 
-def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    b: dict[str, Any] = {
+def button(text: str, action_id: str, value: str, style: str | None = None) -> SlackPayload:
+    b: SlackPayload = {
         "type": "button",
         "text": plain(text, 75),
         "action_id": action_id,
@@ -55,12 +54,12 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> d
 def input_block(
     block_id: str,
     label: str,
-    element: dict[str, Any],
+    element: SlackPayload,
     *,
     optional: bool = False,
     hint: str | None = None,
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
+) -> SlackPayload:
+    block: SlackPayload = {
         "type": "input",
         "block_id": block_id,
         "label": plain(label, 2000),
@@ -74,8 +73,8 @@ def input_block(
 
 def text_input(
     initial: str = "", *, multiline: bool = False, max_length: int = 3000, placeholder: str = ""
-) -> dict[str, Any]:
-    element: dict[str, Any] = {
+) -> SlackPayload:
+    element: SlackPayload = {
         "type": "plain_text_input",
         "multiline": multiline,
         "max_length": max_length,
@@ -92,13 +91,13 @@ def modal(
     callback_id: str,
     title: str,
     submit: str | None,
-    blocks: list[dict[str, Any]],
+    blocks: Blocks,
     metadata: str = "",
-) -> dict[str, Any]:
+) -> SlackPayload:
     """A modal; ``submit=None`` makes it read-only (one Close button)."""
     if len(metadata) > METADATA_LIMIT:
         raise ValueError("private_metadata over Slack's 3000-character limit")
-    view: dict[str, Any] = {
+    view: SlackPayload = {
         "type": "modal",
         "callback_id": callback_id,
         "title": plain(title, VIEW_TITLE_LIMIT),
@@ -111,17 +110,17 @@ def modal(
     return view
 
 
-def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def ephemeral(text: str, blocks: Blocks | None = None) -> SlackPayload:
     """An answer only the person who acted sees (an ack body or a response_url message)."""
-    body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+    body: SlackPayload = {"response_type": "ephemeral", "text": text}
     if blocks:
         body["blocks"] = blocks
     return body
 
 
-def packed_sections(heading: str, lines: list[str]) -> list[dict[str, Any]]:
+def packed_sections(heading: str, lines: list[str]) -> Blocks:
     """``heading`` and ``lines`` (rendered mrkdwn) packed into as few sections as fit."""
-    blocks: list[dict[str, Any]] = []
+    blocks: Blocks = []
     current = heading
     for line in lines:
         line = truncate_mrkdwn(line, SECTION_LIMIT - len(heading) - 1)

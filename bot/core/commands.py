@@ -28,13 +28,14 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.core import people
 from bot.core.blocks import ephemeral
+from bot.core.payloads import SlackPayload, SlashCommandBody
 from storage.db import Database
 from storage.people import Person
 
@@ -69,7 +70,7 @@ class Request:
 
 
 Run = Callable[[C, Request], None]
-Answer = Callable[[C, Request, Person], dict[str, Any]]
+Answer = Callable[[C, Request, Person], SlackPayload]
 
 
 class SlashCommand(Generic[C]):
@@ -77,7 +78,7 @@ class SlashCommand(Generic[C]):
     verb no feature added."""
 
     def __init__(
-        self, name: str, *, parse: Callable[[str], C], help: Callable[[C], dict[str, Any]]
+        self, name: str, *, parse: Callable[[str], C], help: Callable[[C], SlackPayload]
     ) -> None:
         self.name = name
         self.parse = parse
@@ -104,7 +105,7 @@ class SlashCommand(Generic[C]):
         self,
         ack: Ack,
         respond: Respond,
-        command: dict[str, Any],
+        command: SlashCommandBody,
         client: WebClient,
         db: Database,
         team: str,

@@ -8,13 +8,14 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.core.log_context import request_context
+from bot.core.payloads import SlackPayload
 from bot.core.slack_api import REQUEST_TIMEOUT
 from storage.errors import DecisionBotError
 
@@ -28,8 +29,13 @@ def register(app: App) -> None:
 # What the wrapper needs from Bolt to report an error, whatever the listener asks for.
 _NEEDED = ("ack", "body", "context", "client", "logger")
 
+P = ParamSpec("P")
+R = TypeVar("R")
+# Bolt's listener arguments by name (ack, body, client, context, say, ...): each of its own type.
+BoltArguments = dict[str, Any]
 
-def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
+
+def guarded(listener: Callable[P, R]) -> Callable[P, R | None]:
     """Wrap a listener so an error raised *after* it acked is handled here.
 
     Bolt (1.30) answers an exception raised after ack() by resetting the ack it already
@@ -39,31 +45,33 @@ def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
 
     Bolt injects arguments by name: the wrapper declares the listener's own parameters (any
     of Bolt's: ``say``, ``payload``, ``message``, ...) plus the few it needs itself, and
-    passes the listener exactly what it asked for.
+    passes the listener exactly what it asked for. Typed as the listener itself (returning
+    None when it raised after its ack and the error was handled here).
     """
     wanted = list(inspect.signature(listener).parameters)
     names = list(dict.fromkeys([*wanted, *_NEEDED]))
 
-    def run(**kwargs: Any) -> Any:
-        ack = kwargs["ack"]
+    call: Callable[..., R] = listener  # called with the arguments it named, by name
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        # Bolt passes every argument by name: those of __signature__ below, the listener's
+        # and the wrapper's own.
+        given: BoltArguments = kwargs
+        ack: Ack | None = given["ack"]
+        body: SlackPayload = given["body"]
+        context: BoltContext = given["context"]
         # Whatever the listener logs carries the request's ids (bot.runtime.logs).
-        with request_context(**request_fields(kwargs["body"], kwargs["context"])):
+        with request_context(**request_fields(body, context)):
             try:
-                return listener(**{name: kwargs[name] for name in wanted})
+                return call(*args, **{name: given[name] for name in wanted})
             except Exception as error:
                 if ack is None or ack.response is None:
                     raise
-                handle_error(
-                    error,
-                    kwargs["body"],
-                    None,
-                    kwargs["context"],
-                    kwargs["client"],
-                    kwargs["logger"],
-                )
+                handle_error(error, body, None, context, given["client"], given["logger"])
                 return None
 
-    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    # What Bolt reads to know which arguments to pass (functions keep it in their __dict__).
+    run.__dict__["__signature__"] = inspect.Signature(
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
     )
     run.__name__ = run.__qualname__ = listener.__name__
@@ -83,7 +91,7 @@ def user_message(error: Exception) -> tuple[str, str | None]:
     )
 
 
-def request_fields(body: dict[str, Any], context: BoltContext) -> dict[str, str | None]:
+def request_fields(body: SlackPayload, context: BoltContext) -> dict[str, str | None]:
     """The ids that say which request a log line belongs to (never anything typed)."""
     return {
         "team": context.team_id or context.enterprise_id,
@@ -98,7 +106,7 @@ def request_fields(body: dict[str, Any], context: BoltContext) -> dict[str, str 
 
 def handle_error(
     error: Exception,
-    body: dict[str, Any],
+    body: SlackPayload,
     response: BoltResponse | None,
     context: BoltContext,
     client: WebClient,
@@ -146,21 +154,24 @@ def handle_error(
     _tell_user(body, context, client, text)
 
 
-def _first_input(body: dict[str, Any]) -> str | None:
+def _first_input(body: SlackPayload) -> str | None:
     for block in (body.get("view") or {}).get("blocks") or []:
         if block.get("type") == "input" and block.get("block_id"):
             return str(block["block_id"])
     return None
 
 
-def _tell_user(body: dict[str, Any], context: BoltContext, client: WebClient, text: str) -> None:
+def _tell_user(body: SlackPayload, context: BoltContext, client: WebClient, text: str) -> None:
     try:
         response_url = body.get("response_url")
         if response_url:
             # One attempt, a short timeout: a request thread never waits long on Slack.
-            WebhookClient(response_url, timeout=REQUEST_TIMEOUT, retry_handlers=[]).send(
-                text=text, response_type="ephemeral", replace_original=False
+            webhook = WebhookClient(
+                response_url,
+                timeout=REQUEST_TIMEOUT,  # type: ignore[arg-type]  # slack_sdk says int; urllib takes float s
+                retry_handlers=[],
             )
+            webhook.send(text=text, response_type="ephemeral", replace_original=False)
             return
         user = context.user_id
         channel = context.channel_id

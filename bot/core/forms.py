@@ -8,19 +8,22 @@ an exception.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from bot.core import dates
 from bot.core.ids import Action
+from bot.core.payloads import ActionPayload
 from storage.errors import InvalidInput
 
 TEXT_MAX = 3000
 
-Values = dict[str, Any]
+Values = Mapping[str, object]
+"""``view["state"]["values"]`` (``bot.core.payloads.StateValues``), read as whatever JSON
+arrives: a stale or forged form may hold any shape, and yields errors, not exceptions."""
 
 
-def _element(values: Values, block: str) -> dict[str, Any]:
+def _element(values: Values, block: str) -> Mapping[str, object]:
     block_state = values.get(block) if isinstance(values, dict) else None
     if not isinstance(block_state, dict):
         return {}
@@ -46,9 +49,8 @@ def users_value(values: Values, block: str) -> list[str]:
 
 def select_value(values: Values, block: str) -> str | None:
     option = _element(values, block).get("selected_option")
-    if isinstance(option, dict) and isinstance(option.get("value"), str):
-        return option["value"]
-    return None
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def day_value(values: Values, block: str, *, today: date) -> tuple[date | None, str | None]:
@@ -103,7 +105,7 @@ def checked_text(
     return value
 
 
-def button_number(action: dict[str, Any], what: str) -> int:
+def button_number(action: ActionPayload, what: str) -> int:
     """The number a button carries (E-n, P-n); a broken value is said in one sentence."""
     raw = str(action.get("value") or "")
     if not raw.isdigit():

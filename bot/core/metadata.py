@@ -9,11 +9,12 @@ open it again."), never a 500.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.core.blocks import METADATA_LIMIT
+from bot.core.payloads import ViewPayload
 from storage.errors import InvalidInput
 
 STALE_FORM = "This form is out of date: open it again."
@@ -38,7 +39,7 @@ class ModalMeta(BaseModel):
         return raw
 
     @classmethod
-    def decode(cls, view: dict[str, Any]) -> Self:
+    def decode(cls, view: ViewPayload) -> Self:
         """The metadata of a submitted ``view``; StaleForm if it is not this model's."""
         raw = (view or {}).get("private_metadata") or "{}"
         try:

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,7 +31,10 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
+from storage.db import Database
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,7 @@ def acked(kind: str, seconds: float) -> None:
 class OutboxCollector:
     """The outbox backlog, read from the database at scrape time."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
@@ -107,19 +109,21 @@ class OutboxCollector:
         yield age
 
 
-def render(db: Any) -> tuple[bytes, str]:
+def render(db: Database) -> tuple[bytes, str]:
     """The scrape body and its content type."""
     return generate_latest(scrape_registry(db)), CONTENT_TYPE_LATEST
 
 
-def scrape_registry(db: Any) -> CollectorRegistry:
+def scrape_registry(db: Database) -> CollectorRegistry:
     """This process's (or, under gunicorn, every worker's) counters, plus the outbox backlog
     from the database."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(registry)
+        # Unannotated in prometheus_client: (registry, path=None), registers itself.
+        collect_all: Callable[[CollectorRegistry], object] = multiprocess.MultiProcessCollector
+        collect_all(registry)
     else:
         for metric in (ACK_SECONDS, DELIVERIES, RATE_LIMITED, RECONCILIATIONS):
             registry.register(_Forward(metric))
@@ -130,8 +134,8 @@ def scrape_registry(db: Any) -> CollectorRegistry:
 class _Forward:
     """Expose a metric already registered globally in a scrape registry of our own."""
 
-    def __init__(self, metric: Any) -> None:
+    def __init__(self, metric: Collector) -> None:
         self.metric = metric
 
-    def collect(self) -> Iterable[Any]:
+    def collect(self) -> Iterable[Metric]:
         return self.metric.collect()

@@ -11,12 +11,13 @@ workspace also schedules the one `users.list` read (`people.sync`); `user_change
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
 
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core.payloads import BlockActionsBody, ShortcutBody, SlackPayload
 from bot.core.slack_api import slack_error
 from storage import people as repo
 from storage.db import Database
@@ -26,9 +27,9 @@ from storage.visibility import Viewer
 log = logging.getLogger(__name__)
 
 
-def home_team_of(body: dict[str, Any]) -> str | None:
+def home_team_of(body: Mapping[str, object]) -> str | None:
     """The person's own organisation as the request states it (`user.team_id` of an
-    interaction; slash commands do not carry it)."""
+    interaction; slash commands do not carry it). Every kind of request body will do."""
     user = body.get("user")
     if isinstance(user, dict) and user.get("team_id"):
         return str(user["team_id"])
@@ -83,7 +84,7 @@ def look_up(
 ) -> Person:
     """After the ack only: users.info, stored in the cache. If Slack cannot say, the person
     stays unknown (a guest) and is looked up again next time."""
-    info: dict[str, Any] | None = None
+    info: SlackPayload | None = None
     try:
         info = client.users_info(user=user)["user"]
     except SlackApiError as exc:
@@ -114,15 +115,15 @@ def viewer_for(person: Person, channel_id: str | None) -> Viewer:
 
 
 def answer_as_person(
-    ack: Any,
-    respond: Any,
+    ack: Ack,
+    respond: Respond,
     client: WebClient,
     db: Database,
     *,
     team: str,
     user: str,
     enterprise_id: str | None,
-    answer: Callable[[Person], dict[str, Any]],
+    answer: Callable[[Person], SlackPayload],
 ) -> None:
     """Answer a command whose reply depends on who asks: in the ack when the cache knows the
     person; otherwise ack at once, look them up (users.info, after the ack) and answer through
@@ -136,8 +137,9 @@ def answer_as_person(
     respond(**answer(person))
 
 
-def viewer_of_click(db: Database, *, team: str, body: dict[str, Any]) -> Viewer:
+def viewer_of_click(db: Database, *, team: str, body: BlockActionsBody | ShortcutBody) -> Viewer:
     """Who clicked, from where: a button, shortcut or modal loads its record through the
     same visibility rule as list, search and show (the cache's guest flag; no Slack call)."""
     person = as_known_or_guest(db, team=team, user=body["user"]["id"], home_team=home_team_of(body))
-    return viewer_for(person, (body.get("channel") or {}).get("id"))
+    channel = body.get("channel")  # none for a click in a modal or the Home tab
+    return viewer_for(person, channel.get("id") if channel else None)

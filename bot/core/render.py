@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -73,7 +72,7 @@ def truncate_mrkdwn(text: str, limit: int, *, more: str = "…") -> str:
     return cut.rstrip() + more
 
 
-def _finalize(value: Any) -> Any:
+def _finalize(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, Mrkdwn):
@@ -109,7 +108,7 @@ def environment() -> Environment:
     return env
 
 
-def render(template: str, /, *, limit: int = SECTION_LIMIT, **context: Any) -> str:
+def render(template: str, /, *, limit: int = SECTION_LIMIT, **context: object) -> str:
     """Render ``prompts/<template>`` and cut it to ``limit`` characters (section text)."""
     text = environment().get_template(template).render(**context).strip()
     return truncate_mrkdwn(text, limit)

@@ -8,6 +8,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core.payloads import Blocks
 from storage.channels import ChannelFacts
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def conversation_facts(client: WebClient, channel_id: str) -> ChannelFacts | Non
     return ChannelFacts.from_info(info)
 
 
-def dm(client: WebClient, user_id: str, text: str, blocks: list | None = None) -> bool:
+def dm(client: WebClient, user_id: str, text: str, blocks: Blocks | None = None) -> bool:
     """Send a DM from the app; False (and a log line) if Slack refuses."""
     try:
         client.chat_postMessage(channel=user_id, text=text, blocks=blocks, unfurl_links=False)

@@ -32,7 +32,7 @@ from bot.core import metrics
 from bot.core.slack_api import PERMANENT_ERRORS, slack_error
 from bot.engine.posting import UNKNOWN, OutcomeUnknown, keep_marker
 from bot.engine.ratelimit import RateLimited, current_team
-from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
+from bot.engine.registry import Job, PermanentFailure, Registry
 from storage import due_work
 from storage.db import Database
 from storage.errors import NotFound
@@ -199,14 +199,13 @@ class Delivery:
             item.team_id,
             failure.error,
         )
-        kind: WorkKind | None = job.kind if job is not None else None
         try:
             with self._unit() as session:
                 failed = due_work.fail_permanently(
                     session, item=item, owner=self.owner, error=failure.error
                 )
-                if failed and kind is not None and kind.on_failure is not None:
-                    kind.on_failure(session, job, failure)  # type: ignore[arg-type]
+                if failed and job is not None and job.kind.on_failure is not None:
+                    job.kind.on_failure(session, job, failure)
         except Exception:  # noqa: BLE001 - telling failed: still record the failure
             log.exception("work item %s: telling about its failure failed", item.id)
             with self._unit() as session:

@@ -227,9 +227,11 @@ class Dispatcher(Delivery):
         total = 0
         while True:
             with self._cv:
-                if self._stopping or self._queued > self.low_water:
+                # Read into locals: stop() may set _stopping while we claim (read again below).
+                stopping, queued = self._stopping, self._queued
+                if stopping or queued > self.low_water:
                     return total
-                room = self.capacity - self._queued
+                room = self.capacity - queued
             with self.db.session() as session:
                 items = due_work.claim(
                     session, now=now, owner=self.owner, limit=room, lease=self.lease

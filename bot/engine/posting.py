@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.core import metrics
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.slack_api import slack_error
 from bot.engine.ratelimit import RateLimited
 from bot.engine.registry import Job
@@ -54,7 +54,7 @@ class OutcomeUnknown(Exception):
     wrong (a timeout, a reset)."""
 
 
-def metadata_for(item: DueWork) -> dict[str, Any]:
+def metadata_for(item: DueWork) -> SlackPayload:
     """The message metadata of an outbox post: the row's key, nothing a person typed."""
     return {"event_type": METADATA_EVENT, "event_payload": {"key": item.key}}
 
@@ -80,7 +80,7 @@ def _slack_ts(at: datetime) -> str:
     return f"{at.timestamp():.6f}"
 
 
-def _is_ours(message: dict[str, Any], key: str) -> bool:
+def _is_ours(message: SlackPayload, key: str) -> bool:
     metadata = message.get("metadata") or {}
     payload = metadata.get("event_payload") or {}
     return metadata.get("event_type") == METADATA_EVENT and payload.get("key") == key
@@ -93,7 +93,7 @@ def find_post(
     it there and finds it; None otherwise (counted by result)."""
     item = job.item
     oldest = _slack_ts((since or item.created_at) - CLOCK_SKEW)
-    args: dict[str, Any] = {
+    args: SlackPayload = {
         "channel": channel,
         "oldest": oldest,
         "limit": HISTORY_LIMIT,
@@ -131,10 +131,10 @@ def post_once(
     *,
     channel: str,
     text: str,
-    blocks: list[dict[str, Any]] | None = None,
+    blocks: Blocks | None = None,
     thread_ts: str | None = None,
     since: datetime | None = None,
-    **extra: Any,
+    **extra: object,
 ) -> dict[str, str]:
     """Post the row's message (with its metadata) unless an earlier attempt already did;
     returns ``{"channel", "ts"}`` of the message either way.
@@ -146,7 +146,7 @@ def post_once(
         found = find_post(job, channel=channel, thread_ts=thread_ts, since=since)
         if found is not None:
             return {"channel": channel, "ts": found}
-    args: dict[str, Any] = {"unfurl_links": False, **extra}
+    args: SlackPayload = {"unfurl_links": False, **extra}
     if blocks is not None:
         args["blocks"] = blocks
     if thread_ts:

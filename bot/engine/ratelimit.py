@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.web import SlackResponse
+
+from bot.core.payloads import SlackPayload
 
 current_team: ContextVar[str | None] = ContextVar("decisionbot_current_team", default=None)
 
@@ -38,7 +41,7 @@ class RateLimited(Exception):
         self.scope = scope
 
 
-def scope_of(team: str, method: str, args: dict[str, Any]) -> Scope:
+def scope_of(team: str, method: str, args: Mapping[str, object]) -> Scope:
     if method in PER_CHANNEL and args.get("channel"):
         return (team, method, str(args["channel"]))
     return (team, method)
@@ -82,18 +85,48 @@ def retry_after_of(exc: SlackApiError) -> float:
 
 
 class DispatchClient(WebClient):
-    def __init__(self, *args: Any, limits: RateLimits, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        base_url: str,
+        timeout: int,
+        retry_handlers: list[RetryHandler],
+        limits: RateLimits,
+    ) -> None:
+        super().__init__(
+            token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers
+        )
         self.limits = limits
 
-    def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
+    def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, object] | None = None,
+        data: SlackPayload | None = None,
+        params: SlackPayload | None = None,
+        json: SlackPayload | None = None,
+        headers: dict[str, str] | None = None,
+        auth: dict[str, str] | None = None,
+    ) -> SlackResponse:
+        args = json or data or params or {}
         scope = scope_of(current_team.get() or "-", api_method, args)
         wait = self.limits.remaining(scope)
         if wait > 0:
             raise RateLimited(wait, scope)
         try:
-            return super().api_call(api_method, **kwargs)
+            return super().api_call(
+                api_method,
+                http_verb=http_verb,
+                files=files,
+                data=data,
+                params=params,
+                json=json,
+                headers=headers,
+                auth=auth,
+            )
         except SlackApiError as exc:
             if getattr(exc.response, "status_code", None) == 429:
                 retry_after = retry_after_of(exc)

@@ -12,15 +12,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
+from typing_extensions import TypeVar
 
 from bot.core.slack_api import PERMANENT_ERRORS, slack_error
 from storage.db import Database
 from storage.models import DueWork
+from storage.models.base import JsonObject
+
+# A kind's subject: what its ``load`` returns (a Decision, a (Review, Decision) pair, ...).
+# A kind without ``load``, or a handler that does not read ``job.subject``, may leave it out:
+# ``Job`` alone is ``Job[object]``.
+S = TypeVar("S", default=object)
 
 
 class PermanentFailure(Exception):
@@ -41,40 +48,44 @@ def raise_if_permanent(exc: SlackApiError, what: str) -> None:
 
 
 @dataclass
-class Job:
+class Job(Generic[S]):
     """One claimed row being delivered, with what its handler needs.
 
     ``after_send``: writes the handler wants made once its message went out (where the DM
     landed, follow-up rows); the engine runs them in the transaction that marks the row done,
-    so a crash can repeat at most the message in flight and never loses what followed it.
+    so a crash can repeat at most the message in flight and never loses what followed it
+    (what a write returns is ignored).
     """
 
     item: DueWork
-    kind: WorkKind
+    kind: WorkKind[S]
     db: Database
     client: WebClient
     now: datetime
-    after_send: list[Callable[[Session], None]] = field(default_factory=list)
+    after_send: list[Callable[[Session], object]] = field(default_factory=list)
 
     @cached_property
-    def payload(self) -> dict[str, Any]:
-        return json.loads(self.item.payload or "{}")
+    def payload(self) -> JsonObject:
+        """The row's payload: the JSON object its scheduler wrote."""
+        payload: JsonObject = json.loads(self.item.payload or "{}")
+        return payload
 
     @cached_property
-    def subject(self) -> Any:
-        """The row's subject as the kind loads it (raises NotFound if it is gone)."""
+    def subject(self) -> S | None:
+        """The row's subject as the kind loads it (raises NotFound if it is gone); None for a
+        kind without ``load``."""
         if self.kind.load is None:
             return None
         with self.db.read() as session:
             return self.kind.load(session, self.item)
 
 
-Handler = Callable[[Job], bool]
-FailureHook = Callable[[Session, Job, PermanentFailure], None]
+Handler = Callable[[Job[S]], bool]
+FailureHook = Callable[[Session, Job[S], PermanentFailure], None]
 
 
 @dataclass(frozen=True)
-class WorkKind:
+class WorkKind(Generic[S]):
     """A kind of outbox row.
 
     handler: delivers one row; returns whether it sent a message. It raises SlackApiError
@@ -88,26 +99,31 @@ class WorkKind:
     """
 
     name: str
-    handler: Handler
-    load: Callable[[Session, DueWork], Any] | None = None
-    on_failure: FailureHook | None = None
+    handler: Handler[S]
+    load: Callable[[Session, DueWork], S] | None = None
+    on_failure: FailureHook[S] | None = None
     rerun_after: timedelta = timedelta(0)
+
+
+AnyKind = WorkKind[Any]
+"""A kind of any subject: the registry holds kinds of every subject, and the engine hands each
+row to its own kind's handler, load and on_failure, which agree on the subject's type."""
 
 
 class Registry:
     def __init__(self) -> None:
-        self._kinds: dict[str, WorkKind] = {}
+        self._kinds: dict[str, AnyKind] = {}
 
-    def register(self, *kinds: WorkKind) -> None:
+    def register(self, *kinds: AnyKind) -> None:
         for kind in kinds:
             if kind.name in self._kinds:
                 raise ValueError(f"work kind {kind.name!r} is registered twice")
             self._kinds[kind.name] = kind
 
-    def get(self, name: str) -> WorkKind | None:
+    def get(self, name: str) -> AnyKind | None:
         return self._kinds.get(name)
 
-    def __iter__(self) -> Iterator[WorkKind]:
+    def __iter__(self) -> Iterator[AnyKind]:
         return iter(self._kinds.values())
 
     def __contains__(self, name: object) -> bool:

@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_sdk import WebClient
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     ServerErrorRetryHandler,
@@ -44,17 +43,21 @@ def api_method(url: str) -> str:
     return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
-class _NoRepost:
-    """Mixin for slack_sdk retry handlers: never retry a call in ``NEVER_RETRIED``."""
+class _NoRepost(RetryHandler):
+    """Mixin for slack_sdk retry handlers (put first among the bases): never retry a call in
+    ``NEVER_RETRIED``; otherwise the handler it is mixed into decides."""
 
     def _can_retry(
-        self, *, state: Any, request: Any, response: Any = None, error: Any = None
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
     ) -> bool:
         if api_method(request.url) in NEVER_RETRIED:
             return False
-        return super()._can_retry(  # type: ignore[misc]
-            state=state, request=request, response=response, error=error
-        )
+        return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
 class ConnectionErrorRetries(_NoRepost, ConnectionErrorRetryHandler):
@@ -65,7 +68,7 @@ class ServerErrorRetries(_NoRepost, ServerErrorRetryHandler):
     """500/503 are retried, except for posts (Slack may have posted and still answered 5xx)."""
 
 
-def dispatch_retry_handlers() -> list[Any]:
+def dispatch_retry_handlers() -> list[RetryHandler]:
     return [ConnectionErrorRetries(max_retry_count=2), ServerErrorRetries(max_retry_count=2)]
 
 
@@ -74,7 +77,7 @@ def build_client(settings: Settings, token: str | None = None) -> WebClient:
     return WebClient(
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        timeout=REQUEST_TIMEOUT,
+        timeout=REQUEST_TIMEOUT,  # type: ignore[arg-type]  # slack_sdk says int; urllib takes float s
         retry_handlers=[],
     )
 

@@ -10,11 +10,17 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.runtime.config import ConfigError, Settings
 from storage.models import utcnow
+
+if TYPE_CHECKING:  # imported where used: a command loads only what it needs
+    from bot.runtime.scheduler import Engine
+    from storage.db import Database, Limits
 
 log = logging.getLogger("decisionbot")
 
@@ -24,7 +30,7 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _open_database(settings: Settings, *, migrate_empty_sqlite: bool) -> Any:
+def _open_database(settings: Settings, *, migrate_empty_sqlite: bool) -> Database:
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import Database, current_revision, head_revision
@@ -48,11 +54,11 @@ def _open_database(settings: Settings, *, migrate_empty_sqlite: bool) -> Any:
     return db
 
 
-def database_limits(settings: Settings, **changes: Any) -> Any:
+def database_limits(settings: Settings) -> Limits:
     """The connect/statement timeouts and pool bounds of ``settings``, for storage.db."""
     from storage.db import Limits
 
-    limits = Limits(
+    return Limits(
         connect_timeout=settings.db_connect_timeout,
         statement_timeout=settings.db_statement_timeout,
         pool_size=settings.db_pool_size,
@@ -60,14 +66,14 @@ def database_limits(settings: Settings, **changes: Any) -> Any:
         # its deliveries at once, the claim loop, and one to hand rows back
         dispatch_pool_size=settings.dispatch_concurrency + 2,
     )
-    return replace(limits, **changes)
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from storage.db import Database, current_revision
 
     # A migration may rewrite a big table: no statement timeout for it.
-    db = Database(settings.database_url, limits=database_limits(settings, statement_timeout=None))
+    limits = replace(database_limits(settings), statement_timeout=None)
+    db = Database(settings.database_url, limits=limits)
     try:
         db.migrate()
     except Exception as exc:  # noqa: BLE001 - one line for the operator
@@ -87,7 +93,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime.web import create_wsgi_app
 
     wsgi = create_wsgi_app(create_app(settings, db), db)
-    running: list[Any] = []
+    running: list[Engine] = []
 
     def start_worker() -> None:
         # In each gunicorn worker: connections the master opened (migration check) are not
@@ -105,7 +111,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     def worker_ended(pid: int) -> None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid, metrics_dir)
+        # Unannotated in prometheus_client: (pid, path=None).
+        mark_dead: Callable[[int, str], None] = multiprocess.mark_process_dead
+        mark_dead(pid, metrics_dir)
 
     serve(
         wsgi,
@@ -131,11 +139,11 @@ def _multiprocess_metrics_dir() -> str:
     return path
 
 
-def _on_sigterm(stop: Any) -> None:
+def _on_sigterm(stop: Callable[[], object]) -> None:
     """Run ``stop`` on SIGTERM or SIGINT (once), from the main thread."""
     import signal
 
-    def handler(_signum: int, _frame: Any) -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
         stop()
 
     signal.signal(signal.SIGTERM, handler)
@@ -143,7 +151,7 @@ def _on_sigterm(stop: Any) -> None:
 
 
 def cmd_socket(settings: Settings, _args: argparse.Namespace) -> int:
-    settings.require_socket()
+    app_token = settings.require_socket()
     db = _open_database(settings, migrate_empty_sqlite=True)
     import threading
 
@@ -153,7 +161,7 @@ def cmd_socket(settings: Settings, _args: argparse.Namespace) -> int:
 
     engine = start_engine(settings, db) if settings.dispatcher == "embedded" else None
     # apps.connections.open goes through the app's client, so to SLACK_API_URL.
-    connection = SocketMode(create_app(settings, db, socket_mode=True), settings.slack_app_token)
+    connection = SocketMode(create_app(settings, db, socket_mode=True), app_token)
     stopping = threading.Event()
     _on_sigterm(stopping.set)
     connection.connect()

@@ -174,8 +174,8 @@ class Settings:
                 + "Basic Information -> App Credentials -> Signing Secret"
             )
 
-    def require_socket(self) -> None:
-        """Check what `decisionbot socket` needs."""
+    def require_socket(self) -> str:
+        """Check what `decisionbot socket` needs; returns the app-level token."""
         self.require_bot_token()
         if not self.slack_app_token:
             raise ConfigError(
@@ -186,6 +186,7 @@ class Settings:
             )
         if not self.slack_app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN must start with xapp- (an app-level token)")
+        return self.slack_app_token
 
     def require_bot_token(self) -> None:
         if not self.slack_bot_token:

@@ -21,18 +21,24 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
+from bot.core.payloads import SlackPayload
 from bot.core.render import counted
 from bot.runtime.commands import _fail, _open_database
 from bot.runtime.config import ConfigError, Settings
 from storage.reviews import BOT_ACTOR  # the history shows it as Decision Bot
 
+if TYPE_CHECKING:  # imported where used: without a token, nothing of Slack's is loaded
+    from slack_sdk import WebClient
+
+    from storage.db import Database
+
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 USERS_PAGE = 200
 
 
-def _cli_slack_client(settings: Settings) -> Any | None:
+def _cli_slack_client(settings: Settings) -> WebClient | None:
     """A Web API client for operator commands (None without a token): it retries connection
     errors and 5xx, and waits out a 429's Retry-After."""
     if not settings.slack_bot_token:
@@ -65,7 +71,9 @@ def _slack_failure(exc: Exception) -> str:
     return slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
 
 
-def _workspace(client: Any, args: argparse.Namespace, db: Any) -> tuple[str, str | None, str]:
+def _workspace(
+    client: WebClient | None, args: argparse.Namespace, db: Database
+) -> tuple[str, str | None, str]:
     """(team id, enterprise id, the bot's user id) for an import or export: the bot token's
     workspace, checked against --team; without a token, --team or the database's only one."""
     if client is not None:
@@ -86,11 +94,13 @@ def _workspace(client: Any, args: argparse.Namespace, db: Any) -> tuple[str, str
     if args.team:
         return args.team, None, BOT_ACTOR
     from sqlalchemy import select
+    from sqlmodel import col
 
     from storage.models import Decision
 
     with db.read() as session:
-        teams = list(session.execute(select(Decision.team_id).distinct().limit(5)).scalars())
+        query = select(col(Decision.team_id)).distinct().limit(5)
+        teams = list(session.execute(query).scalars())
     if len(teams) != 1:
         held = f"holds {', '.join(teams)}" if teams else "holds no decisions"
         raise ConfigError(
@@ -100,7 +110,7 @@ def _workspace(client: Any, args: argparse.Namespace, db: Any) -> tuple[str, str
     return teams[0], None, BOT_ACTOR
 
 
-def _channel(client: Any, given: str) -> tuple[str, bool, list[str]]:
+def _channel(client: WebClient | None, given: str) -> tuple[str, bool, list[str]]:
     """(channel id, private, warnings) for --channel: an id, or #name found by
     conversations.list (paged)."""
     warnings: list[str] = []
@@ -147,8 +157,8 @@ def _channel(client: Any, given: str) -> tuple[str, bool, list[str]]:
     return given, facts is None or bool(facts.private), warnings
 
 
-def _slack_users(client: Any) -> list[dict[str, Any]]:
-    users: list[dict[str, Any]] = []
+def _slack_users(client: WebClient) -> list[SlackPayload]:
+    users: list[SlackPayload] = []
     cursor = None
     while True:
         page = client.users_list(limit=USERS_PAGE, cursor=cursor)
@@ -175,7 +185,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     db = _open_database(settings, migrate_empty_sqlite=True)
     team, enterprise, actor = _workspace(client, args, db)
     channel, private, warnings = _channel(client, args.channel)
-    users: list[dict[str, Any]] = []
+    users: list[SlackPayload] = []
     if client is None:
         warnings.append("no SLACK_BOT_TOKEN: names match nobody and are kept as text")
     else:

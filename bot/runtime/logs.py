@@ -25,11 +25,15 @@ import logging
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from types import TracebackType
+from typing import TextIO, TypeVar
 
 from bot.core.log_context import CONTEXT_FIELDS, ContextFilter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# What logging hands Formatter.formatException: sys.exc_info()'s answer.
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+H = TypeVar("H", bound=logging.Handler)
 
 
 # Bolt's lines that quote a whole request body, and what each says instead.
@@ -111,7 +115,7 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: ExcInfo) -> str:  # noqa: N802 - logging's name
         return without_values(super().formatException(ei), ei[1])
 
 
@@ -119,11 +123,11 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the request context when
     known, and an exception's traceback as one field (without database row values)."""
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: ExcInfo) -> str:  # noqa: N802 - logging's name
         return without_values(super().formatException(ei), ei[1])
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
+        line: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
@@ -142,13 +146,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is when a record is emitted."""
+class _Stderr(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted. ``_decisionbot``: the
+    one ``configure_logging`` installed (and replaces when called again)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, installed: bool = False) -> None:
         super().__init__(sys.stderr)
+        self._decisionbot = installed
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 
@@ -159,7 +165,11 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 def build_handler(fmt: str = "text", stream: TextIO | None = None) -> logging.Handler:
     """A handler writing ``fmt`` ("text" or "json") lines to ``stream`` (default: stderr)."""
-    handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
+    return _dressed(logging.StreamHandler(stream) if stream else _Stderr(), fmt)
+
+
+def _dressed(handler: H, fmt: str) -> H:
+    """``handler`` with the ``fmt`` formatter and the filters every handler of ours has."""
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
     handler.addFilter(WithholdRequestBodies())
@@ -174,8 +184,7 @@ def configure_logging(*, fmt: str = "text", level: str = "INFO") -> logging.Hand
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_decisionbot", False)]:
         root.removeHandler(old)
-    handler = build_handler(fmt)
-    handler._decisionbot = True  # type: ignore[attr-defined]
+    handler = _dressed(_Stderr(installed=True), fmt)
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)

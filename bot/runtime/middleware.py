@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
+from bot.core.payloads import SlackPayload
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def register(app: App, db: Database) -> None:
     @app.middleware
     def provide_db_and_team(
-        context: BoltContext, body: dict[str, Any], next: Callable[[], None]
+        context: BoltContext, body: SlackPayload, next: Callable[[], None]
     ) -> BoltResponse | None:
         # Handlers ask for `db` and `team` by name (Bolt injects context keys). `team` is the
         # only workspace key storage is ever queried with: a request can see only its own rows.
@@ -31,7 +31,7 @@ def register(app: App, db: Database) -> None:
 
     @app.middleware
     def event_id(
-        context: BoltContext, body: dict[str, Any], next: Callable[[], None]
+        context: BoltContext, body: SlackPayload, next: Callable[[], None]
     ) -> BoltResponse | None:
         # Slack re-sends an event (X-Slack-Retry-Num) when our ack was slow or lost. Each event
         # listener handles an event_id once, whichever process receives the retry, by writing

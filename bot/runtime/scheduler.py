@@ -10,9 +10,10 @@ or on SQLite by a one-second ticker. Nothing starts on import.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 
 from slack_sdk import WebClient
 
@@ -31,7 +32,13 @@ log = logging.getLogger(__name__)
 SQLITE_WORKER_POLL = 1.0  # seconds: a worker on SQLite has no NOTIFY, so it polls
 
 
-def start_ticker(seconds: float, tick: Any) -> Any:
+class Ticker(Protocol):
+    """What the engine uses of APScheduler's ``BackgroundScheduler`` (which has no types)."""
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+def start_ticker(seconds: float, tick: Callable[[], None]) -> Ticker:
     """An APScheduler job calling ``tick`` every ``seconds`` (and once right away)."""
 
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,7 +54,8 @@ def start_ticker(seconds: float, tick: Any) -> Any:
         next_run_time=utcnow(),
     )
     scheduler.start()
-    return scheduler
+    ticker: Ticker = scheduler
+    return ticker
 
 
 @dataclass
@@ -55,7 +63,7 @@ class Engine:
     """A running dispatcher with what wakes it; ``stop`` shuts it down gracefully."""
 
     dispatcher: Dispatcher
-    ticker: Any
+    ticker: Ticker
     listener: PgListener | None
 
     def stop(self, grace: float) -> None:
@@ -65,14 +73,14 @@ class Engine:
         self.dispatcher.stop(grace)
 
 
-def dispatcher_for(settings: Settings, db: Database, **kw: Any) -> Dispatcher:
+def dispatcher_for(settings: Settings, db: Database, *, idle_wait: float) -> Dispatcher:
     return Dispatcher(
         db.for_dispatch(),
         build_dispatch_client(settings),
         work_registry(),
         concurrency=settings.dispatch_concurrency,
         lease=timedelta(seconds=settings.lease_seconds),
-        **kw,
+        idle_wait=idle_wait,
     )
 
 
@@ -80,7 +88,7 @@ def start_engine(settings: Settings, db: Database, *, worker: bool = False) -> E
     """Start a dispatcher in this process. A ``worker`` on Postgres also listens for
     NOTIFY; on SQLite it polls every second. Embedded dispatchers are woken by this process's
     own commits and by the ticker (``DECISIONBOT_TICK_SECONDS``)."""
-    tick = settings.scheduler_interval_seconds
+    tick: float = settings.scheduler_interval_seconds
     listener = None
     with db.session() as session:  # the daily pruning chain: make sure it has a link
         events.schedule_prune(session, now=utcnow())

@@ -9,21 +9,23 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gunicorn.app.base import BaseApplication
 
 if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
+
     from slack_bolt import App
 
 log = logging.getLogger(__name__)
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn has no types: its base is Any
     def __init__(
         self,
-        wsgi: Callable[..., Any],
-        options: dict[str, Any],
+        wsgi: WSGIApplication,
+        options: dict[str, object],
         post_fork: Callable[[], None] | None = None,
     ) -> None:
         self._wsgi = wsgi
@@ -35,7 +37,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         for key, value in self._options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Callable[..., Any]:
+    def load(self) -> WSGIApplication:
         # Called in each worker after the fork: pooled DB connections opened in the master
         # must not be shared, so the worker drops them and opens its own.
         if self._post_fork is not None:
@@ -44,7 +46,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def serve(
-    wsgi: Callable[..., Any],
+    wsgi: WSGIApplication,
     *,
     host: str,
     port: int,
@@ -60,7 +62,7 @@ def serve(
     before it serves (drop inherited pools, start its dispatcher); ``worker_exit`` in each
     worker once it stopped serving (stop its dispatcher); ``child_exit`` in the master with
     the pid of a worker that ended."""
-    hooks: dict[str, Any] = {}
+    hooks: dict[str, object] = {}  # gunicorn calls them with its server and worker objects
     if worker_exit is not None:
         hooks["worker_exit"] = lambda _server, _worker: worker_exit()
     if child_exit is not None:
@@ -111,14 +113,14 @@ class SocketMode:
 
     def connect(self) -> None:
         """Open the first connection (raises if Slack refuses the token) and start watching."""
-        self.handler.connect()
+        self.handler.client.connect()  # what the handler's own connect() does
         self._watchdog.start()
 
     def close(self) -> None:
         self._stopping.set()
         if self._watchdog.is_alive():
             self._watchdog.join(timeout=10)
-        self.handler.close()
+        self.handler.client.close()  # what the handler's own close() does
 
     def _watch(self) -> None:
         client = self.handler.client

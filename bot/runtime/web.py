@@ -8,10 +8,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
 from slack_bolt import App
@@ -21,8 +21,10 @@ from sqlalchemy.engine import Engine
 from bot.core import metrics
 from storage.db import Database, Limits, make_engine, schema_is_current
 
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
 log = logging.getLogger(__name__)
-StartResponse = Callable[..., Any]
 
 
 # Slack's payloads are a few KB (a full modal is well under 100 KB): anything bigger is refused
@@ -30,13 +32,11 @@ StartResponse = Callable[..., Any]
 MAX_BODY = 2 * 1024 * 1024
 
 
-def create_wsgi_app(
-    app: App, db: Database
-) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+def create_wsgi_app(app: App, db: Database) -> WSGIApplication:
     slack = SlackRequestHandler(app)
     health = HealthCheck(db)
 
-    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events":
@@ -70,7 +70,7 @@ _INTERACTIVE = frozenset(
 )
 
 
-def _read_body(environ: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+def _read_body(environ: WSGIEnvironment) -> tuple[str, dict[str, str]] | None:
     """Read the request body, at most MAX_BODY bytes, and put it back for Bolt with its exact
     length; or (status, answer) refusing it. A declared length over the limit is refused
     without reading a byte; a body of unknown length (chunked) is read only up to the limit."""
@@ -98,7 +98,7 @@ def _read_body(environ: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
 _TOO_LARGE = ("413 Content Too Large", {"error": f"request body over {MAX_BODY} bytes"})
 
 
-def _request_kind(environ: dict[str, Any]) -> str:
+def _request_kind(environ: WSGIEnvironment) -> str:
     """command, block_actions, view_submission, shortcut, ..., event: the label of the ack
     latency metric. Reads the body (already buffered by _read_body) and puts it back."""
     body = environ["wsgi.input"].getvalue()
@@ -148,7 +148,7 @@ class HealthCheck:
             self._engine = make_engine(self.db.url, limits=limits, pool_timeout=self.deadline)
         return self._engine
 
-    def check(self) -> tuple[bool, dict[str, Any]]:
+    def check(self) -> tuple[bool, dict[str, str]]:
         """(healthy, the JSON answer)."""
         with self._lock:
             if self._running is None or self._running.done():
@@ -218,7 +218,7 @@ def _health(start_response: StartResponse, health: HealthCheck) -> Iterable[byte
     return _json(start_response, status, answer)
 
 
-def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> Iterable[bytes]:
+def _json(start_response: StartResponse, status: str, body: dict[str, str]) -> Iterable[bytes]:
     data = json.dumps(body).encode()
     start_response(
         status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]

@@ -8,7 +8,7 @@ Timestamps are timezone-aware UTC. Search columns (SQLite FTS5 table, Postgres t
 created by the migrations, not declared here, because they differ per dialect.
 """
 
-from storage.models.base import UTCDateTime, utcnow
+from storage.models.base import JsonObject, UTCDateTime, saved_id, utcnow
 from storage.models.decisions import (
     Decision,
     DecisionEvent,
@@ -63,6 +63,8 @@ from storage.models.reviews import (
 )
 
 __all__ = [
+    "JsonObject",
+    "saved_id",
     "utcnow",
     "UTCDateTime",
     "Counter",

@@ -94,8 +94,8 @@ class Decision(SQLModel, table=True):
         default="{}",
         sa_column=Column(Text, nullable=False, default="{}", server_default="{}"),
     )
-    created_at: datetime = _ts()  # type: ignore[assignment]
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
     @property
     def ref(self) -> str:
@@ -140,8 +140,8 @@ class Stance(SQLModel, table=True):
     change_my_mind: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     committed: bool = False
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    created_at: datetime = _ts()  # type: ignore[assignment]
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class DecisionEvent(SQLModel, table=True):
@@ -156,7 +156,7 @@ class DecisionEvent(SQLModel, table=True):
     actor_id: str = Field(max_length=32)
     kind: str = Field(max_length=32)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
 
 
 class LinkKind(StrEnum):
@@ -179,4 +179,4 @@ class DecisionLink(SQLModel, table=True):
     decision_id: int = Field(foreign_key="decisions.id")
     other_id: int = Field(foreign_key="decisions.id")
     kind: str = Field(max_length=16)
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()

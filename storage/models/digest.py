@@ -46,10 +46,10 @@ class DigestSubscription(SQLModel, table=True):
     quiet_line: bool = False  # a quiet week gets one line (else it is skipped)
     # where the last digest's week ended (sent or a skipped quiet week): the next one starts
     # there, so moving the weekday leaves no days out and shows none twice (migration 0012)
-    covered_until: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
+    covered_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     configured_by: str = Field(max_length=32)
-    configured_at: datetime = _ts()  # type: ignore[assignment]
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    configured_at: datetime = _ts()
+    created_at: datetime = _ts()
 
     @property
     def section_list(self) -> list[str]:

@@ -77,19 +77,19 @@ class EstimateRound(SQLModel, table=True):
     # sha256 of the text and blocks last sent for the round's message: a refresh that would
     # send the same is skipped
     message_digest: str | None = Field(default=None, max_length=64)
-    deadline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
+    deadline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_id: int | None = Field(default=None, foreign_key="decisions.id")
     previous_round_id: int | None = Field(default=None, foreign_key="estimate_rounds.id")
     # At the reveal: the combined figures as computed then (JSON), so they never drift.
     result: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    revealed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
+    revealed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revealed_by: str | None = Field(default=None, max_length=32)  # None: automatically
     closed_note: str = Field(default="", max_length=200)
     actual: float | None = None  # in the round's unit
     actual_by: str | None = Field(default=None, max_length=32)
-    actual_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
-    created_at: datetime = _ts()  # type: ignore[assignment]
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    actual_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
     @property
     def ref(self) -> str:
@@ -138,8 +138,8 @@ class Estimate(SQLModel, table=True):
     # round: a number as typed, or a size such as "M"), JSON; "" for estimates saved before
     # it was kept (they show the stored numbers)
     typed: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    created_at: datetime = _ts()  # type: ignore[assignment]
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 class EstimateSize(SQLModel, table=True):
@@ -155,7 +155,7 @@ class EstimateSize(SQLModel, table=True):
     likely: float
     worst: float
     updated_by: str = Field(max_length=32)
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()
 
 
 class EstimateEvent(SQLModel, table=True):
@@ -171,4 +171,4 @@ class EstimateEvent(SQLModel, table=True):
     actor_id: str | None = Field(default=None, max_length=32)
     kind: str = Field(max_length=32)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()

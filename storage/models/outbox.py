@@ -18,7 +18,7 @@ class ProcessedEvent(SQLModel, table=True):
 
     team_id: str = Field(primary_key=True, max_length=32)
     event_id: str = Field(primary_key=True, max_length=64)
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
 
 
 class ViewSubmission(SQLModel, table=True):
@@ -30,7 +30,7 @@ class ViewSubmission(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     view_id: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=32)
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
 
 
 class CommandInvocation(SQLModel, table=True):
@@ -45,7 +45,7 @@ class CommandInvocation(SQLModel, table=True):
     kind: str = Field(max_length=32)
     # The number of what it made (P-3 -> 3), written in the transaction that made it.
     number: int = 0
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
 
 
 class WorkState(StrEnum):
@@ -82,11 +82,11 @@ class DueWork(SQLModel, table=True):
     # completion it goes back to pending instead of done, so the newest state is delivered.
     rerun: bool = False
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
-    due_at: datetime = Field(sa_type=UTCDateTime)  # type: ignore[call-overload]
+    due_at: datetime = Field(sa_type=UTCDateTime)
     state: str = Field(default=WorkState.PENDING, max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=200)
     lease_owner: str | None = Field(default=None, max_length=255)
-    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
-    created_at: datetime = _ts()  # type: ignore[assignment]
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from storage.models.base import UTCDateTime, _ts
 
@@ -60,10 +60,10 @@ class ParkingItem(SQLModel, table=True):
     timeline_days: float | None = None  # when accepted: what it adds, in working days
     deferred_until: date | None = None
     decided_by: str | None = Field(default=None, max_length=32)
-    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    created_at: datetime = _ts()  # type: ignore[assignment]
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
     @property
     def ref(self) -> str:
@@ -73,11 +73,11 @@ class ParkingItem(SQLModel, table=True):
 # list_items' order (migration 0008; on SQLite without NULLS LAST, which DESC implies there)
 Index(
     "ix_parking_items_list",
-    ParkingItem.team_id,
-    ParkingItem.state,
-    ParkingItem.rice.desc().nulls_last(),  # type: ignore[union-attr]
-    ParkingItem.created_at,
-    ParkingItem.number,
+    col(ParkingItem.team_id),
+    col(ParkingItem.state),
+    col(ParkingItem.rice).desc().nulls_last(),
+    col(ParkingItem.created_at),
+    col(ParkingItem.number),
 )
 
 
@@ -93,7 +93,7 @@ class ParkingEvent(SQLModel, table=True):
     actor_id: str | None = Field(default=None, max_length=32)
     kind: str = Field(max_length=32)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
 
 
 class ParkingWatch(SQLModel, table=True):
@@ -105,7 +105,7 @@ class ParkingWatch(SQLModel, table=True):
     channel_id: str = Field(primary_key=True, max_length=32)
     enabled: bool = True
     changed_by: str = Field(max_length=32)
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()
 
 
 class WatchOffer(SQLModel, table=True):
@@ -115,4 +115,4 @@ class WatchOffer(SQLModel, table=True):
 
     team_id: str = Field(primary_key=True, max_length=32)
     user_id: str = Field(primary_key=True, max_length=32)
-    offered_at: datetime = Field(sa_type=UTCDateTime)  # type: ignore[call-overload]
+    offered_at: datetime = Field(sa_type=UTCDateTime)

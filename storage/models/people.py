@@ -30,7 +30,7 @@ class SlackUser(SQLModel, table=True):
     tz: str | None = Field(default=None, max_length=64)
     # how the person is shown in exported files and charts (display name, else real name)
     name: str | None = Field(default=None, max_length=200)
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()
 
 
 class SettingsManager(SQLModel, table=True):
@@ -41,7 +41,7 @@ class SettingsManager(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     user_id: str = Field(primary_key=True, max_length=32)
     named_by: str = Field(max_length=32)
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    created_at: datetime = _ts()
 
 
 class UserPreference(SQLModel, table=True):
@@ -52,7 +52,7 @@ class UserPreference(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     user_id: str = Field(primary_key=True, max_length=32)
     dms_off: bool = False
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()
 
 
 class Channel(SQLModel, table=True):
@@ -65,4 +65,4 @@ class Channel(SQLModel, table=True):
     is_private: bool = True
     is_shared: bool = False  # shared with another organisation (Slack Connect)
     is_archived: bool = False
-    updated_at: datetime = _ts()  # type: ignore[assignment]
+    updated_at: datetime = _ts()

@@ -56,14 +56,14 @@ class Review(SQLModel, table=True):
     team_id: str = Field(max_length=32)
     decision_id: int = Field(foreign_key="decisions.id")
     round: int = 1
-    due_at: datetime = Field(sa_type=UTCDateTime)  # type: ignore[call-overload]
+    due_at: datetime = Field(sa_type=UTCDateTime)
     timezone: str = Field(default="UTC", max_length=64)
     state: str = Field(default=ReviewState.SCHEDULED, max_length=16)
     nudges_sent: int = 0
     outcome: str | None = Field(default=None, max_length=16)
     outcome_by: str | None = Field(default=None, max_length=32)
-    outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
-    created_at: datetime = _ts()  # type: ignore[assignment]
+    outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _ts()
 
 
 class ReviewAsk(SQLModel, table=True):
@@ -85,4 +85,4 @@ class ReviewAsk(SQLModel, table=True):
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     learned: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     dissent_answer: str | None = Field(default=None, max_length=16)
-    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[call-overload]
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -4,8 +4,6 @@ note, as `/adr accept N --override <note>` does)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
@@ -14,6 +12,13 @@ from bot.core.blocks import context, input_block, modal, section, text_input
 from bot.core.forms import TEXT_MAX, button_number, text_value
 from bot.core.ids import Callback, Field
 from bot.core.metadata import ModalMeta
+from bot.core.payloads import (
+    ActionPayload,
+    BlockActionsBody,
+    SlackPayload,
+    ViewPayload,
+    ViewSubmissionBody,
+)
 from bot.core.render import mention, render, truncate
 from bot.features.decisions.lifecycle import change_and_tell
 from bot.features.decisions.record import build_details_modal
@@ -21,7 +26,7 @@ from storage import decision_record, decision_status, review_lists
 from storage import decisions as repo
 from storage.db import Database
 from storage.errors import Conflict, NotAllowed
-from storage.models import DecisionStatus, StanceKind
+from storage.models import DecisionStatus, Stance, StanceKind
 from storage.submissions import first_submission
 
 
@@ -33,8 +38,8 @@ class OverrideMeta(ModalMeta):
 
 def handle_details(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,
@@ -52,8 +57,8 @@ def handle_details(
 
 def handle_accept_anyway(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,
@@ -77,7 +82,7 @@ def handle_accept_anyway(
     )
 
 
-def build_override_modal(number: int, blocks: list[Any]) -> dict[str, Any]:
+def build_override_modal(number: int, blocks: list[Stance]) -> SlackPayload:
     reasons = render(
         "decisions/blocked_by.md.j2",
         blocks=[{"who": mention(b.user_id), "why": truncate(b.reason, 300)} for b in blocks],
@@ -101,10 +106,10 @@ def build_override_modal(number: int, blocks: list[Any]) -> dict[str, Any]:
 
 
 def handle_override_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], db: Database, team: str
+    ack: Ack, body: ViewSubmissionBody, view: ViewPayload, db: Database, team: str
 ) -> None:
     meta = OverrideMeta.decode(view)
-    note = text_value((view.get("state") or {}).get("values") or {}, Field.OVERRIDE_NOTE)
+    note = text_value(view.get("state", {}).get("values", {}), Field.OVERRIDE_NOTE)
     if not note.strip():
         ack(response_action="errors", errors={Field.OVERRIDE_NOTE: "Say why, in a sentence."})
         return

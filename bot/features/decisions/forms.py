@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from bot.core.blocks import (
     context,
@@ -27,6 +27,7 @@ from bot.core.forms import (
 )
 from bot.core.ids import Action, Callback, Field
 from bot.core.metadata import ModalMeta
+from bot.core.payloads import Blocks, SlackMapping, SlackPayload
 from bot.core.render import render
 from storage import rules
 from storage.decisions import DecisionDraft
@@ -183,7 +184,7 @@ def build_decision_modal(
     title: str = "",
     decision: Decision | None = None,
     people: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
+) -> SlackPayload:
     """The form for a new decision, an edit of ``decision``, or a supersede prefilled from it."""
     d = decision
     people = people or {}
@@ -192,7 +193,7 @@ def build_decision_modal(
     def initial(attr: str) -> str:
         return str(getattr(d, attr) or "") if d is not None else ""
 
-    blocks: list[dict[str, Any]] = [
+    blocks: Blocks = [
         input_block(
             Field.TITLE,
             "Title",
@@ -245,7 +246,7 @@ def build_decision_modal(
         (Field.CONSULTED, "Consulted", Role.CONSULTED),
         (Field.INFORMED, "Informed (told by DM)", Role.INFORMED),
     ):
-        element: dict[str, Any] = {"type": "multi_users_select", "max_selected_items": PEOPLE_MAX}
+        element: SlackPayload = {"type": "multi_users_select", "max_selected_items": PEOPLE_MAX}
         if people.get(role):
             element["initial_users"] = people[role][:PEOPLE_MAX]
         blocks.append(input_block(block_id, label, element, optional=True))
@@ -285,7 +286,7 @@ def build_decision_modal(
         ),
     ]
     if not editing:
-        conv: dict[str, Any] = {
+        conv: SlackPayload = {
             "type": "conversations_select",
             "action_id": Action.POST_IN,
             "filter": {"include": ["public", "private", "im", "mpim"], "exclude_bot_users": True},
@@ -320,7 +321,7 @@ def post_in_warning(channel_id: str, *, seen: bool) -> str:
     return render("decisions/post_in_warning.md.j2", channel=channel_id, seen=seen)
 
 
-def shown_post_in_warning(view: dict[str, Any]) -> str | None:
+def shown_post_in_warning(view: SlackMapping) -> str | None:
     """The warning under "Post in" in ``view``, if it shows one."""
     for block in view.get("blocks") or []:
         if block.get("block_id") == Field.POST_IN_WARNING:
@@ -329,7 +330,7 @@ def shown_post_in_warning(view: dict[str, Any]) -> str | None:
     return None
 
 
-def with_post_in_warning(view: dict[str, Any], warning: str | None) -> dict[str, Any]:
+def with_post_in_warning(view: SlackMapping, warning: str | None) -> SlackPayload:
     """``view`` (as built, or as Slack sent it back) for views.update, with ``warning`` right
     under "Post in", or with none.
 

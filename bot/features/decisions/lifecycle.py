@@ -11,21 +11,20 @@ change.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import Session
 
 from bot.core import people
 from bot.core.adr_command import AdrCommand
 from bot.core.blocks import ephemeral
 from bot.core.commands import Request
+from bot.core.payloads import SlackPayload
 from bot.core.redacted import shown
 from bot.core.render import render, truncate
 from storage import decision_status, rules
 from storage import decision_work as outbox
 from storage import decisions as repo
 from storage import reviews as reviews_repo
-from storage.models import Decision, DecisionStatus, StanceKind
+from storage.models import Decision, DecisionStatus, StanceKind, saved_id
 from storage.notices import DmAbout, schedule_dm
 from storage.people import Person
 
@@ -87,7 +86,7 @@ def change_and_tell(
                     note=truncate(note, NOTE_SHOWN),
                 ),
                 key=f"decision:{decision.id}:accepted-over:{user}",
-                subject_id=decision.id,  # type: ignore[arg-type]  # saved: it has an id
+                subject_id=saved_id(decision),
                 about=DmAbout.OTHERS,
             )
     return decision
@@ -129,7 +128,7 @@ def tell_superseded(session: Session, *, old: Decision, new: Decision, actor: st
     )
 
 
-def answer_lifecycle(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_lifecycle(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     """`/adr accept|reject|deprecate N [note]` (and `accept N --override <note>`)."""
     assert cmd.number is not None  # the parser gives a numbered verb its number
     viewer = people.viewer_for(person, request.channel)

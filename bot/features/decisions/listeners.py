@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -18,6 +17,15 @@ from bot.core.blocks import ephemeral, section
 from bot.core.commands import Request, SlashCommand, parse_number, with_closest_verb
 from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
+from bot.core.payloads import (
+    ActionPayload,
+    BlockActionsBody,
+    Blocks,
+    ShortcutBody,
+    SlackPayload,
+    ViewPayload,
+    ViewSubmissionBody,
+)
 from bot.core.render import render, truncate
 from bot.core.slack_api import slack_error
 from bot.features.decisions import card, lifecycle, post_in
@@ -69,12 +77,12 @@ def register(app: App) -> None:
     app.view(Callback.OVERRIDE_FORM)(guarded(card.handle_override_submission))
 
 
-def asked(response_url: str | None) -> dict[str, Any]:
+def asked(response_url: str | None) -> SlackPayload:
     """FormMeta's fields for confirming the new decision where it was asked for."""
     return {"response_url": response_url or None, "asked_at": int(utcnow().timestamp())}
 
 
-def help_blocks(*, full: bool = False) -> list[dict[str, Any]]:
+def help_blocks(*, full: bool = False) -> Blocks:
     """`/adr help`: the verbs people use; ``full`` (`/adr help all`): every verb, and who may
     do what."""
     if not full:
@@ -82,7 +90,7 @@ def help_blocks(*, full: bool = False) -> list[dict[str, Any]]:
     return [section(render("decisions/help_all.md.j2")), section(render("decisions/rules.md.j2"))]
 
 
-def adr_help(cmd: AdrCommand) -> dict[str, Any]:
+def adr_help(cmd: AdrCommand) -> SlackPayload:
     """`/adr help` and `/adr help all`; to a verb it does not know, the closest verb (the rest
     as typed) and where help is, not the whole help."""
     if cmd.name == "unknown":
@@ -113,7 +121,7 @@ def open_new(cmd: AdrCommand, request: Request) -> None:
     post_in.check_post_in(request.client, view=opened["view"], channel_id=request.channel)
 
 
-def answer_list(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_list(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     viewer = people.viewer_for(person, request.channel)
     with request.db.read() as session:
         rows, total = decision_lists.list_decisions(
@@ -130,7 +138,7 @@ def answer_list(cmd: AdrCommand, request: Request, person: Person) -> dict[str, 
     )
 
 
-def answer_search(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_search(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     viewer = people.viewer_for(person, request.channel)
     with request.db.read() as session:
         found = search.search_decisions(
@@ -139,7 +147,7 @@ def answer_search(cmd: AdrCommand, request: Request, person: Person) -> dict[str
     return ephemeral("Search results", build_search_blocks(cmd.text, found))
 
 
-def answer_show(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_show(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     assert cmd.number is not None  # the parser gives a numbered verb its number
     viewer = people.viewer_for(person, request.channel)
     with request.db.read() as session:
@@ -191,7 +199,7 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
     if not acked:
         ack()
     meta = FormMeta(
-        mode=cmd.name,  # type: ignore[arg-type]  # "edit" or "supersede": the verbs routed here
+        mode="supersede" if cmd.name == "supersede" else "edit",  # the verbs routed here
         number=decision.number,
         **asked(request.response_url),
     )
@@ -222,8 +230,8 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
 
 def handle_decision_submission(
     ack: Ack,
-    body: dict[str, Any],
-    view: dict[str, Any],
+    body: ViewSubmissionBody,
+    view: ViewPayload,
     client: WebClient,
     db: Database,
     team: str,
@@ -231,7 +239,7 @@ def handle_decision_submission(
 ) -> None:
     meta = FormMeta.decode(view)
     editing = meta.mode == "edit"
-    values = (view.get("state") or {}).get("values") or {}
+    values = view.get("state", {}).get("values", {})
     user = body["user"]["id"]
     # The review date is read in the person's zone ("tomorrow" is theirs); the cache only, as
     # nothing may call Slack before a submission's ack.
@@ -290,11 +298,11 @@ def handle_decision_submission(
     ack()
 
 
-def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
+def handle_log_message(ack: Ack, shortcut: ShortcutBody, client: WebClient) -> None:
     """Message shortcut "Log as decision": the message becomes the context; its link the source."""
     ack()
-    message = shortcut.get("message") or {}
-    channel = (shortcut.get("channel") or {}).get("id")
+    message = shortcut.get("message", {})
+    channel = shortcut.get("channel", {}).get("id")
     text = message.get("text") or ""
     meta = FormMeta(mode="new", **asked(shortcut.get("response_url")))
     view = build_decision_modal(meta=meta, today=utcnow().date(), channel_id=channel)
@@ -321,8 +329,8 @@ def handle_log_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) ->
 
 def handle_list_page(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     respond: Respond,
     db: Database,
     team: str,
@@ -339,7 +347,7 @@ def handle_list_page(
     person = people.as_known_or_guest(
         db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
     )
-    viewer = people.viewer_for(person, (body.get("channel") or {}).get("id"))
+    viewer = people.viewer_for(person, body.get("channel", {}).get("id"))
     with db.read() as session:
         rows, total = decision_lists.list_decisions(
             session,
@@ -360,8 +368,8 @@ def handle_list_page(
 
 def handle_supersede_button(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,

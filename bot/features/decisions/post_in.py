@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from enum import Enum
-from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core.payloads import ActionPayload, BlockActionsBody, ViewPayload
 from bot.core.slack_api import slack_error
 from bot.features.decisions.forms import (
     post_in_warning,
@@ -64,7 +64,7 @@ def warning_for(channel_id: str, found: Reach) -> str | None:
     return None
 
 
-def check_post_in(client: WebClient, *, view: dict[str, Any], channel_id: str | None) -> None:
+def check_post_in(client: WebClient, *, view: ViewPayload, channel_id: str | None) -> None:
     """Show, change or take away the warning under "Post in" of the open decision form
     ``view`` (Slack's copy of it, with its id and hash) for ``channel_id``.
 
@@ -94,7 +94,7 @@ def check_post_in(client: WebClient, *, view: dict[str, Any], channel_id: str | 
 
 
 def handle_post_in_changed(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ack: Ack, body: BlockActionsBody, action: ActionPayload, client: WebClient
 ) -> None:
     """The "Post in" select changed on an open decision form: ack, then check the pick."""
     ack()

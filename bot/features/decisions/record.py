@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from bot.core.blocks import (
     MESSAGE_BLOCKS,
@@ -16,6 +15,7 @@ from bot.core.blocks import (
 )
 from bot.core.clock import slack_date
 from bot.core.ids import Action, Callback
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.redacted import shown, shown_plain
 from bot.core.render import Mrkdwn, counted, escape, mention, render, truncate
 from bot.features.decisions.views import (
@@ -71,15 +71,15 @@ def _summary(record: DecisionRecord) -> str:
     )
 
 
-def _field(label: str, text: str) -> dict[str, Any]:
+def _field(label: str, text: str) -> SlackPayload:
     # The label and framing take a few dozen characters; the user's text is cut to fit.
     return section(render("decisions/field.md.j2", label=label, text=shown(truncate(text, 2900))))
 
 
-def _full_blocks(record: DecisionRecord, review: ReviewSummary | None) -> list[dict[str, Any]]:
+def _full_blocks(record: DecisionRecord, review: ReviewSummary | None) -> Blocks:
     """Every field of the record, its links and tally: what `/adr show` and Details show."""
     d = record.decision
-    blocks: list[dict[str, Any]] = [
+    blocks: Blocks = [
         header(f"{d.ref}: {shown_plain(d.title)}"),
         section(_summary(record)),
     ]
@@ -112,7 +112,7 @@ def _full_blocks(record: DecisionRecord, review: ReviewSummary | None) -> list[d
     return blocks
 
 
-def build_details_modal(record: DecisionRecord, review: ReviewSummary | None) -> dict[str, Any]:
+def build_details_modal(record: DecisionRecord, review: ReviewSummary | None) -> SlackPayload:
     """**Details** on the card: the full record, as `/adr show` shows it, in a modal (times in
     every reader's own zone; the written fallback in UTC)."""
     _, blocks = build_record_blocks(record, review)
@@ -190,14 +190,14 @@ def _event_text(e: DecisionEvent, tz: str | None = None) -> str:
     return e.kind
 
 
-def _stance_shown(s: Stance) -> dict[str, Any]:
+def _stance_shown(s: Stance) -> SlackPayload:
     texts = {name: shown(getattr(s, name)) for name in ("concern", "change_my_mind", "reason")}
     return {"user_id": s.user_id, "kind": s.kind, **texts}
 
 
 def build_record_blocks(
     record: DecisionRecord, review: ReviewSummary | None = None, *, tz: str | None = None
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, Blocks]:
     """`/adr show N`: the record plus every stance with its concern, the review (outcome,
     dissent answers, next review), and the history. Times are in every reader's own zone;
     ``tz`` (the reader's, when known) is the zone of their written fallback."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from bot.core.blocks import (
     MESSAGE_BLOCKS,
@@ -13,6 +12,7 @@ from bot.core.blocks import (
     section,
 )
 from bot.core.ids import Action
+from bot.core.payloads import Blocks
 from bot.core.redacted import shown, shown_plain
 from bot.core.render import render, truncate
 from bot.features.estimates import round_plan
@@ -31,7 +31,7 @@ from storage.models import (
 )
 from storage.review_lists import ReviewSummary
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {
     DecisionStatus.PROPOSED: ":thinking_face: Proposed",
     DecisionStatus.ACCEPTED: ":white_check_mark: Accepted",
     DecisionStatus.REJECTED: ":x: Rejected",
@@ -83,10 +83,10 @@ def override_text(record: DecisionRecord) -> str:
     )
 
 
-def standing_blocks(record: DecisionRecord, review: ReviewSummary | None) -> list[dict[str, Any]]:
+def standing_blocks(record: DecisionRecord, review: ReviewSummary | None) -> Blocks:
     """Where the decision stands, under the card and the full record alike: an override's
     note, the tally, the review's outcome."""
-    blocks: list[dict[str, Any]] = []
+    blocks: Blocks = []
     override = override_text(record)
     if override:
         blocks.append(context(override))
@@ -105,14 +105,14 @@ def is_blocked(record: DecisionRecord) -> bool:
 
 def build_decision_message(
     record: DecisionRecord, review: ReviewSummary | None = None
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, Blocks]:
     """The channel post, a short card: title, status, the decision in at most two lines,
     deciders, the review date, the tally, the buttons, and **Details** for the full record
     (the content of `/adr show`). At most ``CARD_LINES`` lines of text with every field
     filled."""
     d = record.decision
     people, named = record.members, record.named_people
-    blocks: list[dict[str, Any]] = [
+    blocks: Blocks = [
         header(f"{d.ref}: {shown_plain(d.title)}"),
         section(
             render(
@@ -129,7 +129,7 @@ def build_decision_message(
     ]
     blocks += standing_blocks(record, review)
     value = str(d.number)
-    buttons: list[dict[str, Any]] = []
+    buttons: Blocks = []
     if rules.is_live(d.status):  # stances are taken while it is live
         buttons += [
             button("Agree", Action.AGREE, value, "primary"),
@@ -198,7 +198,7 @@ def build_list_blocks(
     offset: int,
     status: str | None,
     tag: str | None,
-) -> list[dict[str, Any]]:
+) -> Blocks:
     what = " ".join(x for x in (status or "", f"#{tag}" if tag else "") if x)
     if not decisions:
         return [
@@ -211,7 +211,7 @@ def build_list_blocks(
             )
         ]
     title = f"Decisions {what}".strip() + f" ({_span(offset, len(decisions), total)})"
-    blocks: list[dict[str, Any]] = [
+    blocks: Blocks = [
         section(render("decisions/field.md.j2", label=title, text="")),
         section(list_rows(decisions)),
     ]
@@ -260,7 +260,7 @@ def _quoted(query: str) -> str:
     return f"“{text}”"
 
 
-def build_search_blocks(query: str, decisions: list[Decision]) -> list[dict[str, Any]]:
+def build_search_blocks(query: str, decisions: list[Decision]) -> Blocks:
     if not decisions:
         return [
             section(

@@ -42,7 +42,7 @@ from storage.decision_work import (
     schedule_dms_off_notice,
     schedule_inform,
 )
-from storage.models import Decision, DueWork, Role
+from storage.models import Decision, DueWork, Role, saved_id
 from storage.notices import schedule_confirmation, schedule_notice
 
 log = logging.getLogger(__name__)
@@ -121,18 +121,20 @@ def _confirm(job: Job, d: Decision) -> None:
     text = render(
         "decisions/posted.md.j2", number=d.number, title=shown(d.title), channel=d.channel_id
     )
-    job.after_send.append(
-        lambda session: schedule_confirmation(
+
+    def tell(session: Session) -> None:
+        schedule_confirmation(
             session,
             team_id=d.team_id,
             user_id=d.author_id,
             text=text,
             key=f"decision:{d.id}:confirm",
-            subject_id=d.id,  # type: ignore[arg-type]  # saved: it has an id
+            subject_id=saved_id(d),
             response_url=str(confirm.get("response_url") or "") or None,
             asked_at=datetime.fromtimestamp(asked, UTC) if isinstance(asked, int) else None,
         )
-    )
+
+    job.after_send.append(tell)
 
 
 def schedule_informed_dms(
@@ -176,10 +178,11 @@ def post_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
         )
 
 
-def handle_inform(job: Job) -> bool:
+def handle_inform(job: Job[Decision]) -> bool:
     """One informed DM, unless that person turned DMs off since it was scheduled; where it
     landed is kept (in its own row) so a redaction can edit it."""
-    d: Decision = job.subject
+    d = job.subject
+    assert d is not None  # its kind loads the decision
     user = job.payload["user"]
     with job.db.read() as session:
         if preferences.dms_off(session, team_id=d.team_id, user_id=user):
@@ -229,10 +232,11 @@ def handle_refresh(job: Job) -> bool:
     return True
 
 
-def handle_thread_note(job: Job) -> bool:
+def handle_thread_note(job: Job[Decision]) -> bool:
     """One line in the decision's thread (a status change). Nothing if it was never posted:
     then its card, once posted, already shows the change."""
-    d: Decision = job.subject
+    d = job.subject
+    assert d is not None  # its kind loads the decision
     if not d.message_ts:
         return False
     try:
@@ -267,10 +271,11 @@ def handle_plan_review(job: Job) -> bool:
     tz = resolve_timezone(job.client, configured=settings.timezone, people=people)
     due_at = review_instant(decision.review_date, tz=tz, hour=settings.review_hour)
     actor = str(job.payload.get("actor") or decision.author_id)
+    decision_id = saved_id(decision)
 
     def schedule(session: Session) -> None:
         current = repo.get_decision_by_id(
-            session, team_id=decision.team_id, decision_id=decision.id, for_update=True
+            session, team_id=decision.team_id, decision_id=decision_id, for_update=True
         )
         if current.review_date == decision.review_date and rules.is_live(current.status):
             reviews_repo.schedule_review(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 from pydantic import Field
 
@@ -15,6 +14,7 @@ from bot.core.dates import valid_timezone
 from bot.core.forms import Values, checked_values, select_value, text_value, time_value
 from bot.core.ids import Callback, DigestField
 from bot.core.metadata import ModalMeta
+from bot.core.payloads import SlackPayload
 from bot.core.render import escape
 from storage.digest_subscriptions import ALL_SECTIONS, DigestConfig
 from storage.models import DigestScope, DigestSubscription
@@ -27,7 +27,7 @@ SECTION_LABELS = {
     "parking": "Parking lot",
     "health": "Health line",
 }
-SCOPE_LABELS = {
+SCOPE_LABELS: dict[str, str] = {
     DigestScope.CHANNEL: "What happened in this channel",
     DigestScope.WORKSPACE: "Every public channel of the workspace",
 }
@@ -36,7 +36,7 @@ ON_OFF = {"on": "On", "off": "Off"}
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-def _radio(labels: dict[str, str], initial: str) -> dict[str, Any]:
+def _radio(labels: dict[str, str], initial: str) -> SlackPayload:
     choices = options(labels)
     return {
         "type": "radio_buttons",
@@ -73,7 +73,7 @@ def status_text(sub: DigestSubscription | None, channel_id: str) -> str:
 
 def build_digest_modal(
     *, channel_id: str, sub: DigestSubscription | None, default_tz: str | None
-) -> dict[str, Any]:
+) -> SlackPayload:
     config = (
         DigestConfig.of(sub)
         if sub is not None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -22,6 +21,7 @@ from bot.core.blocks import MESSAGE_BLOCKS, context, ephemeral
 from bot.core.commands import Request, SlashCommand
 from bot.core.errors import guarded
 from bot.core.ids import Callback
+from bot.core.payloads import SlackPayload, ViewPayload, ViewSubmissionBody
 from bot.core.slack_api import conversation_facts, slack_error
 from bot.features.digest.forms import (
     DigestMeta,
@@ -35,7 +35,7 @@ from storage import channels
 from storage import digest_subscriptions as repo
 from storage.db import Database
 from storage.digest_subscriptions import DigestConfig
-from storage.models import DigestScope, utcnow
+from storage.models import DigestScope, DigestSubscription, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,9 @@ def channel_shared(db: Database, client: WebClient, *, team: str, channel: str) 
     return bool(facts.shared)
 
 
-def _switched_text(sub: Any, due: datetime | None, channel: str, *, on: bool) -> str:
+def _switched_text(
+    sub: DigestSubscription | None, due: datetime | None, channel: str, *, on: bool
+) -> str:
     if sub is None:
         return f"<#{channel}> has no weekly digest yet. `/adr digest` sets one up."
     if not on:
@@ -186,7 +188,7 @@ def _switched_text(sub: Any, due: datetime | None, channel: str, *, on: bool) ->
 
 def preview(
     db: Database, *, team: str, channel: str, user: str, narrow: bool = False
-) -> dict[str, Any]:
+) -> SlackPayload:
     """What this week's digest would say if it went out now (the last seven days), only to the
     person asking. A channel without a digest is previewed with the default settings.
     ``narrow``: a guest or outsider asking, or a shared channel: this channel only, whatever
@@ -216,7 +218,12 @@ def preview(
 
 
 def handle_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, db: Database, team: str
+    ack: Ack,
+    body: ViewSubmissionBody,
+    view: ViewPayload,
+    client: WebClient,
+    db: Database,
+    team: str,
 ) -> None:
     channel = DigestMeta.decode(view).channel
     user = body["user"]["id"]
@@ -224,7 +231,7 @@ def handle_submission(
     with db.read() as session:
         known_channel = channels.get(session, team_id=team, channel_id=channel)
     config, errors = parse_digest_form(
-        (view.get("state") or {}).get("values") or {},
+        view.get("state", {}).get("values", {}),
         # the command looks the channel up after opening the form: None while it is unknown
         channel_shared=None if known_channel is None else known_channel.is_shared,
         guest=person.guest,

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.core.blocks import MESSAGE_BLOCKS, context, header, section
 from bot.core.clock import slack_day
 from bot.core.durations import format_duration, format_number
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.redacted import shown
 from bot.core.render import SECTION_LIMIT, Mrkdwn, counted, escape, render, truncate_mrkdwn
 from bot.features.decisions import STATUS_LABELS
@@ -41,10 +42,11 @@ TEXT_IN_LINE = 100  # a title, topic or request in a list line, as shown (escape
 LABEL_CHARS = 500  # the late line and the coverage line
 FALLBACK_LIMIT = 3000
 MESSAGE_CHARS = 34_000  # text of all blocks; the JSON around it stays under 40,000
-DIVIDER: dict[str, Any] = {"type": "divider"}
+DIVIDER: SlackPayload = {"type": "divider"}
 ADR_LIST, ESTIMATE_LIST, PARKING_LIST = "/adr list", "/estimate list", "/parkinglot list"
 
 L = TypeVar("L")
+P = TypeVar("P")
 
 
 def _one_line(text: str) -> Mrkdwn:
@@ -58,7 +60,7 @@ def _title(text: str) -> str:
     return marker if isinstance(marker, Mrkdwn) else _one_line(text)
 
 
-def _frame(kind: str, *, limit: int = SECTION_LIMIT, **fields: Any) -> str:
+def _frame(kind: str, *, limit: int = SECTION_LIMIT, **fields: object) -> str:
     return render("digest/frame.md.j2", limit=limit, kind=kind, **fields)
 
 
@@ -70,7 +72,7 @@ def _group(heading: str, listing: Listing[L], line: Callable[[L], str], command:
     return lines
 
 
-def _pack(lines: Sequence[str], budget: int) -> list[dict[str, Any]]:
+def _pack(lines: Sequence[str], budget: int) -> Blocks:
     """Lines packed into as few sections as fit (3000 characters each), at most
     ``SECTION_BLOCKS`` of them and ``budget`` characters in all; what does not fit is cut
     visibly."""
@@ -94,7 +96,7 @@ def _pack(lines: Sequence[str], budget: int) -> list[dict[str, Any]]:
     return [section(t) for t in kept]
 
 
-def _chars(blocks: list[dict[str, Any]]) -> int:
+def _chars(blocks: Blocks) -> int:
     return sum(
         len(b["text"]["text"]) if "text" in b else sum(len(e["text"]) for e in b["elements"])
         for b in blocks
@@ -103,6 +105,11 @@ def _chars(blocks: list[dict[str, Any]]) -> int:
 
 
 # -- the sections ----------------------------------------------------------------------------
+
+
+def _lines(part: P | None, lines_of: Callable[[P], list[str]]) -> list[str]:
+    """A part's lines; none for a part the digest leaves out."""
+    return lines_of(part) if part is not None else []
 
 
 def _decisions(part: DecisionsPart) -> list[str]:
@@ -319,7 +326,7 @@ def digest_blocks(
     late: bool,
     configured_by: str,
     quiet_line: bool,
-) -> tuple[str, list[dict[str, Any]]] | None:
+) -> tuple[str, Blocks] | None:
     """The digest message: (fallback text, blocks); None for a quiet week
     (``DigestData.quiet``) unless ``quiet_line``, which gives one line.
 
@@ -332,22 +339,21 @@ def digest_blocks(
             return None
         line = _frame("quiet", title=title, coverage=coverage_label, window=window_label, late=late)
         return truncate_mrkdwn(line, FALLBACK_LIMIT), [section(line)]
-    blocks: list[dict[str, Any]] = [header(title)]
+    blocks: Blocks = [header(title)]
     if late:
         blocks.append(section(_frame("late", limit=LABEL_CHARS, window=window_label)))
     blocks.append(
         context(_frame("covers", limit=LABEL_CHARS, coverage=coverage_label, window=window_label))
     )
     footer = context(_frame("footer", by=configured_by))
-    parts: list[tuple[Any, Callable[[Any], list[str]]]] = [
-        (data.decisions, _decisions),
-        (data.reviews, _reviews),
-        (data.estimates, _estimates),
-        (data.parking, _parking),
-        (data.health, _health),
+    parts = [
+        _lines(data.decisions, _decisions),
+        _lines(data.reviews, _reviews),
+        _lines(data.estimates, _estimates),
+        _lines(data.parking, _parking),
+        _lines(data.health, _health),
     ]
-    for part, lines_of in parts:
-        lines = lines_of(part) if part is not None else []
+    for lines in parts:
         packed = _pack(lines, MESSAGE_CHARS - _chars(blocks) - _chars([footer]))
         if packed:
             blocks.append(DIVIDER)

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.core.dates import next_weekly, week_before, zone
+from bot.core.payloads import Blocks
 from bot.core.render import channel_link
-from bot.core.slack_api import ChannelFacts, conversation_facts, slack_error
+from bot.core.slack_api import conversation_facts, slack_error
 from bot.engine.posting import post_once
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
 from bot.features.digest.views import digest_blocks
 from storage import channels
 from storage import digest_subscriptions as repo
+from storage.channels import ChannelFacts
 from storage.db import Database
 from storage.digest import Coverage, gather
 from storage.digest_subscriptions import DigestConfig, DigestWork
@@ -82,7 +83,7 @@ def build(
     start: datetime,
     end: datetime,
     late: bool,
-) -> tuple[str, list[dict[str, Any]]] | None:
+) -> tuple[str, Blocks] | None:
     """The digest for ``[start, end)`` as (fallback text, blocks); None for a quiet week that
     is skipped. Read-only: also what `/adr digest preview` shows."""
     coverage = coverage_of(team_id, channel_id, config.scope)
@@ -154,11 +155,12 @@ def handle_send(job: Job) -> bool:
         end = following
     facts = conversation_facts(job.client, sub.channel_id)
     if facts is not None:
-        job.after_send.append(
-            lambda session: channels.record(
-                session, team_id=sub.team_id, channel_id=sub.channel_id, facts=facts
-            )
-        )
+        seen = facts
+
+        def record(session: Session) -> None:
+            channels.record(session, team_id=sub.team_id, channel_id=sub.channel_id, facts=seen)
+
+        job.after_send.append(record)
         if facts.archived:
             return _pause(job, sub, "is_archived")
     if sub.scope == DigestScope.WORKSPACE and _maybe_shared(job, sub, facts):
@@ -199,7 +201,7 @@ def _maybe_shared(job: Job, sub: DigestSubscription, facts: ChannelFacts | None)
     """Whether a workspace digest's channel is (or may be) shared with another organisation.
     When Slack can't say, what is stored decides; when nothing is stored either, raise
     ``ChannelUnknown`` so the row is retried later: never post in doubt."""
-    if facts is not None:
+    if facts is not None and facts.shared is not None:
         return facts.shared
     with job.db.read() as session:
         known = channels.get(session, team_id=sub.team_id, channel_id=sub.channel_id)

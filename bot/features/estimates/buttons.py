@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.core import people
 from bot.core.forms import button_number
 from bot.core.ids import Action
+from bot.core.payloads import ActionPayload, BlockActionsBody, InteractionBody
 from bot.features.estimates import views
 from bot.features.estimates.forms import build_estimate_modal, scale_of
 from bot.features.estimates.work import combined_of, person_estimates
@@ -64,7 +63,7 @@ def cancel_round(
 FACILITATOR = {"reveal": reveal_round, "cancel": cancel_round}
 
 
-def clicker(body: dict[str, Any]) -> str:
+def clicker(body: InteractionBody) -> str:
     return str(body["user"]["id"])
 
 
@@ -74,8 +73,8 @@ def _tell(respond: Respond, text: str) -> None:
 
 def handle_add(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,
@@ -101,8 +100,8 @@ def handle_add(
 
 def handle_facilitator_click(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     respond: Respond,
     db: Database,
     team: str,
@@ -124,8 +123,8 @@ def handle_facilitator_click(
 
 def handle_again_click(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     respond: Respond,
     db: Database,
     team: str,
@@ -168,8 +167,8 @@ def handle_again_click(
 
 def handle_details_click(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,

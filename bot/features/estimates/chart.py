@@ -115,10 +115,11 @@ def chart_figure(rows: list[ChartRow], combined: Combined, unit: str, title: str
     )
     adjusted = [(row, r) for row, r in zip(y, rows, strict=True) if r.adjusted is not None]
     if adjusted:
+        spans = [r.adjusted for _, r in adjusted if r.adjusted is not None]  # all of them
         ax.barh(
             [row - 0.2 for row, _ in adjusted],
-            [r.adjusted[2] - r.adjusted[0] for _, r in adjusted],  # type: ignore[index]  # filtered to rows with one
-            left=[r.adjusted[0] for _, r in adjusted],  # type: ignore[index]  # as above
+            [high - low for low, _likely, high in spans],
+            left=[low for low, _likely, _high in spans],
             height=0.18,
             color=ADJUSTED,
             alpha=0.55,
@@ -186,7 +187,8 @@ def render_chart(rows: list[ChartRow], combined: Combined, unit: str, title: str
         fig = chart_figure(rows, combined, unit, title)
         out = io.BytesIO()
         # zlib level 1: ~5x faster to encode than the default 6, for a slightly bigger file.
-        FigureCanvasAgg(fig).print_png(
-            out, metadata={"Software": None}, pil_kwargs={"compress_level": 1}
+        # (print_figure, typed, renders through print_png with the figure's dpi and colours)
+        FigureCanvasAgg(fig).print_figure(
+            out, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1}
         )
     return out.getvalue()

@@ -184,17 +184,17 @@ def beta_interval_probability(
 ) -> np.ndarray:
     """P(a <= Y <= b) for Y ~ Beta(alpha, beta), 0 <= a <= b <= 1, shapes >= 1 (vectorised;
     ``log_beta``, log B(alpha, beta), may be passed in when the shapes do not change)."""
-    alpha, beta, a, b = np.broadcast_arrays(
+    shape_a, shape_b, low, high = np.broadcast_arrays(
         *(np.asarray(v, dtype=float) for v in (alpha, beta, a, b))
     )
     if log_beta is None:
-        log_beta = _log_beta(alpha, beta)
-    a, b = np.clip(a, 0.0, 1.0), np.clip(b, 0.0, 1.0)
-    y = a[..., None] + (b - a)[..., None] * _GL_NODES
+        log_beta = _log_beta(shape_a, shape_b)
+    low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+    y = low[..., None] + (high - low)[..., None] * _GL_NODES
     with np.errstate(divide="ignore", invalid="ignore"):  # an empty interval at 0 or 1
-        log_pdf = (alpha[..., None] - 1.0) * np.log(y) + (beta[..., None] - 1.0) * np.log1p(-y)
+        log_pdf = (shape_a[..., None] - 1.0) * np.log(y) + (shape_b[..., None] - 1.0) * np.log1p(-y)
         integral = np.exp(log_pdf - log_beta[..., None]) @ _GL_WEIGHTS
-    return np.clip(np.nan_to_num(integral * (b - a)), 0.0, 1.0)
+    return np.asarray(np.clip(np.nan_to_num(integral * (high - low)), 0.0, 1.0))
 
 
 def _pert_shape(lo: np.ndarray, mode: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,7 +215,7 @@ def _bisect_log(
         too_wide = prob(np.exp(mid)) < target
         log_high = np.where(too_wide, mid, log_high)
         log_low = np.where(too_wide, log_low, mid)
-    return np.exp((log_low + log_high) / 2.0)
+    return np.asarray(np.exp((log_low + log_high) / 2.0))
 
 
 def _pert_arrays(

@@ -12,13 +12,13 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.core import durations
 from bot.core.blocks import context, input_block, modal, plain, section, text_input
 from bot.core.forms import TEXT_MAX, Values, select_value, text_value
 from bot.core.ids import Callback, EstimateField
 from bot.core.metadata import ModalMeta
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.render import render, truncate
 from bot.features.estimates import estimation
 from storage.models import (
@@ -94,8 +94,9 @@ def task_block(index: int, point: str) -> str:
 
 def task_names(tasks: Sequence[EstimateTask | str], rnd: EstimateRound) -> list[str]:
     """The names of a round's tasks in order; a round without tasks has one, its topic."""
-    if all(isinstance(t, EstimateTask) for t in tasks):
-        tasks = sorted(tasks, key=lambda t: t.position)  # type: ignore[union-attr]
+    rows = [t for t in tasks if isinstance(t, EstimateTask)]
+    if len(rows) == len(tasks):  # task rows: in their order
+        return [t.name for t in sorted(rows, key=lambda t: t.position)] or [rnd.topic]
     names = [t if isinstance(t, str) else t.name for t in tasks]
     return names or [rnd.topic]
 
@@ -135,8 +136,12 @@ def sizes_for(
     if scale == SizeScale.POINTS:
         return merged
     return {
-        size: tuple(durations.convert(v, "days", unit) for v in values)  # type: ignore[misc]
-        for size, values in merged.items()
+        size: (
+            durations.convert(best, "days", unit),
+            durations.convert(likely, "days", unit),
+            durations.convert(worst, "days", unit),
+        )
+        for size, (best, likely, worst) in merged.items()
     }
 
 
@@ -167,8 +172,8 @@ def typed_text(value: float, unit: str) -> str:
     return plain_number
 
 
-def _radio(options: list[dict[str, Any]], initial: str | None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "radio_buttons", "options": options}
+def _radio(options: Blocks, initial: str | None) -> SlackPayload:
+    element: SlackPayload = {"type": "radio_buttons", "options": options}
     chosen = next((o for o in options if o["value"] == initial), None)
     if chosen is not None:
         element["initial_option"] = chosen
@@ -183,7 +188,7 @@ def build_estimate_modal(
     channel: str | None = None,
     last_familiarity: str | None = None,
     sizes: dict[str, tuple[float, float, float]] | None = None,
-) -> dict[str, Any]:
+) -> SlackPayload:
     """The form behind **Add my estimate**, prefilled with ``current`` (the person's own);
     familiarity preselected with their last choice (``last_familiarity``), or "similar" the
     first time, and the form says which. A quick round asks one answer per task."""
@@ -192,7 +197,7 @@ def build_estimate_modal(
     names = task_names(tasks, rnd)
     ranges = stored_ranges(current)
     unit = rnd.unit
-    blocks: list[dict[str, Any]] = [
+    blocks: Blocks = [
         section(
             render(
                 "estimates/form_intro.md.j2",
@@ -227,7 +232,7 @@ def build_estimate_modal(
     ]
     if current is not None:
         chosen, familiarity_hint = current.familiarity, FAMILIARITY_HINT
-    elif last_familiarity in Familiarity._value2member_map_:
+    elif last_familiarity is not None and last_familiarity in Familiarity._value2member_map_:
         chosen = last_familiarity
         familiarity_hint = "Preselected: your choice last time. " + FAMILIARITY_HINT
     else:
@@ -238,8 +243,8 @@ def build_estimate_modal(
         )
     familiarity_options = [
         {
-            "text": plain(f"{label} (×{multiplier_text(kind.value)})"),
-            "value": kind.value,
+            "text": plain(f"{label} (×{multiplier_text(str(kind))})"),
+            "value": str(kind),
         }
         for kind, label in FAMILIARITY_LABELS.items()
     ]
@@ -290,13 +295,13 @@ def _quick_modal(
     *,
     channel: str | None,
     sizes: dict[str, tuple[float, float, float]],
-) -> dict[str, Any]:
+) -> SlackPayload:
     """A quick round's form: per task one number (most likely) or a size, and assumptions."""
     names = task_names(tasks, rnd)
     typed = typed_answers(current)
     ranges = stored_ranges(current)
     unit = rnd.unit
-    blocks: list[dict[str, Any]] = [
+    blocks: Blocks = [
         section(
             render(
                 "estimates/form_intro.md.j2",

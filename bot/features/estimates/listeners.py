@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC
-from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
@@ -20,6 +19,7 @@ from bot.core.commands import Request, SlashCommand
 from bot.core.dates import unreadable, zone
 from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
+from bot.core.payloads import ShortcutBody, SlackPayload, ViewPayload, ViewSubmissionBody
 from bot.features.estimates import texts, views
 from bot.features.estimates.buttons import (
     FACILITATOR,
@@ -86,7 +86,7 @@ def estimate_command() -> SlashCommand[EstimateCommand]:
     return table
 
 
-def _help(cmd: EstimateCommand) -> dict[str, Any]:
+def _help(cmd: EstimateCommand) -> SlackPayload:
     return ephemeral("Estimates help", views.help_blocks(full=cmd.text == "all"))
 
 
@@ -94,7 +94,7 @@ def _viewer(request: Request, person: Person) -> Viewer:
     return people.viewer_for(person, request.channel)
 
 
-def _answer_new(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_new(cmd: EstimateCommand, request: Request, person: Person) -> SlackPayload:
     viewer = _viewer(request, person)
     return ephemeral(
         _start(
@@ -103,17 +103,17 @@ def _answer_new(cmd: EstimateCommand, request: Request, person: Person) -> dict[
     )
 
 
-def _answer_list(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_list(cmd: EstimateCommand, request: Request, person: Person) -> SlackPayload:
     with request.db.read() as session:
         rounds = repo.list_rounds(session, team_id=request.team, viewer=_viewer(request, person))
     return ephemeral("Estimate rounds", views.build_list_blocks(rounds))
 
 
-def _answer_calibration(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_calibration(cmd: EstimateCommand, request: Request, person: Person) -> SlackPayload:
     return ephemeral(_calibration(cmd, request.db, request.team, _viewer(request, person)))
 
 
-def _answer_show(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_show(cmd: EstimateCommand, request: Request, person: Person) -> SlackPayload:
     assert cmd.number is not None  # the parser gives a numbered verb its number
     with request.db.read() as session:
         rnd = repo.get_round(
@@ -125,15 +125,15 @@ def _answer_show(cmd: EstimateCommand, request: Request, person: Person) -> dict
     return ephemeral(text, blocks)
 
 
-def _answer_sizes(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_sizes(cmd: EstimateCommand, request: Request, person: Person) -> SlackPayload:
     return ephemeral(sizes_command(request.db, team=request.team, text=cmd.text, person=person))
 
 
-def _answer_actual(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_actual(cmd: EstimateCommand, request: Request, person: Person) -> SlackPayload:
     return ephemeral(_actual(cmd, request.db, request.team, _viewer(request, person)))
 
 
-def _answer_facilitator(cmd: EstimateCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_facilitator(cmd: EstimateCommand, request: Request, person: Person) -> SlackPayload:
     assert cmd.number is not None
     _, text = FACILITATOR[cmd.name](
         request.db,
@@ -170,8 +170,8 @@ def _start(
         unit=cmd.unit,
         phase=cmd.phase,
         channel_id=channel,
-        tasks=cmd.tasks,
-        invitees=cmd.invitees,
+        tasks=list(cmd.tasks),
+        invitees=list(cmd.invitees),
         deadline_at=deadline,
         decision_number=cmd.decision_number,
         mode=RoundMode.QUICK if cmd.quick else RoundMode.RANGE,
@@ -232,7 +232,7 @@ def _calibration(cmd: EstimateCommand, db: Database, team: str, viewer: Viewer) 
 
 
 def handle_estimate_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], db: Database, team: str
+    ack: Ack, body: ViewSubmissionBody, view: ViewPayload, db: Database, team: str
 ) -> None:
     user = clicker(body)
     meta = RoundMeta.decode(view)
@@ -243,7 +243,7 @@ def handle_estimate_submission(
         rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer)
         tasks = repo.tasks_of(session, rnd)
         sizes = repo.team_sizes(session, team_id=team, scale=scale_of(rnd.unit))
-    values = (view.get("state") or {}).get("values") or {}
+    values = view.get("state", {}).get("values", {})
     parsed, errors = parse_estimate_form(values, rnd, tasks, sizes)
     if errors:
         ack(response_action="errors", errors=errors)
@@ -286,13 +286,13 @@ def handle_estimate_submission(
 
 
 def handle_estimate_this(
-    ack: Ack, shortcut: dict[str, Any], respond: Respond, db: Database, team: str
+    ack: Ack, shortcut: ShortcutBody, respond: Respond, db: Database, team: str
 ) -> None:
     """A message shortcut (slash commands can't be typed in threads): a round in that
     message's thread, about what the message says."""
-    message = shortcut.get("message") or {}
-    channel = (shortcut.get("channel") or {}).get("id")
-    user = str((shortcut.get("user") or {}).get("id") or "")
+    message = shortcut.get("message", {})
+    channel = shortcut.get("channel", {}).get("id")
+    user = shortcut["user"]["id"]
     text = str(message.get("text") or "").strip()
     if not channel or not message.get("ts"):
         raise InvalidInput("I can only start a round on a message in a channel.")
@@ -303,8 +303,8 @@ def handle_estimate_this(
         unit=cmd.unit if cmd.name == "new" else "days",
         phase=cmd.phase if cmd.name == "new" else "initial",
         channel_id=channel,
-        tasks=cmd.tasks if cmd.name == "new" else [],
-        invitees=cmd.invitees if cmd.name == "new" else [],
+        tasks=list(cmd.tasks) if cmd.name == "new" else [],
+        invitees=list(cmd.invitees) if cmd.name == "new" else [],
         thread_ts=str(message.get("thread_ts") or message["ts"]),
         mode=RoundMode.QUICK if cmd.name == "new" and cmd.quick else RoundMode.RANGE,
     )

@@ -8,7 +8,6 @@ state is ``revealed``, and no builder for an open round takes anyone's numbers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from bot.core import durations
 from bot.core.blocks import (
@@ -23,6 +22,7 @@ from bot.core.blocks import (
 )
 from bot.core.clock import slack_date as slack_date  # estimates.texts imports it here
 from bot.core.ids import Action, Callback
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.render import SECTION_LIMIT, render, truncate
 from bot.features.estimates import estimation
 from bot.features.estimates.forms import (
@@ -79,8 +79,8 @@ def duration_text(value: float, unit: str) -> str:
     return durations.format_duration(value, unit)
 
 
-def line_text(kind: str, **fields: Any) -> str:
-    return render("estimates/line.md.j2", kind=kind, **fields)
+def line_text(kind: str, **fields: object) -> str:
+    return render("estimates/line.md.j2", kind=kind, limit=SECTION_LIMIT, **fields)
 
 
 def _limited(lines: list[str], shown: int) -> list[str]:
@@ -114,7 +114,7 @@ def _summary(
     )
 
 
-def _task_blocks(rnd: EstimateRound, tasks: Tasks) -> list[dict[str, Any]]:
+def _task_blocks(rnd: EstimateRound, tasks: Tasks) -> Blocks:
     names = task_names(tasks, rnd)
     if len(names) < 2:
         return []
@@ -181,7 +181,7 @@ def said_text(people: Sequence[estimation.PersonEstimate], unit: str) -> str:
 
 def _why_wider(
     people: Sequence[estimation.PersonEstimate], headline: estimation.Headline, quick: bool
-) -> dict[str, Any]:
+) -> SlackPayload:
     """Who the plan scaled or widened, when the headline sits above what anyone said."""
     totals = [estimation.stated_total(p.ranges) for p in people]
     above = headline.high > max(t[2] for t in totals) + 1e-9 or headline.likely > max(
@@ -253,7 +253,7 @@ def _result_blocks(
     *,
     several: bool,
     sizes_used: bool,
-) -> list[dict[str, Any]]:
+) -> Blocks:
     """The revealed round's figures in its message: the headline and who is far apart. The
     rest (50%/90%, mean, cone, spread per task, the sentence to paste) is behind Details."""
     blocks = [section(headline_text(rnd, combined, people, several=several, sizes_used=sizes_used))]
@@ -275,7 +275,7 @@ def _result_blocks(
 
 def _figures_blocks(
     rnd: EstimateRound, count: int, combined: estimation.Combined, assumptions: list[str]
-) -> list[dict[str, Any]]:
+) -> Blocks:
     """Details: every figure behind the headline."""
     unit = rnd.unit
     low, high = estimation.CONE.get(rnd.phase, (0.0, 0.0))
@@ -353,7 +353,7 @@ def build_details_modal(
     rnd: EstimateRound,
     combined: estimation.Combined,
     people: Sequence[estimation.PersonEstimate],
-) -> dict[str, Any]:
+) -> SlackPayload:
     """**Details** on a revealed round: the figures behind the headline, who said what and
     how the plan adjusted it, and the sentence to paste."""
     assumptions = [p.assumptions for p in people if p.assumptions]
@@ -368,7 +368,7 @@ def build_details_modal(
     )
 
 
-def _people_blocks(kind: str, people: list[str]) -> list[dict[str, Any]]:
+def _people_blocks(kind: str, people: list[str]) -> Blocks:
     return [section(render("estimates/people.md.j2", kind=kind, people=list(people)))]
 
 
@@ -383,8 +383,8 @@ def _round_blocks(
     *,
     show: bool,
     sizes_used: bool = False,
-) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = [
+) -> Blocks:
+    blocks: Blocks = [
         header(f"{rnd.ref}: {rnd.topic}"),
         section(_summary(rnd, decision_ref, invited=bool(invited), actual=show)),
     ]
@@ -446,7 +446,7 @@ def build_round_message(
     *,
     people: Sequence[estimation.PersonEstimate] = (),
     sizes_used: bool = False,
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, Blocks]:
     """The round in its channel: who has estimated (names only) and the buttons while open;
     once revealed, the headline (with ``people``, everyone's own numbers: what they said and
     why the plan is wider), who is far apart, and Details; a line and no buttons once
@@ -465,7 +465,7 @@ def build_round_message(
     return _fallback(rnd, f"({STATE_LABELS.get(rnd.state, rnd.state)})"), _fit(blocks)
 
 
-def _fit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _fit(blocks: Blocks) -> Blocks:
     """Within 50 blocks, keeping the last (the buttons) when cutting."""
     if len(blocks) <= MESSAGE_BLOCKS:
         return blocks
@@ -478,7 +478,7 @@ def build_show_blocks(
     estimated_by: list[str],
     combined: estimation.Combined | None,
     people: Sequence[estimation.PersonEstimate] = (),
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, Blocks]:
     """`/estimate show E-3`: the round as it stands; figures only once revealed."""
     blocks = _round_blocks(rnd, tasks, estimated_by, [], combined, None, people, show=True)
     return _fallback(rnd, f"({STATE_LABELS.get(rnd.state, rnd.state)})"), _fit(blocks)
@@ -512,7 +512,7 @@ def answer_lines(names: list[str], e: Estimate, *, quick: bool) -> list[str]:
     return lines
 
 
-def _person_blocks(rnd: EstimateRound, names: list[str], e: Estimate) -> list[dict[str, Any]]:
+def _person_blocks(rnd: EstimateRound, names: list[str], e: Estimate) -> Blocks:
     familiarity, multiplier = familiarity_label(e.familiarity)
     quick = rnd.mode == RoundMode.QUICK
     head = render(
@@ -536,14 +536,14 @@ def _person_blocks(rnd: EstimateRound, names: list[str], e: Estimate) -> list[di
 
 def build_detail_messages(
     rnd: EstimateRound, tasks: Tasks, estimates: list[Estimate]
-) -> list[tuple[str, list[dict[str, Any]]]]:
+) -> list[tuple[str, Blocks]]:
     """After the reveal, for the round's thread: each person's range per task, confidence,
     familiarity (multiplier shown) and assumptions, in as few messages as Slack's limits
     allow (one person is never split across messages unless they alone overflow one)."""
     if rnd.state != RoundState.REVEALED or not estimates:
         return []
     names = task_names(tasks, rnd)
-    groups: list[list[dict[str, Any]]] = [[]]
+    groups: list[Blocks] = [[]]
     for e in estimates:
         person = _person_blocks(rnd, names, e) + [{"type": "divider"}]
         current = groups[-1]
@@ -571,7 +571,7 @@ def build_detail_messages(
     return messages
 
 
-def _chars(blocks: list[dict[str, Any]]) -> int:
+def _chars(blocks: Blocks) -> int:
     return sum(len(b.get("text", {}).get("text", "")) for b in blocks)
 
 
@@ -599,7 +599,7 @@ def _round_rows(rounds: list[EstimateRound]) -> list[str]:
     ]
 
 
-def build_list_blocks(rounds: list[EstimateRound]) -> list[dict[str, Any]]:
+def build_list_blocks(rounds: list[EstimateRound]) -> Blocks:
     """`/estimate list`: newest rounds first, as given (the listener filters visibility)."""
     if not rounds:
         return [
@@ -616,17 +616,15 @@ def build_list_blocks(rounds: list[EstimateRound]) -> list[dict[str, Any]]:
     return packed_sections(heading, rows)[:MESSAGE_BLOCKS]
 
 
-def help_blocks(*, full: bool = False) -> list[dict[str, Any]]:
+def help_blocks(*, full: bool = False) -> Blocks:
     """`/estimate help`: the verbs people use; ``full`` (`/estimate help all`): every one."""
     return [section(render("estimates/help_all.md.j2" if full else "estimates/help.md.j2"))]
 
 
-def home_section(
-    waiting: list[EstimateRound], facilitating: list[EstimateRound]
-) -> list[dict[str, Any]]:
+def home_section(waiting: list[EstimateRound], facilitating: list[EstimateRound]) -> Blocks:
     """App Home's estimates: rounds waiting for your estimate, and rounds you facilitate.
     Names and states only: App Home never shows figures of an open round."""
-    blocks: list[dict[str, Any]] = []
+    blocks: Blocks = []
     for label, rounds, empty in (
         ("Waiting for your estimate", waiting, "No round is waiting for you."),
         ("Estimate rounds you facilitate", facilitating, "Start one with /estimate in a channel."),

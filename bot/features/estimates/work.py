@@ -13,12 +13,12 @@ import json
 import logging
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.core import durations
+from bot.core.payloads import Blocks
 from bot.core.render import channel_link
 from bot.core.slack_api import conversation_facts
 from bot.engine.posting import post_once
@@ -115,7 +115,7 @@ def planned_people(
     return planned
 
 
-def _message(session: Session, rnd: EstimateRound) -> tuple[str, list[dict[str, Any]]]:
+def _message(session: Session, rnd: EstimateRound) -> tuple[str, Blocks]:
     decision_ref = None
     if rnd.decision_id is not None:
         d = decision_repo.get_decision_by_id(
@@ -135,7 +135,7 @@ def _message(session: Session, rnd: EstimateRound) -> tuple[str, list[dict[str, 
     )
 
 
-def message_digest(text: str, blocks: list[dict[str, Any]]) -> str:
+def message_digest(text: str, blocks: Blocks) -> str:
     """What a round's message shows, as a sha256: a refresh that would send the same skips."""
     body = json.dumps([text, blocks], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()

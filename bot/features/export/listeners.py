@@ -3,8 +3,6 @@ once and schedule the export (``bot.features.export.work``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import Ack, App, Respond
 
 from bot.core import people
@@ -14,6 +12,7 @@ from bot.core.commands import Request, SlashCommand
 from bot.core.errors import guarded
 from bot.core.forms import button_number
 from bot.core.ids import Action
+from bot.core.payloads import ActionPayload, BlockActionsBody, SlackPayload
 from bot.features.export.work import ask
 from storage.db import Database
 from storage.people import Person
@@ -27,7 +26,7 @@ def register(app: App) -> None:
     app.action(Action.EXPORT)(guarded(handle_export_click))
 
 
-def answer_export(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_export(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     viewer = people.viewer_for(person, request.channel)
     return ephemeral(
         ask(
@@ -43,8 +42,8 @@ def answer_export(cmd: AdrCommand, request: Request, person: Person) -> dict[str
 
 def handle_export_click(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     respond: Respond,
     db: Database,
     team: str,
@@ -55,7 +54,7 @@ def handle_export_click(
     person = people.as_known_or_guest(
         db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
     )
-    viewer = people.viewer_for(person, (body.get("channel") or {}).get("id"))
+    viewer = people.viewer_for(person, body.get("channel", {}).get("id"))
     respond(
         replace_original=False,
         response_type="ephemeral",

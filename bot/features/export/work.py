@@ -14,10 +14,10 @@ import io
 import zipfile
 from collections.abc import Iterable
 from datetime import UTC
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.core.payloads import SlackPayload
 from bot.core.render import counted
 from bot.engine.registry import Job, Registry, WorkKind, raise_if_permanent
 from storage.adr_export_files import export_files
@@ -55,7 +55,7 @@ def zipped(files: Iterable[tuple[str, str]]) -> tuple[bytes, int]:
     return buffer.getvalue(), count
 
 
-def _one_file(job: Job, viewer: Viewer, fmt: str, number: int) -> dict[str, Any] | None:
+def _one_file(job: Job, viewer: Viewer, fmt: str, number: int) -> SlackPayload | None:
     """ADR-n's file, as files.uploadV2 arguments; None if the asker may not see it there."""
     with job.db.read() as session:
         files = list(
@@ -74,7 +74,7 @@ def _one_file(job: Job, viewer: Viewer, fmt: str, number: int) -> dict[str, Any]
     }
 
 
-def _the_log(job: Job, viewer: Viewer, fmt: str) -> dict[str, Any]:
+def _the_log(job: Job, viewer: Viewer, fmt: str) -> SlackPayload:
     """Every decision the asker may see there, zipped with the index."""
     with job.db.read() as session:
         archive, written = zipped(

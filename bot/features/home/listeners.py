@@ -7,11 +7,10 @@ it publishes, so a retry of the event or a burst of openings publishes once.
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import App
 
 from bot.core.errors import guarded
+from bot.core.payloads import AppHomeOpenedEvent
 from storage import events
 from storage.db import Database
 from storage.home_work import schedule_home
@@ -21,7 +20,7 @@ def register(app: App) -> None:
     app.event("app_home_opened")(guarded(handle_home_opened))
 
 
-def handle_home_opened(event: dict[str, Any], db: Database, team: str, event_id: str) -> None:
+def handle_home_opened(event: AppHomeOpenedEvent, db: Database, team: str, event_id: str) -> None:
     if event.get("tab", "home") != "home" or not event.get("user"):
         return
     with db.session() as session:

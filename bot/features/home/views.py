@@ -3,14 +3,13 @@ and the sections other features offer."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core.blocks import (
     context,
     header,
     section,
 )
 from bot.core.clock import slack_date
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.render import Mrkdwn, escape, render, truncate
 from bot.features.decisions import list_rows
 from bot.features.reviews import OUTCOME_LABELS
@@ -30,8 +29,8 @@ def build_home(
     upcoming: list[tuple[Decision, Review]] | None = None,
     outcomes: list[tuple[Decision, Review]] | None = None,
     guest: bool = False,
-) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [header("Decision log")]
+) -> SlackPayload:
+    blocks: Blocks = [header("Decision log")]
     if guest:
         blocks.append(section(render("home/guest.md.j2")))
         return {"type": "home", "blocks": blocks}

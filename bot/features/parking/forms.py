@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.blocks import context, input_block, modal, options, plain, section, text_input
 from bot.core.forms import Values, checked_text, select_value, text_value
 from bot.core.ids import Action, Callback, ParkField
 from bot.core.metadata import ModalMeta
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.render import render, truncate
 from bot.features.parking.command import REQUEST_MAX, parse_related
 from storage.models import Moscow, ParkingItem, utcnow
@@ -128,9 +128,9 @@ def number_text(value: float | None) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-def _select(labels: dict[str, str], initial: str | None, placeholder: str) -> dict[str, Any]:
+def _select(labels: dict[str, str], initial: str | None, placeholder: str) -> SlackPayload:
     choices = options(labels)
-    element: dict[str, Any] = {
+    element: SlackPayload = {
         "type": "static_select",
         "options": choices,
         "placeholder": plain(placeholder, 150),
@@ -141,8 +141,8 @@ def _select(labels: dict[str, str], initial: str | None, placeholder: str) -> di
     return element
 
 
-def _number_input(initial: float | None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": True}
+def _number_input(initial: float | None) -> SlackPayload:
+    element: SlackPayload = {"type": "number_input", "is_decimal_allowed": True}
     if initial is not None and math.isfinite(initial):
         element["initial_value"] = number_text(initial)
     return element
@@ -153,7 +153,7 @@ def _choice_text(value: float | None) -> str | None:
     return None if value is None else number_text(value)
 
 
-def score_blocks(item: ParkingItem | None) -> list[dict[str, Any]]:
+def score_blocks(item: ParkingItem | None) -> Blocks:
     return [
         input_block(
             ParkField.REACH,
@@ -189,7 +189,7 @@ def score_blocks(item: ParkingItem | None) -> list[dict[str, Any]]:
     ]
 
 
-def item_intro(item: ParkingItem, kind: str) -> dict[str, Any]:
+def item_intro(item: ParkingItem, kind: str) -> SlackPayload:
     return section(
         render(
             "parking/form.md.j2",
@@ -212,7 +212,7 @@ def build_park_modal(
     thread_ts: str | None,
     related: str = "",
     response_url: str | None = None,
-) -> dict[str, Any]:
+) -> SlackPayload:
     """The park form, prefilled from a message (shortcut) or the command; ``related`` is
     ``ADR-12`` / ``E-3`` as the person typed it after the command."""
     link = permalink if permalink and len(permalink) <= PERMALINK_MAX else None
@@ -223,7 +223,7 @@ def build_park_modal(
         response_url=response_url or None,
         asked_at=int(utcnow().timestamp()),
     ).encode()
-    requester_element: dict[str, Any] = {"type": "users_select"}
+    requester_element: SlackPayload = {"type": "users_select"}
     if requester:
         requester_element["initial_user"] = requester
     blocks = [

@@ -9,16 +9,27 @@ outbox work (`bot/features/parking/work.py`).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.core import people
 from bot.core.blocks import ephemeral
 from bot.core.commands import Request, SlashCommand
 from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
+from bot.core.payloads import (
+    ActionPayload,
+    BlockActionsBody,
+    InteractionBody,
+    MessageEvent,
+    ShortcutBody,
+    SlackPayload,
+    ViewPayload,
+    ViewSubmissionBody,
+)
 from bot.core.slack_api import slack_error
 from bot.features.parking import messages, views
 from bot.features.parking.command import ParkCommand, parse_parkinglot
@@ -89,7 +100,7 @@ def parkinglot_command() -> SlashCommand[ParkCommand]:
     return table
 
 
-def _help(cmd: ParkCommand) -> dict[str, Any]:
+def _help(cmd: ParkCommand) -> SlackPayload:
     return ephemeral("Parking lot help", views.help_blocks(full=cmd.text == "all"))
 
 
@@ -113,7 +124,7 @@ def _run_watch(cmd: ParkCommand, request: Request) -> None:
     _watch(r.ack, r.respond, cmd, r.client, r.db, r.team, r.user, r.channel or "")
 
 
-def _answer_park(cmd: ParkCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_park(cmd: ParkCommand, request: Request, person: Person) -> SlackPayload:
     viewer = people.viewer_for(person, request.channel)
     team, trigger = request.team, request.trigger_id
     with request.db.session() as session:
@@ -140,7 +151,7 @@ def _answer_park(cmd: ParkCommand, request: Request, person: Person) -> dict[str
     return ephemeral(messages.parked_text(item))
 
 
-def _answer_list(cmd: ParkCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_list(cmd: ParkCommand, request: Request, person: Person) -> SlackPayload:
     viewer = people.viewer_for(person, request.channel)
     with request.db.read() as session:
         items = repo.list_items(
@@ -152,7 +163,7 @@ def _answer_list(cmd: ParkCommand, request: Request, person: Person) -> dict[str
     )
 
 
-def _answer_show(cmd: ParkCommand, request: Request, person: Person) -> dict[str, Any]:
+def _answer_show(cmd: ParkCommand, request: Request, person: Person) -> SlackPayload:
     assert cmd.number is not None  # the parser gives a numbered verb its number
     viewer = people.viewer_for(person, request.channel)
     with request.db.read() as session:
@@ -212,8 +223,8 @@ def _watch(
         log.info(
             "conversations.info %s: %s",
             channel,
-            getattr(exc, "response", None) and slack_error(exc),
-        )  # type: ignore[arg-type]
+            slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__,
+        )
         member = False
     if not member:
         respond(
@@ -238,7 +249,7 @@ def _watch(
 
 def _open_park_form(
     client: WebClient,
-    payload: dict[str, Any],
+    payload: InteractionBody,
     *,
     request: str,
     requester: str | None,
@@ -257,25 +268,25 @@ def _open_park_form(
     client.views_open(trigger_id=payload["trigger_id"], view=view)
 
 
-def handle_park_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
+def handle_park_shortcut(ack: Ack, shortcut: ShortcutBody, client: WebClient) -> None:
     """ "Add to parking lot" on any message: the modal with the message as the request, its
     author as the requester; the thread answer and the permalink come after the submit."""
     ack()
-    message = shortcut.get("message") or {}
+    message = shortcut.get("message", {})
     _open_park_form(
         client,
         shortcut,
         request=str(message.get("text") or ""),
         requester=message.get("user"),
-        channel=(shortcut.get("channel") or {}).get("id") or "",
+        channel=shortcut.get("channel", {}).get("id") or "",
         thread_ts=str(message.get("thread_ts") or message.get("ts") or ""),
     )
 
 
 def handle_offer_click(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,
@@ -293,7 +304,7 @@ def handle_offer_click(
             channel_id=channel,
             ts=ts,
             user_id=body["user"]["id"],
-            clicked_in=(body.get("channel") or {}).get("id"),
+            clicked_in=body.get("channel", {}).get("id"),
         )
     ack()
     _open_park_form(
@@ -307,9 +318,9 @@ def handle_offer_click(
 
 
 def handle_park_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], db: Database, team: str
+    ack: Ack, body: ViewSubmissionBody, view: ViewPayload, db: Database, team: str
 ) -> None:
-    draft, errors = parse_park_form((view.get("state") or {}).get("values") or {})
+    draft, errors = parse_park_form(view.get("state", {}).get("values", {}))
     if errors:
         ack(response_action="errors", errors=errors)
         return
@@ -346,7 +357,7 @@ def handle_park_submission(
     ack()
 
 
-def handle_message(event: dict[str, Any], db: Database, team: str, event_id: str) -> None:
+def handle_message(event: MessageEvent, db: Database, team: str, event_id: str) -> None:
     """The scope-creep watch. Dropped before any write unless the channel is watched, the
     message is a person's plain message in a channel, and it reads like a scope addition; then
     the author (only them, at most once an hour) is offered **Park it**, ephemerally."""
@@ -378,7 +389,7 @@ def handle_message(event: dict[str, Any], db: Database, team: str, event_id: str
 
 
 def _offer(
-    session: Any,
+    session: Session,
     team: str,
     event_id: str,
     channel: str,

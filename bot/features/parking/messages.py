@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from bot.core.blocks import button, context, section
 from bot.core.clock import slack_day
 from bot.core.commands import unescape_refs
 from bot.core.ids import Action
+from bot.core.payloads import Blocks
 from bot.core.render import render, truncate
 from bot.features.parking.views import (
     TEXT_LIMIT,
@@ -31,7 +31,7 @@ _MESSAGE_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^<>|]*))?>")
 _MESSAGE_SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^<>|]*)?(?:\|([^<>]*))?>")
 
 
-def _text(kind: str, **fields: Any) -> str:
+def _text(kind: str, **fields: object) -> str:
     return render("parking/notice.md.j2", kind=kind, limit=TEXT_LIMIT, **fields)
 
 
@@ -91,9 +91,7 @@ def _readable(message_text: str) -> str:
     return unescape_refs(text)
 
 
-def watch_offer_blocks(
-    message_text_preview: str, channel: str, ts: str
-) -> tuple[str, list[dict[str, Any]]]:
+def watch_offer_blocks(message_text_preview: str, channel: str, ts: str) -> tuple[str, Blocks]:
     """The ephemeral offer to a message's author: the message quoted and a **Park it** button
     whose value is ``{"channel": ..., "ts": ...}`` (read back with ``offer_from``)."""
     preview = truncate(_readable(message_text_preview or "").strip(), PREVIEW_MAX)

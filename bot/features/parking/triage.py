@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Generic, TypeVar
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
@@ -13,10 +13,18 @@ from sqlmodel import Session
 
 from bot.core import people
 from bot.core.dates import zone
-from bot.core.forms import button_number
+from bot.core.forms import Values, button_number
 from bot.core.ids import Action, Callback
+from bot.core.payloads import (
+    ActionPayload,
+    BlockActionsBody,
+    InteractionBody,
+    SlackPayload,
+    ViewPayload,
+    ViewSubmissionBody,
+)
 from bot.features.parking import messages
-from bot.features.parking.forms import ItemMeta
+from bot.features.parking.forms import AcceptDraft, ItemMeta, Score
 from bot.features.parking.triage_forms import (
     build_accept_modal,
     build_decline_modal,
@@ -42,7 +50,7 @@ from storage.submissions import first_submission
 from storage.visibility import Viewer
 
 
-def scores_of(score: Any) -> repo.Scores:
+def scores_of(score: Score) -> repo.Scores:
     return repo.Scores(
         reach=score.reach,
         impact=score.impact,
@@ -52,32 +60,31 @@ def scores_of(score: Any) -> repo.Scores:
     )
 
 
-def today_of(person: Person) -> Any:
+def today_of(person: Person) -> date:
     """Today where the person is (a date picked in their calendar is checked against it)."""
     return utcnow().astimezone(zone(person.tz)).date()
 
 
-def _actor(db: Database, team: str, body: dict[str, Any]) -> tuple[str, str | None, Person]:
+def _actor(db: Database, team: str, body: InteractionBody) -> tuple[str, str | None, Person]:
     user = body["user"]["id"]
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
+    channel = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
     person = people.as_known_or_guest(db, team=team, user=user, home_team=people.home_team_of(body))
     return user, channel, person
 
 
-TRIAGE_FORMS = {
-    Action.PARK_SCORE: build_score_modal,
-    Action.PARK_ACCEPT: build_accept_modal,
+# action -> the modal it opens for an item, on the person's today (only Defer's needs it)
+TRIAGE_FORMS: dict[str, Callable[[ParkingItem, date], SlackPayload]] = {
+    Action.PARK_SCORE: lambda item, today: build_score_modal(item),
+    Action.PARK_ACCEPT: lambda item, today: build_accept_modal(item),
     Action.PARK_DEFER: build_defer_modal,
-    Action.PARK_DECLINE: build_decline_modal,
+    Action.PARK_DECLINE: lambda item, today: build_decline_modal(item),
 }
 
 
 def handle_open_triage_form(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,
@@ -90,16 +97,16 @@ def handle_open_triage_form(
         repo.require_may_act(item, user_id=user, channel_id=channel, admin=person.admin)
     ack()
     build = TRIAGE_FORMS[action["action_id"]]
-    view = build(item, today_of(person)) if build is build_defer_modal else build(item)
-    meta = ItemMeta.decode(view).model_copy(update={"channel": channel or None})
-    view["private_metadata"] = meta.encode()
+    view = build(item, today_of(person))
+    # the channel it was opened in decides who may submit it
+    view["private_metadata"] = ItemMeta(item=item.number, channel=channel or None).encode()
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def handle_done_or_withdraw(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     respond: Respond,
     db: Database,
     team: str,
@@ -140,11 +147,11 @@ class Triage:
     viewer: Viewer
 
 
-def _apply_score(t: Triage, scores: Any) -> None:
+def _apply_score(t: Triage, scores: Score) -> None:
     repo.score(t.session, item=t.item, actor_id=t.user, scores=scores_of(scores))
 
 
-def _apply_accept(t: Triage, accept: Any) -> None:
+def _apply_accept(t: Triage, accept: AcceptDraft) -> None:
     team, viewer = t.item.team_id, t.viewer
     decision_id = round_id = None
     if accept.decision_number is not None:
@@ -165,44 +172,66 @@ def _apply_accept(t: Triage, accept: Any) -> None:
     _tell_requester(t.session, t.item, messages.accepted_dm(t.item), "accepted")
 
 
-def _apply_defer(t: Triage, until: Any) -> None:
+def _apply_defer(t: Triage, until: date) -> None:
     repo.transition(
         t.session, item=t.item, actor_id=t.user, to=ParkingState.DEFERRED, deferred_until=until
     )
     schedule_resurface(t.session, item=t.item, day=until)
 
 
-def _apply_decline(t: Triage, reason: Any) -> None:
+def _apply_decline(t: Triage, reason: str) -> None:
     repo.transition(
         t.session, item=t.item, actor_id=t.user, to=ParkingState.DECLINED, reason=reason
     )
     _tell_requester(t.session, t.item, messages.declined_dm(t.item), "declined")
 
 
-Parse = Callable[[dict[str, Any], date], tuple[Any, dict[str, str]]]
+T = TypeVar("T")
 
 
-Apply = Callable[[Triage, Any], None]
+@dataclass(frozen=True)
+class TriageForm(Generic[T]):
+    """How one triage modal is read (in the person's today) and what it applies."""
+
+    parse: Callable[[Values, date], tuple[T | None, dict[str, str]]]
+    apply: Callable[[Triage, T], None]
+
+    def read(
+        self, values: Values, today: date
+    ) -> tuple[Callable[[Triage], None] | None, dict[str, str]]:
+        """What to apply, or None and the errors to show on the modal."""
+        parsed, errors = self.parse(values, today)
+        if errors or parsed is None:
+            return None, errors
+        return lambda triage: self.apply(triage, parsed), {}
 
 
-# callback -> (read the form, in the person's today; apply what it says)
-TRIAGE: dict[str, tuple[Parse, Apply]] = {
-    Callback.PARK_SCORE_FORM: (lambda values, today: parse_score_form(values), _apply_score),
-    Callback.PARK_ACCEPT_FORM: (lambda values, today: parse_accept_form(values), _apply_accept),
-    Callback.PARK_DEFER_FORM: (parse_defer_form, _apply_defer),
-    Callback.PARK_DECLINE_FORM: (lambda values, today: parse_decline_form(values), _apply_decline),
+# callback -> its form
+TRIAGE: dict[
+    str, TriageForm[Score] | TriageForm[AcceptDraft] | TriageForm[date] | TriageForm[str]
+] = {
+    Callback.PARK_SCORE_FORM: TriageForm(
+        lambda values, today: parse_score_form(values), _apply_score
+    ),
+    Callback.PARK_ACCEPT_FORM: TriageForm(
+        lambda values, today: parse_accept_form(values), _apply_accept
+    ),
+    Callback.PARK_DEFER_FORM: TriageForm(parse_defer_form, _apply_defer),
+    Callback.PARK_DECLINE_FORM: TriageForm(
+        lambda values, today: parse_decline_form(values), _apply_decline
+    ),
 }
 
 
 def handle_triage_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], db: Database, team: str
+    ack: Ack, body: ViewSubmissionBody, view: ViewPayload, db: Database, team: str
 ) -> None:
     meta = ItemMeta.decode(view)
-    parse, apply = TRIAGE[str(view.get("callback_id"))]
+    form = TRIAGE[str(view.get("callback_id"))]
     user = body["user"]["id"]
     person = people.as_known_or_guest(db, team=team, user=user, home_team=people.home_team_of(body))
-    parsed, errors = parse((view.get("state") or {}).get("values") or {}, today_of(person))
-    if errors:
+    apply, errors = form.read(view.get("state", {}).get("values", {}), today_of(person))
+    if apply is None:
         ack(response_action="errors", errors=errors)
         return
     viewer = Viewer(user_id=user, channel_id=meta.channel, guest=person.guest)
@@ -212,11 +241,11 @@ def handle_triage_submission(
             return
         item = repo.get_item(session, team_id=team, number=meta.item, for_update=True)
         repo.require_may_act(item, user_id=user, channel_id=meta.channel, admin=person.admin)
-        apply(Triage(session=session, item=item, user=user, viewer=viewer), parsed)
+        apply(Triage(session=session, item=item, user=user, viewer=viewer))
     ack()
 
 
-def _tell_requester(session: Any, item: Any, text: str, part: str) -> None:
+def _tell_requester(session: Session, item: ParkingItem, text: str, part: str) -> None:
     """A DM about someone else's decision on their request (skipped for `/adr dm off`)."""
     if item.requester_id:
         schedule_dm(

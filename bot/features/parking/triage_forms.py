@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from bot.core.blocks import input_block, modal, text_input
 from bot.core.dates import DATE_HINT, PHRASE_MAX
 from bot.core.forms import Values, checked_text, day_value, text_value
 from bot.core.ids import Callback, ParkField
+from bot.core.payloads import SlackPayload
 from bot.core.render import truncate
 from bot.features.parking.command import parse_timeline
 from bot.features.parking.forms import (
@@ -28,7 +28,7 @@ from bot.features.parking.forms import (
 from storage.models import ParkingItem
 
 
-def build_score_modal(item: ParkingItem) -> dict[str, Any]:
+def build_score_modal(item: ParkingItem) -> SlackPayload:
     """RICE and MoSCoW for one item, prefilled with what it has."""
     return modal(
         callback_id=Callback.PARK_SCORE_FORM,
@@ -46,7 +46,7 @@ def parse_score_form(values: Values) -> tuple[Score | None, dict[str, str]]:
     return (None, errors) if errors else (score, {})
 
 
-def build_accept_modal(item: ParkingItem) -> dict[str, Any]:
+def build_accept_modal(item: ParkingItem) -> SlackPayload:
     """Accept into scope: the timeline impact (required) and what it changes."""
     return modal(
         callback_id=Callback.PARK_ACCEPT_FORM,
@@ -89,7 +89,7 @@ def parse_accept_form(values: Values) -> tuple[AcceptDraft | None, dict[str, str
     return AcceptDraft(timeline, decision, round_number), {}
 
 
-def build_defer_modal(item: ParkingItem, today: date) -> dict[str, Any]:
+def build_defer_modal(item: ParkingItem, today: date) -> SlackPayload:
     """Defer until a day after ``today`` (the deciding person's today), typed as any date is:
     "in 2 weeks", "next tuesday", "3m" or "2027-03-06"."""
     initial = item.deferred_until if item.deferred_until and item.deferred_until > today else None
@@ -128,7 +128,7 @@ def parse_defer_form(values: Values, today: date) -> tuple[date | None, dict[str
     return day, {}
 
 
-def build_decline_modal(item: ParkingItem) -> dict[str, Any]:
+def build_decline_modal(item: ParkingItem) -> SlackPayload:
     return modal(
         callback_id=Callback.PARK_DECLINE_FORM,
         title=f"Decline {item.ref}",

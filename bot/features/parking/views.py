@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.core import durations
 from bot.core.blocks import MESSAGE_BLOCKS, button, context, header, packed_sections, section
 from bot.core.clock import slack_day
 from bot.core.ids import Action
-from bot.core.render import Mrkdwn, escape, render, truncate
+from bot.core.payloads import Blocks, SlackPayload
+from bot.core.render import SECTION_LIMIT, Mrkdwn, escape, render, truncate
 from bot.features.parking.forms import MOSCOW_LABELS
 from storage import rules
 from storage.models import ParkingItem, ParkingState
@@ -57,7 +57,7 @@ BUTTONS: dict[str, tuple[str, ...]] = {
     ),
     ParkingState.ACCEPTED: (Action.PARK_DONE, Action.PARK_WITHDRAW),
 }
-_BUTTON_TEXT = {
+_BUTTON_TEXT: dict[str, str] = {
     Action.PARK_SCORE: "Score",
     Action.PARK_ACCEPT: "Accept into scope",
     Action.PARK_DEFER: "Defer until…",
@@ -65,8 +65,8 @@ _BUTTON_TEXT = {
     Action.PARK_DONE: "Done",
     Action.PARK_WITHDRAW: "Withdraw",
 }
-_BUTTON_STYLE = {Action.PARK_ACCEPT: "primary", Action.PARK_DECLINE: "danger"}
-_CONFIRM = {
+_BUTTON_STYLE: dict[str, str] = {Action.PARK_ACCEPT: "primary", Action.PARK_DECLINE: "danger"}
+_CONFIRM: dict[str, tuple[str, str, str]] = {
     Action.PARK_DONE: ("Mark it done?", "The request was delivered.", "Done"),
     Action.PARK_WITHDRAW: (
         "Withdraw it?",
@@ -152,8 +152,8 @@ def permalink_link(permalink: str | None, label: str = "original message") -> Mr
     return ""
 
 
-def _line(kind: str, **fields: Any) -> str:
-    return render("parking/line.md.j2", kind=kind, **fields)
+def _line(kind: str, **fields: object) -> str:
+    return render("parking/line.md.j2", kind=kind, limit=SECTION_LIMIT, **fields)
 
 
 def _limited(lines: list[str], shown: int) -> list[str]:
@@ -183,7 +183,7 @@ def item_line(item: ParkingItem, now: datetime) -> str:
 # -- answers and DMs ---------------------------------------------------------------------------
 
 
-def help_blocks(*, full: bool = False) -> list[dict[str, Any]]:
+def help_blocks(*, full: bool = False) -> Blocks:
     """`/parkinglot help`: the verbs people use; ``full`` (`/parkinglot help all`): every one."""
     return [section(render("parking/help_all.md.j2" if full else "parking/help.md.j2"))]
 
@@ -195,7 +195,7 @@ _SORT_LABELS = {"rice": "by RICE", "age": "oldest first"}
 
 def build_list_blocks(
     items: Sequence[ParkingItem], *, state: str | None, sort: str, now: datetime
-) -> list[dict[str, Any]]:
+) -> Blocks:
     """`/parkinglot list`: the items in the order given (the caller sorts, unscored after
     scored, and filters visibility); ``state`` None means all states."""
     what = f"{STATE_LABELS.get(state, state)} requests" if state else "Requests"
@@ -238,13 +238,13 @@ def build_show_blocks(
     *,
     now: datetime,
     related: str = "",
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, Blocks]:
     """`/parkinglot show P-12`: the request, its score and state, its history (lines from
     ``history_line``; plain strings are escaped) and the buttons its state allows (value: the
     item number). ``related``: "ADR-12", "E-3" or both, as the caller resolved them."""
     # The fallback text is mrkdwn too (notifications): escaped like everything else.
     fallback = escape(f"{item.ref}: {one_line(item.request, 200)}")
-    blocks: list[dict[str, Any]] = [
+    blocks: Blocks = [
         header(f"{item.ref}: {one_line(item.request, 140)}"),
         {
             "type": "section",
@@ -303,7 +303,7 @@ def build_show_blocks(
     return fallback, blocks[:MESSAGE_BLOCKS]
 
 
-def _button(action: str, number: int) -> dict[str, Any]:
+def _button(action: str, number: int) -> SlackPayload:
     element = button(_BUTTON_TEXT[action], action, str(number), _BUTTON_STYLE.get(action))
     if action in _CONFIRM:
         title, text, confirm = _CONFIRM[action]
@@ -318,10 +318,10 @@ def _button(action: str, number: int) -> dict[str, Any]:
 
 def home_section(
     waiting: Sequence[ParkingItem], top: Sequence[ParkingItem], now: datetime
-) -> list[dict[str, Any]]:
+) -> Blocks:
     """App Home's parking lot: items waiting for triage (oldest first, as given) and the top
     five by RICE."""
-    blocks: list[dict[str, Any]] = []
+    blocks: Blocks = []
     for label, items, shown, empty in (
         ("Parking lot: waiting for triage", waiting, HOME_ROWS, "Nothing is waiting."),
         ("Parking lot: top five by RICE", top[:TOP_ROWS], TOP_ROWS, "Nothing scored yet."),

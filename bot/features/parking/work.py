@@ -15,7 +15,7 @@ from bot.engine.registry import Job, Registry, WorkKind, raise_if_permanent
 from bot.features.parking import messages
 from storage import channels
 from storage import parking as repo
-from storage.models import DueWork, ParkingItem, ParkingState
+from storage.models import DueWork, ParkingItem, ParkingState, saved_id
 from storage.notices import schedule_confirmation
 from storage.parking_work import ParkingWork
 
@@ -77,18 +77,20 @@ def handle_ack(job: Job) -> bool:
                 slack_error(exc),
             )
     asked = confirm.get("asked_at")
-    job.after_send.append(
-        lambda session: schedule_confirmation(
+
+    def tell_privately(session: Session) -> None:
+        schedule_confirmation(
             session,
             team_id=item.team_id,
             user_id=item.parked_by,
             text=text,
             key=f"parking:{item.id}:confirm",
-            subject_id=item.id,  # type: ignore[arg-type]  # saved: it has an id
+            subject_id=saved_id(item),
             response_url=str(confirm.get("response_url") or "") or None,
             asked_at=datetime.fromtimestamp(asked, UTC) if isinstance(asked, int) else None,
         )
-    )
+
+    job.after_send.append(tell_privately)
     return False
 
 

@@ -3,12 +3,11 @@ refusal is raised as a typed error whose sentence the person sees."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core import people
 from bot.core.adr_command import AdrCommand
 from bot.core.blocks import ephemeral
 from bot.core.commands import Request, SlashCommand
+from bot.core.payloads import SlackPayload
 from bot.core.render import counted, mention
 from storage import redaction
 from storage.db import Database
@@ -22,7 +21,7 @@ def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
     adr.add("redact", answer=answer_redact)
 
 
-def answer_redact(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_redact(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     viewer = people.viewer_for(person, request.channel)
     return ephemeral(
         redact(request.db, team=request.team, user=person.user_id, viewer=viewer, cmd=cmd)

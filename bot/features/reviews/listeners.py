@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -18,6 +17,13 @@ from bot.core.dates import Unreadable, read_date, review_instant, zone
 from bot.core.errors import guarded
 from bot.core.forms import TEXT_MAX, text_value
 from bot.core.ids import Action, Callback, Field
+from bot.core.payloads import (
+    ActionPayload,
+    BlockActionsBody,
+    SlackPayload,
+    ViewPayload,
+    ViewSubmissionBody,
+)
 from bot.features.reviews.views import (
     DISSENT_ACTIONS,
     OUTCOME_ACTIONS,
@@ -57,7 +63,7 @@ def register(app: App) -> None:
     app.view(Callback.OUTCOME_FORM)(guarded(handle_outcome_submission))
 
 
-def _review_id(raw: Any) -> int:
+def _review_id(raw: object) -> int:
     try:
         return int(str(raw).split(":", 1)[0])
     except ValueError:
@@ -66,8 +72,8 @@ def _review_id(raw: Any) -> int:
 
 def handle_outcome_button(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,
@@ -91,12 +97,17 @@ def handle_outcome_button(
 
 
 def handle_outcome_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, db: Database, team: str
+    ack: Ack,
+    body: ViewSubmissionBody,
+    view: ViewPayload,
+    client: WebClient,
+    db: Database,
+    team: str,
 ) -> None:
     meta = OutcomeMeta.decode(view)
-    values = (view.get("state") or {}).get("values") or {}
+    values = view.get("state", {}).get("values", {})
     texts = {f: text_value(values, f) for f in (Field.WHAT_HAPPENED, Field.EVIDENCE, Field.LEARNED)}
-    errors = {
+    errors: dict[str, str] = {
         f: f"At most {TEXT_MAX} characters, please." for f, v in texts.items() if len(v) > TEXT_MAX
     }
     if not texts[Field.WHAT_HAPPENED]:
@@ -126,8 +137,8 @@ def handle_outcome_submission(
 
 def handle_dissent_button(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     respond: Respond,
     db: Database,
     team: str,
@@ -151,13 +162,14 @@ def handle_dissent_button(
 
 def handle_snooze(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     respond: Respond,
     db: Database,
     team: str,
 ) -> None:
-    raw = (action.get("selected_option") or {}).get("value") or ""
+    option = action.get("selected_option")
+    raw = option.get("value") or "" if option else ""
     review_id = _review_id(raw)
     period = raw.split(":", 1)[1] if ":" in raw else ""
     if period not in SNOOZE_CHOICES:
@@ -196,7 +208,7 @@ def handle_snooze(
 # -- /adr review, /adr remind ------------------------------------------------------------------
 
 
-def answer_review(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_review(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     assert cmd.number is not None  # the parser gives a numbered verb its number
     viewer = people.viewer_for(person, request.channel)
     return ephemeral(
@@ -211,7 +223,7 @@ def answer_review(cmd: AdrCommand, request: Request, person: Person) -> dict[str
     )
 
 
-def answer_remind(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_remind(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     assert cmd.number is not None
     viewer = people.viewer_for(person, request.channel)
     return ephemeral(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from bot.core.blocks import button, context, input_block, modal, plain, section, text_input
 from bot.core.clock import slack_date, slack_day
 from bot.core.forms import TEXT_MAX
 from bot.core.ids import Action, Callback, Field
 from bot.core.metadata import ModalMeta
+from bot.core.payloads import Blocks, SlackPayload
 from bot.core.redacted import redacted, shown
 from bot.core.render import Mrkdwn, mention, render, truncate
 from storage import rules
@@ -32,12 +32,12 @@ DISSENT_LABELS = {
     DissentAnswer.NO: "the concern did not materialise",
     DissentAnswer.TOO_EARLY: "too early to tell",
 }
-OUTCOME_ACTIONS = {
+OUTCOME_ACTIONS: dict[str, Outcome] = {
     Action.REVIEW_WORKED: Outcome.WORKED,
     Action.REVIEW_PARTLY: Outcome.PARTLY,
     Action.REVIEW_DIDNT_WORK: Outcome.DIDNT_WORK,
 }
-DISSENT_ACTIONS = {
+DISSENT_ACTIONS: dict[str, DissentAnswer] = {
     Action.DISSENT_YES: DissentAnswer.YES,
     Action.DISSENT_NO: DissentAnswer.NO,
     Action.DISSENT_TOO_EARLY: DissentAnswer.TOO_EARLY,
@@ -56,9 +56,7 @@ def _two_lines(text: str) -> str:
     return truncate("\n".join(text.strip().splitlines()[:2]), 300)
 
 
-def build_review_ask(
-    decision: Decision, review: Review, nudge: int
-) -> tuple[str, list[dict[str, Any]]]:
+def build_review_ask(decision: Decision, review: Review, nudge: int) -> tuple[str, Blocks]:
     """The DM to the author and deciders, with the outcome buttons."""
     value = str(review.id)
     text = render(
@@ -105,7 +103,7 @@ def build_review_ask(
 
 def build_dissent_ask(
     decision: Decision, review: Review, ask: ReviewAsk, nudge: int
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, Blocks]:
     value = str(review.id)
     text = render(
         "reviews/dissent_ask.md.j2",
@@ -130,7 +128,7 @@ def build_dissent_ask(
     return f"ADR-{decision.number} is up for review: did your concern materialise?", blocks
 
 
-def build_outcome_modal(decision: Decision, review: Review, outcome: Outcome) -> dict[str, Any]:
+def build_outcome_modal(decision: Decision, review: Review, outcome: Outcome) -> SlackPayload:
     label = OUTCOME_LABELS[outcome]
     return modal(
         callback_id=Callback.OUTCOME_FORM,
@@ -170,7 +168,7 @@ def build_outcome_modal(decision: Decision, review: Review, outcome: Outcome) ->
     )
 
 
-def build_answered(decision: Decision, review: Review) -> tuple[str, list[dict[str, Any]]]:
+def build_answered(decision: Decision, review: Review) -> tuple[str, Blocks]:
     """What the other askees' DMs turn into once someone answered (buttons gone)."""
     label = OUTCOME_LABELS[Outcome(review.outcome)] if review.outcome else "answered"
     text = render(
@@ -183,16 +181,14 @@ def build_answered(decision: Decision, review: Review) -> tuple[str, list[dict[s
     return text, [section(text)]
 
 
-def build_dissent_recorded(
-    decision: Decision, answer: DissentAnswer
-) -> tuple[str, list[dict[str, Any]]]:
+def build_dissent_recorded(decision: Decision, answer: DissentAnswer) -> tuple[str, Blocks]:
     text = f"Thanks. Recorded for ADR-{decision.number}: {DISSENT_LABELS[answer]}."
     return text, [section(text)]
 
 
 def build_review_dm_now(
     decision: Decision, review: Review, ask: ReviewAsk, nudge: int
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, Blocks]:
     """A review question as it should read now (after a redaction): "answered by …" once the
     review has an outcome, the dissenter's recorded answer once given, else the question."""
     if ask.role == OWNER and review.outcome:
@@ -264,7 +260,7 @@ def review_summary_text(summary: ReviewSummary, tz: str | None = None) -> str:
     )
 
 
-def outcome_context(summary: ReviewSummary | None) -> dict[str, Any] | None:
+def outcome_context(summary: ReviewSummary | None) -> SlackPayload | None:
     """The badge under a decision message once its review has an outcome."""
     if summary is None or summary.latest is None or not summary.latest.outcome:
         return None

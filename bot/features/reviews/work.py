@@ -9,11 +9,10 @@ transaction that marks their own row done (``Job.after_send``).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.core.dates import working_days_later
 from bot.core.render import Mrkdwn, mention, render
@@ -47,7 +46,9 @@ def _load(session: Session, item: DueWork) -> tuple[Review, Decision]:
     """A review row's subject: the review and its decision (both in the row's workspace)."""
     review = repo.get_review(session, team_id=item.team_id, review_id=item.subject_id)
     decision = session.execute(
-        select(Decision).where(Decision.team_id == item.team_id, Decision.id == review.decision_id)
+        select(Decision).where(
+            col(Decision.team_id) == item.team_id, col(Decision.id) == review.decision_id
+        )
     ).scalar_one()
     return review, decision
 
@@ -78,6 +79,7 @@ def handle_open(job: Job) -> bool:
             _tell_author_who_muted(session, opened)
 
     job.after_send.append(open_review)
+    return False
 
 
 def _tell_author_who_muted(session: Session, review: Review) -> None:
@@ -85,7 +87,7 @@ def _tell_author_who_muted(session: Session, review: Review) -> None:
     (unless the author turned DMs off too)."""
     decision = session.execute(
         select(Decision).where(
-            Decision.team_id == review.team_id, Decision.id == review.decision_id
+            col(Decision.team_id) == review.team_id, col(Decision.id) == review.decision_id
         )
     ).scalar_one()
     muted = repo.muted_askees(session, review=review)
@@ -102,7 +104,6 @@ def _tell_author_who_muted(session: Session, review: Review) -> None:
             people=[u for u in people if u in muted],
         ),
     )
-    return False
 
 
 def handle_nudge(job: Job) -> bool:
@@ -131,9 +132,11 @@ def handle_nudge(job: Job) -> bool:
 
 def handle_expire(job: Job) -> bool:
     item = job.item
-    job.after_send.append(
-        lambda session: repo.expire(session, team_id=item.team_id, review_id=item.subject_id)
-    )
+
+    def expire(session: Session) -> None:
+        repo.expire(session, team_id=item.team_id, review_id=item.subject_id)
+
+    job.after_send.append(expire)
     return False
 
 
@@ -202,8 +205,9 @@ def handle_thread(job: Job) -> bool:
     return True
 
 
-def handle_outcome_note(job: Job) -> bool:
+def handle_outcome_note(job: Job[tuple[Review, Decision]]) -> bool:
     """The one-line summary of an outcome, in the decision's thread."""
+    assert job.subject is not None  # its kind loads the review and its decision
     _review, decision = job.subject
     if not decision.message_ts:
         return False
@@ -236,11 +240,12 @@ def tell_author(session: Session, job: Job, failure: PermanentFailure) -> None:
     """A review message failed for good: the decision's author gets a DM saying what
     failed and how to fix it (an outbox row written with the failure)."""
     _review, decision = _load(session, job.item)
-    what: Any = failure.what or {
+    failed: dict[str, str] = {
         ReviewWork.ASK: "ask whether it worked",
         ReviewWork.THREAD: "post in the decision's thread",
         ReviewWork.OUTCOME_NOTE: "post the outcome in the decision's thread",
-    }.get(job.item.kind, "send a follow-up")
+    }
+    what = failure.what or failed.get(job.item.kind, "send a follow-up")
     schedule_notice(
         session,
         team_id=decision.team_id,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core.blocks import (
     input_block,
     modal,
@@ -14,6 +12,7 @@ from bot.core.blocks import (
 from bot.core.forms import TEXT_MAX, Values, checked_text, checked_values
 from bot.core.ids import Callback, Field
 from bot.core.metadata import ModalMeta
+from bot.core.payloads import SlackPayload
 from bot.core.render import render, truncate
 from storage.models import (
     Decision,
@@ -55,7 +54,7 @@ class StanceMeta(ModalMeta):
 
 def build_disagree_modal(
     decision: Decision, current: Stance | None = None, *, channel: str | None = None
-) -> dict[str, Any]:
+) -> SlackPayload:
     concern = current.concern if current is not None else ""
     change = current.change_my_mind if current is not None else ""
     commit_option = {
@@ -95,7 +94,7 @@ def build_disagree_modal(
 
 def build_block_modal(
     decision: Decision, current: Stance | None = None, *, channel: str | None = None
-) -> dict[str, Any]:
+) -> SlackPayload:
     reason = current.reason if current is not None and current.kind == StanceKind.BLOCK else ""
     return modal(
         callback_id=Callback.BLOCK_FORM,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
@@ -11,6 +9,7 @@ from bot.core import people
 from bot.core.commands import parse_number
 from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
+from bot.core.payloads import ActionPayload, BlockActionsBody, ViewPayload, ViewSubmissionBody
 from bot.features.stances.forms import (
     StanceMeta,
     build_block_modal,
@@ -35,7 +34,7 @@ def register(app: App) -> None:
     app.view(Callback.BLOCK_FORM)(guarded(handle_block_submission))
 
 
-def _number(action: dict[str, Any]) -> int:
+def _number(action: ActionPayload) -> int:
     number = parse_number(str(action.get("value") or ""))
     if number is None:
         raise InvalidInput("That button doesn't point at a decision any more.")
@@ -44,8 +43,8 @@ def _number(action: dict[str, Any]) -> int:
 
 def handle_agree(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     db: Database,
     team: str,
 ) -> None:
@@ -70,8 +69,8 @@ def handle_agree(
 
 def handle_open_stance_form(
     ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
+    action: ActionPayload,
+    body: BlockActionsBody,
     client: WebClient,
     db: Database,
     team: str,
@@ -91,14 +90,14 @@ def handle_open_stance_form(
 
 def _submit_stance(
     ack: Ack,
-    body: dict[str, Any],
-    view: dict[str, Any],
+    body: ViewSubmissionBody,
+    view: ViewPayload,
     client: WebClient,
     db: Database,
     team: str,
     kind: StanceKind,
 ) -> None:
-    values = (view.get("state") or {}).get("values") or {}
+    values = view.get("state", {}).get("values", {})
     meta = StanceMeta.decode(view)
     person = people.as_known_or_guest(
         db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
@@ -134,12 +133,22 @@ def _submit_stance(
 
 
 def handle_disagree_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, db: Database, team: str
+    ack: Ack,
+    body: ViewSubmissionBody,
+    view: ViewPayload,
+    client: WebClient,
+    db: Database,
+    team: str,
 ) -> None:
     _submit_stance(ack, body, view, client, db, team, StanceKind.DISAGREE_AND_COMMIT)
 
 
 def handle_block_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, db: Database, team: str
+    ack: Ack,
+    body: ViewSubmissionBody,
+    view: ViewPayload,
+    client: WebClient,
+    db: Database,
+    team: str,
 ) -> None:
     _submit_stance(ack, body, view, client, db, team, StanceKind.BLOCK)

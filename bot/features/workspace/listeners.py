@@ -10,11 +10,11 @@ transaction leaves no mark behind.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from slack_bolt import App
 
 from bot.core.errors import guarded
+from bot.core.payloads import ChannelEvent, MessageEvent, UserEvent
 from storage import channels, events
 from storage import people as people_repo
 from storage.channels import ChannelFacts
@@ -46,7 +46,7 @@ def register(app: App) -> None:
     # which drops it before any database write unless its channel is watched.
 
 
-def handle_user(event: dict[str, Any], db: Database, team: str, event_id: str) -> None:
+def handle_user(event: UserEvent, db: Database, team: str, event_id: str) -> None:
     user = event.get("user")
     if not isinstance(user, dict) or not user.get("id"):
         return
@@ -55,7 +55,7 @@ def handle_user(event: dict[str, Any], db: Database, team: str, event_id: str) -
             people_repo.upsert_users(session, team_id=team, users=[user])
 
 
-def handle_channel_event(event: dict[str, Any], db: Database, team: str, event_id: str) -> None:
+def handle_channel_event(event: ChannelEvent, db: Database, team: str, event_id: str) -> None:
     channel = event.get("channel")
     if isinstance(channel, dict):  # some events carry the channel object
         channel = channel.get("id")
@@ -75,7 +75,7 @@ def handle_channel_event(event: dict[str, Any], db: Database, team: str, event_i
                 )
 
 
-def handle_made_private(event: dict[str, Any], db: Database, team: str, event_id: str) -> None:
+def handle_made_private(event: MessageEvent, db: Database, team: str, event_id: str) -> None:
     channel = event.get("channel")
     if not channel:
         return

@@ -3,12 +3,13 @@ admins may change it (`/adr settings managers add|remove @someone`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from sqlmodel import Session
 
 from bot.core.adr_command import AdrCommand
 from bot.core.blocks import ephemeral
 from bot.core.commands import MENTION, Request, SlashCommand
 from bot.core.dates import valid_timezone
+from bot.core.payloads import SlackPayload
 from storage import people as people_repo
 from storage import review_settings as repo
 from storage.db import Database
@@ -20,7 +21,7 @@ def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
     adr.add("settings", answer=answer_settings)
 
 
-def answer_settings(cmd: AdrCommand, request: Request, person: Person) -> dict[str, Any]:
+def answer_settings(cmd: AdrCommand, request: Request, person: Person) -> SlackPayload:
     return ephemeral(settings_command(request.db, team=request.team, text=cmd.text, person=person))
 
 
@@ -35,7 +36,7 @@ MANAGERS_HELP = (
 )
 
 
-def _who_may_change(session: Any, team: str) -> str:
+def _who_may_change(session: Session, team: str) -> str:
     named = people_repo.settings_managers(session, team_id=team)
     who = "workspace admins and owners"
     if named:
@@ -72,7 +73,7 @@ def settings_command(db: Database, *, team: str, text: str, person: Person) -> s
     if len(words) != 2:
         raise InvalidInput(SETTINGS_HELP)
     key, value = words[0].lower(), words[1]
-    changes: dict[str, Any]
+    changes: dict[str, str | int | None]
     if key in ("timezone", "tz"):
         if value.lower() == "auto":
             changes = {"timezone": None}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlmodel import Session
+
 from bot.engine.registry import Job, Registry, WorkKind
 from storage import events, people
 from storage.events import EventWork
@@ -34,9 +36,11 @@ def handle_lookup(job: Job) -> bool:
     if not user:
         return False
     info = job.client.users_info(user=user)["user"]
-    job.after_send.append(
-        lambda session: people.upsert_users(session, team_id=job.item.team_id, users=[info])
-    )
+
+    def remember(session: Session) -> None:
+        people.upsert_users(session, team_id=job.item.team_id, users=[info])
+
+    job.after_send.append(remember)
     return False
 
 
@@ -45,7 +49,11 @@ def handle_prune(job: Job) -> bool:
     with job.db.session() as session:
         pruned = events.prune(session, now=job.now)
     log.info("pruned %d event ids older than 7 days", pruned)
-    job.after_send.append(lambda session: events.schedule_prune(session, now=job.now))
+
+    def schedule_next(session: Session) -> None:
+        events.schedule_prune(session, now=job.now)
+
+    job.after_send.append(schedule_next)
     return False
 
 
