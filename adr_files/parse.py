@@ -347,6 +347,7 @@ class SourceFile:
     path: str  # relative to the folder read, with "/"
     sha256: str  # hex digest of the file's bytes
     record: AdrRecord
+    text: str = ""  # the file's text, exactly as read
 
 
 @dataclass(frozen=True)
@@ -391,4 +392,4 @@ def _read_file(path: Path, relative: str) -> SourceFile | Problem:
         record = parse_text(text, file_name=path.name)
     except NotADecisionRecord as exc:
         return Problem(relative, str(exc))
-    return SourceFile(relative, hashlib.sha256(data).hexdigest(), record)
+    return SourceFile(relative, hashlib.sha256(data).hexdigest(), record, text)

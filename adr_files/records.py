@@ -48,6 +48,18 @@ class LinkRef:
     number: int | None = None
 
 
+@dataclass(frozen=True)
+class Original:
+    """An imported file as read: its exact text, its name, and ``baseline``, the sha256 of
+    what the house-style writer gave for its record right after the import (in the file's
+    format). While the house style still gives that, nothing the file shows has changed in
+    Slack, and the file is written back as it was (``write.write_file``)."""
+
+    text: str
+    file_name: str
+    baseline: str | None = None
+
+
 @dataclass
 class StanceRecord:
     kind: str  # storage.models.StanceKind value
@@ -105,6 +117,8 @@ class AdrRecord:
     format: str = ""  # nygard | madr2 | madr3 | madr4 (what the parser recognised)
     # which of TEXTS are a file's, unchanged since it was read (written as read)
     as_read: frozenset[str] = field(default=frozenset(), compare=False)
+    # the file it was imported from, as read (None: made in Slack, or imported before it was kept)
+    original: Original | None = field(default=None, compare=False)
 
 
 # the record's own texts, as ``AdrRecord.as_read`` names them ("extra": every extra section)

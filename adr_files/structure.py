@@ -58,6 +58,14 @@ def _split(lines: list[str], starts: Callable[[int], bool]) -> tuple[list[str], 
     return before, sections
 
 
+def front_matter(text: str) -> dict[object, object] | None:
+    """The YAML front matter of a file's text (None when it has none or it cannot be read)."""
+    try:
+        return _front_matter(text.split("\n"))[0]
+    except NotADecisionRecord:
+        return None
+
+
 def _front_matter(lines: list[str]) -> tuple[dict[object, object] | None, list[str]]:
     """The YAML front matter (None when the file has none) and the lines after it."""
     if lines[0].rstrip() != "---":

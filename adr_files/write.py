@@ -63,6 +63,12 @@ file's, unchanged: those are written as read. A
 MADR title that starts like a number (``2024: consolidate``) is written after the record's
 own (``# 2. 2024: consolidate``), so it reads back as a title, not as ADR-2024.
 
+An imported record (``record.original``: its file as read and the baseline, the sha256 of
+this writer's file for it right after the import) is written as read by ``write_file`` while
+the house style still gives the baseline in the file's format; else in house style with the
+file's front-matter keys in order (unknown ones too), its link lines' text and its trailing
+whitespace.
+
 People: ``PersonRef.text`` as is, plus `` (@U…)`` when it has a user id its text lacks.
 Link targets: ``names[number]`` when the record linked to is exported, else the link's own
 target, else a bare ``ADR-0013``.
@@ -79,9 +85,25 @@ import yaml
 
 from adr_files import raw_html
 from adr_files.markdown import escape
+from adr_files.original import (
+    digest,
+    file_front_matter,
+    foreign_keys,
+    in_file_order,
+    kept,
+    link_labels,
+    trailing,
+)
 from adr_files.parse import title_number
 from adr_files.raw_html import ITEM, LINE
-from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
+from adr_files.records import (
+    AdrRecord,
+    AskRecord,
+    LinkRef,
+    PersonRef,
+    ReviewRecord,
+    StanceRecord,
+)
 from adr_files.vocabulary import (
     ASK_FIELDS,
     DISSENT_LABELS,
@@ -110,14 +132,32 @@ def _slug(title: str) -> str:
 
 
 def write_record(record: AdrRecord, *, fmt: str = "madr", names: Mapping[int, str]) -> str:
-    """The file for ``record``; ``names`` maps record numbers to file names (link targets)."""
+    """The file for ``record`` in house style; ``names`` maps record numbers to file names
+    (link targets). An imported record (``record.original``) written in its file's format
+    keeps what it can of the file: its front-matter keys in order (unknown ones too), its
+    link lines' text and its trailing whitespace."""
     if fmt == "madr":
         blocks = _madr(record, names)
     elif fmt == "nygard":
         blocks = _nygard(record, names)
     else:
         raise ValueError(f"unknown ADR file format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return "\n\n".join(blocks) + "\n"
+    text = "\n\n".join(blocks) + "\n"
+    original = kept(record, fmt)
+    if original is not None:  # its file's trailing blank lines and spaces
+        text = text.rstrip("\n") + trailing(original.text)
+    return text
+
+
+def write_file(record: AdrRecord, *, fmt: str = "madr", names: Mapping[int, str]) -> str:
+    """The file for ``record``: an imported file as read, byte for byte, while the house-style
+    rendering of its record is still the one made right after the import (nothing the file
+    shows has changed in Slack) and ``fmt`` is its format; else ``write_record``."""
+    text = write_record(record, fmt=fmt, names=names)
+    original = kept(record, fmt)
+    if original is not None and original.baseline == digest(text):
+        return original.text
+    return text
 
 
 def write_index(records: Sequence[AdrRecord], *, names: Mapping[int, str]) -> str:
@@ -148,12 +188,15 @@ def _table_text(text: str) -> str:
 
 
 def _madr(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
+    labels = link_labels(record)
     title = _title(record)
     if record.number is not None and title_number(_one_line(record.title)) is not None:
         # "12. Retry" as ADR-3's title would read back as ADR-12: say the number first
         title = f"{record.number}. {title}"
     texts = _texts(record)
-    blocks = [_front_matter(record, names), f"# {title}"]
+    # an imported file's own front-matter keys: back in the front matter, not as sections
+    foreign, extra = foreign_keys(record, _extra(record))
+    blocks = [_front_matter(record, names, labels, foreign), f"# {title}"]
     if record.context:
         blocks += _section("Context and Problem Statement", texts["context"])
     if record.options:
@@ -163,17 +206,23 @@ def _madr(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
     if record.consequences:
         blocks += _section("Consequences", texts["consequences"], level=3, splits=3)
     blocks += _section("Success Criteria", texts["success_criteria"], optional=True)
-    for heading, body in _extra(record):
+    for heading, body in extra:
         blocks += _section(heading, body)
     links = [
-        f"- {_label(LINK_LABELS, link.kind)} {_link_ref(link, names)}" for link in _links(record)
+        f"- {_label(LINK_LABELS, link.kind)} {_link_ref(link, names, labels)}"
+        for link in _links(record)
     ]
     blocks += _section("Links", "\n".join(links), optional=True)
     return blocks + _stances_and_review(record)
 
 
-def _front_matter(record: AdrRecord, names: Mapping[int, str]) -> str:
-    data: dict[str, object] = {"status": _madr_status(record, names)}
+def _front_matter(
+    record: AdrRecord,
+    names: Mapping[int, str],
+    labels: Mapping[str, str],
+    foreign: Mapping[str, object],
+) -> str:
+    data: dict[str, object] = {"status": _madr_status(record, names, labels)}
     if record.date:
         data["date"] = record.date
     people = (
@@ -188,6 +237,9 @@ def _front_matter(record: AdrRecord, names: Mapping[int, str]) -> str:
         data["tags"] = list(record.tags)
     if record.review_date:
         data["review-date"] = record.review_date
+    original = kept(record, "madr")
+    if original is not None:
+        data = in_file_order(data, file_front_matter(original.text), foreign)
     dumped = yaml.dump(
         data,
         Dumper=_DUMPER,
@@ -204,10 +256,10 @@ def _front_matter(record: AdrRecord, names: Mapping[int, str]) -> str:
 _DUMPER: type[yaml.SafeDumper | yaml.CSafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def _madr_status(record: AdrRecord, names: Mapping[int, str]) -> str:
+def _madr_status(record: AdrRecord, names: Mapping[int, str], labels: Mapping[str, str]) -> str:
     replaced_by = next((link for link in _links(record) if link.kind == "superseded_by"), None)
     if record.status == "superseded" and replaced_by is not None:
-        return f"superseded by {_link_ref(replaced_by, names)}"
+        return f"superseded by {_link_ref(replaced_by, names, labels)}"
     return record.status
 
 
@@ -220,7 +272,7 @@ def _nygard(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
     facts = _nygard_facts(record)
     if facts:
         blocks.append("\n".join(facts))
-    blocks += ["## Status", *_nygard_status(record, names)]
+    blocks += ["## Status", *_nygard_status(record, names, link_labels(record))]
     blocks += _section("Context", texts["context"])
     blocks += _section("Decision", texts["decision"], splits=3)
     blocks += _section("Consequences", texts["consequences"])
@@ -243,13 +295,17 @@ def _nygard_facts(record: AdrRecord) -> list[str]:
     return [f"- {label}: {value}" for label, value in facts if value]
 
 
-def _nygard_status(record: AdrRecord, names: Mapping[int, str]) -> list[str]:
+def _nygard_status(
+    record: AdrRecord, names: Mapping[int, str], labels: Mapping[str, str]
+) -> list[str]:
     """adr-tools writes a superseded record's status as its "Superseded by" line alone."""
     links = _links(record)
     kinds = {link.kind for link in links}
     replaced = record.status == "superseded" and "superseded_by" in kinds
     words = [] if replaced else [record.status.capitalize()]
-    return words + [f"{_label(LINK_LABELS, link.kind)} {_link_ref(link, names)}" for link in links]
+    return words + [
+        f"{_label(LINK_LABELS, link.kind)} {_link_ref(link, names, labels)}" for link in links
+    ]
 
 
 # -- parts -------------------------------------------------------------------------------------
@@ -312,12 +368,13 @@ def _label(labels: Mapping[str, str], value: str) -> str:
     return labels[value]
 
 
-def _link_ref(link: LinkRef, names: Mapping[int, str]) -> str:
-    """``[ADR-0013](0013-use-kafka.md)``, or ``ADR-0013`` when there is no file to point at."""
+def _link_ref(link: LinkRef, names: Mapping[int, str], labels: Mapping[str, str]) -> str:
+    """``[ADR-0013](0013-use-kafka.md)``, or ``ADR-0013`` when there is no file to point at;
+    an imported file's own text for a link it had (``labels``: by target file name)."""
     target = link.target
     if link.number is not None:
         target = names.get(link.number, target)
-        label = f"ADR-{link.number:04d}"
+        label = labels.get(target, f"ADR-{link.number:04d}")
     else:
         label = target
     return f"[{label}]({target})" if target else label

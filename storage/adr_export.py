@@ -29,6 +29,9 @@ decision are reported as stale). Each record says which of its texts are an impo
 unchanged since (``as_read``, from the history: ``storage.adr_export_origin``): the writer
 writes those as read and escapes raw HTML in every other text, typed in Slack.
 
+An imported decision's record carries its file as read (``AdrRecord.original``: text, name,
+baseline), so the writer can give the file back unchanged (issue 22).
+
 Here: decisions read into records (``export_records``). The files, their names and the folder
 (``export_files``, ``file_names``, ``export_to_dir``) are ``storage.adr_export_files``.
 """
@@ -45,7 +48,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, Connection, Select, or_, select
 from sqlmodel import Session, col
 
-from adr_files.records import AdrRecord, AskRecord, LinkRef, PersonRef, ReviewRecord, StanceRecord
+from adr_files.records import (
+    AdrRecord,
+    AskRecord,
+    LinkRef,
+    Original,
+    PersonRef,
+    ReviewRecord,
+    StanceRecord,
+)
 from storage import rules
 from storage.adr_export_origin import TYPED, as_read
 from storage.models import (
@@ -82,6 +93,9 @@ _RECORD_COLUMNS = [
         "named_people",
         "extra_sections",
         "source_path",
+        "source_text",
+        "source_format",
+        "source_baseline",
     )
 ]
 _HISTORY = (ReviewState.ANSWERED, ReviewState.UNANSWERED)
@@ -110,6 +124,9 @@ class _DecisionRow(Protocol):
     named_people: str
     extra_sections: str
     source_path: str | None
+    source_text: str | None
+    source_format: str | None
+    source_baseline: str | None
 
 
 class _StanceRow(Protocol):
@@ -151,12 +168,14 @@ def export_records(
     team_id: str,
     visible_to: Viewer | None = None,
     number: int | None = None,
+    numbers: Collection[int] | None = None,
     page: int = PAGE,
 ) -> Iterator[AdrRecord]:
     """Every decision of the workspace as a record, in number order; ``visible_to``: only
     what that viewer may see from their channel (`/adr list`'s rule), and only links to
     decisions they may see. None: everything (the operator's CLI). ``number``: only that
-    decision (nothing if there is none, or ``visible_to`` may not see it)."""
+    decision (nothing if there is none, or ``visible_to`` may not see it); ``numbers``: only
+    those (a page of queries per ``page`` of them: what an import just created)."""
     visible: ColumnElement[bool] | None = (
         visible_condition(visible_to) if visible_to is not None else None
     )
@@ -164,8 +183,26 @@ def export_records(
     scope = [DECISIONS.c.team_id == team_id]
     if number is not None:
         scope.append(DECISIONS.c.number == number)
+    if numbers is not None:
+        wanted = sorted(set(numbers))
+        for start in range(0, len(wanted), page):
+            chunk = [*scope, DECISIONS.c.number.in_(wanted[start : start + page])]
+            yield from _records(conn, team_id, chunk, visible, None, page)
+        return
     # the whole export: every cached name at once; one decision: its people's, once read
     names = _names(conn, team_id) if number is None else None
+    yield from _records(conn, team_id, scope, visible, names, page)
+
+
+def _records(
+    conn: Connection,
+    team_id: str,
+    scope: list[ColumnElement[bool]],
+    visible: ColumnElement[bool] | None,
+    names: Mapping[str, str] | None,
+    page: int,
+) -> Iterator[AdrRecord]:
+    """The decisions of ``scope`` as records, a page at a time, in number order."""
     after = -1  # numbers start at 1; an imported 0000-….md keeps 0
     while True:
         stmt = select(*_RECORD_COLUMNS).where(*scope, DECISIONS.c.number > after)
@@ -315,7 +352,24 @@ def _page_records(
             ],
             review=review,
             as_read=frozenset(origin.texts),
+            format=r.source_format or "",
+            original=_original(r),
         )
+
+
+def _original(r: _DecisionRow) -> Original | None:
+    """The imported file as read (None: made in Slack, or imported before it was kept)."""
+    if r.source_text is None or r.source_path is None:
+        return None
+    return Original(
+        text=r.source_text, file_name=original_name(r.source_path), baseline=r.source_baseline
+    )
+
+
+def original_name(source_path: str) -> str:
+    """An imported file's name, as exports write it: its base name (a folder's files are
+    written side by side)."""
+    return source_path.rsplit("/", 1)[-1]
 
 
 def _local_date(moment: datetime, zone: str) -> date:
@@ -419,4 +473,4 @@ def _page_links(
     return out
 
 
-__all__ = ["LINK_ORDER", "PAGE", "ROLES", "export_records"]
+__all__ = ["LINK_ORDER", "PAGE", "ROLES", "export_records", "original_name"]

@@ -3,7 +3,8 @@
 export` holds), the file names links point at (``file_names``), and a folder
 (``export_to_dir``): ``NNNN-slug.md`` files and ``README.md``, written deterministically, a file
 rewritten only when its bytes differ, nothing deleted (files left by a renamed decision are
-reported as stale)."""
+reported as stale). An imported file keeps its name, and is written back as read while
+nothing it shows has changed in Slack (``keep_baselines`` at import, ``write.write_file``)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from adr_files.records import AdrRecord
-from storage.adr_export import PAGE, export_records
+from storage.adr_export import PAGE, export_records, original_name
 from storage.models import Decision
+from storage.tables import DECISIONS
 from storage.visibility import Viewer, visible_condition
 
 INDEX = "README.md"
@@ -77,15 +79,43 @@ def export_files(
 
 
 def _record_file(record: AdrRecord, fmt: str, names: dict[int, str]) -> tuple[str, str]:
-    """(file name, text) of one record; a decision saved since ``names`` were read is added."""
-    from adr_files.write import file_name, write_record
+    """(file name, text) of one record; a decision saved since ``names`` were read is added.
+    An imported file comes back as read while nothing it shows has changed (``write_file``)."""
+    from adr_files.write import file_name, write_file
 
     number = record.number
     if number is None:  # export_records reads decisions, and every decision has its number
         raise ValueError(f"record {record.title!r} has no number")
     if number not in names:  # saved since the names were read
         names[number] = file_name(number, record.title)
-    return names[number], write_record(record, fmt=fmt, names=names)
+    return names[number], write_file(record, fmt=fmt, names=names)
+
+
+def keep_baselines(session: Session, *, team_id: str, numbers: Collection[int]) -> None:
+    """Remember, for each imported decision of ``numbers``, the sha256 of its house-style file
+    in its file's format as it stands now (right after the import): while an export still
+    writes that, the file itself is written back (``adr_files.write.write_file``). A page of
+    queries per 500 decisions, as an export."""
+    from adr_files.original import digest, format_family
+    from adr_files.write import write_record
+
+    records = list(export_records(session, team_id=team_id, numbers=numbers))
+    linked = {n for r in records for n in (r.number, *(k.number for k in r.links)) if n is not None}
+    names = file_names(session, team_id=team_id, numbers={*linked, *numbers})
+    baselines = [
+        {
+            "n": record.number,
+            "baseline": digest(write_record(record, fmt=format_family(record.format), names=names)),
+        }
+        for record in records
+    ]
+    if baselines:
+        session.connection().execute(
+            DECISIONS.update()
+            .where(DECISIONS.c.team_id == team_id, DECISIONS.c.number == bindparam("n"))
+            .values(source_baseline=bindparam("baseline")),
+            baselines,
+        )
 
 
 def export_to_dir(
@@ -118,19 +148,29 @@ def file_names(
     numbers: Collection[int] | None = None,
 ) -> dict[int, str]:
     """number -> file name (``0012-use-postgres.md``) of every decision exported (or of
-    those of ``numbers``): links and the index point at these."""
+    those of ``numbers``): links and the index point at these. A file imported since its
+    text is kept keeps its name (capitals, long names and all), as read, whatever changed."""
     from adr_files.write import file_name
 
-    stmt = select(col(Decision.number), col(Decision.title)).where(col(Decision.team_id) == team_id)
+    stmt = select(
+        col(Decision.number),
+        col(Decision.title),
+        col(Decision.source_path),
+        col(Decision.source_text).is_not(None),
+    ).where(col(Decision.team_id) == team_id)
     if visible_to is not None:
         stmt = stmt.where(visible_condition(visible_to))
+
+    def name(number: int, title: str, path: str | None, kept: bool) -> str:
+        return original_name(path) if kept and path else file_name(number, title)
+
     if numbers is None:
-        return {n: file_name(n, t) for n, t in session.execute(stmt).all()}
+        return {n: name(n, t, p, k) for n, t, p, k in session.execute(stmt).all()}
     wanted = sorted(numbers)
     names: dict[int, str] = {}
     for start in range(0, len(wanted), PAGE):
         chunk = stmt.where(col(Decision.number).in_(wanted[start : start + PAGE]))
-        names.update((n, file_name(n, t)) for n, t in session.execute(chunk).all())
+        names.update((n, name(n, t, p, k)) for n, t, p, k in session.execute(chunk).all())
     return names
 
 
@@ -158,4 +198,11 @@ def _write_if_changed(path: Path, text: str, report: ExportReport, name: str) ->
         report.written.append(name)
 
 
-__all__ = ["ExportReport", "INDEX", "export_files", "export_to_dir", "file_names"]
+__all__ = [
+    "ExportReport",
+    "INDEX",
+    "export_files",
+    "export_to_dir",
+    "file_names",
+    "keep_baselines",
+]

@@ -47,6 +47,13 @@ Import (``import_records``), the rules:
   its savepoint. Unresolved or conflicting links are warnings.
   Decided: so a folder can be imported into a workspace that already has an ADR-5 of its own
   without its "Supersedes 5" touching it.
+- A decision keeps its file's exact text and format, and the sha256 of the house-style file
+  written for it once the whole import is in (its links too): the baseline. An export in the
+  same format gives the file back byte for byte while the house style still gives the
+  baseline (``adr_files.write.write_file``, ``storage.adr_export_files.keep_baselines``), and
+  under the file's own name. Only when no other decision's export already has that name (a
+  second folder's ``0001-record-architecture-decisions.md``): else the text is not kept, the
+  file is exported in the bot's style, and a warning says so.
 - Every created decision gets an ``imported`` history event (path, hash, format, file number,
   and the review round its file's Review section became, so an export can tell those answers
   from ones given in Slack: ``storage.adr_export_origin``), written for all files at the end
@@ -74,7 +81,8 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from adr_files.records import AdrRecord
-from storage.adr_export import LINK_ORDER
+from storage.adr_export import LINK_ORDER, original_name
+from storage.adr_export_files import file_names, keep_baselines
 from storage.adr_import_links import _Links, _LinkState, _said, _target_id
 from storage.adr_import_plan import ADR, _existing, _number, _Planned, _posix
 from storage.adr_import_report import ImportReport
@@ -102,6 +110,9 @@ class SourceFile(Protocol):
 
     @property
     def record(self) -> AdrRecord: ...
+
+    @property
+    def text(self) -> str: ...  # the file's text as read, kept to be exported back as is
 
 
 class ParseProblem(Protocol):
@@ -178,7 +189,9 @@ def _import(
 ) -> None:
     # Lock the counter first: no `/adr` takes a number until this transaction ends.
     advance_number(session, team_id=team_id, kind=ADR, past=0)
-    items = [_Planned(path=_posix(f.path), sha256=f.sha256, record=f.record) for f in files]
+    items = [
+        _Planned(path=_posix(f.path), sha256=f.sha256, record=f.record, text=f.text) for f in files
+    ]
     by_path = _existing(session, team_id, col(Decision.source_path), [i.path for i in items])
     fresh: list[_Planned] = []
     for item in items:
@@ -209,6 +222,7 @@ def _import(
             )
         ).all()
     ]
+    taken = set(file_names(session, team_id=team_id).values())  # the exports' file names
     links = _Links(plan, earlier)
     # links written once their target exists: target index -> [(source index, source's
     # decision, link kind)]
@@ -223,6 +237,7 @@ def _import(
         notes: list[tuple[str, str]] = []
         wait: list[tuple[int, int, int, str]] = []
         staged = state.stage()
+        _claim_name(item, taken, notes)
         try:
             decision_id = _insert_decision(
                 session,
@@ -351,6 +366,23 @@ def _import(
     created = [item.number for item in plan if item.decision_id is not None]
     if created:
         advance_number(session, team_id=team_id, kind=ADR, past=max(created))
+    # once every file's links are in: the house-style file of each record as it now stands
+    kept = [item.number for item in plan if item.decision_id is not None and item.text]
+    if kept:
+        keep_baselines(session, team_id=team_id, numbers=kept)
+
+
+def _claim_name(item: _Planned, taken: set[str], notes: list[tuple[str, str]]) -> None:
+    """Keep the file's text (and so its name on export) only if no other decision's file has
+    that name: two files of one name would overwrite each other in a folder."""
+    from adr_files.write import file_name
+
+    if item.text and original_name(item.path) in taken:
+        item.text = ""
+        notes.append(
+            (item.path, "another decision's file has this name: exported in the bot's style")
+        )
+    taken.add(original_name(item.path) if item.text else file_name(item.number, item.record.title))
 
 
 __all__ = ["SourceFile", "import_records"]

@@ -29,6 +29,7 @@ class _Planned:
     path: str
     sha256: str
     record: AdrRecord
+    text: str = ""  # the file's text as read ("": not given, as by older callers)
     number: int = 0
     decision_id: int | None = None
 

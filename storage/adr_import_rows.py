@@ -160,6 +160,8 @@ def _insert_decision(
         "author_id": author,
         "source_path": path,
         "source_hash": item.sha256,
+        "source_text": item.text or None,
+        "source_format": (record.format or None) if item.text else None,
         "extra_sections": json.dumps([[h, b] for h, b in record.extra], ensure_ascii=False),
         "named_people": json.dumps(named, ensure_ascii=False) if named else "{}",
         "created_at": created,

@@ -86,6 +86,14 @@ class Decision(SQLModel, table=True):
     # text: JSON {"decider": [...], "consulted": [...], "informed": [...]}.
     source_path: str | None = Field(default=None, max_length=500)
     source_hash: str | None = Field(default=None, max_length=64)
+    # the imported file as read, so an export gives it back byte for byte while nothing it
+    # shows has changed in Slack: its exact text, the format the parser recognised (nygard,
+    # madr2, madr3, madr4) and the sha256 of the house-style file written for it right after
+    # the import (``adr_files.write.write_file``). NULL: made in Slack, or imported before
+    # these were kept (migration 0015).
+    source_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    source_format: str | None = Field(default=None, max_length=8)
+    source_baseline: str | None = Field(default=None, max_length=64)
     extra_sections: str = Field(
         default="[]",
         sa_column=Column(Text, nullable=False, default="[]", server_default="[]"),

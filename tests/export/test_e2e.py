@@ -160,3 +160,36 @@ def test_an_imported_files_other_sections_and_names_can_be_redacted(
     assert name not in after["named_people"]
     shown = adr.show(row["number"])
     assert name not in shown and "redacted by" in shown
+
+
+def test_imported_files_come_back_byte_for_byte_and_a_change_in_slack_changes_only_its_file(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator, db: Database
+):
+    """Issue 22 through Slack: a MADR 4 folder imported, `/adr export` in the asker's DM gives
+    the same files under the same names; after `/adr deprecate 3` in Slack only ADR-3's file
+    (and the index) differ."""
+    folder = FIXTURES / "lossless" / "madr4"
+    source = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.md"))}
+    report = import_fixtures(db, "lossless/madr4")
+    assert len(report.created) == len(source)
+    emulator.set_user("UALICE", is_admin=True)  # imported deciders are names: an admin acts
+
+    assert "in our DM" in ephemeral(slack.command("export", channel="CGENERAL"))
+    settle(slack)
+    [first] = shared(emulator)
+    before = {n.removeprefix("decisions/"): t for n, t in unzip(first["data"]).items()}
+    del before["README.md"]
+    assert before == source  # names and bytes
+
+    answer = ephemeral(slack.command("deprecate 3 sampling moved to the collector"))
+    assert "deprecated" in answer
+    assert "in our DM" in ephemeral(slack.command("export", channel="CGENERAL"))
+    settle(slack)
+    second = shared(emulator, count=2)[-1]
+    after = {n.removeprefix("decisions/"): t for n, t in unzip(second["data"]).items()}
+    del after["README.md"]
+    changed = sorted(name for name in source if after[name] != source[name])
+    assert changed == ["0003-use-tail-based-sampling.md"]
+    assert after.keys() == source.keys()
+    assert "status: deprecated" in after["0003-use-tail-based-sampling.md"]
+    assert "parent: Decisions" in after["0003-use-tail-based-sampling.md"]  # foreign keys kept

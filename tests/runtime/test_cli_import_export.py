@@ -233,3 +233,24 @@ def test_files_named_by_date_get_the_next_numbers_and_link_by_their_names(
         counter = s.execute(select(Counter.value).where(Counter.team_id == TEAM)).scalar_one()
         links = s.execute(select(DecisionLink.kind)).scalars().all()
     assert counter == 3 and links == ["amends"]
+
+
+@pytest.mark.timeout(180)
+def test_import_then_export_gives_back_the_same_files(db: Database, tmp_path: Path):
+    """Issue 22, as an operator runs it: MADR's own records and an adr-tools folder come back
+    byte for byte, under their own names (capitals and long names kept)."""
+    from tests.support.adr_files import FIXTURES
+
+    for folder, fmt, channel in (
+        ("madr-own", "madr", "C0GENERAL"),
+        ("lossless/nygard", "nygard", "C0RANDOM"),
+    ):
+        source = {p.name: p.read_bytes() for p in (FIXTURES / folder).glob("*.md")}
+        team = f"T{channel}"
+        imported = cli(db, "import", str(FIXTURES / folder), "--channel", channel, "--team", team)
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+        out = tmp_path / folder
+        exported = cli(db, "export", str(out), "--format", fmt, "--team", team)
+        assert exported.returncode == 0, exported.stdout + exported.stderr
+        back = {p.name: p.read_bytes() for p in out.glob("*.md") if p.name != "README.md"}
+        assert back == source

@@ -48,6 +48,7 @@ class Source:
     path: str
     sha256: str
     record: AdrRecord
+    text: str = ""  # records built by hand have no file text
 
 
 def source(path: str, record: AdrRecord, salt: str = "") -> Source:
