@@ -191,4 +191,8 @@ def render_chart(rows: list[ChartRow], combined: Combined, unit: str, title: str
         FigureCanvasAgg(fig).print_figure(
             out, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1}
         )
+        # A figure is a web of reference cycles (figure, axes, artists, canvas): cleared here,
+        # most of it is freed at once instead of piling up for the cyclic collector, whose
+        # full passes over it stalled every tenth render by ~200 ms.
+        fig.clear()
     return out.getvalue()
