@@ -189,15 +189,7 @@ def schedule_review(
     else:
         _cancel_open(session, decision=decision)
         review = _new_round(session, decision=decision, due_at=due_at, timezone=timezone)
-    record_event(
-        session,
-        decision=decision,
-        actor_id=actor_id,
-        kind="review_scheduled",
-        due_at=due_at.isoformat(),
-    )
-    session.flush()
-    return review
+    return _scheduled_event(session, decision=decision, review=review, actor_id=actor_id)
 
 
 def ask_now(
@@ -243,12 +235,19 @@ def next_ask_after_snooze(
     if planned.due_at <= due_at:
         return planned
     review = _new_round(session, decision=decision, due_at=due_at, timezone=timezone)
+    return _scheduled_event(session, decision=decision, review=review, actor_id=actor_id)
+
+
+def _scheduled_event(
+    session: Session, *, decision: Decision, review: Review, actor_id: str
+) -> Review:
+    """The decision's history says when ``review`` is due (a review scheduled or moved)."""
     record_event(
         session,
         decision=decision,
         actor_id=actor_id,
         kind="review_scheduled",
-        due_at=due_at.isoformat(),
+        due_at=review.due_at.isoformat(),
     )
     session.flush()
     return review

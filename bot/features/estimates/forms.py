@@ -263,6 +263,20 @@ def build_estimate_modal(
             _radio(familiarity_options, chosen),
             hint=familiarity_hint,
         ),
+    ]
+    return _estimate_modal(rnd, blocks, current, channel=channel, what="numbers")
+
+
+def _estimate_modal(
+    rnd: EstimateRound,
+    blocks: Blocks,
+    current: Estimate | None,
+    *,
+    channel: str | None,
+    what: str,
+) -> SlackPayload:
+    """Either form's end (assumptions, the blindness note) and the modal around ``blocks``."""
+    blocks = blocks + [
         input_block(
             EstimateField.ASSUMPTIONS,
             "Assumptions and unknowns",
@@ -274,7 +288,7 @@ def build_estimate_modal(
             ),
             optional=True,
         ),
-        context("Nobody sees your numbers until the reveal. You can change them until then."),
+        context(f"Nobody sees your {what} until the reveal. You can change them until then."),
     ]
     return modal(
         callback_id=Callback.ESTIMATE_FORM,
@@ -329,27 +343,7 @@ def _quick_modal(
                 text_input(initial, max_length=NUMBER_MAX_LENGTH, placeholder="3, 4h, 2w or M"),
             )
         )
-    blocks += [
-        input_block(
-            EstimateField.ASSUMPTIONS,
-            "Assumptions and unknowns",
-            text_input(
-                current.assumptions if current is not None else "",
-                multiline=True,
-                max_length=TEXT_MAX,
-                placeholder="Assumes the payment API batches; if not, +3-5d",
-            ),
-            optional=True,
-        ),
-        context("Nobody sees your answers until the reveal. You can change them until then."),
-    ]
-    return modal(
-        callback_id=Callback.ESTIMATE_FORM,
-        title=f"Estimate {rnd.ref}",
-        submit="Save",
-        blocks=blocks,
-        metadata=RoundMeta(round=rnd.number, channel=channel).encode(),
-    )
+    return _estimate_modal(rnd, blocks, current, channel=channel, what="answers")
 
 
 class RoundMeta(ModalMeta):
