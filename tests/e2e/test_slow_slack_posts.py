@@ -62,21 +62,21 @@ def post_row(adr: Adr) -> dict[str, Any]:
 def retry_now(slack: SlackDriver, adr: Adr) -> None:
     """Once the post's first attempt is over: if its row went back to pending (after its
     outcome was unknown), make it due now instead of after its 30 s backoff and wake the
-    dispatcher."""
-    wait_until(
-        lambda: (
-            post_row(adr)["state"] == "done"
-            or (post_row(adr)["state"], post_row(adr)["attempts"]) == ("pending", 1)
-        ),
-        timeout=30,
-        what="the post's first attempt over",
-    )
-    row = post_row(adr)
-    if row["state"] == "pending":
+    dispatcher. Each check reads the row once: separate reads of its state and attempts
+    could straddle the claim (pending from before it, attempts from after it) and then
+    find the row still running, leaving the retry to its 30 s backoff."""
+    seen: dict[str, Any] = {}
+
+    def first_attempt_over() -> bool:
+        seen.update(post_row(adr))
+        return seen["state"] == "done" or (seen["state"], seen["attempts"]) == ("pending", 1)
+
+    wait_until(first_attempt_over, timeout=30, what="the post's first attempt over")
+    if seen["state"] == "pending":
         with adr.db.engine.begin() as conn:
             conn.execute(
-                text("UPDATE due_work SET due_at = :now WHERE id = :id"),
-                {"now": utcnow(), "id": row["id"]},
+                text("UPDATE due_work SET due_at = :now WHERE id = :id AND state = 'pending'"),
+                {"now": utcnow(), "id": seen["id"]},
             )
         slack.server.dispatcher.wake()
 
