@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
@@ -38,9 +39,15 @@ from bot.features import (
 from bot.runtime import middleware
 from bot.runtime.clients import build_client
 from bot.runtime.config import Settings
+from bot.runtime.logs import protect_secret_loggers
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+NOT_INSTALLED = (
+    "Decision Bot isn't installed in this workspace, so nothing was saved. "
+    "A workspace admin can add it again with *Add to Slack*."
+)
 
 
 def _parse_body(body: str, content_type: str | None) -> SlackPayload:
@@ -63,7 +70,22 @@ def create_app(
     settings: Settings, db: Database, *, client: WebClient | None = None, socket_mode: bool = False
 ) -> App:
     """The Bolt app. Over HTTP every request's signature is verified; Socket Mode has none."""
+    protect_secret_loggers()  # slack_sdk logs whole bodies at DEBUG: never a token
     client = client or build_client(settings)
+    distributed: dict[str, object] = {}
+    cache = None
+    if settings.distributed:
+        # "Add to Slack": each request's token comes from its workspace's installation in
+        # the database (cached), never from an auth.test before the ack.
+        from bot.runtime.installs import StoredAuthorize, TokenCache, cipher_of, oauth_flow
+
+        cache = TokenCache(db, cipher_of(settings))
+        distributed = {
+            "authorize": StoredAuthorize(cache),
+            "oauth_flow": oauth_flow(settings, db, cache, client),
+            # A request from a workspace without an installation (it removed the app).
+            "user_facing_authorize_error_message": NOT_INSTALLED,
+        }
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -75,6 +97,7 @@ def create_app(
         # each one in a thread of this pool until it returns.
         listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
         logger=logging.getLogger("bot.app"),
+        **distributed,  # type: ignore[arg-type]  # authorize and oauth_flow, typed where built
     )
     errors.register(app)
     middleware.register(app, db)
@@ -82,7 +105,15 @@ def create_app(
         feature.register(app)
     app.command("/adr")(errors.guarded(adr_command().handle))
     parking.register_message_watch(app)  # after every message listener with a subtype
-    identify(app, client)
+    if cache is not None:
+        workspace.register_leaving(
+            app,
+            retention=timedelta(days=settings.retention_days),
+            scheduled_kinds=work_registry().scheduled(),
+            forget=cache.forget,
+        )
+    else:
+        identify(app, client)
     return app
 
 

@@ -124,3 +124,27 @@ def test_adr_files_smoke_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> 
     ):
         assert row in out
     assert "import >= 500 records/s" in out and "export >= 2,000 records/s" in out
+
+
+@pytest.mark.timeout(180)
+def test_installations_smoke_prints_both_parts(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import installations
+
+    assert installations.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "authorization: sqlite, 50 installed workspaces" in out, out
+    assert "(not answered with the help: 0)" in out, out
+    for row in (
+        "request, single workspace",
+        "request, distributed",
+        "StoredAuthorize alone, cached",
+        "StoredAuthorize alone, miss",
+        "request, distributed, cache miss",
+        "distributed - single:",
+        "idle engine",
+        "A holds 500 due rows",
+        "with backlog / idle:",
+    ):
+        assert row in out, out
+    assert "authorization added per request p95 < 1 ms (cached)" in out
+    assert "B's post within 2x of idle" in out

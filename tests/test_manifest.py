@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.core.ids import Callback
+from bot.runtime.installs import BOT_SCOPES
 
 ROOT = Path(__file__).resolve().parent.parent
 # Slack's published manifest schema, kept in the repository (licence beside it), so the test
@@ -17,9 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path(__file__).resolve().parent / "data" / "slack-manifest.schema.json"
 
 
-@pytest.fixture(scope="module")
-def manifest() -> dict:
-    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+MANIFESTS = ("manifest.yml", "manifest.distributed.yml")
+
+
+@pytest.fixture(scope="module", params=MANIFESTS)
+def manifest(request: pytest.FixtureRequest) -> dict:
+    """Each manifest: one workspace with one token, and "Add to Slack" for many."""
+    return yaml.safe_load((ROOT / request.param).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +57,21 @@ def test_manifest_declares_what_the_app_handles(manifest: dict) -> None:
         manifest["settings"]["event_subscriptions"]["request_url"],
     ]:
         assert url.endswith("/slack/events")
+
+
+def test_both_manifests_ask_for_the_scopes_the_install_link_asks_for(manifest: dict) -> None:
+    assert tuple(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
+
+
+def test_the_distributed_manifest_is_the_other_plus_install_and_leaving() -> None:
+    single = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    shared = yaml.safe_load((ROOT / "manifest.distributed.yml").read_text())
+    assert shared["oauth_config"]["redirect_urls"] == [
+        "https://decisionbot.example.com/slack/oauth_redirect"
+    ]
+    events = shared["settings"]["event_subscriptions"]["bot_events"]
+    assert events[:2] == ["app_uninstalled", "tokens_revoked"]
+    # apart from those, the same app: a change to one manifest must be made to both
+    shared["oauth_config"].pop("redirect_urls")
+    shared["settings"]["event_subscriptions"]["bot_events"] = events[2:]
+    assert shared == single

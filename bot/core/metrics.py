@@ -60,6 +60,24 @@ RECONCILIATIONS = Counter(
     ["result"],
 )
 
+INSTALLATIONS = Counter(
+    "decisionbot_installations_total",
+    "Add to Slack: installs, failed installs (by reason) and uninstalls",
+    ["event"],
+)
+UNINSTALL_CANCELLED = Counter(
+    "decisionbot_uninstall_cancelled_total",
+    "Outbox deliveries cancelled because their workspace uninstalled the app",
+)
+
+
+def installation(event: str) -> None:
+    INSTALLATIONS.labels(event=event).inc()
+
+
+def uninstall_cancelled(rows: int) -> None:
+    UNINSTALL_CANCELLED.inc(rows)
+
 
 def delivered(kind: str, result: str) -> None:
     DELIVERIES.labels(kind=kind, result=result).inc()

@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
@@ -32,14 +31,16 @@ from bot.core import metrics
 from bot.core.slack_api import PERMANENT_ERRORS, slack_error
 from bot.engine.posting import UNKNOWN, OutcomeUnknown, keep_marker
 from bot.engine.ratelimit import RateLimited, current_team
-from bot.engine.registry import Job, PermanentFailure, Registry
-from storage import due_work
+from bot.engine.registry import Clients, Job, NotInstalled, PermanentFailure, Registry
+from storage import due_work, installations
 from storage.db import Database
 from storage.errors import NotFound
 from storage.models import DueWork, utcnow
 
 log = logging.getLogger(__name__)
 
+# Slack refusing the token itself: the workspace may have uninstalled the app.
+AUTH_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 MAX_ATTEMPTS = 10  # every kind of error counts: nothing is retried forever
 
 
@@ -85,7 +86,7 @@ class Delivery:
     """Delivering one row and recording its outcome; ``Dispatcher`` is one, and sets these."""
 
     db: Database
-    client: WebClient
+    clients: Clients
     registry: Registry
     owner: str
     max_attempts: int
@@ -96,12 +97,15 @@ class Delivery:
         if kind is None:
             self._fail(item, None, PermanentFailure("unknown_kind", f"deliver {item.kind!r}"))
             return
-        job = Job(item=item, kind=kind, db=self.db, client=self.client, now=now)
+        job = Job(item=item, kind=kind, db=self.db, clients=self.clients, now=now)
         token = current_team.set(item.team_id)
         try:
             sent = kind.handler(job)
         except RateLimited as limited:
             self._defer(item, limited, now)
+            return
+        except NotInstalled:
+            self._pause(item)
             return
         except PermanentFailure as failure:
             self._fail(item, job, failure)
@@ -123,7 +127,9 @@ class Delivery:
             return
         except SlackApiError as exc:
             error = slack_error(exc)
-            if error in PERMANENT_ERRORS:
+            if error in AUTH_ERRORS and not self.clients.installed(item.team_id):
+                self._pause(item)  # it uninstalled while this row was in flight
+            elif error in PERMANENT_ERRORS:
                 self._fail(item, job, PermanentFailure(error, ""))
             else:
                 self._retry(item, job, f"slack:{error}")
@@ -212,6 +218,22 @@ class Delivery:
                 due_work.fail_permanently(session, item=item, owner=self.owner, error=failure.error)
         self.result.add(failed=1)
         metrics.delivered(item.kind, "failed")
+
+    def _pause(self, item: DueWork) -> None:
+        """Its workspace has left: the row waits for a reinstall, its attempt refunded."""
+        with self._unit() as session:
+            paused = installations.pause(
+                session, item_id=item.id or 0, owner=self.owner, team_id=item.team_id
+            )
+        if paused:
+            log.info(
+                "work item %s (%s, team %s) paused: not installed",
+                item.id,
+                item.kind,
+                item.team_id,
+            )
+        # installed again meanwhile: the row went back to pending instead
+        metrics.delivered(item.kind, "paused" if paused else "released")
 
     def _release(self, items: list[DueWork]) -> None:
         if not items:

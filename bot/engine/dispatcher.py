@@ -36,7 +36,7 @@ from slack_sdk import WebClient
 
 from bot.core.render import counted
 from bot.engine.delivery import MAX_ATTEMPTS, Delivery, SweepResult
-from bot.engine.registry import Registry
+from bot.engine.registry import Clients, OneClient, Registry
 from storage import due_work
 from storage.db import Database
 from storage.models import DueWork, utcnow
@@ -67,7 +67,7 @@ class Dispatcher(Delivery):
     def __init__(
         self,
         db: Database,
-        client: WebClient,
+        client: WebClient | Clients,
         registry: Registry,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
@@ -78,7 +78,8 @@ class Dispatcher(Delivery):
         capacity: int | None = None,
     ) -> None:
         self.db = db
-        self.client = client
+        # A client per workspace (distributed mode), or one for all (single workspace).
+        self.clients: Clients = OneClient(client) if isinstance(client, WebClient) else client
         self.registry = registry
         self.concurrency = max(1, concurrency)
         # How many rows it holds at most (claimed, running or waiting in a lane). It claims
@@ -289,7 +290,7 @@ class Dispatcher(Delivery):
 
 def run_due(
     db: Database,
-    client: WebClient,
+    client: WebClient | Clients,
     registry: Registry,
     *,
     now: datetime,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, Generic
+from typing import Any, Generic, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -40,6 +40,36 @@ class PermanentFailure(Exception):
         self.what = what
 
 
+class NotInstalled(Exception):
+    """The row's workspace has no installation (it uninstalled the app): the row waits,
+    paused, for a reinstall instead of being tried with no token."""
+
+
+class Clients(Protocol):
+    """A Web API client for a workspace: its own token, never another's."""
+
+    def __call__(self, team_id: str) -> WebClient:
+        """The client for ``team_id``; raises ``NotInstalled`` if it has no installation."""
+        ...
+
+    def installed(self, team_id: str) -> bool:
+        """Whether ``team_id`` is installed now (read afresh: Slack refused its token)."""
+        ...
+
+
+class OneClient:
+    """Single-workspace mode: one client, one token, for every row."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def __call__(self, team_id: str) -> WebClient:
+        return self.client
+
+    def installed(self, team_id: str) -> bool:
+        return True
+
+
 def raise_if_permanent(exc: SlackApiError, what: str) -> None:
     """Turn a Slack error that retrying cannot fix into a PermanentFailure saying ``what``."""
     error = slack_error(exc)
@@ -60,9 +90,15 @@ class Job(Generic[S]):
     item: DueWork
     kind: WorkKind[S]
     db: Database
-    client: WebClient
+    clients: Clients
     now: datetime
     after_send: list[Callable[[Session], object]] = field(default_factory=list)
+
+    @cached_property
+    def client(self) -> WebClient:
+        """The client with the token of the row's workspace (asked for only by handlers that
+        call Slack: the purge of a workspace that left has none)."""
+        return self.clients(self.item.team_id)
 
     @cached_property
     def payload(self) -> JsonObject:
@@ -96,6 +132,9 @@ class WorkKind(Generic[S]):
         failed; it schedules whatever tells a human (an outbox row of its own, never a
         Slack call).
     rerun_after: for coalesced rows, the least time between two deliveries.
+    scheduled: work planned for a time (a review, a digest, a reminder) rather than the
+        delivery of something just done: when its workspace uninstalls the app it is paused
+        (and resumes on a reinstall) instead of cancelled.
     """
 
     name: str
@@ -103,6 +142,7 @@ class WorkKind(Generic[S]):
     load: Callable[[Session, DueWork], S] | None = None
     on_failure: FailureHook[S] | None = None
     rerun_after: timedelta = timedelta(0)
+    scheduled: bool = False
 
 
 AnyKind = WorkKind[Any]
@@ -128,3 +168,7 @@ class Registry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._kinds
+
+    def scheduled(self) -> frozenset[str]:
+        """The kinds paused, not cancelled, when a workspace leaves."""
+        return frozenset(k.name for k in self._kinds.values() if k.scheduled)

@@ -1,10 +1,11 @@
-"""`decisionbot` commands: serve, socket, worker, migrate, run-due, import, export.
+"""`decisionbot` commands: serve, socket, worker, migrate, run-due, import, export, and the
+operator's installations, purge, rotate-key and new-key.
 
 Configuration problems end the process with one line naming the variable and exit status 2.
 ``decisionbot`` alone prints its help (exit status 0, as ``--help`` does); ``--version`` prints
 the installed package's version. The commands themselves are in ``bot.runtime.commands`` (the
 process: serve, socket, worker, migrate, run-due) and ``bot.runtime.import_export`` (ADR files
-in and out).
+in and out) and ``bot.runtime.installations_cli`` (workspaces, their data and their tokens).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from bot.runtime.commands import (
 )
 from bot.runtime.config import ConfigError, Settings
 from bot.runtime.import_export import cmd_export, cmd_import
+from bot.runtime.installations_cli import (
+    cmd_installations,
+    cmd_new_key,
+    cmd_purge,
+    cmd_rotate_key,
+)
 
 
 def installed_version() -> str:
@@ -82,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--channel", required=True, help="the channel they belong to: an id (C0123...) or #name"
     )
-    imp.add_argument("--team", help="the workspace id (default: the bot token's workspace)")
+    imp.add_argument(
+        "--team",
+        help="the workspace id (default: the bot token's workspace; required with "
+        "SLACK_CLIENT_ID, where its installation's token is used)",
+    )
     imp.add_argument("--dry-run", action="store_true", help="print what would be created")
     imp.add_argument(
         "--post", action="store_true", help="post each created decision in the channel"
@@ -97,7 +108,27 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write every decision as an ADR file, plus README.md")
     exp.add_argument("dir", help="the folder to write (created if missing)")
     exp.add_argument("--format", choices=("madr", "nygard"), default="madr")
-    exp.add_argument("--team", help="the workspace id (default: the bot token's workspace)")
+    exp.add_argument(
+        "--team",
+        help="the workspace id (default: the bot token's workspace; required with SLACK_CLIENT_ID)",
+    )
+    sub.add_parser(
+        "installations", help="list the workspaces that installed the app, and their state"
+    )
+    purge = sub.add_parser(
+        "purge", help="say when a workspace's data is purged; --now purges it at once"
+    )
+    purge.add_argument("--team", required=True, help="the workspace id (T0123...)")
+    purge.add_argument(
+        "--now",
+        action="store_true",
+        help="purge now (only a workspace that has uninstalled the app, or never installed it)",
+    )
+    sub.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored token under the newest DECISIONBOT_ENCRYPTION_KEY key",
+    )
+    sub.add_parser("new-key", help="print a fresh key for DECISIONBOT_ENCRYPTION_KEY")
     return parser
 
 
@@ -109,7 +140,12 @@ COMMANDS = {
     "run-due": cmd_run_due,
     "import": cmd_import,
     "export": cmd_export,
+    "installations": cmd_installations,
+    "purge": cmd_purge,
+    "rotate-key": cmd_rotate_key,
 }
+# Commands that read no settings: `new-key` makes the key that complete settings need.
+WITHOUT_SETTINGS = {"new-key": cmd_new_key}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     args = parser.parse_args(argv)
+    if args.command in WITHOUT_SETTINGS:
+        return WITHOUT_SETTINGS[args.command](args)
     from bot.runtime.logs import configure_logging
 
     try:

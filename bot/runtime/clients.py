@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
@@ -23,7 +26,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.core import metrics
 from bot.core.slack_api import DISPATCH_TIMEOUT, REQUEST_TIMEOUT
 from bot.engine.ratelimit import DispatchClient, RateLimits
+from bot.engine.registry import Clients, NotInstalled, OneClient
 from bot.runtime.config import Settings
+
+if TYPE_CHECKING:
+    from bot.runtime.installs import TokenCache
+    from storage.db import Database
 
 # Calls that post something: slack_sdk's handlers would repost them after an unknown outcome
 # without the dispatcher knowing. Every other method keeps its retries.
@@ -98,3 +106,44 @@ def build_dispatch_client(
         retry_handlers=dispatch_retry_handlers(),
         limits=limits,
     )
+
+
+class TeamClients:
+    """Distributed mode: the dispatcher's client for a workspace, with that workspace's token
+    (from ``TokenCache``), one per (workspace, installation version), sharing one set of
+    Retry-After windows. A workspace without an installation raises ``NotInstalled``."""
+
+    def __init__(self, settings: Settings, cache: TokenCache) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.limits = RateLimits()
+        self.limits.on_limited = metrics.rate_limited
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[int, WebClient]] = {}
+
+    def __call__(self, team_id: str) -> WebClient:
+        bot = self.cache.get(team_id)
+        if bot is None:
+            raise NotInstalled(team_id)
+        with self._lock:
+            known = self._clients.get(team_id)
+            if known is not None and known[0] == bot.version:
+                return known[1]
+        client = build_dispatch_client(self.settings, self.limits, token=bot.bot_token)
+        with self._lock:
+            self._clients[team_id] = (bot.version, client)
+        return client
+
+    def installed(self, team_id: str) -> bool:
+        self.cache.forget(team_id)
+        return self.cache.get(team_id) is not None
+
+
+def dispatch_clients(settings: Settings, db: Database) -> Clients:
+    """What the dispatcher calls Slack with: a client per workspace in distributed mode, the
+    one bot token's client otherwise."""
+    if settings.distributed:
+        from bot.runtime.installs import TokenCache, cipher_of
+
+        return TeamClients(settings, TokenCache(db, cipher_of(settings)))
+    return OneClient(build_dispatch_client(settings))

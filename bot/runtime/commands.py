@@ -92,7 +92,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime.server import serve
     from bot.runtime.web import create_wsgi_app
 
-    wsgi = create_wsgi_app(create_app(settings, db), db)
+    wsgi = create_wsgi_app(create_app(settings, db), db, retention_days=settings.retention_days)
     running: list[Engine] = []
 
     def start_worker() -> None:
@@ -173,7 +173,7 @@ def cmd_socket(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    settings.require_bot_token()
+    settings.require_slack()
     db = _open_database(settings, migrate_empty_sqlite=True)
     import threading
 
@@ -215,7 +215,7 @@ def cmd_run_due(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.runtime.scheduler import run_due_once
 
-    settings.require_bot_token()
+    settings.require_slack()
     now = utcnow()
     if args.now:
         try:

@@ -13,13 +13,18 @@ from dataclasses import dataclass, fields
 
 DEFAULT_DATABASE_URL = "sqlite:///./decisionbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+SINGLE = "single"  # one workspace, one bot token (SLACK_BOT_TOKEN)
+DISTRIBUTED = "distributed"  # "Add to Slack": many workspaces, a token each, from the database
 
 WHERE_TOKENS = "find it at https://api.slack.com/apps -> your app -> "
 
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_SECRETS = frozenset({"slack_bot_token", "slack_signing_secret", "slack_app_token"})
+_SECRETS = frozenset(
+    {"slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_secret"}
+)
 # user:password@ in a URL, and password=... in its query string
 _URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*(@)|((?:^|[?&])password=)[^&]*", re.I)
 
@@ -64,6 +69,23 @@ class Settings:
     db_pool_size: int = 10
     log_format: str = "text"
     log_level: str = "INFO"
+    # Distributed mode ("Add to Slack"): the app's client credentials, the keys tokens are
+    # encrypted with (newest first), how long a workspace that left keeps its data.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    encryption_keys: tuple[str, ...] = ()
+    retention_days: int = 30
+    slack_authorize_url: str = DEFAULT_AUTHORIZE_URL
+    slack_redirect_uri: str | None = None
+
+    @property
+    def mode(self) -> str:
+        """``distributed`` when client credentials are set, else ``single``."""
+        return DISTRIBUTED if self.slack_client_id else SINGLE
+
+    @property
+    def distributed(self) -> bool:
+        return self.mode == DISTRIBUTED
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks: never show a token, the signing secret or
@@ -73,6 +95,8 @@ class Settings:
             value = getattr(self, item.name)
             if item.name in _SECRETS and value:
                 value = _redacted(value)
+            elif item.name == "encryption_keys":
+                value = tuple("***" for _ in value)
             elif item.name == "database_url":
                 value = redact_url(value)
             shown.append(f"{item.name}={value!r}")
@@ -124,7 +148,54 @@ class Settings:
             raise ConfigError(
                 f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level.lower()!r}"
             )
+        bot_token = get("SLACK_BOT_TOKEN")
+        client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+        if bot_token and (client_id or client_secret):
+            # Bolt reads these variables by itself and would quietly pick one of the modes.
+            raise ConfigError(
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: unset "
+                "SLACK_BOT_TOKEN to serve many workspaces (Add to Slack), or the client "
+                "credentials to serve one"
+            )
+        if bool(client_id) != bool(client_secret):
+            missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+            raise ConfigError(
+                f"{missing} is not set: "
+                + WHERE_TOKENS
+                + "Basic Information -> App Credentials (both the client id and secret are "
+                "needed for Add to Slack)"
+            )
+        keys: tuple[str, ...] = ()
+        raw_keys = get("DECISIONBOT_ENCRYPTION_KEY")
+        if raw_keys:
+            from storage.secrets import BadKey, parse_keys
+
+            try:
+                keys = tuple(parse_keys(raw_keys))
+            except BadKey as exc:
+                raise ConfigError(f"DECISIONBOT_ENCRYPTION_KEY: {exc}") from None
+        if client_id and not keys:
+            raise ConfigError(
+                "DECISIONBOT_ENCRYPTION_KEY is not set: Add to Slack stores each workspace's "
+                "token encrypted; make a key with `decisionbot new-key` and keep it secret"
+            )
+        authorize_url = get("SLACK_AUTHORIZE_URL") or DEFAULT_AUTHORIZE_URL
+        redirect_uri = get("SLACK_REDIRECT_URI")
+        for name, url in (
+            ("SLACK_AUTHORIZE_URL", authorize_url),
+            ("SLACK_REDIRECT_URI", redirect_uri),
+        ):
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
         return cls(
+            slack_client_id=client_id,
+            slack_client_secret=client_secret,
+            encryption_keys=keys,
+            retention_days=_int(
+                get("DECISIONBOT_RETENTION_DAYS"), "DECISIONBOT_RETENTION_DAYS", 30, lo=0, hi=3650
+            ),
+            slack_authorize_url=authorize_url,
+            slack_redirect_uri=redirect_uri,
             db_connect_timeout=_int(
                 get("DECISIONBOT_DB_CONNECT_TIMEOUT"),
                 "DECISIONBOT_DB_CONNECT_TIMEOUT",
@@ -155,7 +226,7 @@ class Settings:
                 get("DECISIONBOT_SHUTDOWN_GRACE"), "DECISIONBOT_SHUTDOWN_GRACE", 8, lo=0, hi=300
             ),
             database_url=_normalise_db_url(database_url),
-            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_bot_token=bot_token,
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_api_url=api_url,
@@ -166,7 +237,7 @@ class Settings:
 
     def require_http(self) -> None:
         """Check what `decisionbot serve` needs."""
-        self.require_bot_token()
+        self.require_slack()
         if not self.slack_signing_secret:
             raise ConfigError(
                 "SLACK_SIGNING_SECRET is not set: "
@@ -176,6 +247,11 @@ class Settings:
 
     def require_socket(self) -> str:
         """Check what `decisionbot socket` needs; returns the app-level token."""
+        if self.distributed:
+            raise ConfigError(
+                "SLACK_CLIENT_ID is set: Add to Slack (many workspaces) runs over HTTP with "
+                "`decisionbot serve`; Socket Mode serves one workspace with SLACK_BOT_TOKEN"
+            )
         self.require_bot_token()
         if not self.slack_app_token:
             raise ConfigError(
@@ -188,13 +264,19 @@ class Settings:
             raise ConfigError("SLACK_APP_TOKEN must start with xapp- (an app-level token)")
         return self.slack_app_token
 
+    def require_slack(self) -> None:
+        """A way to call Slack: a bot token (one workspace) or client credentials (many)."""
+        if not self.distributed:
+            self.require_bot_token()
+
     def require_bot_token(self) -> None:
         if not self.slack_bot_token:
             raise ConfigError(
                 "SLACK_BOT_TOKEN is not set: "
                 + WHERE_TOKENS
                 + "OAuth & Permissions -> Bot User OAuth Token (install the app first); "
-                "it starts with xoxb-"
+                "it starts with xoxb- (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to let "
+                "any workspace install it)"
             )
         if not self.slack_bot_token.startswith("xoxb-"):
             raise ConfigError("SLACK_BOT_TOKEN must start with xoxb- (the Bot User OAuth Token)")

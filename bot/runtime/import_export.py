@@ -38,12 +38,44 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 USERS_PAGE = 200
 
 
-def _cli_slack_client(settings: Settings) -> WebClient | None:
+def _cli_token(settings: Settings, db: Database, team: str | None) -> str | None:
+    """The bot token an operator command calls Slack with: SLACK_BOT_TOKEN (one workspace),
+    or in distributed mode the installation of ``--team`` (required there)."""
+    if not settings.distributed:
+        if settings.slack_bot_token:
+            settings.require_bot_token()
+        return settings.slack_bot_token
+    if not team:
+        raise ConfigError(
+            "--team is needed: SLACK_CLIENT_ID is set, so this deployment serves many "
+            "workspaces; `decisionbot installations` lists them"
+        )
+    from storage import installations
+    from storage.secrets import TokenCipher, UnreadableToken
+
+    try:
+        with db.read() as session:
+            bot = installations.find(
+                session, cipher=TokenCipher(settings.encryption_keys), team_id=team
+            )
+    except UnreadableToken:
+        raise ConfigError(
+            f"DECISIONBOT_ENCRYPTION_KEY: no key decrypts the token of {team}; add the key "
+            "it was stored with"
+        ) from None
+    if bot is None:
+        raise ConfigError(
+            f"--team {team}: Decision Bot is not installed there; `decisionbot installations` "
+            "lists the workspaces"
+        )
+    return bot.bot_token
+
+
+def _cli_slack_client(settings: Settings, token: str | None) -> WebClient | None:
     """A Web API client for operator commands (None without a token): it retries connection
     errors and 5xx, and waits out a 429's Retry-After."""
-    if not settings.slack_bot_token:
+    if not token:
         return None
-    settings.require_bot_token()
     from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
@@ -52,7 +84,7 @@ def _cli_slack_client(settings: Settings) -> WebClient | None:
     )
 
     return WebClient(
-        token=settings.slack_bot_token,
+        token=token,
         base_url=settings.slack_api_url,
         timeout=30,
         retry_handlers=[
@@ -181,8 +213,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(f"import: {args.dir} is not a folder")
     if args.owner and not re.fullmatch(r"[UW][A-Z0-9]{2,31}", args.owner):
         return _fail(f"import: --owner takes a Slack user id such as U0123ABCD, not {args.owner!r}")
-    client = _cli_slack_client(settings)
     db = _open_database(settings, migrate_empty_sqlite=True)
+    client = _cli_slack_client(settings, _cli_token(settings, db, args.team))
     team, enterprise, actor = _workspace(client, args, db)
     channel, private, warnings = _channel(client, args.channel)
     users: list[SlackPayload] = []
@@ -232,8 +264,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
     from storage.adr_export_files import export_to_dir
 
-    client = _cli_slack_client(settings)
     db = _open_database(settings, migrate_empty_sqlite=True)
+    client = _cli_slack_client(settings, _cli_token(settings, db, args.team))
     team, _enterprise, _actor = _workspace(client, args, db)
     root = Path(args.dir)
     if root.exists() and not root.is_dir():

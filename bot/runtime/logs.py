@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -63,6 +64,42 @@ class WithholdRequestBodies(logging.Filter):
                     record.args = ()
                     break
         return True
+
+
+# Slack tokens (bot, user, refresh, app-level) and a client secret or token in a logged body.
+_SECRET = re.compile(
+    r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+"
+    r"|((?:client_secret|access_token|refresh_token|token)[\"']?\s*[:=]\s*[\"']?)[^\"'&,}\s]+"
+)
+# Loggers that write whole request or response bodies at DEBUG (slack_sdk's clients: the
+# answer of oauth.v2.access holds the new token).
+SECRET_LOGGERS = ("slack_sdk.web.base_client", "slack_sdk.oauth", "slack_bolt.oauth")
+
+
+def _hide(text: str) -> str:
+    return _SECRET.sub(lambda m: f"{m.group(2) or (m.group(1) + '-')}***", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Slack tokens and client secrets never reach a log line: replaced by ``***``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("slack_sdk", "slack_bolt")):
+            return True  # our own lines never carry a token: no cost for them
+        message = record.getMessage()
+        hidden = _hide(message)
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
+
+
+def protect_secret_loggers() -> None:
+    """Put ``RedactSecrets`` on the loggers that log bodies (idempotent): on the logger
+    itself, so every handler (ours, a test's, an operator's) gets the redacted line."""
+    for name in SECRET_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
 
 
 class DropStartupNoise(logging.Filter):
@@ -174,6 +211,7 @@ def _dressed(handler: H, fmt: str) -> H:
     handler.addFilter(ContextFilter())
     handler.addFilter(WithholdRequestBodies())
     handler.addFilter(DropStartupNoise())
+    handler.addFilter(RedactSecrets())
     return handler
 
 
@@ -181,6 +219,7 @@ def configure_logging(*, fmt: str = "text", level: str = "INFO") -> logging.Hand
     """Send the process's logs to stderr as ``fmt`` lines at ``level`` (from ``LOG_FORMAT``
     and ``LOG_LEVEL``, validated by ``bot.runtime.config``). Calling it again replaces the handler it
     installed before."""
+    protect_secret_loggers()
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_decisionbot", False)]:
         root.removeHandler(old)

@@ -20,8 +20,9 @@ from slack_sdk import WebClient
 from bot.app import work_registry
 from bot.engine.delivery import SweepResult
 from bot.engine.dispatcher import DEFAULT_LEASE, Dispatcher
+from bot.engine.registry import Clients
 from bot.engine.wakeup import PgListener
-from bot.runtime.clients import build_dispatch_client
+from bot.runtime.clients import dispatch_clients
 from bot.runtime.config import Settings
 from storage import events
 from storage.db import Database
@@ -74,9 +75,10 @@ class Engine:
 
 
 def dispatcher_for(settings: Settings, db: Database, *, idle_wait: float) -> Dispatcher:
+    dispatch_db = db.for_dispatch()
     return Dispatcher(
-        db.for_dispatch(),
-        build_dispatch_client(settings),
+        dispatch_db,
+        dispatch_clients(settings, dispatch_db),
         work_registry(),
         concurrency=settings.dispatch_concurrency,
         lease=timedelta(seconds=settings.lease_seconds),
@@ -103,7 +105,7 @@ def start_engine(settings: Settings, db: Database, *, worker: bool = False) -> E
 
 def run_due(
     db: Database,
-    client: WebClient,
+    client: WebClient | Clients,
     *,
     now: datetime,
     owner: str | None = None,
@@ -130,7 +132,7 @@ def run_due_once(settings: Settings, db: Database, *, now: datetime) -> str:
     """`decisionbot run-due`: one sweep at ``now``, summarised in one line."""
     result = run_due(
         db,
-        build_dispatch_client(settings),
+        dispatch_clients(settings, db),
         now=now,
         lease=timedelta(seconds=settings.lease_seconds),
         concurrency=settings.dispatch_concurrency,

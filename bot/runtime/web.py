@@ -1,4 +1,6 @@
-"""The WSGI application served by gunicorn: POST /slack/events, GET /healthz, GET /metrics."""
+"""The WSGI application served by gunicorn: POST /slack/events, GET /healthz, GET /metrics,
+and the pages a person sees: GET / (Add to Slack, or how this deployment is installed) and,
+in distributed mode, Bolt's OAuth flow at GET /slack/install and /slack/oauth_redirect."""
 
 from __future__ import annotations
 
@@ -32,9 +34,21 @@ log = logging.getLogger(__name__)
 MAX_BODY = 2 * 1024 * 1024
 
 
-def create_wsgi_app(app: App, db: Database) -> WSGIApplication:
+def create_wsgi_app(app: App, db: Database, *, retention_days: int = 30) -> WSGIApplication:
     slack = SlackRequestHandler(app)
     health = HealthCheck(db)
+    flow = app.oauth_flow
+    oauth_paths = (flow.install_path, flow.redirect_uri_path) if flow is not None else ()
+
+    def front_page() -> tuple[str, list[tuple[str, str]]]:
+        from bot.runtime import pages
+
+        if flow is None:
+            return pages.single_workspace(), []
+        from bot.runtime.installs import landing
+
+        page, cookie = landing(flow, retention_days)
+        return page, [("Set-Cookie", cookie), ("Cache-Control", "no-store")]
 
     def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -51,6 +65,20 @@ def create_wsgi_app(app: App, db: Database) -> WSGIApplication:
                 return slack(environ, start_response)
             finally:
                 metrics.acked(kind, time.perf_counter() - started)
+        if path in oauth_paths and method == "GET":
+            return slack(environ, start_response)  # Bolt's OAuth flow, our pages
+        if path == "/" and method in ("GET", "HEAD"):
+            page, headers = front_page()
+            data = page.encode()
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "text/html; charset=utf-8"),
+                    ("Content-Length", str(len(data))),
+                    *headers,
+                ],
+            )
+            return [data] if method == "GET" else [b""]
         if path == "/healthz" and method in ("GET", "HEAD"):
             return _health(start_response, health)
         if path == "/metrics" and method == "GET":

@@ -36,6 +36,7 @@ from storage.models.estimates import (
     RoundState,
     SizeScale,
 )
+from storage.models.installations import Installation, InstallState, OAuthState
 from storage.models.numbers import Counter
 from storage.models.outbox import (
     CommandInvocation,
@@ -68,6 +69,9 @@ __all__ = [
     "utcnow",
     "UTCDateTime",
     "Counter",
+    "Installation",
+    "InstallState",
+    "OAuthState",
     "DecisionStatus",
     "Role",
     "StanceKind",

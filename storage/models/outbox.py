@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.models.base import UTCDateTime, _ts
@@ -54,6 +54,8 @@ class WorkState(StrEnum):
     DONE = "done"
     FAILED = "failed"  # a permanent Slack error: recorded, shown to a human, not retried
     CANCELLED = "cancelled"
+    # Its workspace uninstalled the app: waits, untouched, for a reinstall (or the purge).
+    PAUSED = "paused"
 
 
 class DueWork(SQLModel, table=True):
@@ -65,6 +67,16 @@ class DueWork(SQLModel, table=True):
         UniqueConstraint("team_id", "key", name="uq_due_work_team_key"),
         Index("ix_due_work_sweep", "state", "due_at"),
         Index("ix_due_work_subject", "team_id", "kind", "subject_id"),
+        # Fair claims: each workspace's oldest live rows, one index range each
+        # (storage.due_work._claim_statement repeats this condition word for word).
+        Index(
+            "ix_due_work_live_team",
+            "team_id",
+            "due_at",
+            "id",
+            postgresql_where=text("state IN ('pending', 'claimed')"),
+            sqlite_where=text("state IN ('pending', 'claimed')"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

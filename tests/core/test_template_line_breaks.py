@@ -19,7 +19,7 @@ import pytest
 from bot.core.render import PROMPTS_DIR, Mrkdwn
 from tests.support.template_lines import check
 
-TEMPLATES = sorted(p.relative_to(PROMPTS_DIR).as_posix() for p in PROMPTS_DIR.rglob("*.j2"))
+TEMPLATES = sorted(p.relative_to(PROMPTS_DIR).as_posix() for p in PROMPTS_DIR.rglob("*.md.j2"))
 
 ANA, BO, CY = "U0ANA", "U0BO", "U0CY"
 TWO = [ANA, BO]

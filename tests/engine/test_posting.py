@@ -20,7 +20,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.engine.posting import METADATA_EVENT, OutcomeUnknown, post_once
-from bot.engine.registry import Job, WorkKind
+from bot.engine.registry import Job, OneClient, WorkKind
 from bot.runtime.clients import build_dispatch_client, dispatch_retry_handlers
 from bot.runtime.config import Settings
 from storage.models import DueWork, utcnow
@@ -107,7 +107,7 @@ def job_for(client: Any, *, attempts: int = 1, last_error: str | None = None) ->
         updated_at=now,
     )
     kind = WorkKind(name="test.post", handler=lambda job: True)
-    return Job(item=item, kind=kind, db=None, client=client, now=now)  # type: ignore[arg-type]
+    return Job(item=item, kind=kind, db=None, clients=OneClient(client), now=now)  # type: ignore[arg-type]
 
 
 def test_a_lost_answer_in_a_thread_is_found_by_its_replies(emu: SlackEmulator) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.core.dates import working_days_later
+from bot.engine.registry import OneClient
 from bot.runtime.clients import build_dispatch_client
 from bot.runtime.scheduler import SweepResult, run_due
 from tests.support.adr import all_text
@@ -62,7 +63,9 @@ def test_a_sweeper_whose_lease_ran_out_does_not_resend_what_another_took_over(
     results: list[SweepResult] = []
     sweeper_a = threading.Thread(
         target=lambda: results.append(
-            run_due(db, slow, now=now, owner="A", lease=lease, concurrency=1, capacity=50)  # type: ignore[arg-type]
+            run_due(
+                db, OneClient(slow), now=now, owner="A", lease=lease, concurrency=1, capacity=50
+            )  # type: ignore[arg-type]
         )
     )
     sweeper_a.start()

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -296,7 +297,8 @@ def _call(wsgi: Any, environ: dict[str, Any]) -> str:
 def fake_bolt(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Any:  # noqa: ANN001
     monkeypatch.setattr(web, "SlackRequestHandler", _FakeSlackHandler)
     _FakeSlackHandler.seen = []
-    return web.create_wsgi_app(None, Database(f"sqlite:///{tmp_path / 'x.db'}"))  # type: ignore[arg-type]
+    app = SimpleNamespace(oauth_flow=None)  # single-workspace mode: no OAuth routes
+    return web.create_wsgi_app(app, Database(f"sqlite:///{tmp_path / 'x.db'}"))  # type: ignore[arg-type]
 
 
 def test_a_declared_length_over_2_mb_is_refused_without_reading_a_byte(fake_bolt: Any) -> None:

@@ -25,7 +25,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.app import create_app, work_registry
 from bot.engine.dispatcher import Dispatcher
-from bot.runtime.clients import build_dispatch_client
+from bot.engine.registry import OneClient
+from bot.runtime.clients import build_dispatch_client, dispatch_clients
 from bot.runtime.config import Settings
 from bot.runtime.web import create_wsgi_app
 from storage.db import Database
@@ -33,6 +34,10 @@ from tests.support.slack_emulator import Call, SlackEmulator
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "test-client-secret"
+# A fixed Fernet key for distributed-mode tests (32 url-safe base64 bytes).
+ENCRYPTION_KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdDE="
 _ids = count(1)
 
 
@@ -75,13 +80,44 @@ class _QuietHandler(WSGIRequestHandler):
 class BotServer:
     """The WSGI app on a loopback port, in a background thread."""
 
-    def __init__(self, db: Database, emulator: SlackEmulator) -> None:
-        self.settings = Settings(
-            database_url=db.url,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=emulator.url,
+    def __init__(
+        self,
+        db: Database,
+        emulator: SlackEmulator,
+        *,
+        distributed: bool = False,
+        retention_days: int = 30,
+    ) -> None:
+        # Bound first: distributed mode's redirect URI names the port.
+        self.httpd = make_server(
+            "127.0.0.1",
+            0,
+            self._serve,
+            server_class=_ThreadingWSGIServer,
+            handler_class=_QuietHandler,
         )
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        if distributed:
+            # "Add to Slack": client credentials, no bot token; Slack's authorize page is
+            # the emulator's.
+            self.settings = Settings(
+                database_url=db.url,
+                slack_signing_secret=SIGNING_SECRET,
+                slack_api_url=emulator.url,
+                slack_client_id=CLIENT_ID,
+                slack_client_secret=CLIENT_SECRET,
+                encryption_keys=(ENCRYPTION_KEY,),
+                retention_days=retention_days,
+                slack_authorize_url=emulator.authorize_url,
+                slack_redirect_uri=f"{self.url}/slack/oauth_redirect",
+            )
+        else:
+            self.settings = Settings(
+                database_url=db.url,
+                slack_bot_token=BOT_TOKEN,
+                slack_signing_secret=SIGNING_SECRET,
+                slack_api_url=emulator.url,
+            )
         self.app = create_app(self.settings, db)
         # Bolt answers 404 ("unhandled request") when a listener has not called ack() within
         # its ack_timeout (3 s of wall clock); on a stalled CI machine a listener can be that
@@ -95,20 +131,21 @@ class BotServer:
         # The embedded dispatcher, as `decisionbot serve` runs it: woken by the app's own
         # commits; a short idle wait stands in for the ticker.
         self.dispatch_client = build_dispatch_client(self.settings)
-        self.dispatcher = Dispatcher(db, self.dispatch_client, work_registry(), idle_wait=0.5)
-        self.httpd = make_server(
-            "127.0.0.1",
-            0,
-            create_wsgi_app(self.app, db),
-            server_class=_ThreadingWSGIServer,
-            handler_class=_QuietHandler,
+        # What a `run-due` sweep of this deployment calls Slack with (a token per workspace
+        # in distributed mode).
+        self.clients = (
+            dispatch_clients(self.settings, db) if distributed else OneClient(self.dispatch_client)
         )
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.dispatcher = Dispatcher(db, self.clients, work_registry(), idle_wait=0.5)
+        self._wsgi = create_wsgi_app(self.app, db, retention_days=retention_days)
         self._stopped = False
         # A short poll interval: stop() (shutdown) returns within 50 ms, not 500 ms per test.
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+
+    def _serve(self, environ: Any, start_response: Any) -> Any:
+        return self._wsgi(environ, start_response)
 
     def start(self) -> BotServer:
         self.dispatcher.start()

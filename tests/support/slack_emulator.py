@@ -19,26 +19,36 @@ Only the standard library is used, except by Socket Mode: ``apps.connections.ope
 (``tests/support/socket_emulator.py``, on ``websockets``) started on first use.  Every request is
 recorded as a :class:`Call` (including requests answered with an injected fault), so tests
 can count attempts.  Slack itself is never contacted.
+
+Many workspaces: :meth:`SlackEmulator.next_install` plus a GET of
+:attr:`SlackEmulator.authorize_url` and ``oauth.v2.access`` install the app as Slack's OAuth
+does, handing out a token per workspace; a call that names another workspace's channel or
+user with it is refused and kept (:meth:`SlackEmulator.cross_workspace_calls`).  Tokens the
+emulator did not issue (the single-workspace test token) are accepted for everything.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import secrets
 import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import Message
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 if TYPE_CHECKING:
     from tests.support.socket_emulator import SocketModeEmulator
 
-__all__ = ["Call", "SlackEmulator"]
+__all__ = ["Call", "SlackEmulator", "Workspace"]
 
 # Form-encoded fields whose values slack_sdk sends as JSON strings.
 _JSON_FORM_FIELDS = ("blocks", "view", "attachments", "metadata")
@@ -46,6 +56,11 @@ _JSON_FORM_FIELDS = ("blocks", "view", "attachments", "metadata")
 _TS_BASE_US = 1_700_000_000 * 1_000_000
 
 _VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
+
+# Requests that carry no bot token: their own key, or the app's client credentials.
+_NOT_TOKEN_AUTHED = frozenset({"response_url", "upload_url", "oauth.v2.access"})
+
+AUTHORIZE_METHOD = "oauth.v2.authorize"  # the name the authorize page's requests are kept under
 
 
 @dataclass
@@ -61,14 +76,62 @@ class Call:
         token: Bearer token from the ``Authorization`` header, else the ``token`` arg.
         at: ``time.monotonic()`` when the request arrived.
         key: The response-url key when ``method == "response_url"``.
+        response: The answer given (for the authorize page: ``status`` and ``location``).
+        team: The workspace of ``token`` if the emulator issued it, else None.
+        crossed: The other workspace whose channel or user the call named with ``token``
+            (a call refused and kept by :meth:`SlackEmulator.cross_workspace_calls`), else None.
+        client_credentials: ``(client_id, client_secret)`` from an HTTP Basic
+            ``Authorization`` header (how slack_sdk sends them to ``oauth.v2.access``).
     """
 
     method: str
-    args: dict
+    args: dict[str, Any]
     token: str | None
     at: float
     key: str | None = None
-    response: dict | None = None
+    response: dict[str, Any] | None = None
+    team: str | None = None
+    crossed: str | None = None
+    client_credentials: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace the emulator hosts: what ``auth.test`` and ``oauth.v2.access`` report."""
+
+    team_id: str
+    name: str
+    bot_user_id: str
+    bot_id: str
+    enterprise_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Token:
+    team_id: str
+    kind: Literal["bot", "user"]
+    user_id: str  # the bot user, or the person a user token acts for
+
+
+@dataclass(frozen=True)
+class _Install:
+    """What the person approving on the authorize page does (``next_install``)."""
+
+    team_id: str
+    user_id: str
+    cancel: bool
+    scopes: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """An authorization code handed out by the authorize page, until ``oauth.v2.access``."""
+
+    team_id: str
+    user_id: str
+    scopes: str
+    user_scopes: str
+    redirect_uri: str | None
 
 
 @dataclass
@@ -90,6 +153,7 @@ class _Channel:
     name: str | None = None
     members: list[str] | None = None
     is_ext_shared: bool = False  # shared with another organisation (Slack Connect)
+    team_id: str | None = None  # the workspace it belongs to (None: any)
 
 
 @dataclass
@@ -100,7 +164,8 @@ class _User:
     is_owner: bool = False
     is_restricted: bool = False
     is_ultra_restricted: bool = False
-    team_id: str | None = None  # another organisation: a Slack Connect outsider
+    # their own workspace: another organisation (a Slack Connect outsider), or a hosted one
+    team_id: str | None = None
 
 
 @dataclass
@@ -189,6 +254,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         parts = urlsplit(self.path)
         path = parts.path
+        if path == "/oauth/v2/authorize":
+            status, text, headers = self.server.emulator._authorize(parts.query)
+            data = text.encode("utf-8")
+            self._send_bytes(status, data, "text/html; charset=utf-8", headers)
+            return
         if path.startswith("/api/") and len(path) > len("/api/"):
             method, key = unquote(path[len("/api/") :]), None
         elif path.startswith("/response/") and len(path) > len("/response/"):
@@ -206,11 +276,18 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload, headers = 500, {"ok": False, "error": f"emulator_bug: {exc!r}"}, {}
         self._send(status, payload, headers)
 
-    def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        self._send_bytes(status, data, "application/json; charset=utf-8", headers)
+
+    def _send_bytes(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None
+    ) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -222,7 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-def _parse_args(query: str, body: bytes, content_type: str) -> tuple[dict, str | None]:
+def _parse_args(query: str, body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
     """Return (args, error) for a request; error is a Slack error code or None."""
     args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
     ctype = content_type.split(";", 1)[0].strip().lower()
@@ -241,10 +318,13 @@ def _parse_args(query: str, body: bytes, content_type: str) -> tuple[dict, str |
             b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
         )
         for part in message.get_payload() if message.is_multipart() else []:
-            name = part.get_param("name", header="content-disposition")
-            if not name:
+            if not isinstance(part, Message):
                 continue
-            payload = part.get_payload(decode=True) or b""
+            name = part.get_param("name", header="content-disposition")
+            if not isinstance(name, str) or not name:
+                continue
+            decoded_part = part.get_payload(decode=True)
+            payload = decoded_part if isinstance(decoded_part, bytes) else b""
             if part.get_filename() is None:
                 args[name] = _decode_form_field(name, payload.decode("utf-8", "replace"))
             else:
@@ -256,6 +336,54 @@ def _parse_args(query: str, body: bytes, content_type: str) -> tuple[dict, str |
         if isinstance(args.get(name), str):
             args[name] = _decode_form_field(name, args[name])
     return args, None
+
+
+_CHANNEL_ARGS = ("channel", "channel_id")
+_USER_ARGS = ("user", "user_id", "users")
+
+
+def _named_ids(args: dict[str, Any]) -> Iterator[tuple[str, Literal["channel", "user"], str]]:
+    """(arg, kind, id) of every channel and user a call names: a ``U…``/``W…`` id given as a
+    channel is a user; a ``D…`` DM is itself and its person ``U…`` (``conversations.open``'s
+    convention); ``users`` is a comma-separated string or a list."""
+    for arg in _CHANNEL_ARGS:
+        value = args.get(arg)
+        if not isinstance(value, str) or not value:
+            continue
+        if value[0] in ("U", "W"):
+            yield arg, "user", value
+        else:
+            yield arg, "channel", value
+            if value[0] == "D":
+                yield arg, "user", "U" + value[1:]
+    for arg in _USER_ARGS:
+        value = args.get(arg)
+        ids = value.split(",") if isinstance(value, str) else value
+        if isinstance(ids, list):
+            for user_id in ids:
+                if str(user_id).strip():
+                    yield arg, "user", str(user_id).strip()
+
+
+def _basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` of an HTTP Basic ``Authorization`` header, or None."""
+    if authorization[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else None
+
+
+def _scope_list(value: str) -> list[str]:
+    """Scopes given comma- or space-separated (Slack's authorize URL takes both)."""
+    return [s for s in value.replace(" ", ",").split(",") if s]
+
+
+def _with_query(url: str, params: dict[str, str]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
 def _decode_form_field(name: str, value: str) -> Any:
@@ -313,6 +441,30 @@ class SlackEmulator:
         latency: Seconds every request sleeps before being answered (default 0.0).
         url: Base URL for ``WebClient(base_url=...)`` / ``SLACK_API_URL``, with a trailing
             slash, e.g. ``"http://127.0.0.1:54321/api/"``.  Set by :meth:`start`.
+        authorize_url: Slack's authorize page, emulated (``SLACK_AUTHORIZE_URL``), e.g.
+            ``"http://127.0.0.1:54321/oauth/v2/authorize"``.  Set by :meth:`start`.
+        app_id: The app id ``oauth.v2.access`` reports.
+        oauth_client: ``(client_id, client_secret)`` that ``oauth.v2.access`` and the authorize
+            page accept; None (the default) accepts any.
+        oauth_redirect_uri: Where the authorize page sends the person back when its query has
+            no ``redirect_uri`` (the app's configured Redirect URL, in Slack).
+        revoked_error: The error a revoked token gets (default ``"invalid_auth"``).
+
+    Workspaces and tokens.  A token the emulator issued (``oauth.v2.access``,
+    :meth:`issue_token`) belongs to one workspace; every other token belongs to none and is
+    accepted for everything, as before there were workspaces.  A revoked token
+    (:meth:`revoke`, :meth:`uninstall`, ``auth.revoke``) gets ``revoked_error`` on every method.
+
+    The one rule for crossing workspaces: a call made with a token of workspace A that names a
+    channel (arg ``channel`` or ``channel_id``) or a user (``user``, ``user_id``, ``users``; a
+    ``U…``/``W…`` id passed as ``channel``; the ``U…`` of a ``D…`` DM id, as
+    ``conversations.open`` makes them) configured (:meth:`set_channel`, :meth:`set_user`) with
+    the ``team_id`` of another *hosted* workspace B (:meth:`add_workspace`, :meth:`next_install`)
+    is answered ``channel_not_found`` (channel args) or ``user_not_found`` (user args) and kept
+    in :meth:`cross_workspace_calls`.  Unconfigured channels and users, and those of a
+    workspace the emulator does not host (a Slack Connect outsider's organisation), are
+    accepted for every token.  ``conversations.list`` and ``users.list`` leave out what
+    belongs to another hosted workspace.
     """
 
     def __init__(
@@ -347,6 +499,16 @@ class SlackEmulator:
         self._file_counter = 0
         self._uploads: dict[str, dict[str, Any]] = {}  # file id -> filename, length, data
         self._shared_files: list[dict[str, Any]] = []  # completed uploads, in order
+        self.authorize_url: str = ""
+        self.app_id = "A0DECISION"
+        self.oauth_client: tuple[str, str] | None = None
+        self.oauth_redirect_uri: str | None = None
+        self.revoked_error = "invalid_auth"
+        self._workspaces: dict[str, Workspace] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._revoked: set[str] = set()
+        self._installs: deque[_Install] = deque()  # next_install, consumed by the authorize page
+        self._grants: dict[str, _Grant] = {}  # by authorization code, until exchanged
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -359,6 +521,7 @@ class SlackEmulator:
         port = server.server_address[1]
         self._base = f"http://127.0.0.1:{port}/"
         self.url = self._base + "api/"
+        self.authorize_url = self._base + "oauth/v2/authorize"
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -463,7 +626,8 @@ class SlackEmulator:
                 self._cond.wait(remaining)
 
     def reset(self) -> None:
-        """Forget recorded calls, queued faults and channel/user configuration.
+        """Forget recorded calls, queued faults, channel/user configuration, workspaces, tokens,
+        planned installs and the OAuth settings.
 
         ``latency`` is kept, and ts / view-id counters keep increasing (values stay unique).
         """
@@ -477,6 +641,14 @@ class SlackEmulator:
             self._messages.clear()
             self._modals.clear()
             self.chat_write_public = False
+            self._workspaces.clear()
+            self._tokens.clear()
+            self._revoked.clear()
+            self._installs.clear()
+            self._grants.clear()
+            self.oauth_client = None
+            self.oauth_redirect_uri = None
+            self.revoked_error = "invalid_auth"
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Messages posted in ``channel`` (thread replies included), oldest first, each with
@@ -510,12 +682,14 @@ class SlackEmulator:
         name: str | None = None,
         members: list[str] | None = None,
         is_ext_shared: bool = False,
+        team_id: str | None = None,
     ) -> None:
         """Configure a channel (unconfigured channels exist, are public and the bot is a member).
 
         Affects ``chat.postMessage`` (``channel_not_found`` / ``is_archived`` /
         ``not_in_channel``), ``conversations.info`` and ``conversations.members``; a channel
-        with a ``name`` is also listed by ``conversations.list``.
+        with a ``name`` is also listed by ``conversations.list``.  ``team_id``: the workspace
+        it belongs to (see the class docstring for the calls refused because of it).
         """
         with self._lock:
             self._channels[channel_id] = _Channel(
@@ -526,6 +700,7 @@ class SlackEmulator:
                 name=name,
                 members=list(members) if members is not None else None,
                 is_ext_shared=is_ext_shared,
+                team_id=team_id,
             )
 
     def view(self, view_id: str) -> dict[str, Any]:
@@ -561,8 +736,8 @@ class SlackEmulator:
         team_id: str | None = None,
     ) -> None:
         """Configure a user for ``users.info`` and ``users.list`` (``tz`` defaults to the
-        emulator's default_tz; ``team_id``: the person's own organisation, reported only if
-        given)."""
+        emulator's default_tz; ``team_id``: the person's own workspace, reported only if
+        given: a hosted workspace's tokens alone see them, see the class docstring)."""
         with self._lock:
             self._users[user_id] = _User(
                 tz=tz,
@@ -610,11 +785,97 @@ class SlackEmulator:
                 _Fault(status, error, retry_after, delay, times, performed)
             )
 
+    # ------------------------------------------------------------------ workspaces and OAuth
+
+    def add_workspace(
+        self,
+        team_id: str,
+        *,
+        name: str | None = None,
+        bot_user_id: str | None = None,
+        enterprise_id: str | None = None,
+    ) -> Workspace:
+        """Host a workspace (again: its details are replaced, its tokens kept).  Defaults:
+        name ``"Workspace <team_id>"``, bot user ``"U<team_id[1:]>BOT"``, bot ``"B<team_id[1:]>"``."""
+        workspace = Workspace(
+            team_id=team_id,
+            name=name or f"Workspace {team_id}",
+            bot_user_id=bot_user_id or f"U{team_id[1:]}BOT",
+            bot_id=f"B{team_id[1:]}",
+            enterprise_id=enterprise_id,
+        )
+        with self._lock:
+            self._workspaces[team_id] = workspace
+        return workspace
+
+    def workspace(self, team_id: str) -> Workspace | None:
+        """The hosted workspace ``team_id``, or None."""
+        with self._lock:
+            return self._workspaces.get(team_id)
+
+    def issue_token(self, team_id: str) -> str:
+        """A new bot token of ``team_id`` (hosted from now on, if it was not), as if installed:
+        for tests that store an installation without going through OAuth."""
+        with self._lock:
+            workspace = self._workspaces.get(team_id) or self.add_workspace(team_id)
+            return self._issue(workspace, "bot", workspace.bot_user_id)
+
+    def token_team(self, token: str) -> str | None:
+        """The workspace of a token the emulator issued (revoked or not), else None."""
+        with self._lock:
+            known = self._tokens.get(token)
+            return known.team_id if known is not None else None
+
+    def revoke(self, token: str) -> None:
+        """From now on ``token`` (issued by the emulator or not) gets ``revoked_error``."""
+        with self._lock:
+            self._revoked.add(token)
+
+    def uninstall(self, team_id: str) -> None:
+        """The app is removed from ``team_id``: its tokens are revoked and codes not yet
+        exchanged die.  (The test sends the ``app_uninstalled`` event itself.)"""
+        with self._lock:
+            self._revoked.update(t for t, known in self._tokens.items() if known.team_id == team_id)
+            for code in [c for c, g in self._grants.items() if g.team_id == team_id]:
+                del self._grants[code]
+
+    def next_install(
+        self,
+        team_id: str,
+        *,
+        user_id: str = "UINSTALLER",
+        cancel: bool = False,
+        scopes: list[str] | None = None,
+    ) -> None:
+        """What the next person on the authorize page does (queued: one per page load): approve
+        for ``team_id`` (hosted from now on) as ``user_id`` the scopes asked for (or ``scopes``),
+        or, with ``cancel``, click Cancel."""
+        with self._lock:
+            if team_id not in self._workspaces:
+                self.add_workspace(team_id)
+            approved = tuple(scopes) if scopes is not None else None
+            self._installs.append(_Install(team_id, user_id, cancel, approved))
+
+    def cross_workspace_calls(self) -> list[Call]:
+        """Calls refused because their token's workspace is not the one of the channel or user
+        they named (``Call.team`` and ``Call.crossed``), in order."""
+        with self._lock:
+            return [c for c in self._calls if c.crossed is not None]
+
+    def calls_by_team(self) -> dict[str | None, list[Call]]:
+        """Recorded calls by the workspace of their token (None: a token not issued here, or
+        none), each list in arrival order."""
+        by_team: dict[str | None, list[Call]] = {}
+        with self._lock:
+            for call in self._calls:
+                by_team.setdefault(call.team, []).append(call)
+        return by_team
+
     # ------------------------------------------------------------------ request handling
 
     def _handle(
         self, method: str, key: str | None, query: str, body: bytes, headers: Any
-    ) -> tuple[int, dict, dict[str, str]]:
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         status, payload, extra = self._answer(method, key, query, body, headers)
         with self._cond:
             call = self._answering.pop(threading.get_ident(), None)
@@ -624,7 +885,7 @@ class SlackEmulator:
 
     def _answer(
         self, method: str, key: str | None, query: str, body: bytes, headers: Any
-    ) -> tuple[int, dict, dict[str, str]]:
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         arrived = time.monotonic()
         if method == "upload_url":  # raw file bytes, not form fields
             args, parse_error = {"file_id": key, "size": len(body)}, None
@@ -637,11 +898,23 @@ class SlackEmulator:
         if token is None and isinstance(args.get("token"), str):
             token = args["token"]
         with self._cond:
-            call = Call(method=method, args=args, token=token, at=arrived, key=key)
+            known = self._tokens.get(token) if token else None
+            refusal, crossed = self._refusal(method, token, known, args)
+            call = Call(
+                method=method,
+                args=args,
+                token=token,
+                at=arrived,
+                key=key,
+                team=known.team_id if known is not None else None,
+                crossed=crossed,
+                client_credentials=_basic_credentials(auth),
+            )
             self._calls.append(call)
             self._answering[threading.get_ident()] = call
             fault = None
-            queue = self._faults.get(method)
+            # a refused call leaves the faults queued for the calls Slack would answer
+            queue = self._faults.get(method) if refusal is None else None
             if queue:
                 fault = queue[0]
                 fault.remaining -= 1
@@ -651,12 +924,14 @@ class SlackEmulator:
                         del self._faults[method]
             self._cond.notify_all()
 
-        done: dict | None = None
+        done: dict[str, Any] | None = None
         if fault is not None and fault.performed and parse_error is None:
             done = self._respond(method, args)  # it happens now, whatever the answer
         sleep_for = self.latency + (fault.delay if fault else 0.0)
         if sleep_for > 0:
             time.sleep(sleep_for)
+        if refusal is not None:
+            return 200, refusal, {}
 
         if fault is not None:
             if fault.status == 429:
@@ -700,7 +975,57 @@ class SlackEmulator:
         with self._lock:
             return self._channels.get(channel_id) or _Channel()
 
-    def _respond(self, method: str, args: dict) -> dict:
+    def _refusal(
+        self, method: str, token: str | None, known: _Token | None, args: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """(Slack's refusal or None, the other workspace a refused call named or None): a
+        revoked token, or an issued one naming another hosted workspace's channel or user
+        (the rule in the class docstring).  Called with the lock held."""
+        if token is None or method in _NOT_TOKEN_AUTHED:
+            return None, None
+        if token in self._revoked:
+            return {"ok": False, "error": self.revoked_error}, None
+        if known is None:
+            return None, None
+        for arg, kind, named in _named_ids(args):
+            conf = self._channels.get(named) if kind == "channel" else self._users.get(named)
+            owner = conf.team_id if conf is not None else None
+            if owner is not None and owner != known.team_id and owner in self._workspaces:
+                error = "user_not_found" if arg in _USER_ARGS else "channel_not_found"
+                return {"ok": False, "error": error}, owner
+        return None, None
+
+    def _issue(self, workspace: Workspace, kind: Literal["bot", "user"], user_id: str) -> str:
+        prefix = "xoxb" if kind == "bot" else "xoxp"
+        token = f"{prefix}-{workspace.team_id}-{secrets.token_hex(12)}"
+        with self._lock:
+            self._tokens[token] = _Token(workspace.team_id, kind, user_id)
+        return token
+
+    def _caller(self) -> tuple[str | None, _Token | None]:
+        """The token of the call being answered on this thread, and what the emulator knows
+        of it (None: not issued here)."""
+        with self._lock:
+            call = self._answering.get(threading.get_ident())
+            token = call.token if call is not None else None
+            return token, self._tokens.get(token) if token else None
+
+    def _visible(self, owner: str | None) -> bool:
+        """Whether the caller's token may see what belongs to ``owner`` (the class rule)."""
+        _, known = self._caller()
+        if known is None or owner is None or owner == known.team_id:
+            return True
+        return owner not in self._workspaces
+
+    def _bot_identity(self) -> tuple[str, str]:
+        """(bot user id, bot id) of the caller's workspace, or the emulator's own."""
+        _, known = self._caller()
+        workspace = self._workspaces.get(known.team_id) if known is not None else None
+        if workspace is None:
+            return self.bot_user_id, "B0001"
+        return workspace.bot_user_id, workspace.bot_id
+
+    def _respond(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         handler = _METHODS.get(method)
         if handler is None:
             if method in _VIEW_METHODS:
@@ -710,19 +1035,136 @@ class SlackEmulator:
 
     # --- individual methods
 
-    def _auth_test(self, args: dict) -> dict:
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        _, known = self._caller()
+        workspace = self._workspaces.get(known.team_id) if known is not None else None
+        if known is None or workspace is None:
+            return {
+                "ok": True,
+                "url": "https://emulated.slack.com/",
+                "team": "Emulated",
+                "user": "bot",
+                "team_id": self.team_id,
+                "user_id": self.bot_user_id,
+                "bot_id": "B0001",
+                "is_enterprise_install": False,
+            }
+        answer: dict[str, Any] = {
+            "ok": True,
+            "url": f"https://{workspace.team_id.lower()}.emulated.slack.com/",
+            "team": workspace.name,
+            "user": "bot" if known.kind == "bot" else known.user_id.lower(),
+            "team_id": workspace.team_id,
+            "user_id": known.user_id,
+        }
+        if known.kind == "bot":
+            answer["bot_id"] = workspace.bot_id
+        if workspace.enterprise_id:
+            answer["enterprise_id"] = workspace.enterprise_id
+        answer["is_enterprise_install"] = False
+        return answer
+
+    def _auth_revoke(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Revoke the calling token (``test=1``: only say it would be), as Slack does."""
+        token, _ = self._caller()
+        if token is None:
+            return {"ok": False, "error": "not_authed"}
+        if str(args.get("test") or "").lower() in ("1", "true"):
+            return {"ok": True, "revoked": False}
+        self.revoke(token)
+        return {"ok": True, "revoked": True}
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Exchange an authorize page's code for the workspace's new bot token: single use,
+        client credentials from HTTP Basic auth or the form, ``redirect_uri`` as sent to the
+        authorize page (if one was), and Slack's errors for each."""
+        with self._lock:
+            call = self._answering.get(threading.get_ident())
+        credentials = call.client_credentials if call is not None else None
+        client_id, secret = credentials or (
+            str(args.get("client_id") or ""),
+            str(args.get("client_secret") or ""),
+        )
+        if self.oauth_client is not None:
+            if client_id != self.oauth_client[0]:
+                return {"ok": False, "error": "invalid_client_id"}
+            if secret != self.oauth_client[1]:
+                return {"ok": False, "error": "bad_client_secret"}
+        code = str(args.get("code") or "")
+        with self._lock:
+            grant = self._grants.get(code)
+            if grant is None:
+                return {"ok": False, "error": "invalid_code"}
+            if grant.redirect_uri is not None and args.get("redirect_uri") != grant.redirect_uri:
+                return {"ok": False, "error": "bad_redirect_uri"}
+            del self._grants[code]
+            workspace = self._workspaces.get(grant.team_id) or self.add_workspace(grant.team_id)
+            bot_token = self._issue(workspace, "bot", workspace.bot_user_id)
+            user_token = (
+                self._issue(workspace, "user", grant.user_id) if grant.user_scopes else None
+            )
+        authed_user: dict[str, Any] = {"id": grant.user_id}
+        if user_token is not None:
+            authed_user.update(scope=grant.user_scopes, access_token=user_token, token_type="user")
+        enterprise = (
+            {"id": workspace.enterprise_id, "name": f"Enterprise {workspace.enterprise_id}"}
+            if workspace.enterprise_id
+            else None
+        )
         return {
             "ok": True,
-            "url": "https://emulated.slack.com/",
-            "team": "Emulated",
-            "user": "bot",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": "B0001",
+            "access_token": bot_token,
+            "token_type": "bot",
+            "scope": grant.scopes,
+            "bot_user_id": workspace.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": workspace.team_id, "name": workspace.name},
+            "enterprise": enterprise,
             "is_enterprise_install": False,
+            "authed_user": authed_user,
         }
 
-    def _apps_connections_open(self, args: dict) -> dict:
+    def _authorize(self, query: str) -> tuple[int, str, dict[str, str]]:
+        """Slack's authorize page, with the person's choice made beforehand
+        (:meth:`next_install`): a 302 back to ``redirect_uri`` with a new ``code`` (or
+        ``error=access_denied`` on Cancel) and the ``state``.  Kept as a call to
+        ``oauth.v2.authorize`` with the query as its args."""
+        args = dict(parse_qsl(query, keep_blank_values=True))
+        state = {"state": args["state"]} if "state" in args else {}
+        redirect = args.get("redirect_uri") or self.oauth_redirect_uri
+        with self._cond:
+            call = Call(method=AUTHORIZE_METHOD, args=args, token=None, at=time.monotonic())
+            self._calls.append(call)
+            self._cond.notify_all()
+            install = None
+            if self.oauth_client is not None and args.get("client_id") != self.oauth_client[0]:
+                problem = "invalid_client_id"
+            elif not redirect:
+                problem = "no redirect_uri, and no oauth_redirect_uri set"
+            elif not self._installs:
+                problem = "nobody is installing: call next_install() first"
+            else:
+                problem, install = "", self._installs.popleft()
+            if install is None:
+                call.response = {"status": 400, "error": problem}
+                return 400, f"<!doctype html><title>Error</title><p>{problem}</p>", {}
+            if install.cancel:
+                location = _with_query(str(redirect), {"error": "access_denied", **state})
+            else:
+                code = f"{len(self._calls)}.{secrets.token_hex(16)}"
+                scopes = install.scopes or tuple(_scope_list(args.get("scope", "")))
+                self._grants[code] = _Grant(
+                    team_id=install.team_id,
+                    user_id=install.user_id,
+                    scopes=",".join(scopes),
+                    user_scopes=",".join(_scope_list(args.get("user_scope", ""))),
+                    redirect_uri=args.get("redirect_uri") or None,
+                )
+                location = _with_query(str(redirect), {"code": code, **state})
+            call.response = {"status": 302, "location": location}
+        return 302, "", {"Location": location}
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         call = self._answering.get(threading.get_ident())
         token = call.token if call is not None else None
         if not token:
@@ -731,7 +1173,7 @@ class SlackEmulator:
             return {"ok": False, "error": "not_allowed_token_type"}
         return {"ok": True, "url": self.socket_mode.connection_url()}
 
-    def _chat_post_message(self, args: dict) -> dict:
+    def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
@@ -754,10 +1196,11 @@ class SlackEmulator:
         if len(str(args.get("text") or "")) > 40000:
             return {"ok": False, "error": "msg_too_long"}
         ts = self._next_ts()
+        bot_user_id, bot_id = self._bot_identity()
         message: dict[str, Any] = {
             "type": "message",
-            "user": self.bot_user_id,
-            "bot_id": "B0001",
+            "user": bot_user_id,
+            "bot_id": bot_id,
             "text": args.get("text", ""),
             "blocks": args.get("blocks", []),
             "ts": ts,
@@ -772,7 +1215,7 @@ class SlackEmulator:
             self._messages.setdefault(channel, []).append(kept)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
-    def _readable(self, channel_id: str) -> dict | None:
+    def _readable(self, channel_id: str) -> dict[str, Any] | None:
         """Slack's refusal to read ``channel_id``'s history (the bot must be in it), or None."""
         if not channel_id:
             return {"ok": False, "error": "channel_not_found"}
@@ -789,8 +1232,8 @@ class SlackEmulator:
         return None
 
     def _read(
-        self, args: dict, messages: list[dict[str, Any]], *, newest_first: bool = True
-    ) -> dict:
+        self, args: dict[str, Any], messages: list[dict[str, Any]], *, newest_first: bool = True
+    ) -> dict[str, Any]:
         """Messages between ``oldest`` and ``latest`` (exclusive unless ``inclusive``), at
         most ``limit``, newest first (history) or oldest first (a thread's replies); metadata
         only with ``include_all_metadata``."""
@@ -814,7 +1257,7 @@ class SlackEmulator:
         shown = [m if flag else {k: v for k, v in m.items() if k != "metadata"} for m in page]
         return {"ok": True, "messages": shown, "has_more": len(found) > limit}
 
-    def _conversations_history(self, args: dict) -> dict:
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id = str(args.get("channel") or "")
         refused = self._readable(channel_id)
         if refused is not None:
@@ -827,7 +1270,7 @@ class SlackEmulator:
             ]
         return self._read(args, top)
 
-    def _conversations_replies(self, args: dict) -> dict:
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id = str(args.get("channel") or "")
         refused = self._readable(channel_id)
         if refused is not None:
@@ -843,7 +1286,7 @@ class SlackEmulator:
             ]
         return self._read(args, thread, newest_first=False)
 
-    def _chat_update(self, args: dict) -> dict:
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
             "channel": args.get("channel"),
@@ -852,10 +1295,10 @@ class SlackEmulator:
             "message": {"text": args.get("text", ""), "blocks": args.get("blocks", [])},
         }
 
-    def _chat_post_ephemeral(self, args: dict) -> dict:
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 
-    def _chat_get_permalink(self, args: dict) -> dict:
+    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel")
         ts = str(args.get("message_ts") or args.get("ts") or "")
         return {
@@ -864,7 +1307,7 @@ class SlackEmulator:
             "permalink": f"https://emulated.slack.com/archives/{channel}/p{ts.replace('.', '')}",
         }
 
-    def _views(self, method: str, args: dict) -> dict:
+    def _views(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         """Views are kept by id. ``views.update`` of a known view with a ``hash`` that is not
         its current one answers ``hash_conflict``, as Slack does; what the person entered is
         kept as Slack keeps it (``_kept_entries``)."""
@@ -894,7 +1337,7 @@ class SlackEmulator:
             },
         }
 
-    def _channel_object(self, channel_id: str, conf: _Channel) -> dict:
+    def _channel_object(self, channel_id: str, conf: _Channel) -> dict[str, Any]:
         return {
             "id": channel_id,
             "name": conf.name or channel_id.lower(),
@@ -907,14 +1350,14 @@ class SlackEmulator:
             "is_shared": conf.is_ext_shared,
         }
 
-    def _conversations_info(self, args: dict) -> dict:
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id = str(args.get("channel") or "")
         conf = self._channel(channel_id)
         if not channel_id or not conf.exists:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": self._channel_object(channel_id, conf)}
 
-    def _conversations_list(self, args: dict) -> dict:
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """The configured channels with a ``name`` (``set_channel``), by id, ``limit`` per page,
         with a cursor. As Slack: ``types`` (default ``public_channel``; ``private_channel``
         lists only private channels the bot is a member of), ``exclude_archived``."""
@@ -937,6 +1380,8 @@ class SlackEmulator:
                     continue  # Slack lists a private channel only to its members
                 if exclude_archived and conf.is_archived:
                     continue
+                if not self._visible(conf.team_id):
+                    continue
                 channels.append((channel_id, conf))
         page = channels[start : start + limit]
         more = start + limit < len(channels)
@@ -946,7 +1391,7 @@ class SlackEmulator:
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
-    def _conversations_open(self, args: dict) -> dict:
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
             return {"ok": True, "channel": {"id": str(args["channel"])}}
         users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
@@ -956,7 +1401,7 @@ class SlackEmulator:
             return {"ok": True, "channel": {"id": "D" + users[0][1:]}}
         return {"ok": True, "channel": {"id": "G" + "".join(u[1:] for u in sorted(users))}}
 
-    def _conversations_members(self, args: dict) -> dict:
+    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id = str(args.get("channel") or "")
         conf = self._channel(channel_id)
         if not channel_id or not conf.exists:
@@ -967,7 +1412,7 @@ class SlackEmulator:
             "response_metadata": {"next_cursor": ""},
         }
 
-    def _user_object(self, user_id: str, conf: _User) -> dict:
+    def _user_object(self, user_id: str, conf: _User) -> dict[str, Any]:
         tz = conf.tz or self.default_tz
         name = user_id.lower()
         real_name = f"User {user_id}"
@@ -992,7 +1437,7 @@ class SlackEmulator:
             user["team_id"] = conf.team_id
         return user
 
-    def _users_info(self, args: dict) -> dict:
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user_id = str(args.get("user") or "")
         if not user_id:
             return {"ok": False, "error": "user_not_found"}
@@ -1000,10 +1445,10 @@ class SlackEmulator:
             conf = self._users.get(user_id) or _User()
         return {"ok": True, "user": self._user_object(user_id, conf)}
 
-    def _users_list(self, args: dict) -> dict:
+    def _users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """The configured users (``set_user``), ``limit`` per page, with a cursor."""
         with self._lock:
-            users = sorted(self._users.items())
+            users = sorted((u, c) for u, c in self._users.items() if self._visible(c.team_id))
         try:
             limit = max(1, min(int(args.get("limit") or 100), 1000))
             start = int(args.get("cursor") or 0)
@@ -1019,7 +1464,7 @@ class SlackEmulator:
 
     # --- files.uploadV2: getUploadURLExternal, a POST of the bytes, completeUploadExternal
 
-    def _files_get_upload_url_external(self, args: dict) -> dict:
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
         filename = str(args.get("filename") or "")
         try:
             length = int(args.get("length") or 0)
@@ -1038,7 +1483,9 @@ class SlackEmulator:
             }
         return {"ok": True, "upload_url": f"{self._base}upload/{file_id}", "file_id": file_id}
 
-    def _receive_upload(self, file_id: str, body: bytes) -> tuple[int, dict, dict[str, str]]:
+    def _receive_upload(
+        self, file_id: str, body: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
             upload = self._uploads.get(file_id)
             if upload is None:
@@ -1046,7 +1493,7 @@ class SlackEmulator:
             upload["data"] = body
         return 200, {"ok": True, "size": len(body)}, {}
 
-    def _files_complete_upload_external(self, args: dict) -> dict:
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
         raw = args.get("files")
         try:
             files = json.loads(raw) if isinstance(raw, str) else raw
@@ -1100,8 +1547,9 @@ class SlackEmulator:
         }
 
 
-_METHODS: dict[str, Callable[[SlackEmulator, dict], dict]] = {
+_METHODS: dict[str, Callable[[SlackEmulator, dict[str, Any]], dict[str, Any]]] = {
     "apps.connections.open": SlackEmulator._apps_connections_open,
+    "auth.revoke": SlackEmulator._auth_revoke,
     "auth.test": SlackEmulator._auth_test,
     "chat.postMessage": SlackEmulator._chat_post_message,
     "chat.update": SlackEmulator._chat_update,
@@ -1115,6 +1563,7 @@ _METHODS: dict[str, Callable[[SlackEmulator, dict], dict]] = {
     "conversations.members": SlackEmulator._conversations_members,
     "files.getUploadURLExternal": SlackEmulator._files_get_upload_url_external,
     "files.completeUploadExternal": SlackEmulator._files_complete_upload_external,
+    "oauth.v2.access": SlackEmulator._oauth_v2_access,
     "users.info": SlackEmulator._users_info,
     "users.list": SlackEmulator._users_list,
 }

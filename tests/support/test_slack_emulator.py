@@ -7,8 +7,11 @@ import json
 import time
 import types
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -43,7 +46,7 @@ def client(emu: SlackEmulator) -> WebClient:
     return WebClient(token="xoxb-test", base_url=emu.url, timeout=20)
 
 
-def _post_json(url: str, body: dict) -> tuple[int, dict]:
+def _post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     req = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
@@ -205,7 +208,8 @@ def test_fail_error_times_fifo(client: WebClient, emu: SlackEmulator) -> None:
 
 def test_fail_delay_provokes_timeout(emu: SlackEmulator) -> None:
     emu.fail("auth.test", delay=0.5)
-    fast = WebClient(token="xoxb-test", base_url=emu.url, timeout=0.1)
+    # slack_sdk hands the timeout to urllib, which takes a float; its hint says int
+    fast = WebClient(token="xoxb-test", base_url=emu.url, timeout=0.1)  # type: ignore[arg-type]
     with pytest.raises(TimeoutError):
         fast.auth_test()
     # recorded once the emulator read it (a stalled machine may read it after the timeout)
@@ -238,7 +242,7 @@ def test_views_open_echoes_id(client: WebClient, emu: SlackEmulator) -> None:
 def test_views_update_checks_the_hash_and_keeps_entries_as_slack_does(
     client: WebClient, emu: SlackEmulator
 ) -> None:
-    def field(block_id: str, action_id: str = "value") -> dict:
+    def field(block_id: str, action_id: str = "value") -> dict[str, Any]:
         element = {"type": "plain_text_input", "action_id": action_id}
         return {"type": "input", "block_id": block_id, "label": {}, "element": element}
 
@@ -302,7 +306,7 @@ def test_conversations_list_pages_the_named_channels_the_bot_can_see(
     emu.set_channel("C6", is_private=True)  # no name: not listed
     emu.set_channel("C7", name="gone", exists=False)
 
-    def names(**kw: object) -> list[list[str]]:
+    def names(**kw: Any) -> list[list[str]]:
         pages, cursor = [], None
         while True:
             page = client.conversations_list(cursor=cursor, **kw)
@@ -388,7 +392,7 @@ def test_start_stop_standalone() -> None:
 
 
 def _socket_url(emu: SlackEmulator) -> str:
-    return WebClient(base_url=emu.url).apps_connections_open(app_token="xapp-1-test")["url"]
+    return str(WebClient(base_url=emu.url).apps_connections_open(app_token="xapp-1-test")["url"])
 
 
 def test_apps_connections_open_wants_an_app_token_and_hands_out_one_use_urls(
@@ -508,3 +512,314 @@ def test_upload_url_faults_and_unknown_files(emu: SlackEmulator, client: WebClie
         client.files_getUploadURLExternal(filename="", length=0)
     emu.reset()
     assert emu.uploaded_files() == []
+
+
+# -- many workspaces: tokens, the one crossing rule, revocation ----------------------------------
+
+
+def _installed(emu: SlackEmulator, team_id: str) -> WebClient:
+    return WebClient(token=emu.issue_token(team_id), base_url=emu.url, timeout=20)
+
+
+def _error(call: Callable[[], object]) -> str:
+    with pytest.raises(SlackApiError) as refused:
+        call()
+    return str(refused.value.response["error"])
+
+
+def test_an_issued_token_belongs_to_its_workspace_and_others_to_none(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    emu.add_workspace("TAAA", name="Alpha", bot_user_id="UALPHABOT", enterprise_id="E1")
+    alpha = _installed(emu, "TAAA")
+    beta = _installed(emu, "TBBB")  # hosted from now on, with the default names
+
+    assert alpha.auth_test().data == {
+        "ok": True,
+        "url": "https://taaa.emulated.slack.com/",
+        "team": "Alpha",
+        "user": "bot",
+        "team_id": "TAAA",
+        "user_id": "UALPHABOT",
+        "bot_id": "BAAA",
+        "enterprise_id": "E1",
+        "is_enterprise_install": False,
+    }
+    about_beta = beta.auth_test()
+    assert (about_beta["team_id"], about_beta["user_id"], about_beta["bot_id"]) == (
+        "TBBB",
+        "UBBBBOT",
+        "BBBB",
+    )
+    assert "enterprise_id" not in about_beta
+    assert client.auth_test()["team_id"] == "T0001"  # a token not issued here: as before
+
+    assert emu.token_team(str(alpha.token)) == "TAAA"
+    assert emu.token_team("xoxb-test") is None
+    posted = beta.chat_postMessage(channel="C1", text="hi")["message"]
+    assert (posted["user"], posted["bot_id"]) == ("UBBBBOT", "BBBB")
+    by_team = emu.calls_by_team()
+    assert [c.method for c in by_team["TAAA"]] == ["auth.test"]
+    assert [c.method for c in by_team["TBBB"]] == ["auth.test", "chat.postMessage"]
+    assert [c.token for c in by_team[None]] == ["xoxb-test"]
+
+
+def test_a_token_naming_another_workspaces_channel_or_user_is_refused_and_kept(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    alpha, beta = _installed(emu, "TAAA"), _installed(emu, "TBBB")
+    emu.set_channel("CA", team_id="TAAA", name="alpha-general")
+    emu.set_channel("CB", team_id="TBBB", name="beta-general")
+    emu.set_user("UA", team_id="TAAA")
+    emu.set_user("UB", team_id="TBBB")
+    emu.set_user("UEXT", team_id="TOTHER")  # a Slack Connect outsider's organisation
+
+    # its own workspace's, unconfigured ones and an outsider: accepted
+    assert alpha.chat_postMessage(channel="CA", text="hi")["ok"]
+    assert alpha.chat_postMessage(channel="CNEW", text="hi")["ok"]
+    assert alpha.users_info(user="UA")["ok"] and alpha.users_info(user="UNEW")["ok"]
+    assert alpha.users_info(user="UEXT")["user"]["team_id"] == "TOTHER"
+    assert alpha.conversations_open(users="UA")["channel"]["id"] == "DA"
+    assert emu.cross_workspace_calls() == []
+
+    # another hosted workspace's: refused, as Slack does, and kept
+    assert _error(lambda: alpha.chat_postMessage(channel="CB", text="hi")) == "channel_not_found"
+    assert _error(lambda: alpha.chat_postMessage(channel="UB", text="hi")) == "channel_not_found"
+    assert _error(lambda: alpha.chat_postMessage(channel="DB", text="hi")) == "channel_not_found"
+    assert _error(lambda: alpha.conversations_history(channel="CB")) == "channel_not_found"
+    assert _error(lambda: alpha.users_info(user="UB")) == "user_not_found"
+    assert _error(lambda: alpha.conversations_open(users=["UA", "UB"])) == "user_not_found"
+    assert _error(lambda: alpha.chat_postEphemeral(channel="CA", user="UB", text="x")) == (
+        "user_not_found"
+    )
+    assert _error(lambda: alpha.views_publish(user_id="UB", view={"type": "home"})) == (
+        "user_not_found"
+    )
+    crossed = emu.cross_workspace_calls()
+    assert len(crossed) == 8
+    assert {(c.team, c.crossed, c.token) for c in crossed} == {("TAAA", "TBBB", alpha.token)}
+    assert emu.messages("CB") == []  # nothing was posted
+
+    # the single-workspace token sees everything, as before; B's own token its own
+    assert client.chat_postMessage(channel="CB", text="hi")["ok"]
+    assert client.users_info(user="UA")["ok"]
+    assert beta.chat_postMessage(channel="CB", text="hi")["ok"]
+    assert len(emu.cross_workspace_calls()) == 8
+
+
+def test_lists_leave_out_what_belongs_to_another_workspace(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    alpha = _installed(emu, "TAAA")
+    emu.add_workspace("TBBB")
+    emu.set_channel("CA", team_id="TAAA", name="alpha")
+    emu.set_channel("CB", team_id="TBBB", name="beta")
+    emu.set_channel("CX", name="anyone")
+    emu.set_user("UA", team_id="TAAA")
+    emu.set_user("UB", team_id="TBBB")
+    assert [c["id"] for c in alpha.conversations_list()["channels"]] == ["CA", "CX"]
+    assert [u["id"] for u in alpha.users_list()["members"]] == ["UA"]
+    assert [c["id"] for c in client.conversations_list()["channels"]] == ["CA", "CB", "CX"]
+    assert [u["id"] for u in client.users_list()["members"]] == ["UA", "UB"]
+    assert emu.cross_workspace_calls() == []
+
+
+def test_revoked_tokens_get_invalid_auth_on_every_method(
+    client: WebClient, emu: SlackEmulator
+) -> None:
+    alpha, beta = _installed(emu, "TAAA"), _installed(emu, "TBBB")
+    second_alpha = _installed(emu, "TAAA")
+
+    assert alpha.auth_revoke(test=True).data == {"ok": True, "revoked": False}
+    assert alpha.auth_test()["ok"]
+    assert alpha.auth_revoke().data == {"ok": True, "revoked": True}
+    assert _error(alpha.auth_test) == "invalid_auth"
+    assert _error(lambda: alpha.chat_postMessage(channel="C1", text="x")) == "invalid_auth"
+    assert second_alpha.auth_test()["ok"]  # only the calling token
+
+    emu.fail("chat.postMessage", error="ratelimited")
+    emu.uninstall("TAAA")
+    assert _error(lambda: second_alpha.chat_postMessage(channel="C1", text="x")) == ("invalid_auth")
+    assert emu.token_team(str(second_alpha.token)) == "TAAA"  # still known, and revoked
+    assert emu.calls("chat.postMessage")[-1].team == "TAAA"
+    # the other workspace is untouched, and the refused call left the fault queued
+    assert _error(lambda: beta.chat_postMessage(channel="C1", text="x")) == "ratelimited"
+    assert beta.chat_postMessage(channel="C1", text="x")["ok"]
+
+    emu.revoke("xoxb-test")  # any token can be revoked
+    emu.revoked_error = "token_revoked"
+    assert _error(client.auth_test) == "token_revoked"
+
+
+# -- OAuth: the authorize page and oauth.v2.access -----------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _authorize(emu: SlackEmulator, **query: str) -> tuple[int, dict[str, str]]:
+    """GET the authorize page as a browser would, without following its redirect: (status,
+    the query of the Location it redirects to, with ``to`` its address)."""
+    url = emu.authorize_url + "?" + urllib.parse.urlencode(query)
+    try:
+        with urllib.request.build_opener(_NoRedirect).open(url, timeout=20) as resp:
+            return resp.status, {}
+    except urllib.error.HTTPError as exc:
+        location = exc.headers.get("Location")
+        if location is None:
+            return exc.code, {}
+        to, _, back = location.partition("?")
+        return exc.code, {"to": to, **dict(urllib.parse.parse_qsl(back))}
+
+
+REDIRECT = "http://127.0.0.1:1/slack/oauth_redirect"
+
+
+def test_an_install_through_the_authorize_page_and_oauth_v2_access(emu: SlackEmulator) -> None:
+    emu.oauth_client = ("111.222", "s3cret")
+    emu.add_workspace("TAAA", name="Alpha", bot_user_id="UALPHABOT")
+    emu.next_install("TAAA", user_id="UPAT")
+    query = {"client_id": "111.222", "scope": "commands,chat:write", "user_scope": ""}
+    status, back = _authorize(emu, **query, state="st1", redirect_uri=REDIRECT)
+    assert status == 302 and back["to"] == REDIRECT and back["state"] == "st1"
+    [page] = emu.calls("oauth.v2.authorize")
+    assert page.args == {**query, "state": "st1", "redirect_uri": REDIRECT}
+    assert page.response == {"status": 302, "location": f"{REDIRECT}?code={back['code']}&state=st1"}
+
+    app = WebClient(base_url=emu.url, timeout=20)  # sends the credentials as HTTP Basic auth
+    exchange = app.oauth_v2_access(
+        client_id="111.222", client_secret="s3cret", code=back["code"], redirect_uri=REDIRECT
+    ).data
+    assert isinstance(exchange, dict)
+    token = exchange.pop("access_token")
+    assert token.startswith("xoxb-TAAA-") and emu.token_team(token) == "TAAA"
+    assert exchange == {
+        "ok": True,
+        "token_type": "bot",
+        "scope": "commands,chat:write",
+        "bot_user_id": "UALPHABOT",
+        "app_id": "A0DECISION",
+        "team": {"id": "TAAA", "name": "Alpha"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "authed_user": {"id": "UPAT"},
+    }
+    [call] = emu.calls("oauth.v2.access")
+    assert call.client_credentials == ("111.222", "s3cret") and call.team is None
+    assert WebClient(token=token, base_url=emu.url).auth_test()["user_id"] == "UALPHABOT"
+
+    # a code is good once
+    again = lambda: app.oauth_v2_access(  # noqa: E731
+        client_id="111.222", client_secret="s3cret", code=back["code"], redirect_uri=REDIRECT
+    )
+    assert _error(again) == "invalid_code"
+
+
+def test_oauth_v2_access_refuses_as_slack_does(emu: SlackEmulator) -> None:
+    emu.oauth_client = ("111.222", "s3cret")
+    emu.next_install("TAAA")
+    _, back = _authorize(emu, client_id="111.222", scope="commands", redirect_uri=REDIRECT)
+    app = WebClient(base_url=emu.url, timeout=20)
+
+    def exchange(client_id: str = "111.222", secret: str = "s3cret", **kw: str) -> object:
+        args = {"code": back["code"], "redirect_uri": REDIRECT, **kw}
+        return app.oauth_v2_access(client_id=client_id, client_secret=secret, **args)
+
+    assert _error(lambda: exchange(client_id="999")) == "invalid_client_id"
+    assert _error(lambda: exchange(secret="wrong")) == "bad_client_secret"
+    assert _error(lambda: exchange(redirect_uri="http://elsewhere/")) == "bad_redirect_uri"
+    assert _error(lambda: exchange(code="nope")) == "invalid_code"
+    # none of these used the code up; credentials in the form are accepted too
+    form = app.api_call(
+        "oauth.v2.access",
+        params={
+            "client_id": "111.222",
+            "client_secret": "s3cret",
+            "code": back["code"],
+            "redirect_uri": REDIRECT,
+        },
+    )
+    assert form["team"] == {"id": "TAAA", "name": "Workspace TAAA"}
+    assert form["scope"] == "commands" and emu.token_team(form["access_token"]) == "TAAA"
+
+
+def test_the_authorize_page_cancel_choices_and_defaults(emu: SlackEmulator) -> None:
+    emu.oauth_redirect_uri = REDIRECT
+    emu.next_install("TAAA", cancel=True)
+    assert _authorize(emu, client_id="any", scope="commands", state="st") == (
+        302,
+        {"to": REDIRECT, "error": "access_denied", "state": "st"},
+    )
+    # nobody installing, or nowhere to go back to: an error page, no code
+    assert _authorize(emu, client_id="any", scope="commands")[0] == 400
+    emu.oauth_redirect_uri = None
+    emu.next_install("TAAA")
+    assert _authorize(emu, client_id="any", scope="commands")[0] == 400
+    assert [c.response["status"] for c in emu.calls("oauth.v2.authorize") if c.response] == [
+        302,
+        400,
+        400,
+    ]
+
+    # the install waits for a page load that can redirect
+    emu.oauth_redirect_uri = REDIRECT
+    assert "code" in _authorize(emu, client_id="any", scope="commands")[1]
+
+    # approved scopes, user scopes and an organisation's workspace; no redirect_uri asked
+    emu.add_workspace("TORG", enterprise_id="E9")
+    emu.next_install("TORG", user_id="UADMIN", scopes=["commands"])
+    _, back = _authorize(emu, client_id="x", scope="commands chat:write", user_scope="search:read")
+    exchange = WebClient(base_url=emu.url).oauth_v2_access(
+        client_id="x", client_secret="y", code=back["code"]
+    )
+    assert exchange["scope"] == "commands"
+    assert exchange["enterprise"] == {"id": "E9", "name": "Enterprise E9"}
+    user = exchange["authed_user"]
+    assert (user["id"], user["scope"], user["token_type"]) == ("UADMIN", "search:read", "user")
+    about = WebClient(token=user["access_token"], base_url=emu.url).auth_test()
+    assert (about["team_id"], about["user_id"], "bot_id" in about) == ("TORG", "UADMIN", False)
+
+
+def test_an_uninstall_kills_the_codes_not_yet_exchanged(emu: SlackEmulator) -> None:
+    emu.next_install("TAAA")
+    _, back = _authorize(emu, client_id="x", scope="commands", redirect_uri=REDIRECT)
+    emu.uninstall("TAAA")
+    exchange = lambda: WebClient(base_url=emu.url).oauth_v2_access(  # noqa: E731
+        client_id="x", client_secret="y", code=back["code"], redirect_uri=REDIRECT
+    )
+    assert _error(exchange) == "invalid_code"
+
+
+def test_bolts_oauth_flow_installs_against_the_emulator(emu: SlackEmulator, tmp_path: Path) -> None:
+    from slack_bolt.oauth.oauth_flow import OAuthFlow
+    from slack_bolt.oauth.oauth_settings import OAuthSettings
+    from slack_sdk.oauth.installation_store import FileInstallationStore
+    from slack_sdk.oauth.state_store import FileOAuthStateStore
+
+    emu.oauth_client = ("111.222", "s3cret")
+    settings = OAuthSettings(
+        client_id="111.222",
+        client_secret="s3cret",
+        scopes=["commands", "chat:write"],
+        redirect_uri=REDIRECT,
+        authorization_url=emu.authorize_url,
+        installation_store=FileInstallationStore(base_dir=str(tmp_path / "i")),
+        state_store=FileOAuthStateStore(expiration_seconds=600, base_dir=str(tmp_path / "s")),
+    )
+    flow = OAuthFlow(client=WebClient(base_url=emu.url, timeout=20), settings=settings)
+    emu.next_install("TAAA", user_id="UPAT")
+    url = flow.settings.authorize_url_generator.generate(state="st9")
+    assert url.startswith(emu.authorize_url + "?")
+    status, back = _authorize(emu, **dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)))
+    assert status == 302 and back["state"] == "st9"
+    installation = flow.run_installation(back["code"])
+    assert installation is not None
+    assert (installation.team_id, installation.bot_id, installation.user_id) == (
+        "TAAA",
+        "BAAA",
+        "UPAT",
+    )
+    assert installation.bot_scopes == ["commands", "chat:write"]
+    assert emu.token_team(str(installation.bot_token)) == "TAAA"

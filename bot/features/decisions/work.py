@@ -310,7 +310,7 @@ def register_work(registry: Registry) -> None:
         WorkKind(DecisionWork.INFORM, handle_inform, load=_load),
         WorkKind(DecisionWork.THREAD_NOTE, handle_thread_note, load=_load),
         WorkKind(DecisionWork.REFRESH, handle_refresh, load=_load, rerun_after=REFRESH_INTERVAL),
-        WorkKind(DecisionWork.PLAN_REVIEW, handle_plan_review, load=_load),
+        WorkKind(DecisionWork.PLAN_REVIEW, handle_plan_review, load=_load, scheduled=True),
         WorkKind(DecisionWork.REDACT_DM, handle_redact_dm, load=_load),
         WorkKind(DecisionWork.PURGE_SEARCH, handle_purge_search, load=_load),
     )

@@ -223,4 +223,6 @@ def keep_going(session: Session, job: Job, failure: PermanentFailure) -> None:
 
 
 def register_work(registry: Registry) -> None:
-    registry.register(WorkKind(DigestWork.SEND, handle_send, load=_load, on_failure=keep_going))
+    registry.register(
+        WorkKind(DigestWork.SEND, handle_send, load=_load, on_failure=keep_going, scheduled=True)
+    )

@@ -452,8 +452,8 @@ def register_work(registry: Registry) -> None:
         WorkKind(EstimateWork.COMPUTE, handle_compute, load=_load, on_failure=compute_failed),
         WorkKind(EstimateWork.DETAILS, handle_details, load=_load),
         WorkKind(EstimateWork.CHART, handle_chart, load=_load, on_failure=chart_failed),
-        WorkKind(EstimateWork.DEADLINE, handle_deadline, load=_load),
-        WorkKind(EstimateWork.REMIND, handle_remind, load=_load),
-        WorkKind(EstimateWork.EXPIRE, handle_expire, load=_load),
-        WorkKind(EstimateWork.ASK_ACTUAL, handle_ask_actual, load=_load),
+        WorkKind(EstimateWork.DEADLINE, handle_deadline, load=_load, scheduled=True),
+        WorkKind(EstimateWork.REMIND, handle_remind, load=_load, scheduled=True),
+        WorkKind(EstimateWork.EXPIRE, handle_expire, load=_load, scheduled=True),
+        WorkKind(EstimateWork.ASK_ACTUAL, handle_ask_actual, load=_load, scheduled=True),
     )

@@ -128,6 +128,6 @@ def handle_offer(job: Job) -> bool:
 def register_work(registry: Registry) -> None:
     registry.register(
         WorkKind(ParkingWork.ACK, handle_ack, load=_load),
-        WorkKind(ParkingWork.RESURFACE, handle_resurface, load=_load),
+        WorkKind(ParkingWork.RESURFACE, handle_resurface, load=_load, scheduled=True),
         WorkKind(ParkingWork.OFFER, handle_offer),
     )

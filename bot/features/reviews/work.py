@@ -262,11 +262,13 @@ def tell_author(session: Session, job: Job, failure: PermanentFailure) -> None:
 
 def register_work(registry: Registry) -> None:
     registry.register(
-        WorkKind(ReviewWork.OPEN, handle_open, load=_load),
-        WorkKind(ReviewWork.NUDGE, handle_nudge, load=_load),
-        WorkKind(ReviewWork.EXPIRE, handle_expire, load=_load),
-        WorkKind(ReviewWork.ASK, handle_ask, load=_load, on_failure=tell_author),
-        WorkKind(ReviewWork.THREAD, handle_thread, load=_load, on_failure=tell_author),
+        WorkKind(ReviewWork.OPEN, handle_open, load=_load, scheduled=True),
+        WorkKind(ReviewWork.NUDGE, handle_nudge, load=_load, scheduled=True),
+        WorkKind(ReviewWork.EXPIRE, handle_expire, load=_load, scheduled=True),
+        WorkKind(ReviewWork.ASK, handle_ask, load=_load, on_failure=tell_author, scheduled=True),
+        WorkKind(
+            ReviewWork.THREAD, handle_thread, load=_load, on_failure=tell_author, scheduled=True
+        ),
         WorkKind(ReviewWork.OUTCOME_NOTE, handle_outcome_note, load=_load, on_failure=tell_author),
         WorkKind(ReviewWork.ANSWERED, handle_answered, load=_load),
     )

@@ -9,6 +9,7 @@ from bot.core.adr_command import AdrCommand
 from bot.core.commands import SlashCommand
 from bot.engine.registry import Registry
 from bot.features.workspace import listeners, settings, work
+from bot.features.workspace.leaving import register_leaving
 
 
 def register(app: App) -> None:
@@ -17,6 +18,9 @@ def register(app: App) -> None:
 
 def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
     settings.register_verbs(adr)
+
+
+__all__ = ["register", "register_leaving", "register_verbs", "register_work"]
 
 
 def register_work(registry: Registry) -> None:

@@ -1,16 +1,21 @@
 """The workspace's outbox work: filling the user cache (one ``users.list`` read per workspace,
-``users.info`` for someone unknown) and forgetting old event ids."""
+``users.info`` for someone unknown), forgetting old event ids, and purging the data of a
+workspace that left once its retention window has passed."""
 
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.engine.registry import Job, Registry, WorkKind
-from storage import events, people
+from storage import due_work, events, installations, people, purge
 from storage.events import EventWork
+from storage.models import Installation
 from storage.people import PeopleWork
+from storage.purge import PurgeWork
+from storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +62,53 @@ def handle_prune(job: Job) -> bool:
     return False
 
 
+PURGE_BATCH = purge.BATCH  # rows per delivery: one short transaction each
+
+
+def handle_purge(job: Job) -> bool:
+    """One batch of a departed workspace's rows, then the next batch as a new row due at once,
+    until nothing is left (its installation goes last, and with it every purge row, this one
+    included). A workspace that installed again meanwhile is left alone.
+
+    The batch and the row of the next one commit together: a crash in between leaves this row
+    to be delivered again (a batch more, the next row already there), never data without a
+    purge to come. The rows of one workspace share a lane, so a dispatcher runs them one
+    after another. Never touches ``job.client``: the workspace has no token any more.
+    """
+    team_id = job.item.team_id
+    with job.db.session() as session:
+        if not installations.purge_due(session, team_id=team_id, now=job.now):
+            log.info("purge of team %s skipped: it is installed, or not due yet", team_id)
+            return False
+        deleted = purge.purge_batch(session, team_id=team_id, batch=PURGE_BATCH)
+        if _installation_left(session, team_id):
+            due_work.schedule(
+                session,
+                team_id=team_id,
+                kind=PurgeWork.PURGE,
+                subject_id=0,
+                key=f"purge:{team_id}:after:{job.item.id}",  # unique: this row's id
+                due_at=job.now,
+                lane=f"purge:{team_id}",
+            )
+    log.info("purged %d rows of team %s", deleted, team_id)
+    return False
+
+
+def _installation_left(session: Session, team_id: str) -> bool:
+    # A Core read: the ORM's identity map may still hold the row purge_batch deleted.
+    table = table_of(Installation)
+    return (
+        session.execute(select(table.c.team_id).where(table.c.team_id == team_id)).first()
+        is not None
+    )
+
+
 def register_work(registry: Registry) -> None:
     registry.register(
-        WorkKind(PeopleWork.SYNC, handle_sync),
+        WorkKind(PeopleWork.SYNC, handle_sync, scheduled=True),
         WorkKind(PeopleWork.LOOKUP, handle_lookup),
-        WorkKind(EventWork.PRUNE, handle_prune),
+        WorkKind(EventWork.PRUNE, handle_prune, scheduled=True),
+        # Not ``scheduled``: an uninstall must not pause the purge it plans.
+        WorkKind(PurgeWork.PURGE, handle_purge),
     )
