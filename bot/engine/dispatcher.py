@@ -1,7 +1,9 @@
 """The dispatcher: claims due outbox rows with a lease and delivers them concurrently.
 
 - Up to ``concurrency`` rows are delivered at once (a bounded thread pool); rows of one lane
-  (a channel, a thread, a person's DMs) are delivered in order, one at a time.
+  (a channel, a thread, a person's DMs) are delivered in order, one at a time. A free thread
+  starts the next workspace's lane in turn, so one workspace's rows already queued never hold
+  up another's (claims take workspaces in turn too: ``storage.due_work.claim``).
 - It claims only what it has room for (twice the pool), so a busy process never sits on rows
   another could deliver.
 - It sleeps until woken — by a commit in this process that wrote outbox rows, by Postgres
@@ -95,6 +97,11 @@ class Dispatcher(Delivery):
         self._woken = False
         self._stopping = False
         self._lanes: dict[str, deque[_Entry]] = {}
+        # Lanes not yet started, by workspace, and the workspaces taking turns to start one:
+        # a free thread starts the next workspace's lane, so one workspace's backlog queued
+        # in the pool never holds up another's new row (the claim is fair the same way).
+        self._ready: dict[str, deque[str]] = {}
+        self._turns: deque[str] = deque()
         self._queued = 0  # claimed and not finished (running or waiting in a lane)
         self._finished = 0  # rows finished so far (run_until_idle waits for the next one)
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch")
@@ -251,7 +258,8 @@ class Dispatcher(Delivery):
                     queue = self._lanes.get(lane)
                     if queue is None:
                         self._lanes[lane] = deque([entry])
-                        self._pool.submit(self._run_lane, lane)
+                        self._queue_lane(item.team_id, lane)
+                        self._pool.submit(self._run_next_lane)
                     else:
                         queue.append(entry)
             if stopping:  # stop() ran while we claimed: these go straight back
@@ -259,6 +267,30 @@ class Dispatcher(Delivery):
                 return total
             if len(items) < room:
                 return total
+
+    def _queue_lane(self, team: str, lane: str) -> None:
+        """A new lane of ``team`` waits for its workspace's turn (hold ``_cv``)."""
+        ready = self._ready.get(team)
+        if ready is None:
+            self._ready[team] = deque([lane])
+            self._turns.append(team)
+        else:
+            ready.append(lane)
+
+    def _run_next_lane(self) -> None:
+        """One pool task per lane, but which lane it starts is chosen when a thread is free:
+        the next workspace in turn's oldest waiting lane, round-robin across workspaces."""
+        with self._cv:
+            if not self._turns:
+                return
+            team = self._turns.popleft()
+            ready = self._ready[team]
+            lane = ready.popleft()
+            if ready:
+                self._turns.append(team)
+            else:
+                del self._ready[team]
+        self._run_lane(lane)
 
     def _run_lane(self, lane: str) -> None:
         while True:

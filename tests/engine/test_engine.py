@@ -199,3 +199,47 @@ def test_the_engine_imports_no_feature():
             if isinstance(node, ast.ImportFrom) and node.module
         ] + [a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names]
         assert not [m for m in imported if m.startswith(features)], (path.name, imported)
+
+
+def test_a_workspace_with_a_backlog_in_the_pool_does_not_hold_up_another(db, emulator):
+    """Team T1's 20 rows are claimed and queued for the one thread; team T2's row, claimed
+    after them, starts at its workspace's turn (after at most one more of T1's), not after
+    all of T1's."""
+    entered, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def record(job: Job) -> bool:
+        if job.payload["text"] == "a00":
+            entered.set()
+            assert release.wait(timeout=20)
+        order.append(job.payload["text"])
+        return False
+
+    registry = registry_with(WorkKind("test.record", record))
+    for n in range(20):
+        add(db, f"a{n:02d}", kind="test.record", lane=f"c:A{n}")
+    dispatcher = Dispatcher(db, client_for(emulator), registry, concurrency=1, capacity=50)
+    dispatcher.start()
+    try:
+        assert entered.wait(timeout=10)  # T1's rows are claimed; the thread is busy with a00
+        with db.session() as s:
+            due_work.schedule(
+                s,
+                team_id="T2",
+                kind="test.record",
+                subject_id=1,
+                key="b00",
+                due_at=NOW,
+                payload={"text": "b00"},
+                lane="c:B0",
+            )
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while states(db)["b00"][0] != "claimed":  # claimed behind T1's queued rows
+            assert datetime.now(UTC) < deadline
+        release.set()
+        assert dispatcher.wait_idle(timeout=20)
+    finally:
+        release.set()
+        dispatcher.stop(grace=5)
+    assert order.index("b00") <= 2, order  # first-come order would make it the 21st
+    assert sorted(order) == [*(f"a{n:02d}" for n in range(20)), "b00"]
