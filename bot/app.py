@@ -77,10 +77,18 @@ def create_app(
     if settings.distributed:
         # "Add to Slack": each request's token comes from its workspace's installation in
         # the database (cached), never from an auth.test before the ack.
-        from bot.runtime.installs import StoredAuthorize, TokenCache, cipher_of, oauth_flow
+        from bot.runtime.installs import (
+            StoredAuthorize,
+            TokenCache,
+            cipher_of,
+            oauth_flow,
+            org_workspace,
+        )
 
         cache = TokenCache(db, cipher_of(settings))
         distributed = {
+            # An org-wide install's events: their workspace, before authorize (issue 24).
+            "before_authorize": org_workspace,
             "authorize": StoredAuthorize(cache),
             "oauth_flow": oauth_flow(settings, db, cache, client),
             # A request from a workspace without an installation (it removed the app).

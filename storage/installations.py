@@ -25,6 +25,10 @@ from storage.secrets import TokenCipher
 
 PURGE_KIND = PurgeWork.PURGE
 STATE_LIFETIME = timedelta(minutes=10)
+# Token rotation (issue 24): a token that expires is refreshed this long before it does, by an
+# outbox row of REFRESH_KIND due then (``storage.token_refresh``).
+REFRESH_KIND = "installation.refresh"
+REFRESH_AHEAD = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class InstallationSummary:
     bot_scopes: tuple[str, ...]
     uninstalled_at: datetime | None
     purge_after: datetime | None
+    bot_token_expires_at: datetime | None = None  # token rotation: None = no expiry
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,24 @@ def save(
     row.updated_at = now
     session.add(row)
     session.flush()
+    if bot_token_expires_at is not None:  # token rotation (issue 24)
+        schedule_refresh(
+            session, team_id=team_id, version=row.version, expires_at=bot_token_expires_at
+        )
     return _resume(session, team_id=team_id) if returning else 0
+
+
+def schedule_refresh(session: Session, *, team_id: str, version: int, expires_at: datetime) -> None:
+    """Token rotation (issue 24): the refresh of this token, due ``REFRESH_AHEAD`` before it
+    expires; one row per token version (the outbox claim makes it run once)."""
+    due_work.schedule(
+        session,
+        team_id=team_id,
+        kind=REFRESH_KIND,
+        subject_id=0,
+        key=f"refresh:v{version}",
+        due_at=expires_at - REFRESH_AHEAD,
+    )
 
 
 def _resume(session: Session, *, team_id: str) -> int:
@@ -204,6 +226,23 @@ def uninstall(
     row.version += 1
     row.updated_at = now
     session.add(row)
+    return leave_work(
+        session, team_id=team_id, retention=retention, scheduled_kinds=scheduled_kinds, now=now
+    )
+
+
+def leave_work(
+    session: Session,
+    *,
+    team_id: str,
+    retention: timedelta,
+    scheduled_kinds: Collection[str],
+    now: datetime,
+) -> Left:
+    """What leaving does to ONE workspace's work (``uninstall``, and an org-wide install's
+    ``team_access_revoked`` for one workspace of the org: ``storage.org_installs``): pending
+    deliveries cancelled, scheduled work paused, the purge planned ``retention`` from now."""
+    purge_after = now + retention
     pending = (
         col(DueWork.team_id) == team_id,
         col(DueWork.state) == WorkState.PENDING,
@@ -289,6 +328,7 @@ def summaries(session: Session) -> list[InstallationSummary]:
             bot_scopes=_scopes(r.bot_scopes),
             uninstalled_at=r.uninstalled_at,
             purge_after=r.purge_after,
+            bot_token_expires_at=r.bot_token_expires_at,
         )
         for r in rows
     ]

@@ -70,8 +70,15 @@ def test_the_distributed_manifest_is_the_other_plus_install_and_leaving() -> Non
         "https://decisionbot.example.com/slack/oauth_redirect"
     ]
     events = shared["settings"]["event_subscriptions"]["bot_events"]
-    assert events[:2] == ["app_uninstalled", "tokens_revoked"]
+    leaving = ["app_uninstalled", "tokens_revoked", "team_access_granted", "team_access_revoked"]
+    assert events[:4] == leaving
+    # Enterprise Grid org-wide installs (issue 24): the distributed app only
+    assert shared["settings"]["org_deploy_enabled"] is True
+    shared["settings"]["org_deploy_enabled"] = single["settings"]["org_deploy_enabled"]
+    # Token rotation (issue 24): the distributed app's tokens expire and are refreshed
+    assert shared["settings"]["token_rotation_enabled"] is True
+    shared["settings"]["token_rotation_enabled"] = single["settings"]["token_rotation_enabled"]
     # apart from those, the same app: a change to one manifest must be made to both
     shared["oauth_config"].pop("redirect_urls")
-    shared["settings"]["event_subscriptions"]["bot_events"] = events[2:]
+    shared["settings"]["event_subscriptions"]["bot_events"] = events[4:]
     assert shared == single

@@ -11,6 +11,8 @@
   and the mark stays through later failed or deferred attempts, so the next attempt looks for
   the earlier post before posting again (``bot.engine.posting``).
 - Handed back unsent (``_release``): pending again at once, its attempt refunded.
+- Slack says the token has expired (token rotation): it is refreshed once, under the
+  installation row's lock, and the row handed back at once (``_refresh_then_retry``).
 
 The claiming, leases and lanes around it are ``bot.engine.dispatcher``'s.
 """
@@ -19,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -36,12 +39,25 @@ from storage import due_work, installations
 from storage.db import Database
 from storage.errors import NotFound
 from storage.models import DueWork, utcnow
+from storage.token_refresh import Refreshed
 
 log = logging.getLogger(__name__)
 
 # Slack refusing the token itself: the workspace may have uninstalled the app.
 AUTH_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 MAX_ATTEMPTS = 10  # every kind of error counts: nothing is retried forever
+# Token rotation (issue 24): the token's 12 hours are over; refreshed once, then the row again.
+TOKEN_EXPIRED = "token_expired"
+
+
+@runtime_checkable
+class RefreshingClients(Protocol):
+    """Clients whose tokens expire (distributed mode's ``TeamClients``): ``refresh`` renews a
+    workspace's token under its installation row's lock, once however many ask."""
+
+    def refresh(
+        self, team_id: str, *, scheduled_kinds: Collection[str], expired: bool = False
+    ) -> Refreshed: ...
 
 
 def error_code(exc: BaseException) -> str:
@@ -127,7 +143,9 @@ class Delivery:
             return
         except SlackApiError as exc:
             error = slack_error(exc)
-            if error in AUTH_ERRORS and not self.clients.installed(item.team_id):
+            if error == TOKEN_EXPIRED and isinstance(self.clients, RefreshingClients):
+                self._refresh_then_retry(item, job, self.clients)
+            elif error in AUTH_ERRORS and not self.clients.installed(item.team_id):
                 self._pause(item)  # it uninstalled while this row was in flight
             elif error in PERMANENT_ERRORS:
                 self._fail(item, job, PermanentFailure(error, ""))
@@ -234,6 +252,24 @@ class Delivery:
             )
         # installed again meanwhile: the row went back to pending instead
         metrics.delivered(item.kind, "paused" if paused else "released")
+
+    def _refresh_then_retry(self, item: DueWork, job: Job, clients: RefreshingClients) -> None:
+        """Token rotation (issue 24): Slack said the row's token has expired. Refresh it (or
+        find it refreshed by another process) and hand the row back at once, its attempt
+        refunded; a refresh refused for good has paused the workspace, and the row with it."""
+        try:
+            outcome = clients.refresh(
+                item.team_id, scheduled_kinds=self.registry.scheduled(), expired=True
+            )
+        except Exception as exc:  # noqa: BLE001 - Slack or the database failed: try later
+            self._retry(item, job, f"slack:{TOKEN_EXPIRED} ({error_code(exc)})")
+            return
+        if outcome in (Refreshed.REFRESHED, Refreshed.FRESH):
+            self._release([item])
+        elif outcome == Refreshed.REFUSED or not self.clients.installed(item.team_id):
+            self._pause(item)
+        else:  # no refresh token: not ours to renew
+            self._retry(item, job, f"slack:{TOKEN_EXPIRED}")
 
     def _release(self, items: list[DueWork]) -> None:
         if not items:

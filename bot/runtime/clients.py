@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
@@ -32,6 +33,7 @@ from bot.runtime.config import Settings
 if TYPE_CHECKING:
     from bot.runtime.installs import TokenCache
     from storage.db import Database
+    from storage.token_refresh import Refreshed
 
 # Calls that post something: slack_sdk's handlers would repost them after an unknown outcome
 # without the dispatcher knowing. Every other method keeps its retries.
@@ -127,9 +129,13 @@ class TeamClients:
             raise NotInstalled(team_id)
         with self._lock:
             known = self._clients.get(team_id)
-            if known is not None and known[0] == bot.version:
+            if known is not None and known[0] == bot.version and known[1].token == bot.bot_token:
                 return known[1]
         client = build_dispatch_client(self.settings, self.limits, token=bot.bot_token)
+        if bot.team_id != team_id:
+            # An org-wide install's token (issue 24): Slack needs the workspace on calls
+            # like users.list and conversations.list; slack_sdk sends this on every call.
+            client.default_params["team_id"] = team_id
         with self._lock:
             self._clients[team_id] = (bot.version, client)
         return client
@@ -137,6 +143,38 @@ class TeamClients:
     def installed(self, team_id: str) -> bool:
         self.cache.forget(team_id)
         return self.cache.get(team_id) is not None
+
+    # -- token rotation (issue 24) --------------------------------------------------------
+
+    def refresh(
+        self, team_id: str, *, scheduled_kinds: Collection[str], expired: bool = False
+    ) -> Refreshed:
+        """Refresh ``team_id``'s token if it still needs it (under the installation row's
+        lock: one refresh however many processes ask). ``expired``: Slack refused the token
+        this process holds, which is then refreshed even if its stored expiry is not near
+        (unless another process has refreshed it meanwhile). Either way the next client for
+        the workspace is built from the installation read afresh."""
+        from bot.runtime.token_refresh import refresh_team
+
+        with self._lock:
+            known = self._clients.get(team_id)
+        # The installation's own key: an org-wide install's is its enterprise id.
+        bot = self.cache.get(team_id)
+        try:
+            return refresh_team(
+                self.cache.db,
+                self.cache.cipher,
+                self.settings,
+                bot.team_id if bot is not None else team_id,
+                scheduled_kinds=scheduled_kinds,
+                stale_version=known[0] if expired and known is not None else None,
+            )
+        finally:
+            self.cache.forget(team_id)
+            if bot is not None and bot.team_id != team_id:
+                self.cache.forget(bot.team_id)  # the org's own entry, too
+            with self._lock:
+                self._clients.pop(team_id, None)
 
 
 def dispatch_clients(settings: Settings, db: Database) -> Clients:

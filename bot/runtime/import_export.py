@@ -50,12 +50,13 @@ def _cli_token(settings: Settings, db: Database, team: str | None) -> str | None
             "--team is needed: SLACK_CLIENT_ID is set, so this deployment serves many "
             "workspaces; `decisionbot installations` lists them"
         )
-    from storage import installations
+    from storage import org_installs
     from storage.secrets import TokenCipher, UnreadableToken
 
     try:
         with db.read() as session:
-            bot = installations.find(
+            # Its own installation, or the org-wide one that serves it (Enterprise Grid).
+            bot = org_installs.find_for_workspace(
                 session, cipher=TokenCipher(settings.encryption_keys), team_id=team
             )
     except UnreadableToken:
@@ -71,9 +72,12 @@ def _cli_token(settings: Settings, db: Database, team: str | None) -> str | None
     return bot.bot_token
 
 
-def _cli_slack_client(settings: Settings, token: str | None) -> WebClient | None:
+def _cli_slack_client(
+    settings: Settings, token: str | None, team: str | None = None
+) -> WebClient | None:
     """A Web API client for operator commands (None without a token): it retries connection
-    errors and 5xx, and waits out a 429's Retry-After."""
+    errors and 5xx, and waits out a 429's Retry-After. ``team``: the workspace every call names
+    (an org-wide token needs it on users.list and conversations.list)."""
     if not token:
         return None
     from slack_sdk import WebClient
@@ -85,6 +89,7 @@ def _cli_slack_client(settings: Settings, token: str | None) -> WebClient | None
 
     return WebClient(
         token=token,
+        team_id=team,
         base_url=settings.slack_api_url,
         timeout=30,
         retry_handlers=[
@@ -117,6 +122,8 @@ def _workspace(
                 "and SLACK_API_URL, or unset SLACK_BOT_TOKEN and give --team"
             ) from None
         team = str(auth.get("team_id") or "")
+        if auth.get("is_enterprise_install") and args.team:
+            team = args.team  # an org-wide token serves the org's workspaces: the one named
         if args.team and args.team != team:
             raise ConfigError(
                 f"--team {args.team} is not the workspace of SLACK_BOT_TOKEN ({team}): use that "
@@ -214,7 +221,9 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     if args.owner and not re.fullmatch(r"[UW][A-Z0-9]{2,31}", args.owner):
         return _fail(f"import: --owner takes a Slack user id such as U0123ABCD, not {args.owner!r}")
     db = _open_database(settings, migrate_empty_sqlite=True)
-    client = _cli_slack_client(settings, _cli_token(settings, db, args.team))
+    client = _cli_slack_client(
+        settings, _cli_token(settings, db, args.team), args.team if settings.distributed else None
+    )
     team, enterprise, actor = _workspace(client, args, db)
     channel, private, warnings = _channel(client, args.channel)
     users: list[SlackPayload] = []
@@ -265,7 +274,9 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from storage.adr_export_files import export_to_dir
 
     db = _open_database(settings, migrate_empty_sqlite=True)
-    client = _cli_slack_client(settings, _cli_token(settings, db, args.team))
+    client = _cli_slack_client(
+        settings, _cli_token(settings, db, args.team), args.team if settings.distributed else None
+    )
     team, _enterprise, _actor = _workspace(client, args, db)
     root = Path(args.dir)
     if root.exists() and not root.is_dir():

@@ -2,7 +2,8 @@
 workspaces that installed the app (distributed mode), their data and their tokens.
 
 - `installations` lists every workspace: who installed it and when, its scopes and its state
-  (an uninstalled one with the date its data is purged). Never a token.
+  (an active one with when its token expires, "no expiry" without token rotation; an
+  uninstalled one with the date its data is purged). Never a token.
 - `purge --team T` says what would be purged and when; `--now` purges at once. Decided: an
   installed workspace is refused ("uninstall the app from the workspace first"), since its data
   would come back half-made with its next request; a workspace with no installation at all
@@ -44,6 +45,11 @@ def _day(at: datetime | None) -> str:
 def _state(row: InstallationSummary) -> str:
     from storage.models import InstallState
 
+    if row.state == InstallState.ACTIVE:  # token rotation (issue 24): when the token expires
+        expiry = row.bot_token_expires_at
+        return f"{row.state}; " + (
+            f"token expires {_when(expiry)} UTC" if expiry is not None else "no expiry"
+        )
     if row.state != InstallState.UNINSTALLED:
         return row.state
     return f"uninstalled {_day(row.uninstalled_at)}, purge {_day(row.purge_after)}"

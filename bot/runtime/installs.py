@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from slack_bolt import BoltContext, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
@@ -36,9 +36,10 @@ from slack_sdk.oauth.installation_store import Installation as SlackInstallation
 from slack_sdk.oauth.state_store import OAuthStateStore
 
 from bot.core import metrics
+from bot.core.payloads import SlackPayload
 from bot.runtime import pages
 from bot.runtime.config import Settings
-from storage import installations
+from storage import installations, org_installs
 from storage.db import Database
 from storage.installations import InstalledBot
 from storage.secrets import TokenCipher
@@ -99,7 +100,8 @@ class TokenCache:
         if known is not None and now - known[1] < self.ttl:
             return known[0]
         with self.db.read() as session:
-            bot = installations.find(session, cipher=self.cipher, team_id=team_id)
+            # Its own installation, else its org's org-wide one (``storage.org_installs``).
+            bot = org_installs.find_for_workspace(session, cipher=self.cipher, team_id=team_id)
         with self._lock:
             if bot is None:
                 self._known.pop(team_id, None)
@@ -110,6 +112,57 @@ class TokenCache:
     def forget(self, team_id: str) -> None:
         with self._lock:
             self._known.pop(team_id, None)
+
+    def join(self, team_id: str, enterprise_id: str) -> InstalledBot | None:
+        """A request from ``team_id`` (of ``enterprise_id``), which has no installation of
+        its own: the org-wide install's, if it serves the workspace, recorded the first time
+        (one write per workspace: after it, ``get`` finds it)."""
+        org = self.get(enterprise_id)
+        if org is None or not org_installs.is_org(org):
+            return None
+        with self.db.session() as session:
+            served = org_installs.join(session, team_id=team_id, enterprise_id=enterprise_id)
+        self.forget(team_id)
+        return org if served else None
+
+
+# An org-wide install's events about the installation itself: they name no workspace (the
+# workspaces are in ``event.team_ids``), and the installation is keyed by the enterprise id.
+ORG_EVENTS = frozenset(
+    {"app_uninstalled", "tokens_revoked", "team_access_granted", "team_access_revoked"}
+)
+
+
+def org_workspace(
+    context: BoltContext, body: SlackPayload, next: Callable[[], None]
+) -> BoltResponse | None:
+    """Bolt's ``before_authorize``: the workspace of an org-wide install's request.
+
+    Slack's events for an org install carry ``authorizations[0].team_id: null``, so Bolt
+    finds no team id; the workspace the event happened in is the envelope's ``team_id``. It
+    is set here, before ``authorize``, so the request is authorized for (and its records
+    kept in) that workspace, never the enterprise id. The installation's own events
+    (``ORG_EVENTS``) go on without a workspace; any other request without one is ignored."""
+    if context.team_id or not context.is_enterprise_install:
+        next()
+        return None
+    outer = body.get("team_id")
+    if isinstance(outer, str) and outer and outer != context.enterprise_id:
+        context["team_id"] = outer
+        next()
+        return None
+    event = body.get("event")
+    kind = event.get("type") if isinstance(event, dict) else None
+    if body.get("type") == "event_callback" and kind in ORG_EVENTS:
+        next()
+        return None
+    log.info(
+        "org-wide request without a workspace ignored: type=%s event=%s enterprise=%s",
+        body.get("type"),
+        kind,
+        context.enterprise_id,
+    )
+    return BoltResponse(status=200, body="")
 
 
 class StoredAuthorize(Authorize):
@@ -131,12 +184,18 @@ class StoredAuthorize(Authorize):
         actor_team_id: str | None = None,
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
-        bot = self.cache.get(team_id or enterprise_id or "")
+        if team_id:
+            bot = self.cache.get(team_id)
+            if bot is None and enterprise_id:
+                bot = self.cache.join(team_id, enterprise_id)
+        else:  # an org install's own events (``org_workspace``): the org's installation
+            bot = self.cache.get(enterprise_id or "")
         if bot is None:
             return None
         return AuthorizeResult(
             enterprise_id=bot.enterprise_id,
-            team_id=bot.team_id,
+            # The workspace of the request, never the enterprise id of an org install's.
+            team_id=team_id if org_installs.is_org(bot) else bot.team_id,
             bot_user_id=bot.bot_user_id,
             bot_id=bot.bot_id,
             bot_token=bot.bot_token,
@@ -151,6 +210,12 @@ class MissingScopes(BoltError):
     def __init__(self, missing: Sequence[str]) -> None:
         super().__init__(", ".join(missing))
         self.missing = tuple(missing)
+
+
+def _expiry(installation: SlackInstallation) -> datetime | None:
+    """When a rotating token expires (token rotation: Slack's ``expires_in``), or None."""
+    at = installation.bot_token_expires_at
+    return datetime.fromtimestamp(at, UTC) if at else None
 
 
 class DbInstallationStore(InstallationStore):
@@ -168,6 +233,9 @@ class DbInstallationStore(InstallationStore):
         team_id = installation.team_id or installation.enterprise_id
         if not team_id or not installation.bot_token:
             raise BoltError("installation without a workspace or a bot token")
+        if installation.is_enterprise_install and installation.enterprise_id:
+            self._save_org(installation, installation.enterprise_id, installation.bot_token)
+            return
         with self.db.session() as session:
             resumed = installations.save(
                 session,
@@ -182,10 +250,32 @@ class DbInstallationStore(InstallationStore):
                 bot_scopes=list(installation.bot_scopes or []),
                 installer_user_id=installation.user_id,
                 bot_refresh_token=installation.bot_refresh_token,
+                bot_token_expires_at=_expiry(installation),
             )
         self.cache.forget(team_id)
         metrics.installation("installed")
         log.info("installed in %s (%d paused items resumed)", team_id, resumed)
+
+    def _save_org(self, installation: SlackInstallation, enterprise_id: str, token: str) -> None:
+        """An org-wide install: one installation keyed by the enterprise id."""
+        with self.db.session() as session:
+            org_installs.save_org(
+                session,
+                cipher=self.cache.cipher,
+                enterprise_id=enterprise_id,
+                enterprise_name=installation.enterprise_name,
+                app_id=installation.app_id or "",
+                bot_id=installation.bot_id or "",
+                bot_user_id=installation.bot_user_id or "",
+                bot_token=token,
+                bot_scopes=list(installation.bot_scopes or []),
+                installer_user_id=installation.user_id,
+                bot_refresh_token=installation.bot_refresh_token,
+                bot_token_expires_at=_expiry(installation),
+            )
+        self.cache.forget(enterprise_id)
+        metrics.installation("installed")
+        log.info("installed org-wide in %s", enterprise_id)
 
     def save_bot(self, bot: Bot) -> None:  # bot installs are saved whole, by ``save``
         return None
@@ -268,6 +358,14 @@ def _html(body: str, status: int = 200) -> BoltResponse:
 
 def _success(args: SuccessArgs) -> BoltResponse:
     installation = args.installation
+    if installation.is_enterprise_install and installation.enterprise_id:
+        return _html(
+            pages.org_success(
+                enterprise_id=installation.enterprise_id,
+                enterprise_name=installation.enterprise_name,
+                app_id=installation.app_id or "",
+            )
+        )
     return _html(
         pages.success(
             team_id=installation.team_id or installation.enterprise_id or "",

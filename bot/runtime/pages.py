@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -64,6 +64,23 @@ def success(*, team_id: str, team_name: str | None, app_id: str) -> str:
         team_name=team_name,
         slack_url="slack://app?" + urlencode({"team": team_id, "id": app_id}),
         web_url="https://slack.com/app_redirect?" + urlencode({"app": app_id, "team": team_id}),
+        manage_url=None,
+    )
+
+
+def org_success(*, enterprise_id: str, enterprise_name: str | None, app_id: str) -> str:
+    """After an org-wide install (Enterprise Grid): there is no workspace to open yet (the
+    app is in none until an admin adds it to some), so the link is the org's app management
+    page, where workspaces are added (Slack's "org-wide app" documentation gives this URL)."""
+    return _page(
+        "success.html.j2",
+        team_name=enterprise_name,
+        slack_url=None,
+        web_url=None,
+        manage_url=(
+            f"https://app.slack.com/manage/{quote(enterprise_id, safe='')}"
+            f"/integrations/profile/{quote(app_id, safe='')}/workspaces/add"
+        ),
     )
 
 

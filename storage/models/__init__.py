@@ -36,7 +36,12 @@ from storage.models.estimates import (
     RoundState,
     SizeScale,
 )
-from storage.models.installations import Installation, InstallState, OAuthState
+from storage.models.installations import (
+    Installation,
+    InstallState,
+    OAuthState,
+    OrgWorkspace,
+)
 from storage.models.numbers import Counter
 from storage.models.outbox import (
     CommandInvocation,
@@ -72,6 +77,7 @@ __all__ = [
     "Installation",
     "InstallState",
     "OAuthState",
+    "OrgWorkspace",
     "DecisionStatus",
     "Role",
     "StanceKind",

@@ -27,8 +27,10 @@ class Installation(SQLModel, table=True):
     __tablename__ = "installations"
     __table_args__ = (Index("ix_installations_purge", "state", "purge_after"),)
 
+    # A workspace's id; for an org-wide install (Enterprise Grid), the org's enterprise id.
     team_id: str = Field(primary_key=True, max_length=32)
     enterprise_id: str | None = Field(default=None, max_length=32)
+    is_enterprise_install: bool = False
     team_name: str | None = Field(default=None, max_length=255)
     app_id: str = Field(default="", max_length=32)
     bot_id: str = Field(default="", max_length=32)
@@ -57,3 +59,18 @@ class OAuthState(SQLModel, table=True):
     state: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = _ts()
+
+
+class OrgWorkspace(SQLModel, table=True):
+    """A workspace of an Enterprise Grid org that an org-wide install serves (from
+    ``team_access_granted``, or its first request): its outbox work takes the org's token.
+    ``revoked`` once ``team_access_revoked`` took the app away from that workspace alone."""
+
+    __tablename__ = "org_workspaces"
+    __table_args__ = (Index("ix_org_workspaces_enterprise", "enterprise_id"),)
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    enterprise_id: str = Field(max_length=32)
+    state: str = Field(default=InstallState.ACTIVE, max_length=16)
+    granted_at: datetime = _ts()
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -61,6 +61,7 @@ _VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.pu
 _NOT_TOKEN_AUTHED = frozenset({"response_url", "upload_url", "oauth.v2.access"})
 
 AUTHORIZE_METHOD = "oauth.v2.authorize"  # the name the authorize page's requests are kept under
+DEFAULT_TOKEN_LIFETIME = 43200  # seconds: a rotating token lives 12 hours, as in Slack
 
 
 @dataclass
@@ -121,6 +122,7 @@ class _Install:
     user_id: str
     cancel: bool
     scopes: tuple[str, ...] | None
+    org: bool = False  # an org-wide install of the enterprise ``team_id``
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class _Grant:
     scopes: str
     user_scopes: str
     redirect_uri: str | None
+    org: bool = False  # an org-wide install of the enterprise ``team_id``
 
 
 @dataclass
@@ -465,6 +468,13 @@ class SlackEmulator:
     workspace the emulator does not host (a Slack Connect outsider's organisation), are
     accepted for every token.  ``conversations.list`` and ``users.list`` leave out what
     belongs to another hosted workspace.
+
+    Token rotation (``token_rotation = True``, as ``token_rotation_enabled`` in a manifest):
+    ``oauth.v2.access`` answers an install with ``refresh_token`` (``xoxe-1-…``) and
+    ``expires_in`` (``token_lifetime``, 12 hours by default); a token past its expiry (or
+    :meth:`expire`) gets ``token_expired``; ``grant_type=refresh_token`` (client credentials
+    as for a code) issues a new token and refresh token, and the refresh token used dies
+    (``invalid_refresh_token`` the second time; :meth:`refreshes` keeps the calls).
     """
 
     def __init__(
@@ -509,6 +519,16 @@ class SlackEmulator:
         self._revoked: set[str] = set()
         self._installs: deque[_Install] = deque()  # next_install, consumed by the authorize page
         self._grants: dict[str, _Grant] = {}  # by authorization code, until exchanged
+        # Org-wide installs (issue 24): enterprises installed org-wide, and workspaces of
+        # theirs the app was taken from (``revoke_team_access``).
+        self._orgs: set[str] = set()
+        self._org_revoked: set[str] = set()
+        # Token rotation (issue 24): off by default, as in Slack.
+        self.token_rotation = False
+        self.token_lifetime = DEFAULT_TOKEN_LIFETIME
+        self._expires: dict[str, float] = {}  # token -> time.time() it expires at
+        # live refresh token -> (its workspace, the scopes granted)
+        self._refresh_tokens: dict[str, tuple[str, str]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -646,9 +666,15 @@ class SlackEmulator:
             self._revoked.clear()
             self._installs.clear()
             self._grants.clear()
+            self._orgs.clear()
+            self._org_revoked.clear()
             self.oauth_client = None
             self.oauth_redirect_uri = None
             self.revoked_error = "invalid_auth"
+            self.token_rotation = False
+            self.token_lifetime = DEFAULT_TOKEN_LIFETIME
+            self._expires.clear()
+            self._refresh_tokens.clear()
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Messages posted in ``channel`` (thread replies included), oldest first, each with
@@ -838,6 +864,8 @@ class SlackEmulator:
             self._revoked.update(t for t, known in self._tokens.items() if known.team_id == team_id)
             for code in [c for c, g in self._grants.items() if g.team_id == team_id]:
                 del self._grants[code]
+            for dead in [r for r, (team, _) in self._refresh_tokens.items() if team == team_id]:
+                del self._refresh_tokens[dead]
 
     def next_install(
         self,
@@ -846,15 +874,21 @@ class SlackEmulator:
         user_id: str = "UINSTALLER",
         cancel: bool = False,
         scopes: list[str] | None = None,
+        org: bool = False,
     ) -> None:
         """What the next person on the authorize page does (queued: one per page load): approve
         for ``team_id`` (hosted from now on) as ``user_id`` the scopes asked for (or ``scopes``),
-        or, with ``cancel``, click Cancel."""
+        or, with ``cancel``, click Cancel.  ``org``: ``team_id`` is an enterprise, installed
+        org-wide (see :meth:`org_install_rules`)."""
         with self._lock:
-            if team_id not in self._workspaces:
+            if org:
+                self._orgs.add(team_id)
+                if team_id not in self._workspaces:
+                    self.add_workspace(team_id, name=f"Org {team_id}", enterprise_id=team_id)
+            elif team_id not in self._workspaces:
                 self.add_workspace(team_id)
             approved = tuple(scopes) if scopes is not None else None
-            self._installs.append(_Install(team_id, user_id, cancel, approved))
+            self._installs.append(_Install(team_id, user_id, cancel, approved, org))
 
     def cross_workspace_calls(self) -> list[Call]:
         """Calls refused because their token's workspace is not the one of the channel or user
@@ -985,12 +1019,18 @@ class SlackEmulator:
             return None, None
         if token in self._revoked:
             return {"ok": False, "error": self.revoked_error}, None
+        if self._expires.get(token, float("inf")) <= time.time():
+            return {"ok": False, "error": "token_expired"}, None
         if known is None:
             return None, None
         for arg, kind, named in _named_ids(args):
             conf = self._channels.get(named) if kind == "channel" else self._users.get(named)
             owner = conf.team_id if conf is not None else None
-            if owner is not None and owner != known.team_id and owner in self._workspaces:
+            if (
+                owner is not None
+                and not self._serves(known.team_id, owner)
+                and owner in self._workspaces
+            ):
                 error = "user_not_found" if arg in _USER_ARGS else "channel_not_found"
                 return {"ok": False, "error": error}, owner
         return None, None
@@ -1015,6 +1055,8 @@ class SlackEmulator:
         _, known = self._caller()
         if known is None or owner is None or owner == known.team_id:
             return True
+        if known.team_id in self._orgs:  # an org token lists one workspace: the one asked for
+            return owner == self._asked_team() and self._serves(known.team_id, owner)
         return owner not in self._workspaces
 
     def _bot_identity(self) -> tuple[str, str]:
@@ -1061,7 +1103,7 @@ class SlackEmulator:
             answer["bot_id"] = workspace.bot_id
         if workspace.enterprise_id:
             answer["enterprise_id"] = workspace.enterprise_id
-        answer["is_enterprise_install"] = False
+        answer["is_enterprise_install"] = known.team_id in self._orgs
         return answer
 
     def _auth_revoke(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -1090,6 +1132,8 @@ class SlackEmulator:
                 return {"ok": False, "error": "invalid_client_id"}
             if secret != self.oauth_client[1]:
                 return {"ok": False, "error": "bad_client_secret"}
+        if args.get("grant_type") == "refresh_token":
+            return self._refresh_grant(str(args.get("refresh_token") or ""))
         code = str(args.get("code") or "")
         with self._lock:
             grant = self._grants.get(code)
@@ -1098,6 +1142,8 @@ class SlackEmulator:
             if grant.redirect_uri is not None and args.get("redirect_uri") != grant.redirect_uri:
                 return {"ok": False, "error": "bad_redirect_uri"}
             del self._grants[code]
+            if grant.org:
+                return self._org_access(grant)
             workspace = self._workspaces.get(grant.team_id) or self.add_workspace(grant.team_id)
             bot_token = self._issue(workspace, "bot", workspace.bot_user_id)
             user_token = (
@@ -1122,6 +1168,144 @@ class SlackEmulator:
             "enterprise": enterprise,
             "is_enterprise_install": False,
             "authed_user": authed_user,
+            **self._rotation(workspace.team_id, bot_token, grant.scopes),
+        }
+
+    # --- token rotation (issue 24)
+
+    def _rotation(self, team_id: str, token: str, scope: str) -> dict[str, Any]:
+        """With ``token_rotation``: ``token`` expires ``token_lifetime`` s from now, and a new
+        one-use refresh token of ``team_id`` comes with it (the fields Slack adds)."""
+        if not self.token_rotation:
+            return {}
+        refresh_token = f"xoxe-1-{team_id}-{secrets.token_hex(16)}"
+        with self._lock:
+            self._expires[token] = time.time() + self.token_lifetime
+            self._refresh_tokens[refresh_token] = (team_id, scope)
+        return {"refresh_token": refresh_token, "expires_in": self.token_lifetime}
+
+    def _refresh_grant(self, refresh_token: str) -> dict[str, Any]:
+        """``grant_type=refresh_token``: a new token and a new refresh token; the one used dies
+        (a second use is ``invalid_refresh_token``).  The old access token lives on until its
+        own expiry, as in Slack."""
+        with self._lock:
+            known = self._refresh_tokens.pop(refresh_token, None)
+            if known is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            team_id, scope = known
+            workspace = self._workspaces.get(team_id) or self.add_workspace(team_id)
+            bot_token = self._issue(workspace, "bot", workspace.bot_user_id)
+            rotation = self._rotation(team_id, bot_token, scope)
+        return {
+            "ok": True,
+            "access_token": bot_token,
+            "token_type": "bot",
+            "scope": scope,
+            "bot_user_id": workspace.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": workspace.team_id, "name": workspace.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            **rotation,
+        }
+
+    def expire(self, token: str) -> None:
+        """From now on ``token`` gets ``token_expired`` (its 12 hours are over)."""
+        with self._lock:
+            self._expires[token] = time.time() - 1
+
+    def expires_at(self, token: str) -> float | None:
+        """When ``token`` expires (``time.time()``), or None: it does not."""
+        with self._lock:
+            return self._expires.get(token)
+
+    def refreshes(self) -> list[Call]:
+        """The ``oauth.v2.access`` calls that asked for a refresh, answered or refused."""
+        return [
+            c for c in self.calls("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"
+        ]
+
+    def refresh_tokens(self, team_id: str) -> list[str]:
+        """The live (unused) refresh tokens of ``team_id``."""
+        with self._lock:
+            return [r for r, (team, _) in self._refresh_tokens.items() if team == team_id]
+
+    # --- org-wide installs (issue 24)
+
+    def org_install_rules(self) -> None:
+        """Org-wide installs (Enterprise Grid): ``next_install(enterprise_id, org=True)``
+        makes ``oauth.v2.access`` answer as Slack does for one (``team: null``,
+        ``enterprise: {id, name}``, ``is_enterprise_install: true``).  Its token serves every
+        hosted workspace whose ``enterprise_id`` is the org (:meth:`add_workspace`), but
+        those taken away by :meth:`revoke_team_access`: their channels and users
+        (``set_channel``/``set_user`` with their ``team_id``) are accepted, others' refused by
+        the one rule of the class docstring.  ``users.list`` and ``conversations.list`` with
+        an org token need ``team_id`` (``missing_argument`` without it,
+        ``team_access_not_granted`` for a workspace it does not serve) and list only that
+        workspace's (and unconfigured) users and channels."""
+
+    def revoke_team_access(self, team_id: str) -> None:
+        """The org admin takes the app away from the workspace ``team_id`` (the test sends
+        ``team_access_revoked`` itself): the org token no longer serves it."""
+        with self._lock:
+            self._org_revoked.add(team_id)
+
+    def grant_team_access(self, team_id: str) -> None:
+        """The org admin adds the app to ``team_id`` again (after ``revoke_team_access``)."""
+        with self._lock:
+            self._org_revoked.discard(team_id)
+
+    def _serves(self, token_team: str, owner: str) -> bool:
+        """Whether a token of ``token_team`` (a workspace, or an org) acts in ``owner``."""
+        if owner == token_team:
+            return True
+        workspace = self._workspaces.get(owner)
+        return (
+            token_team in self._orgs
+            and workspace is not None
+            and workspace.enterprise_id == token_team
+            and owner not in self._org_revoked
+        )
+
+    def _asked_team(self) -> str | None:
+        with self._lock:
+            call = self._answering.get(threading.get_ident())
+        team = call.args.get("team_id") if call is not None else None
+        return str(team) if team else None
+
+    def _org_list_problem(self) -> dict[str, Any] | None:
+        """Slack's refusal of a workspace list asked with an org token: no ``team_id``, or
+        one the org install does not serve."""
+        _, known = self._caller()
+        if known is None or known.team_id not in self._orgs:
+            return None
+        team = self._asked_team()
+        if team is None:
+            return {"ok": False, "error": "missing_argument"}
+        with self._lock:
+            if not self._serves(known.team_id, team):
+                return {"ok": False, "error": "team_access_not_granted"}
+        return None
+
+    def _org_access(self, grant: _Grant) -> dict[str, Any]:
+        """``oauth.v2.access`` for an org-wide install: the org's token, and no team."""
+        with self._lock:
+            org = self._workspaces.get(grant.team_id) or self.add_workspace(
+                grant.team_id, enterprise_id=grant.team_id
+            )
+            bot_token = self._issue(org, "bot", org.bot_user_id)
+        return {
+            "ok": True,
+            "access_token": bot_token,
+            "token_type": "bot",
+            "scope": grant.scopes,
+            "bot_user_id": org.bot_user_id,
+            "app_id": self.app_id,
+            "team": None,
+            "enterprise": {"id": org.team_id, "name": org.name},
+            "is_enterprise_install": True,
+            "authed_user": {"id": grant.user_id},
+            **self._rotation(org.team_id, bot_token, grant.scopes),
         }
 
     def _authorize(self, query: str) -> tuple[int, str, dict[str, str]]:
@@ -1159,6 +1343,7 @@ class SlackEmulator:
                     scopes=",".join(scopes),
                     user_scopes=",".join(_scope_list(args.get("user_scope", ""))),
                     redirect_uri=args.get("redirect_uri") or None,
+                    org=install.org,
                 )
                 location = _with_query(str(redirect), {"code": code, **state})
             call.response = {"status": 302, "location": location}
@@ -1361,6 +1546,8 @@ class SlackEmulator:
         """The configured channels with a ``name`` (``set_channel``), by id, ``limit`` per page,
         with a cursor. As Slack: ``types`` (default ``public_channel``; ``private_channel``
         lists only private channels the bot is a member of), ``exclude_archived``."""
+        if (problem := self._org_list_problem()) is not None:
+            return problem
         types = {t.strip() for t in str(args.get("types") or "public_channel").split(",")}
         if not types or not types <= {"public_channel", "private_channel", "mpim", "im"}:
             return {"ok": False, "error": "invalid_types"}
@@ -1447,6 +1634,8 @@ class SlackEmulator:
 
     def _users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """The configured users (``set_user``), ``limit`` per page, with a cursor."""
+        if (problem := self._org_list_problem()) is not None:
+            return problem
         with self._lock:
             users = sorted((u, c) for u, c in self._users.items() if self._visible(c.team_id))
         try:

@@ -823,3 +823,79 @@ def test_bolts_oauth_flow_installs_against_the_emulator(emu: SlackEmulator, tmp_
     )
     assert installation.bot_scopes == ["commands", "chat:write"]
     assert emu.token_team(str(installation.bot_token)) == "TAAA"
+
+
+# -- Token rotation (issue 24) ----------------------------------------------------------------
+
+
+def _rotating_install(emu: SlackEmulator, team_id: str = "TAAA") -> dict[str, Any]:
+    emu.next_install(team_id)
+    _, back = _authorize(emu, client_id="111.222", scope="commands", redirect_uri=REDIRECT)
+    answer = WebClient(base_url=emu.url, timeout=20).oauth_v2_access(
+        client_id="111.222", client_secret="s3cret", code=back["code"], redirect_uri=REDIRECT
+    )
+    assert isinstance(answer.data, dict)
+    return answer.data
+
+
+def _refresh(emu: SlackEmulator, refresh_token: str, secret: str = "s3cret") -> dict[str, Any]:
+    answer = WebClient(base_url=emu.url, timeout=20).oauth_v2_access(
+        client_id="111.222",
+        client_secret=secret,
+        grant_type="refresh_token",
+        refresh_token=refresh_token,
+    )
+    assert isinstance(answer.data, dict)
+    return answer.data
+
+
+def test_without_rotation_an_install_has_no_expiry(emu: SlackEmulator) -> None:
+    emu.oauth_client = ("111.222", "s3cret")
+    answer = _rotating_install(emu)
+    assert "refresh_token" not in answer and "expires_in" not in answer
+    assert emu.expires_at(answer["access_token"]) is None
+
+
+def test_rotating_tokens_expire_and_each_refresh_token_works_once(emu: SlackEmulator) -> None:
+    emu.oauth_client = ("111.222", "s3cret")
+    emu.token_rotation = True
+    before = time.time()
+    installed = _rotating_install(emu)
+    token, refresh_token = installed["access_token"], installed["refresh_token"]
+    assert refresh_token.startswith("xoxe-1-") and installed["expires_in"] == 43200
+    expires = emu.expires_at(token)
+    assert expires is not None and before + 43200 <= expires <= time.time() + 43200
+    assert emu.refresh_tokens("TAAA") == [refresh_token]
+
+    # a wrong secret refuses without using the refresh token up
+    assert _error(lambda: _refresh(emu, refresh_token, secret="wrong")) == "bad_client_secret"
+    fresh = _refresh(emu, refresh_token)
+    assert fresh["ok"] is True and fresh["token_type"] == "bot" and fresh["scope"] == "commands"
+    assert fresh["team"] == {"id": "TAAA", "name": "Workspace TAAA"}
+    assert fresh["access_token"] != token and emu.token_team(fresh["access_token"]) == "TAAA"
+    assert fresh["refresh_token"] != refresh_token and fresh["expires_in"] == 43200
+    assert emu.refresh_tokens("TAAA") == [fresh["refresh_token"]]
+    # single use
+    assert _error(lambda: _refresh(emu, refresh_token)) == "invalid_refresh_token"
+    assert [c.response and c.response["ok"] for c in emu.refreshes()] == [False, True, False]
+
+    # the old token works until its own expiry; then token_expired, on every method
+    old = WebClient(token=token, base_url=emu.url)
+    assert old.auth_test()["team_id"] == "TAAA"
+    emu.expire(token)
+    assert _error(old.auth_test) == "token_expired"
+    assert _error(lambda: old.chat_postMessage(channel="C1", text="hi")) == "token_expired"
+    new = WebClient(token=fresh["access_token"], base_url=emu.url)
+    assert new.chat_postMessage(channel="C1", text="hi")["ok"] is True
+
+
+def test_token_lifetime_and_an_uninstall_kill_refresh_tokens(emu: SlackEmulator) -> None:
+    emu.token_rotation = True
+    emu.token_lifetime = 60
+    installed = _rotating_install(emu)
+    assert installed["expires_in"] == 60
+    emu.uninstall("TAAA")
+    assert emu.refresh_tokens("TAAA") == []
+    assert _error(lambda: _refresh(emu, installed["refresh_token"])) == "invalid_refresh_token"
+    emu.reset()
+    assert emu.token_rotation is False and emu.token_lifetime == 43200

@@ -5,17 +5,21 @@ workspace that left once its retention window has passed."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from bot.engine.delivery import RefreshingClients
 from bot.engine.registry import Job, Registry, WorkKind
-from storage import due_work, events, installations, people, purge
+from storage import due_work, events, installations, people, purge, token_refresh
 from storage.events import EventWork
 from storage.models import Installation
 from storage.people import PeopleWork
 from storage.purge import PurgeWork
 from storage.tables import table_of
+from storage.token_refresh import Refreshed
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +108,37 @@ def _installation_left(session: Session, team_id: str) -> bool:
     )
 
 
+def refresh_handler(registry: Registry) -> Callable[[Job], bool]:
+    """Token rotation (issue 24): the ``installation.refresh`` row, due 3 hours before a
+    token expires, refreshes it (``TeamClients.refresh``: under the installation row's lock,
+    only if it still needs it). Never touches ``job.client``; single-workspace mode's one
+    token never expires, and has nothing to refresh."""
+
+    def handle_refresh(job: Job) -> bool:
+        if not isinstance(job.clients, RefreshingClients):
+            return False
+        team_id = job.item.team_id
+        outcome = job.clients.refresh(team_id, scheduled_kinds=registry.scheduled())
+        if outcome == Refreshed.FRESH:  # claimed early: the next refresh must still come
+
+            def keep(session: Session) -> None:
+                token_refresh.keep_planned(
+                    session,
+                    team_id=team_id,
+                    not_before=job.now + timedelta(minutes=1),
+                    after=job.item.id or 0,
+                )
+
+            job.after_send.append(keep)
+        return False
+
+    return handle_refresh
+
+
 def register_work(registry: Registry) -> None:
     registry.register(
+        # Not ``scheduled``: a workspace that leaves has no token to refresh.
+        WorkKind(installations.REFRESH_KIND, refresh_handler(registry)),
         WorkKind(PeopleWork.SYNC, handle_sync, scheduled=True),
         WorkKind(PeopleWork.LOOKUP, handle_lookup),
         WorkKind(EventWork.PRUNE, handle_prune, scheduled=True),
