@@ -89,10 +89,12 @@ def save(
     installer_user_id: str,
     bot_refresh_token: str | None = None,
     bot_token_expires_at: datetime | None = None,
+    is_enterprise_install: bool = False,
     now: datetime | None = None,
 ) -> int:
-    """Save (or renew) a workspace's installation; returns how many paused rows of a
-    workspace that had left were resumed (0 for a first install)."""
+    """Save (or renew) a workspace's installation — or, ``is_enterprise_install``, an
+    org-wide one keyed by its enterprise id (``team_id`` is then the enterprise id); returns
+    how many paused rows of a workspace that had left were resumed (0 for a first install)."""
     now = now or utcnow()
     row = session.scalars(
         select(Installation).where(col(Installation.team_id) == team_id).with_for_update()
@@ -101,6 +103,7 @@ def save(
     if row is None:
         row = Installation(team_id=team_id, installed_at=now, version=0)
     row.enterprise_id = enterprise_id
+    row.is_enterprise_install = is_enterprise_install
     row.team_name = team_name
     row.app_id = app_id
     row.bot_id = bot_id

@@ -12,7 +12,7 @@ scheduled work paused, its purge planned. For the purge to find it, such a works
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -25,48 +25,6 @@ from storage.models import Installation, InstallState, OrgWorkspace, utcnow
 from storage.secrets import TokenCipher
 
 REVOKED = "revoked"  # org_workspaces.state of a workspace the org install no longer serves
-
-
-def save_org(
-    session: Session,
-    *,
-    cipher: TokenCipher,
-    enterprise_id: str,
-    enterprise_name: str | None,
-    app_id: str,
-    bot_id: str,
-    bot_user_id: str,
-    bot_token: str,
-    bot_scopes: Sequence[str],
-    installer_user_id: str,
-    bot_refresh_token: str | None = None,
-    bot_token_expires_at: datetime | None = None,
-    now: datetime | None = None,
-) -> int:
-    """Save (or renew) an org-wide install: ``installations.save`` keyed by the enterprise
-    id, marked ``is_enterprise_install``. Returns what ``save`` returns."""
-    resumed = installations.save(
-        session,
-        cipher=cipher,
-        team_id=enterprise_id,
-        enterprise_id=enterprise_id,
-        team_name=enterprise_name,
-        app_id=app_id,
-        bot_id=bot_id,
-        bot_user_id=bot_user_id,
-        bot_token=bot_token,
-        bot_scopes=bot_scopes,
-        installer_user_id=installer_user_id,
-        bot_refresh_token=bot_refresh_token,
-        bot_token_expires_at=bot_token_expires_at,
-        now=now,
-    )
-    row = session.get(Installation, enterprise_id)
-    if row is not None and not row.is_enterprise_install:
-        row.is_enterprise_install = True
-        session.add(row)
-        session.flush()
-    return resumed
 
 
 def is_org(bot: InstalledBot) -> bool:

@@ -230,19 +230,18 @@ class DbInstallationStore(InstallationStore):
         return log
 
     def save(self, installation: SlackInstallation) -> None:
-        team_id = installation.team_id or installation.enterprise_id
-        if not team_id or not installation.bot_token:
+        # An org-wide install (Enterprise Grid) is one installation keyed by the enterprise id.
+        org = bool(installation.is_enterprise_install and installation.enterprise_id)
+        key = installation.enterprise_id if org else installation.team_id
+        if not key or not installation.bot_token:
             raise BoltError("installation without a workspace or a bot token")
-        if installation.is_enterprise_install and installation.enterprise_id:
-            self._save_org(installation, installation.enterprise_id, installation.bot_token)
-            return
         with self.db.session() as session:
             resumed = installations.save(
                 session,
                 cipher=self.cache.cipher,
-                team_id=team_id,
+                team_id=key,
                 enterprise_id=installation.enterprise_id,
-                team_name=installation.team_name,
+                team_name=installation.enterprise_name if org else installation.team_name,
                 app_id=installation.app_id or "",
                 bot_id=installation.bot_id or "",
                 bot_user_id=installation.bot_user_id or "",
@@ -251,31 +250,13 @@ class DbInstallationStore(InstallationStore):
                 installer_user_id=installation.user_id,
                 bot_refresh_token=installation.bot_refresh_token,
                 bot_token_expires_at=_expiry(installation),
+                is_enterprise_install=org,
             )
-        self.cache.forget(team_id)
+        self.cache.forget(key)
         metrics.installation("installed")
-        log.info("installed in %s (%d paused items resumed)", team_id, resumed)
-
-    def _save_org(self, installation: SlackInstallation, enterprise_id: str, token: str) -> None:
-        """An org-wide install: one installation keyed by the enterprise id."""
-        with self.db.session() as session:
-            org_installs.save_org(
-                session,
-                cipher=self.cache.cipher,
-                enterprise_id=enterprise_id,
-                enterprise_name=installation.enterprise_name,
-                app_id=installation.app_id or "",
-                bot_id=installation.bot_id or "",
-                bot_user_id=installation.bot_user_id or "",
-                bot_token=token,
-                bot_scopes=list(installation.bot_scopes or []),
-                installer_user_id=installation.user_id,
-                bot_refresh_token=installation.bot_refresh_token,
-                bot_token_expires_at=_expiry(installation),
-            )
-        self.cache.forget(enterprise_id)
-        metrics.installation("installed")
-        log.info("installed org-wide in %s", enterprise_id)
+        log.info(
+            "installed %sin %s (%d paused items resumed)", "org-wide " if org else "", key, resumed
+        )
 
     def save_bot(self, bot: Bot) -> None:  # bot installs are saved whole, by ``save``
         return None

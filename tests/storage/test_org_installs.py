@@ -20,11 +20,13 @@ CIPHER = TokenCipher([new_key()])
 
 def save_org(db: Database, token: str = "xoxb-org") -> None:
     with db.session() as session:
-        org_installs.save_org(
+        installations.save(
             session,
             cipher=CIPHER,
+            team_id=ORG,
             enterprise_id=ORG,
-            enterprise_name="Org",
+            team_name="Org",
+            is_enterprise_install=True,
             app_id="A1",
             bot_id="BORG",
             bot_user_id="UORGBOT",
