@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from bot.core.ids import Field
 from bot.runtime.scheduler import run_due
 from storage import installations
 from storage.db import Database
@@ -29,13 +24,19 @@ from storage.secrets import TokenCipher, UnreadableToken, new_key
 from tests.support.adr import Adr
 from tests.support.delivery import settle
 from tests.support.harness import (
-    CLIENT_ID,
     CLIENT_SECRET,
     ENCRYPTION_KEY,
     BotServer,
     SlackDriver,
 )
-from tests.support.install import Installer, query_of
+from tests.support.install import (
+    Installer,
+    decide,
+    instant,
+    operator,
+    query_of,
+    review_due,
+)
 from tests.support.slack_emulator import Call, SlackEmulator
 
 A, B = "TAAA", "TBBB"
@@ -76,17 +77,6 @@ def install(server: BotServer, emulator: SlackEmulator, team: str) -> str:
     return page.body
 
 
-def decide(adr: Adr, team: str, channel: str, user: str, decider: str, title: str) -> int:
-    review_day = (utcnow() + timedelta(days=10)).date().isoformat()  # within the retention window
-    return adr.new(
-        title,
-        team=team,
-        channel=channel,
-        user=user,
-        values={Field.DECIDERS: [decider], Field.REVIEW_DATE: review_day},
-    )
-
-
 def subscribe_digest(slack: SlackDriver, team: str, channel: str, user: str) -> None:
     """`/adr digest` in ``channel``, saved with its defaults (weekly)."""
     before = slack.views_opened()
@@ -107,16 +97,6 @@ def slack_calls(emulator: SlackEmulator) -> list[Call]:
     ]
 
 
-def review_due(adr: Adr, team: str) -> Any:
-    [row] = adr.rows("SELECT due_at FROM reviews WHERE team_id = :t", t=team)
-    value = row["due_at"]
-    return (
-        value
-        if not isinstance(value, str)
-        else __import__("datetime").datetime.fromisoformat(value)
-    )
-
-
 def test_two_workspaces_each_use_only_their_own_token(
     server: BotServer, slack: SlackDriver, adr: Adr, emulator: SlackEmulator, db: Database
 ) -> None:
@@ -132,8 +112,7 @@ def test_two_workspaces_each_use_only_their_own_token(
     # The reviews, at their date, and the weekly digests: each workspace's messages go out
     # with its own token.
     later = max(review_due(adr, A), review_due(adr, B))
-    with_tz = later if later.tzinfo else later.replace(tzinfo=utcnow().tzinfo)
-    run_due(db, server.clients, now=with_tz + timedelta(minutes=1))
+    run_due(db, server.clients, now=later + timedelta(minutes=1))
     settle(slack)
     digests = [
         c for c in emulator.calls("chat.postMessage") if "Weekly digest" in json.dumps(c.args)
@@ -209,7 +188,6 @@ def test_a_workspace_that_leaves_pauses_resumes_and_is_purged_after_the_window(
     decide(adr, B, "CBETA", "UBOB", "UERIN", "Use Kafka")
     settle(slack)
     review_at = max(review_due(adr, A), review_due(adr, B))
-    review_at = review_at if review_at.tzinfo else review_at.replace(tzinfo=utcnow().tzinfo)
 
     # A removes the app: Slack revokes its token and tells us.
     emulator.uninstall(A)
@@ -257,10 +235,7 @@ def test_a_workspace_that_leaves_pauses_resumes_and_is_purged_after_the_window(
     slack.event({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UAAABOT"]}}, team=A)
     slack.listeners_done()
     [row] = adr.rows("SELECT purge_after FROM installations WHERE team_id = :t", t=A)
-    purge_after = row["purge_after"]
-    if isinstance(purge_after, str):
-        purge_after = __import__("datetime").datetime.fromisoformat(purge_after)
-    purge_after = purge_after if purge_after.tzinfo else purge_after.replace(tzinfo=utcnow().tzinfo)
+    purge_after = instant(row["purge_after"])
     b_decisions = adr.count("decisions", B)
     run_due(db, server.clients, now=purge_after - timedelta(minutes=1))
     assert adr.count("decisions", A) == 1  # not before the window ends
@@ -299,30 +274,6 @@ def test_a_workspace_that_has_not_installed_gets_a_clear_answer(
     [answer] = emulator.calls("response_url")  # to the person who typed it
     assert "isn't installed in this workspace" in answer.args["text"]
     assert db.engine.connect().execute(text("SELECT count(*) FROM decisions")).scalar() == 0
-
-
-def operator(db: Database, emulator: SlackEmulator, *args: str) -> subprocess.CompletedProcess[str]:
-    """`decisionbot ...` as an operator runs it against a distributed deployment."""
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DATABASE_URL", "DECISIONBOT_"))
-    }
-    env = {
-        **base,
-        "DATABASE_URL": db.url,
-        "SLACK_API_URL": emulator.url,
-        "SLACK_CLIENT_ID": CLIENT_ID,
-        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-        "DECISIONBOT_ENCRYPTION_KEY": ENCRYPTION_KEY,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.runtime.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_import_and_export_take_the_token_of_the_workspace_named(

@@ -8,17 +8,13 @@ workspace while the other keeps working, and ``team_access_granted`` brings it b
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.core.ids import Field
 from bot.runtime.scheduler import run_due
 from storage import people
 from storage.db import Database
@@ -26,13 +22,10 @@ from storage.models import utcnow
 from tests.support.adr import Adr
 from tests.support.delivery import settle
 from tests.support.harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    ENCRYPTION_KEY,
     BotServer,
     SlackDriver,
 )
-from tests.support.install import Installer, Page
+from tests.support.install import Installer, Page, decide, operator, review_due
 from tests.support.slack_emulator import SlackEmulator
 
 ORG = "EORG"
@@ -93,25 +86,6 @@ def org_event(slack: SlackDriver, kind: str, teams: list[str]) -> None:
     reply = slack.post(json.dumps(body), content_type="application/json")
     assert reply.status == 200, reply.text
     slack.listeners_done()
-
-
-def decide(adr: Adr, team: str, channel: str, user: str, decider: str, title: str) -> int:
-    review_day = (utcnow() + timedelta(days=10)).date().isoformat()
-    return adr.new(
-        title,
-        team=team,
-        channel=channel,
-        user=user,
-        values={Field.DECIDERS: [decider], Field.REVIEW_DATE: review_day},
-    )
-
-
-def review_due(adr: Adr, team: str) -> datetime:
-    [row] = adr.rows("SELECT due_at FROM reviews WHERE team_id = :t", t=team)
-    value = row["due_at"]
-    value = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(value, datetime)
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
 
 
 def ok(call: Any) -> bool:
@@ -338,35 +312,7 @@ def test_import_into_a_workspace_of_the_org_uses_the_org_token_naming_the_worksp
         "We need a database.\n\n## Decision\n\nWe use Postgres.\n\n## Consequences\n\nOne more.\n"
     )
     before = len(emulator.calls())
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DATABASE_URL", "DECISIONBOT_"))
-    }
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.runtime.cli",
-            "import",
-            str(records),
-            "--channel",
-            "CTWO",
-            "--team",
-            TWO,
-        ],
-        env={
-            **base,
-            "DATABASE_URL": db.url,
-            "SLACK_API_URL": emulator.url,
-            "SLACK_CLIENT_ID": CLIENT_ID,
-            "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-            "DECISIONBOT_ENCRYPTION_KEY": ENCRYPTION_KEY,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = operator(db, emulator, "import", str(records), "--channel", "CTWO", "--team", TWO)
     assert done.returncode == 0, done.stderr + done.stdout
     calls = emulator.calls()[before:]
     assert calls and {c.team for c in calls} == {ORG}

@@ -9,13 +9,21 @@ and follows the redirect back to the app's ``/slack/oauth_redirect``.
 from __future__ import annotations
 
 import html
+import os
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.harness import BotServer
+from bot.core.ids import Field
+from storage.db import Database
+from storage.models import utcnow
+from tests.support.adr import Adr
+from tests.support.harness import CLIENT_ID, CLIENT_SECRET, ENCRYPTION_KEY, BotServer
 from tests.support.slack_emulator import SlackEmulator
 
 _ADD = re.compile(
@@ -94,3 +102,52 @@ class Installer:
 
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def decide(adr: Adr, team: str, channel: str, user: str, decider: str, title: str) -> int:
+    """ADR-n in ``team`` with a decider and a review date 10 days on (inside the retention
+    window, so a pause and a resume happen before any purge)."""
+    review_day = (utcnow() + timedelta(days=10)).date().isoformat()
+    return adr.new(
+        title,
+        team=team,
+        channel=channel,
+        user=user,
+        values={Field.DECIDERS: [decider], Field.REVIEW_DATE: review_day},
+    )
+
+
+def instant(value: object) -> datetime:
+    """A timestamp read back with raw SQL (SQLite gives text or a naive value) as aware UTC."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(when, datetime), value
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def review_due(adr: Adr, team: str) -> datetime:
+    [row] = adr.rows("SELECT due_at FROM reviews WHERE team_id = :t", t=team)
+    return instant(row["due_at"])
+
+
+def operator(db: Database, emulator: SlackEmulator, *args: str) -> subprocess.CompletedProcess[str]:
+    """`decisionbot ...` as an operator runs it against a distributed deployment."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DATABASE_URL", "DECISIONBOT_"))
+    }
+    env = {
+        **base,
+        "DATABASE_URL": db.url,
+        "SLACK_API_URL": emulator.url,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "DECISIONBOT_ENCRYPTION_KEY": ENCRYPTION_KEY,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.runtime.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
