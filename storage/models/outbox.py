@@ -68,7 +68,7 @@ class DueWork(SQLModel, table=True):
         Index("ix_due_work_sweep", "state", "due_at"),
         Index("ix_due_work_subject", "team_id", "kind", "subject_id"),
         # Fair claims: each workspace's oldest live rows, one index range each
-        # (storage.due_work._claim_statement repeats this condition word for word).
+        # (storage.due_claim.claim_statement repeats this condition word for word).
         Index(
             "ix_due_work_live_team",
             "team_id",
