@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -48,16 +47,6 @@ AUTH_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "n
 MAX_ATTEMPTS = 10  # every kind of error counts: nothing is retried forever
 # Token rotation (issue 24): the token's 12 hours are over; refreshed once, then the row again.
 TOKEN_EXPIRED = "token_expired"
-
-
-@runtime_checkable
-class RefreshingClients(Protocol):
-    """Clients whose tokens expire (distributed mode's ``TeamClients``): ``refresh`` renews a
-    workspace's token under its installation row's lock, once however many ask."""
-
-    def refresh(
-        self, team_id: str, *, scheduled_kinds: Collection[str], expired: bool = False
-    ) -> Refreshed: ...
 
 
 def error_code(exc: BaseException) -> str:
@@ -143,8 +132,8 @@ class Delivery:
             return
         except SlackApiError as exc:
             error = slack_error(exc)
-            if error == TOKEN_EXPIRED and isinstance(self.clients, RefreshingClients):
-                self._refresh_then_retry(item, job, self.clients)
+            if error == TOKEN_EXPIRED:
+                self._refresh_then_retry(item, job)
             elif error in AUTH_ERRORS and not self.clients.installed(item.team_id):
                 self._pause(item)  # it uninstalled while this row was in flight
             elif error in PERMANENT_ERRORS:
@@ -253,12 +242,12 @@ class Delivery:
         # installed again meanwhile: the row went back to pending instead
         metrics.delivered(item.kind, "paused" if paused else "released")
 
-    def _refresh_then_retry(self, item: DueWork, job: Job, clients: RefreshingClients) -> None:
+    def _refresh_then_retry(self, item: DueWork, job: Job) -> None:
         """Token rotation (issue 24): Slack said the row's token has expired. Refresh it (or
         find it refreshed by another process) and hand the row back at once, its attempt
         refunded; a refresh refused for good has paused the workspace, and the row with it."""
         try:
-            outcome = clients.refresh(
+            outcome = self.clients.refresh(
                 item.team_id, scheduled_kinds=self.registry.scheduled(), expired=True
             )
         except Exception as exc:  # noqa: BLE001 - Slack or the database failed: try later

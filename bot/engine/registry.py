@@ -8,7 +8,7 @@ good. The engine looks kinds up here and imports no feature.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -23,6 +23,7 @@ from bot.core.slack_api import PERMANENT_ERRORS, slack_error
 from storage.db import Database
 from storage.models import DueWork
 from storage.models.base import JsonObject
+from storage.token_refresh import Refreshed
 
 # A kind's subject: what its ``load`` returns (a Decision, a (Review, Decision) pair, ...).
 # A kind without ``load``, or a handler that does not read ``job.subject``, may leave it out:
@@ -56,6 +57,14 @@ class Clients(Protocol):
         """Whether ``team_id`` is installed now (read afresh: Slack refused its token)."""
         ...
 
+    def refresh(
+        self, team_id: str, *, scheduled_kinds: Collection[str], expired: bool = False
+    ) -> Refreshed:
+        """Renew ``team_id``'s token if it still needs it (token rotation), under its
+        installation row's lock: one refresh however many ask. ``expired``: Slack refused
+        the token this process holds."""
+        ...
+
 
 class OneClient:
     """Single-workspace mode: one client, one token, for every row."""
@@ -68,6 +77,11 @@ class OneClient:
 
     def installed(self, team_id: str) -> bool:
         return True
+
+    def refresh(
+        self, team_id: str, *, scheduled_kinds: Collection[str], expired: bool = False
+    ) -> Refreshed:
+        return Refreshed.NOT_INSTALLED  # SLACK_BOT_TOKEN never expires: nothing to renew
 
 
 def raise_if_permanent(exc: SlackApiError, what: str) -> None:

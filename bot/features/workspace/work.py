@@ -11,7 +11,6 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.engine.delivery import RefreshingClients
 from bot.engine.registry import Job, Registry, WorkKind
 from storage import due_work, events, installations, people, purge, token_refresh
 from storage.events import EventWork
@@ -115,8 +114,6 @@ def refresh_handler(registry: Registry) -> Callable[[Job], bool]:
     token never expires, and has nothing to refresh."""
 
     def handle_refresh(job: Job) -> bool:
-        if not isinstance(job.clients, RefreshingClients):
-            return False
         team_id = job.item.team_id
         outcome = job.clients.refresh(team_id, scheduled_kinds=registry.scheduled())
         if outcome == Refreshed.FRESH:  # claimed early: the next refresh must still come
