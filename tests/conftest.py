@@ -44,7 +44,9 @@ settings.load_profile("ci")
 def postgres_url() -> Iterator[str]:
     url = os.environ.get("DECISIONBOT_TEST_POSTGRES_URL")
     if url:
-        yield url
+        # A database of this run's own on the given server: tests truncate every table between
+        # them, so two runs sharing one server (two terminals, or helpers) must not share one.
+        yield from _session_database(url)
         return
     if not postgres_available():
         pytest.skip("PostgreSQL server binaries are absent (install Debian's postgresql)")
@@ -53,6 +55,19 @@ def postgres_url() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+def _session_database(server_url: str) -> Iterator[str]:
+    name = f"tests_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
