@@ -47,8 +47,7 @@ from urllib.parse import urlencode
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
-from sqlalchemy import create_engine, func, insert, inspect, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, inspect, select
 
 from benchmarks.ack_latency.report import percentile
 from bot.app import create_app
@@ -63,6 +62,7 @@ from storage.models import WorkState, utcnow
 from storage.secrets import TokenCipher, new_key, parse_keys
 from storage.tables import DUE_WORK
 from tests.support.harness import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, sign
+from tests.support.pg import database_of_its_own
 from tests.support.slack_emulator import SlackEmulator
 
 AUTH_TARGET_MS = 1.0
@@ -83,19 +83,13 @@ def bench_database(postgres: str | None, tmp: str) -> Iterator[Database]:
         finally:
             db.dispose()
         return
-    name = f"installations_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    db = Database(make_url(postgres).set(database=name).render_as_string(hide_password=False))
-    try:
-        db.migrate()
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with database_of_its_own(postgres, "installations_bench") as url:
+        db = Database(url)
+        try:
+            db.migrate()
+            yield db
+        finally:
+            db.dispose()
 
 
 def figures(values: list[float]) -> str:

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import functools
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from storage.db import Database
 from tests.support.adr import Adr
 from tests.support.harness import BotServer, SlackDriver
-from tests.support.pg import PostgresServer, postgres_available
+from tests.support.pg import PostgresServer, database_of_its_own, postgres_available
 from tests.support.slack_emulator import SlackEmulator
 
 TABLES_TO_KEEP = {"alembic_version"}
@@ -46,7 +44,8 @@ def postgres_url() -> Iterator[str]:
     if url:
         # A database of this run's own on the given server: tests truncate every table between
         # them, so two runs sharing one server (two terminals, or helpers) must not share one.
-        yield from _session_database(url)
+        with database_of_its_own(url, "tests") as own:
+            yield own
         return
     if not postgres_available():
         pytest.skip("PostgreSQL server binaries are absent (install Debian's postgresql)")
@@ -55,19 +54,6 @@ def postgres_url() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-
-
-def _session_database(server_url: str) -> Iterator[str]:
-    name = f"tests_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -144,20 +130,13 @@ def adr(
 @pytest.fixture
 def pg_database(postgres_url: str) -> Iterator[Database]:
     """A fresh, migrated database of its own on the test Postgres server, dropped after."""
-    name = f"rundue_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    db = Database(url)
-    try:
-        db.migrate()
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with database_of_its_own(postgres_url, "rundue") as url:
+        db = Database(url)
+        try:
+            db.migrate()
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ and unix socket in a fresh temp dir, and is tuned for speed, not durability
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import os
 import pwd
@@ -33,10 +34,12 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["postgres_available", "PostgresServer", "find_pg_bindir"]
+__all__ = ["postgres_available", "PostgresServer", "find_pg_bindir", "database_of_its_own"]
 
 DEFAULT_DATABASE = "decisionbot"
 SUPERUSER = "postgres"
@@ -439,6 +442,26 @@ class PostgresServer:
         if not self._started:
             raise RuntimeError("server not started")
         self._admin_sql(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def database_of_its_own(server_url: str, prefix: str) -> Iterator[str]:
+    """A fresh, empty database named ``<prefix>_<random>`` on the server at ``server_url``
+    (any database URL of it): yields its URL, drops it after (closing what is still connected).
+    For runs that share a server: tests truncate tables, benchmarks seed them."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {_quote_ident(name)}")
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
+        admin.dispose()
 
 
 # --------------------------------------------------------------------------- CLI
