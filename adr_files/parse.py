@@ -5,7 +5,11 @@ adr-tools (Nygard), MADR 2, MADR 3 and MADR 4 write, and everything ``write.py``
 reads by meaning, not by template, so hand-edited and hybrid files work too:
 
 1. YAML front matter (MADR 3/4): ``status``, ``date``, ``deciders`` / ``decision-makers``,
-   ``consulted``, ``informed``, and the bot's own ``tags`` and ``review-date``.
+   ``consulted``, ``informed``, and the bot's own ``tags``, ``review-date``, ``door``
+   (one-way / two-way) and ``forecasts`` (scored forecasts: a list of ``{probability: 75,
+   outcome: worked}``, or of ``75% worked`` texts; as a bullet or Nygard fact, ``75% worked,
+   40% didn't work``; a percent from 1 to 99 and worked, partly or didn't work each, else the
+   whole value is kept as an extra section).
 2. The title is the first level-1 heading. ``# 12. Title`` (adr-tools) or ``# ADR-12: Title``
    gives the number; a bare ``# 2024: Title`` only when the file name's leading digits
    (``0012-….md``) are the same number or absent (``# 2024: consolidate on AWS`` in
@@ -63,9 +67,11 @@ from adr_files.bot_sections import parse_review, parse_stances
 from adr_files.markdown import unescape
 from adr_files.raw_html import ITEM, LINE
 from adr_files.records import (
+    DOOR_LABELS,
     TEXTS,
     AdrRecord,
     AskRecord,
+    ForecastRecord,
     LinkRef,
     NotADecisionRecord,
     PersonRef,
@@ -82,7 +88,7 @@ from adr_files.values import (
     _plain,
     _tags,
 )
-from adr_files.vocabulary import ASK_FIELDS, STANCE_FIELDS, STATUSES
+from adr_files.vocabulary import ASK_FIELDS, OUTCOME_LABELS, STANCE_FIELDS, STATUSES
 
 INDEX_OR_TEMPLATE = "not a decision record (index or template)"  # Problem.reason: skip, not fail
 _INDEX_STEMS = {"readme", "index", "template", "adr-template"}
@@ -103,6 +109,8 @@ _META = {
     "informed": "informed",
     "tags": "tags",
     "review date": "review_date",
+    "door": "door",
+    "forecasts": "forecasts",
 }
 _PLAIN_KEYS = set(_META) | {"technical story"}  # keys read from lines that are not bullets
 _META_LINE = re.compile(
@@ -119,6 +127,57 @@ _FIELDS = {
 }
 _DECISION = ("decision", "decision outcome")
 _SPLIT_CONSEQUENCES = ("positive consequences", "negative consequences")
+
+
+_DOORS = {_key(label): door for door, label in DOOR_LABELS.items()} | {
+    _key(door): door for door in DOOR_LABELS
+}
+_OUTCOMES = {_key(label): outcome for outcome, label in OUTCOME_LABELS.items()} | {
+    _key(outcome): outcome for outcome in OUTCOME_LABELS
+}
+_FORECAST_TEXT = re.compile(r"^(\d{1,2})\s*%?\s+(\S.*)$")
+
+
+def _door(text: str) -> str | None:
+    """``one-way`` / ``two-way`` (``one way door`` too) as a Door value; None: not one."""
+    words = _key(text)
+    words = words[: -len(" door")] if words.endswith(" door") else words
+    return _DOORS.get(words)
+
+
+def _forecast(probability: object, outcome: object) -> ForecastRecord | None:
+    """One scored forecast: a percent from 1 to 99 and an outcome word; None: not one."""
+    if isinstance(probability, bool):
+        return None
+    if isinstance(probability, str):
+        digits = probability.strip().removesuffix("%").strip()
+        probability = int(digits) if digits.isdigit() else None
+    word = _OUTCOMES.get(_key(_plain(outcome).replace("\u2019", "'")))
+    if not isinstance(probability, int) or not 1 <= probability <= 99 or word is None:
+        return None
+    return ForecastRecord(probability=probability, outcome=word)
+
+
+def _forecasts(value: object) -> list[ForecastRecord] | None:
+    """Scored forecasts: a YAML list of ``{probability: 75, outcome: worked}`` mappings or of
+    ``75% worked`` texts, or those texts comma-separated. None when any is not readable (the
+    caller keeps the value as an extra section: nothing is dropped)."""
+    if value is None or value == "" or value == []:
+        return []
+    items = value if isinstance(value, list) else _plain(value).split(",")
+    forecasts: list[ForecastRecord] = []
+    for item in items:
+        if isinstance(item, dict):
+            forecast = _forecast(item.get("probability"), item.get("outcome"))
+            if set(item) - {"probability", "outcome"}:
+                forecast = None
+        else:
+            match = _FORECAST_TEXT.match(_plain(item))
+            forecast = _forecast(int(match.group(1)), match.group(2)) if match else None
+        if forecast is None:
+            return None
+        forecasts.append(forecast)
+    return forecasts
 
 
 class _Reader:
@@ -145,6 +204,16 @@ class _Reader:
                 self.record.extra.append((key.strip(), text))
         elif name == "tags":
             self.record.tags = _tags(value)
+        elif name == "door":
+            self.record.door = _door(text)
+            if self.record.door is None and text:
+                self.record.extra.append((key.strip(), text))
+        elif name == "forecasts":
+            forecasts = _forecasts(value)
+            if forecasts is None:
+                self.record.extra.append((key.strip(), text))
+            else:
+                self.record.forecasts = forecasts
         else:
             setattr(self.record, name, _people(value))
 

@@ -86,6 +86,19 @@ class AskRecord:
     as_read: bool = field(default=False, compare=False)  # its texts are a file's, unchanged
 
 
+# How a file writes a decision's door (``storage.models.Door`` values -> words in the file).
+DOOR_LABELS = {"one_way": "one-way", "two_way": "two-way"}
+
+
+@dataclass(frozen=True)
+class ForecastRecord:
+    """A scored forecast, as an export writes it: nobody's (an export never says who made a
+    forecast, and never carries one not scored yet)."""
+
+    probability: int  # percent, 1..99
+    outcome: str  # storage.models.Outcome value: what the decision's first review said
+
+
 @dataclass
 class ReviewRecord:
     due: dt.date | None = None
@@ -114,6 +127,8 @@ class AdrRecord:
     extra: list[tuple[str, str]] = field(default_factory=list)
     stances: list[StanceRecord] = field(default_factory=list)
     review: ReviewRecord | None = None
+    door: str | None = None  # storage.models.Door value (None: not said)
+    forecasts: list[ForecastRecord] = field(default_factory=list)  # scored ones only
     format: str = ""  # nygard | madr2 | madr3 | madr4 (what the parser recognised)
     # which of TEXTS are a file's, unchanged since it was read (written as read)
     as_read: frozenset[str] = field(default=frozenset(), compare=False)

@@ -6,7 +6,8 @@ the output follows the templates, and ``parse.py`` reads it back to the same rec
 is deterministic: the same record and names give the same bytes (no clock, no set order).
 
 MADR: front matter (``status``, ``date``, ``decision-makers``, ``consulted``, ``informed``,
-and the bot's ``tags`` and ``review-date``; empty ones left out), ``# Title``, Context and
+and the bot's ``tags``, ``review-date``, ``door`` and ``forecasts``; empty ones left out),
+``# Title``, Context and
 Problem Statement, Considered Options, Decision Outcome with ``### Consequences``, then the
 bot's sections. A superseded record's status is ``superseded by [ADR-0013](0013-….md)``, and
 every link is also a line of a ``## Links`` section, so it points at the other file.
@@ -16,6 +17,13 @@ with the status word and link lines such as ``Superseded by [ADR-0013](0013-….
 Decision, Consequences), so ``adr list`` and ``adr link`` work on it. People, tags and the
 review date are bullets under the date (``- Deciders: Ana Lima (@U0123ABC), Bo``: names are
 comma-separated there); Considered Options and the bot's sections follow Consequences.
+
+Decision health (issue 25): the door is ``door: one-way`` or ``door: two-way``; the scored
+forecasts are ``forecasts:``, a list of ``{probability: 75, outcome: worked}`` (a percent, and
+the first review's outcome: worked, partly or didn't work), by probability then outcome, and
+never who made them. A forecast not scored yet is never written: a record has none. Nygard
+writes them as bullets under the date like the other facts (``- Door: one-way``,
+``- Forecasts: 40% didn't work, 75% worked, 75% partly``).
 
 The bot's sections, in this order: Success Criteria, the extra sections as read, (MADR) Links,
 Stances, Review. Stances and Review are lists of ``- Label: value`` items, each with optional
@@ -97,8 +105,10 @@ from adr_files.original import (
 from adr_files.parse import title_number
 from adr_files.raw_html import ITEM, LINE
 from adr_files.records import (
+    DOOR_LABELS,
     AdrRecord,
     AskRecord,
+    ForecastRecord,
     LinkRef,
     PersonRef,
     ReviewRecord,
@@ -237,6 +247,13 @@ def _front_matter(
         data["tags"] = list(record.tags)
     if record.review_date:
         data["review-date"] = record.review_date
+    if record.door:
+        data["door"] = DOOR_LABELS.get(record.door, record.door)
+    if record.forecasts:
+        data["forecasts"] = [
+            {"probability": forecast.probability, "outcome": _outcome_label(forecast.outcome)}
+            for forecast in _forecasts(record)
+        ]
     original = kept(record, "madr")
     if original is not None:
         data = in_file_order(data, file_front_matter(original.text), foreign)
@@ -291,6 +308,14 @@ def _nygard_facts(record: AdrRecord) -> list[str]:
         ("Informed", ", ".join(_person(person) for person in record.informed)),
         ("Tags", ", ".join(record.tags)),
         ("Review date", _iso(record.review_date)),
+        ("Door", DOOR_LABELS.get(record.door, record.door) if record.door else ""),
+        (
+            "Forecasts",
+            ", ".join(
+                f"{forecast.probability}% {_outcome_label(forecast.outcome)}"
+                for forecast in _forecasts(record)
+            ),
+        ),
     ]
     return [f"- {label}: {value}" for label, value in facts if value]
 
@@ -309,6 +334,28 @@ def _nygard_status(
 
 
 # -- parts -------------------------------------------------------------------------------------
+
+
+_OUTCOME_ORDER = tuple(OUTCOME_LABELS)
+
+
+def _forecasts(record: AdrRecord) -> list[ForecastRecord]:
+    """The scored forecasts by probability, then outcome (worked, partly, didn't work): an
+    order that says nothing about who made which, and the same whatever order they came in."""
+    return sorted(
+        record.forecasts,
+        key=lambda forecast: (
+            forecast.probability,
+            _OUTCOME_ORDER.index(forecast.outcome)
+            if forecast.outcome in _OUTCOME_ORDER
+            else len(_OUTCOME_ORDER),
+            forecast.outcome,
+        ),
+    )
+
+
+def _outcome_label(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome)
 
 
 def _section(

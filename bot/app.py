@@ -28,6 +28,8 @@ from bot.features import (
     digest,
     estimates,
     export,
+    forecasts,
+    health,
     home,
     parking,
     preferences,
@@ -166,7 +168,18 @@ def work_registry() -> Registry:
 
 
 # The order Bolt tries listeners in (the scope-creep watch is added after all of them).
-LISTENERS = (decisions, stances, reviews, home, workspace, estimates, parking, digest, export)
+LISTENERS = (
+    decisions,
+    stances,
+    forecasts,
+    reviews,
+    home,
+    workspace,
+    estimates,
+    parking,
+    digest,
+    export,
+)
 # The features that add verbs to `/adr`.
-VERBS = (decisions, reviews, workspace, digest, redaction, preferences, export)
+VERBS = (decisions, reviews, workspace, digest, redaction, preferences, export, health)
 WORK = (decisions, reviews, workspace, home, estimates, parking, digest, export)

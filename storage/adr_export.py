@@ -29,6 +29,10 @@ decision are reported as stale). Each record says which of its texts are an impo
 unchanged since (``as_read``, from the history: ``storage.adr_export_origin``): the writer
 writes those as read and escapes raw HTML in every other text, typed in Slack.
 
+Decision health (issue 25): a record carries its decision's door and its scored forecasts
+(probability and outcome only: never who made them); a forecast not scored yet is never read
+here, so no export carries one.
+
 An imported decision's record carries its file as read (``AdrRecord.original``: text, name,
 baseline), so the writer can give the file back unchanged (issue 22).
 
@@ -51,6 +55,7 @@ from sqlmodel import Session, col
 from adr_files.records import (
     AdrRecord,
     AskRecord,
+    ForecastRecord,
     LinkRef,
     Original,
     PersonRef,
@@ -60,12 +65,15 @@ from adr_files.records import (
 from storage import rules
 from storage.adr_export_origin import TYPED, as_read
 from storage.models import (
+    Forecast,
+    ForecastState,
     LinkKind,
+    Outcome,
     ReviewState,
     Role,
     SlackUser,
 )
-from storage.tables import ASKS, DECISIONS, LINKS, MEMBERS, REVIEWS, STANCES
+from storage.tables import ASKS, DECISIONS, LINKS, MEMBERS, REVIEWS, STANCES, table_of
 from storage.visibility import Viewer, visible_condition
 
 PAGE = 500  # decisions read per page on export; ids per IN (...) list
@@ -96,8 +104,12 @@ _RECORD_COLUMNS = [
         "source_text",
         "source_format",
         "source_baseline",
+        "door",
     )
 ]
+FORECASTS = table_of(Forecast)
+# a scored forecast's outcome (1, 0.5, 0) as the Outcome a file names
+_OUTCOME_OF = {1.0: Outcome.WORKED.value, 0.5: Outcome.PARTLY.value, 0.0: Outcome.DIDNT_WORK.value}
 _HISTORY = (ReviewState.ANSWERED, ReviewState.UNANSWERED)
 
 
@@ -127,6 +139,7 @@ class _DecisionRow(Protocol):
     source_text: str | None
     source_format: str | None
     source_baseline: str | None
+    door: str | None
 
 
 class _StanceRow(Protocol):
@@ -274,6 +287,7 @@ def _page_records(
     ).all():
         stances[s.decision_id].append(s)
     reviews = _page_reviews(conn, in_page)
+    forecasts = _page_forecasts(conn, in_page)
     links = _page_links(conn, team_id, rows, in_page, visible)
     origins = as_read(conn, rows)  # which texts are still an imported file's
     if names is None:
@@ -351,6 +365,8 @@ def _page_records(
                 for s in stances.get(r.id, ())
             ],
             review=review,
+            door=r.door,
+            forecasts=forecasts.get(r.id, []),
             as_read=frozenset(origin.texts),
             format=r.source_format or "",
             original=_original(r),
@@ -414,6 +430,25 @@ def _page_reviews(
     ).all():
         asks[a.review_id].append(a)
     return {d: (rv, asks.get(rv.id, [])) for d, rv in chosen.items()}
+
+
+def _page_forecasts(conn: Connection, in_page: Select[int]) -> dict[int, list[ForecastRecord]]:
+    """Per decision: its scored forecasts, probability and outcome only (who made them, and
+    any forecast not scored yet, stay out of every file)."""
+    out: dict[int, list[ForecastRecord]] = defaultdict(list)
+    for decision_id, probability, outcome in conn.execute(
+        select(FORECASTS.c.decision_id, FORECASTS.c.probability, FORECASTS.c.outcome)
+        .where(
+            FORECASTS.c.decision_id.in_(in_page),
+            FORECASTS.c.state == ForecastState.SCORED.value,
+            FORECASTS.c.outcome.is_not(None),
+        )
+        .order_by(FORECASTS.c.decision_id, FORECASTS.c.probability, FORECASTS.c.outcome.desc())
+    ).all():
+        word = _OUTCOME_OF.get(float(outcome))
+        if word is not None:
+            out[decision_id].append(ForecastRecord(probability=int(probability), outcome=word))
+    return out
 
 
 def _page_links(

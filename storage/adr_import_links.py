@@ -193,7 +193,7 @@ def _supersede_earlier(
     session.execute(
         update(DECISIONS)
         .where(DECISIONS.c.id == old_id)
-        .values(status=str(DecisionStatus.SUPERSEDED), updated_at=now)
+        .values(status=str(DecisionStatus.SUPERSEDED), updated_at=now, closed_at=now)
     )
     _event(
         session,

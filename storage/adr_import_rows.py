@@ -1,6 +1,13 @@
-"""One imported file's rows (``storage.adr_import``): its decision, people, stances and
-review, checked against the app's values and limits first (``_Refused`` says why a file cannot
-be imported), inserted with statements built once."""
+"""One imported file's rows (``storage.adr_import``): its decision, people, stances, review
+and scored forecasts, checked against the app's values and limits first (``_Refused`` says why
+a file cannot be imported), inserted with statements built once.
+
+Decision health (issue 25): the file's door is the decision's; its scored forecasts become
+forecasts of nobody (``user_id`` None, source ``import``, state ``scored``, with their outcome
+and Brier score, tied to the file's review round when it has one). A decision imported as
+accepted was accepted when it was recorded (``accepted_at`` is its date, as for a decision
+recorded as accepted in Slack); one imported rejected, superseded or deprecated ended then
+(``closed_at``)."""
 
 from __future__ import annotations
 
@@ -17,15 +24,20 @@ from adr_files.records import ReviewRecord
 from storage.adr_export import ROLES
 from storage.adr_import_plan import _Planned
 from storage.adr_people import PeopleIndex
+from storage.forecasts import OUTCOME_VALUE, brier
 from storage.models import (
     DecisionStatus,
     DissentAnswer,
+    Door,
+    Forecast,
+    ForecastSource,
+    ForecastState,
     Outcome,
     ReviewState,
     Role,
     StanceKind,
 )
-from storage.tables import ASKS, DECISIONS, EVENTS, LINKS, MEMBERS, REVIEWS, STANCES
+from storage.tables import ASKS, DECISIONS, EVENTS, LINKS, MEMBERS, REVIEWS, STANCES, table_of
 
 TITLE_MAX = 200
 IMPORTED_ROUND = 1  # the review round a file's Review section becomes
@@ -41,6 +53,8 @@ _ADD_MEMBERS = insert(MEMBERS)
 _ADD_STANCES = insert(STANCES)
 _ADD_ASKS = insert(ASKS)
 _ADD_LINK = insert(LINKS)
+_ADD_FORECASTS = insert(table_of(Forecast))
+_CLOSED = (DecisionStatus.REJECTED, DecisionStatus.SUPERSEDED, DecisionStatus.DEPRECATED)
 
 
 class _Refused(Exception):
@@ -112,6 +126,11 @@ def _insert_decision(
             _refuse_unless(ask.outcome, set(Outcome), "review outcome")
             _refuse_unless(ask.dissent_answer, set(DissentAnswer), "dissent answer")
             _refuse_unless(ask.role, {"owner", "dissenter"}, "review role")
+    _refuse_unless(record.door, set(Door), "door")
+    for forecast in record.forecasts:
+        _refuse_unless(forecast.outcome, set(Outcome), "forecast outcome")
+        if not 1 <= forecast.probability <= 99:
+            raise _Refused(f"a forecast of {forecast.probability}% is not between 1 and 99%")
 
     tags: list[str] = []
     for raw in record.tags:
@@ -164,6 +183,9 @@ def _insert_decision(
         "source_format": (record.format or None) if item.text else None,
         "extra_sections": json.dumps([[h, b] for h, b in record.extra], ensure_ascii=False),
         "named_people": json.dumps(named, ensure_ascii=False) if named else "{}",
+        "door": record.door,
+        "accepted_at": created if record.status == DecisionStatus.ACCEPTED else None,
+        "closed_at": created if record.status in _CLOSED else None,
         "created_at": created,
         "updated_at": created,
     }
@@ -202,8 +224,33 @@ def _insert_decision(
         )
     if stance_rows:
         conn.execute(_ADD_STANCES, stance_rows)
+    review: tuple[int, datetime] | None = None
     if record.review is not None:
-        _insert_review(session, record.review, team_id, decision_id, created, people, path, notes)
+        review = _insert_review(
+            session, record.review, team_id, decision_id, created, people, path, notes
+        )
+    if record.forecasts:
+        review_id, scored_at = review if review is not None else (None, created)
+        conn.execute(
+            _ADD_FORECASTS,
+            [
+                {
+                    "team_id": team_id,
+                    "decision_id": decision_id,
+                    "user_id": None,
+                    "probability": forecast.probability,
+                    "source": ForecastSource.IMPORT.value,
+                    "state": ForecastState.SCORED.value,
+                    "outcome": OUTCOME_VALUE[Outcome(forecast.outcome)],
+                    "brier": brier(forecast.probability, OUTCOME_VALUE[Outcome(forecast.outcome)]),
+                    "review_id": review_id,
+                    "scored_at": scored_at,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+                for forecast in record.forecasts
+            ],
+        )
     return decision_id
 
 
@@ -216,7 +263,8 @@ def _insert_review(
     people: PeopleIndex,
     path: str,
     notes: list[tuple[str, str]],
-) -> None:
+) -> tuple[int, datetime]:
+    """The file's review as a finished round: its id, and when it was answered (or due)."""
     due = _midnight(review.due) if review.due else created
     asks = []
     outcome_by = None
@@ -258,6 +306,7 @@ def _insert_review(
         "created_at": due,
     }
     conn = session.connection()
-    review_id = conn.execute(_ADD_REVIEW, values).scalar_one()
+    review_id = int(conn.execute(_ADD_REVIEW, values).scalar_one())
     if asks:
         conn.execute(_ADD_ASKS, [{**a, "review_id": review_id} for a in asks])
+    return review_id, due

@@ -13,6 +13,7 @@ import json
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from storage import decision_spans
 from storage.decisions import (
     _require_transition,
     get_decision,
@@ -74,8 +75,16 @@ def change_status(
                     f"Overriding a block needs a note: `/adr accept {number} --override` followed by the reason."
                 )
             detail["overrode_blocks"] = blockers
+    now = utcnow()
     decision.status = to
-    decision.updated_at = utcnow()
+    decision.updated_at = now
+    if to == DecisionStatus.ACCEPTED:
+        decision.accepted_at = now
+        if "overrode_blocks" in detail:
+            decision_spans.overridden(session, decision=decision, when=now)
+    else:  # rejected or deprecated: the decision has ended
+        decision.closed_at = now
+        decision_spans.ended(session, decision=decision, when=now)
     session.add(decision)
     record_event(
         session, decision=decision, actor_id=actor_id, kind="status_changed", details=detail

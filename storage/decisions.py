@@ -20,13 +20,15 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from storage import rules
+from storage import forecasts, rules
+from storage.decision_spans import ended
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.models import (
     Decision,
     DecisionEvent,
     DecisionMember,
     DecisionStatus,
+    ForecastSource,
     JsonObject,
     Role,
     Stance,
@@ -46,6 +48,7 @@ EDITABLE_FIELDS = (
     "success_criteria",
     "tags",
     "review_date",
+    "door",
 )
 
 
@@ -79,6 +82,11 @@ class DecisionDraft:
     consulted: list[str] = field(default_factory=list)
     informed: list[str] = field(default_factory=list)
     channel_id: str = ""
+    # decision health (issue 25), both optional: one-way or two-way door (storage.models.Door)
+    # and the probability, in percent, that the person submitting gives it of meeting its
+    # success criteria (their own forecast: private until it is scored)
+    door: str | None = None
+    forecast: int | None = None
 
 
 def get_decision(
@@ -207,6 +215,20 @@ def _tags(tags: list[str]) -> str:
     return f" {' '.join(dict.fromkeys(tags))} " if tags else ""
 
 
+def _save_own_forecast(
+    session: Session, decision: Decision, user_id: str, draft: DecisionDraft
+) -> None:
+    """The forecast the person submitting the decision form gave, if any: theirs alone."""
+    if draft.forecast is not None:
+        forecasts.save_forecast(
+            session,
+            decision=decision,
+            user_id=user_id,
+            probability=draft.forecast,
+            source=ForecastSource.DECISION_FORM,
+        )
+
+
 def create_decision(
     session: Session,
     *,
@@ -247,19 +269,24 @@ def create_decision(
         author_id=author_id,
         source_permalink=source_permalink,
         supersedes_id=old.id if old else None,
+        door=draft.door,
     )
+    if decision.status == DecisionStatus.ACCEPTED:
+        decision.accepted_at = decision.created_at  # recorded as decided: no lead time
     session.add(decision)
     session.flush()
     _set_members(session, decision, draft)
     record_event(
         session, decision=decision, actor_id=author_id, kind="created", status=decision.status
     )
+    _save_own_forecast(session, decision, author_id, draft)
     if old is not None:
         old_status = old.status
         old.status = DecisionStatus.SUPERSEDED
         old.superseded_by_id = decision.id
-        old.updated_at = utcnow()
+        old.updated_at = old.closed_at = utcnow()
         session.add(old)
+        ended(session, decision=old, when=old.closed_at)
         record_event(
             session,
             decision=old,
@@ -328,6 +355,7 @@ def update_decision(
         "success_criteria": draft.success_criteria,
         "tags": _tags(draft.tags),
         "review_date": draft.review_date,
+        "door": draft.door,
     }
     for name in EDITABLE_FIELDS:
         old, new = getattr(decision, name), new_values[name]
@@ -354,6 +382,7 @@ def update_decision(
         decision.updated_at = utcnow()
         session.add(decision)
         record_event(session, decision=decision, actor_id=actor_id, kind="edited", changes=changes)
+    _save_own_forecast(session, decision, actor_id, draft)  # the editor's, never another's
     session.flush()
     return decision, changes
 

@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
-from storage.digest_common import Params
+from storage.digest_common import QUARTER, Params
 from storage.digest_decisions import DecisionsPart, _decisions
 from storage.digest_estimates import EstimatesPart, _estimates
 from storage.digest_health import HealthPart, _health
@@ -36,7 +36,6 @@ from storage.digest_reviews import ReviewsPart, _reviews
 from storage.models import DigestSection
 
 AHEAD = timedelta(days=7)  # "due this week": from the digest's end, a week ahead
-QUARTER = timedelta(days=90)  # health, dissent and overdue reviews look this far back
 
 
 # Statements per section (the query-count test and the benchmark check them).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, bindparam, false
@@ -16,6 +16,7 @@ from sqlmodel import col
 from storage.models import Decision
 
 SHOWN = 15  # rows of a list a digest shows; the rest is "… and N more"
+QUARTER = timedelta(days=90)  # health, dissent and overdue reviews look this far back
 
 
 T = TypeVar("T")
@@ -74,4 +75,4 @@ def _first(rows: Sequence[Counted]) -> int:
     return int(rows[0].total) if rows else 0
 
 
-__all__ = ["Counted", "Listing", "Order", "Params", "SHOWN", "Where"]
+__all__ = ["Counted", "Listing", "Order", "Params", "QUARTER", "SHOWN", "Where"]

@@ -12,6 +12,7 @@ from typing import Protocol
 from sqlalchemy import Select, bindparam, case, func, select
 from sqlmodel import Session, col
 
+from storage import health
 from storage.digest_common import (
     SHOWN,
     Listing,
@@ -22,8 +23,7 @@ from storage.digest_common import (
     _first,
     _in,
 )
-from storage.models import Decision, DissentAnswer, Outcome, Review, ReviewAsk, ReviewState
-from storage.reviews import DISSENTER
+from storage.models import Decision, Outcome, Review, ReviewState
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,16 @@ class ReviewsPart:
     ``overdue``: reviews asked and not answered (open, or closed unanswered after the last
     nudge), due before ``end`` and within the quarter (older ones are not repeated every
     week), most overdue first. ``outcomes``: first outcomes recorded in the week, newest first,
-    with ``outcome_counts`` over all of them. Dissent: the answers of people who disagreed
-    and committed, given in the quarter: ``dissent_right`` "yes, the concern materialised"
-    of ``dissent_answered`` yes + no; "too early to tell" is no verdict and is left out."""
+    with ``outcome_counts`` over all of them. Dissent, over the quarter, as ``/adr stats``
+    counts it (``storage.health.dissent_statement``): ``dissent_came_true`` of the
+    ``dissent_decisions`` whose dissenters answered yes or no."""
 
     due: Listing[ReviewLine] = field(default_factory=Listing)
     overdue: Listing[ReviewLine] = field(default_factory=Listing)
     outcomes: Listing[ReviewLine] = field(default_factory=Listing)
     outcome_counts: dict[str, int] = field(default_factory=dict)
-    dissent_right: int = 0
-    dissent_answered: int = 0
+    dissent_decisions: int = 0
+    dissent_came_true: int = 0
 
     @property
     def news(self) -> bool:
@@ -63,7 +63,7 @@ class ReviewsPart:
 
     @property
     def empty(self) -> bool:
-        return not (self.news or self.overdue.total or self.dissent_answered)
+        return not (self.news or self.overdue.total or self.dissent_decisions)
 
 
 _REVIEW_LISTS: dict[str, tuple[tuple[Where, ...], tuple[Order, ...]]] = {
@@ -117,25 +117,6 @@ def _review_statement(
     )
 
 
-@cache
-def _dissent_statement(workspace: bool) -> Select[str | None, int]:
-    return (
-        select(col(ReviewAsk.dissent_answer), func.count())
-        .join(Review, col(Review.id) == col(ReviewAsk.review_id))
-        .join(Decision, col(Decision.id) == col(Review.decision_id))
-        # reviews and their asks are reached through this team's decisions (they carry the
-        # decision's team); a team_id condition on them leads the planner to read every
-        # review of the team instead of the covered decisions' few
-        .where(
-            *_decision_covered(workspace),
-            col(ReviewAsk.role) == DISSENTER,
-            col(ReviewAsk.dissent_answer).in_([DissentAnswer.YES.value, DissentAnswer.NO.value]),
-            _in(col(ReviewAsk.answered_at), "since", "end"),
-        )
-        .group_by(col(ReviewAsk.dissent_answer))
-    )
-
-
 class _ReviewRow(Protocol):
     """A row of ``_review_statement``, read by name."""
 
@@ -158,15 +139,14 @@ def _reviews(session: Session, workspace: bool, params: Params) -> ReviewsPart:
         for which in ("due", "overdue", "outcomes")
     )
     counts = {o.value: int(getattr(outcomes[0], o.value) or 0) for o in Outcome} if outcomes else {}
-    dissent = dict(session.execute(_dissent_statement(workspace), params).all())
-    right = int(dissent.get(DissentAnswer.YES.value, 0))
+    decisions, came_true = session.execute(health.dissent_statement(workspace), params).one()
     return ReviewsPart(
         due=_review_listing(due),
         overdue=_review_listing(overdue),
         outcomes=_review_listing(outcomes),
         outcome_counts={k: v for k, v in counts.items() if v},
-        dissent_right=right,
-        dissent_answered=right + int(dissent.get(DissentAnswer.NO.value, 0)),
+        dissent_decisions=int(decisions),
+        dissent_came_true=int(came_true),
     )
 
 

@@ -112,13 +112,17 @@ def configure(
     actor_id: str,
     plan: Planner,
     now: datetime | None = None,
+    app_id: str | None = None,
 ) -> tuple[DigestSubscription, datetime | None]:
     """Save the channel's digest (creating it), resume it if it was paused, and plan its next
-    digest. Returns the subscription and when the next digest is due (None when off)."""
+    digest. Returns the subscription and when the next digest is due (None when off).
+    ``app_id``: our app's id as the request carried it (the health line's App Home link)."""
     now = now or utcnow()
     sub = _locked(session, team_id=team_id, channel_id=channel_id)
     if sub is None:
         sub = DigestSubscription(team_id=team_id, channel_id=channel_id, configured_by=actor_id)
+    if app_id:
+        sub.app_id = app_id
     if not (sub.enabled and not sub.paused_reason and config.enabled):
         # started, stopped or resumed: its next digest covers the week before it, not
         # everything since the digest last ran

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
 
-from storage import due_work
+from storage import due_work, forecasts
 from storage.decision_work import channel_lane, dm_lane, schedule_refresh
 from storage.decisions import record_event, saved_id
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -132,6 +132,10 @@ def record_outcome(
         session.add(review)
         due_work.cancel(
             session, team_id=team_id, kinds=(NUDGE, EXPIRE), subject_ids=[saved_id(review)]
+        )
+        # the decision's first outcome scores every forecast still pending on it (issue 25)
+        forecasts.score_forecasts(
+            session, decision=decision, review=review, outcome=outcome, now=now
         )
     record_event(
         session,

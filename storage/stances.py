@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from storage import rules
+from storage import decision_spans, rules
 from storage.decisions import get_decision, members, record_event, saved_id
 from storage.errors import Conflict
 from storage.models import Decision, Role, Stance, StanceKind, utcnow
@@ -76,6 +76,11 @@ def set_stance(
                 committed=committed,
             )
         )
+    now = utcnow()
+    if kind == StanceKind.BLOCK:
+        decision_spans.block_placed(session, decision=decision, user_id=user_id, when=now)
+    elif old is not None and old["kind"] == StanceKind.BLOCK:
+        decision_spans.block_lifted(session, decision=decision, user_id=user_id, when=now)
     extra: dict[str, object] = {}
     if kind == StanceKind.BLOCK:
         # Who may override this block: the deciders as they are now, not as they may be

@@ -148,3 +148,24 @@ def test_installations_smoke_prints_both_parts(capsys: pytest.CaptureFixture[str
         assert row in out, out
     assert "authorization added per request p95 < 1 ms (cached)" in out
     assert "B's post within 2x of idle" in out
+
+
+@pytest.mark.timeout(120)
+def test_health_smoke_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import health
+
+    assert health.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("health: sqlite, 2,000 decisions in one workspace"), out
+    rows = {line[:24].strip(): line[24:].split() for line in out.splitlines()[2:7]}
+    assert list(rows) == [
+        "stats workspace 30d",
+        "stats workspace 90d",
+        "stats workspace 1y",
+        "digest workspace 90d",
+        "count(*) floor",
+    ], out
+    assert rows["count(*) floor"][0] == "2,000"
+    # a year holds about a third of three years' decisions, 90 days about a twelfth
+    assert 500 < int(rows["stats workspace 1y"][0].replace(",", "")) < 700, out
+    assert "stats workspace 1y p95 < 200 ms" in out

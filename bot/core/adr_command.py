@@ -3,6 +3,7 @@ handler lives in its feature and is added to the `/adr` table (``bot.core.comman
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.core.commands import MENTION, parse_number, unescape_refs
@@ -14,7 +15,7 @@ from storage.redaction import FIELD_LIST, FIELDS, STANCE
 NUMBERED = ("show", "accept", "reject", "deprecate", "supersede", "edit", "review", "remind")
 # Every verb `/adr` reads, for "did you mean" (``bot.core.commands.with_closest_verb``).
 VERBS = (
-    *("new", "help", "list", "search", "settings", "redact", "export", "digest", "dm"),
+    *("new", "help", "list", "search", "settings", "redact", "export", "digest", "dm", "stats"),
     *NUMBERED,
 )
 _REDACT_ALIASES = {"success_criteria": "success", "tag": "tags", "concern": STANCE}
@@ -32,6 +33,14 @@ DIGEST_HELP = (
     "`/adr digest preview` shows what this week's would say, only to you; "
     "`/adr digest off` stops it and `/adr digest on` starts it again."
 )
+# `/adr stats`: the periods it reads (the default first) and its one sentence for anything else.
+STATS_PERIODS = ("90d", "30d", "1y")
+STATS_WORKSPACE = "workspace"
+STATS_HELP = (
+    "`/adr stats [#channel | workspace] [30d | 90d | 1y]` shows how decisions went in a "
+    "channel (this one if you name none) or the workspace, over the last 30 days, 90 days "
+    "(the default) or year."
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +54,17 @@ class AdrCommand:
     error: str = ""  # for name == "invalid": a sentence for the user
     field: str = ""  # redact: a key of storage.redaction.FIELDS, or "stance"
     person: str | None = None  # redact stance: whose (a user id from a mention)
+    # stats: the channel named (an id from a channel reference); None with workspace=False is
+    # the channel asked from
+    channel: str | None = None
+    workspace: bool = False
 
 
 def parse_adr(text: str) -> AdrCommand:
     text = (text or "").replace("\x00", "").strip()  # NUL: unstorable in Postgres, untypeable
+    head, _, rest = text.partition(" ")
+    if head.lower() == "stats":  # before unescape_refs: it needs a channel reference's id
+        return _parse_stats(rest)
     text = unescape_refs(text)
     if not text:
         return AdrCommand("new")
@@ -112,6 +128,32 @@ def parse_adr(text: str) -> AdrCommand:
             note = note[len("--override") :].strip()
         return AdrCommand(verb, number=number, text=note, override=override)
     return AdrCommand("unknown", text=text)
+
+
+# A channel as Slack sends it in an escaped command: <#C123|name> (the name may be empty).
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{1,31})(?:\|[^<>]*)?>$")
+
+
+def _parse_stats(rest: str) -> AdrCommand:
+    """`stats [#channel | workspace] [30d | 90d | 1y]`, the scope and period in either order,
+    each at most once; the period is ``text``."""
+    channel: str | None = None
+    workspace = False
+    period: str | None = None
+    for word in rest.split():
+        low = word.lower()
+        found = _CHANNEL.match(word)
+        if found and channel is None and not workspace:
+            channel = found.group(1)
+        elif low == STATS_WORKSPACE and channel is None and not workspace:
+            workspace = True
+        elif low in STATS_PERIODS and period is None:
+            period = low
+        else:
+            return AdrCommand("invalid", error=STATS_HELP)
+    return AdrCommand(
+        "stats", text=period or STATS_PERIODS[0], channel=channel, workspace=workspace
+    )
 
 
 EXPORT_FORMATS = ("madr", "nygard")

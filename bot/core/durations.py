@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import timedelta
 
 HOURS_PER = {"hours": 1.0, "days": 8.0, "weeks": 40.0}
 MAX_VALUE = {"hours": 10_000.0, "days": 1_250.0, "weeks": 250.0, "points": 1_000.0}
@@ -130,3 +131,15 @@ def format_duration(value: float, unit: str) -> str:
     _check_unit(unit)
     shown = format_number(value)
     return f"{shown} {_UNIT_NAMES[unit] if shown == '1' else unit}"
+
+
+def format_span(span: timedelta) -> str:
+    """A time span as people read it: ``less than an hour``, ``5 hours`` (under two days),
+    ``2.5 days`` (the digest's health line and `/adr stats`)."""
+    hours = span.total_seconds() / 3600
+    if hours < 1:
+        return "less than an hour"
+    if hours < 48:
+        figure = format_number(hours)
+        return f"{figure} {'hour' if figure == '1' else 'hours'}"
+    return f"{format_number(hours / 24)} days"

@@ -11,6 +11,7 @@ class Callback(StrEnum):
     OUTCOME_FORM = "decision.review.outcome_form"
     DECISION_DETAILS = "decision.details"  # read-only: the full record (Details on the card)
     OVERRIDE_FORM = "decision.override_form"  # "Accept anyway…": the note (number in metadata)
+    FORECAST_FORM = "decision.forecast.form"  # "Add my forecast" (number in metadata)
     # /estimate
     ESTIMATE_FORM = "estimate.form"  # round number in private_metadata
     ESTIMATE_SHORTCUT = "estimate.message"  # message shortcut "Estimate this" (thread rounds)
@@ -36,6 +37,10 @@ class Action(StrEnum):
     ACCEPT_ANYWAY = "decision.accept_anyway"  # on a blocked card: override, with a note
     POST_IN = "decision.form.post_in"  # the decision form's "Post in" select (dispatches)
     VALUE = "value"  # the single input element inside every modal input block
+    # "Add my forecast" (value: the number): on the Agree confirmation, and on the App Home
+    # (whose modal refreshes the Home tab once saved)
+    FORECAST_ADD = "decision.forecast.add"
+    FORECAST_HOME = "decision.forecast.home"
     # "Did this decision work?" DMs
     REVIEW_WORKED = "decision.review.worked"
     REVIEW_PARTLY = "decision.review.partly"
@@ -78,6 +83,8 @@ class Field(StrEnum):
     TAGS = "tags"
     REVIEW_DATE = "review_date"
     SUCCESS = "success_criteria"
+    FORECAST = "forecast"  # also in the stance modals and the "Add my forecast" modal
+    DOOR = "door"
     CHANNEL = "channel"
     POST_IN_WARNING = "channel_warning"  # not an input: "I'm not in that channel" under it
     # stance modals

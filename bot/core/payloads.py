@@ -129,6 +129,7 @@ class InteractionBody(TypedDict, total=False):
     container: Container  # block_actions only
     trigger_id: str  # every interaction but view_closed
     response_url: str  # elements in messages, and message shortcuts
+    api_app_id: str  # our app's id (links to the App Home: slack://app?...&id=)
 
 
 class BlockActionsBody(InteractionBody, total=False):

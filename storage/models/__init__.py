@@ -36,6 +36,15 @@ from storage.models.estimates import (
     RoundState,
     SizeScale,
 )
+from storage.models.health import (
+    PROBABILITIES,
+    BlockResolution,
+    DecisionBlock,
+    Door,
+    Forecast,
+    ForecastSource,
+    ForecastState,
+)
 from storage.models.installations import (
     Installation,
     InstallState,
@@ -124,4 +133,11 @@ __all__ = [
     "DigestScope",
     "DigestSection",
     "DigestSubscription",
+    "PROBABILITIES",
+    "BlockResolution",
+    "DecisionBlock",
+    "Door",
+    "Forecast",
+    "ForecastSource",
+    "ForecastState",
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
-from storage.models.base import _ts
+from storage.models.base import UTCDateTime, _ts
 
 
 class DecisionStatus(StrEnum):
@@ -54,6 +54,10 @@ class Decision(SQLModel, table=True):
             postgresql_where=sql_text("superseded_by_id IS NOT NULL"),
             sqlite_where=sql_text("superseded_by_id IS NOT NULL"),
         ),
+        # decision health (migration 0018): a period's decisions by when they were recorded
+        # and accepted, over a whole workspace
+        Index("ix_decisions_team_created", "team_id", "created_at"),
+        Index("ix_decisions_team_accepted", "team_id", "accepted_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -102,6 +106,12 @@ class Decision(SQLModel, table=True):
         default="{}",
         sa_column=Column(Text, nullable=False, default="{}", server_default="{}"),
     )
+    # decision health (migration 0018): one-way or two-way door (storage.models.health.Door,
+    # None: not said); when it was accepted (a decision recorded as accepted: its created_at)
+    # and when it ended (rejected, superseded or deprecated)
+    door: str | None = Field(default=None, max_length=8)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

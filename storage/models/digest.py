@@ -48,6 +48,9 @@ class DigestSubscription(SQLModel, table=True):
     # there, so moving the weekday leaves no days out and shows none twice (migration 0012)
     covered_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     configured_by: str = Field(max_length=32)
+    # our app's id, as the form's Submit carried it: the health line links to the App Home
+    # with it (migration 0018; None until the digest is saved again)
+    app_id: str | None = Field(default=None, max_length=32)
     configured_at: datetime = _ts()
     created_at: datetime = _ts()
 

@@ -39,7 +39,7 @@ def test_every_adr_verb_the_grammar_knows_has_one_handler() -> None:
     from bot.core.adr_command import NUMBERED, parse_adr
 
     samples = ["new T", "list", "search x", "settings", "redact 1 context", "export", "digest"]
-    samples += ["dm", *(f"{verb} 1 2w" for verb in NUMBERED)]
+    samples += ["dm", "stats", *(f"{verb} 1 2w" for verb in NUMBERED)]
     produced = {parse_adr(text).name for text in samples}
     assert adr_command().verbs == produced
     # what no feature handles is answered with help, by the table itself

@@ -45,8 +45,10 @@ def test_counted_says_real_plurals() -> None:
         "2 decisions",
     ]
     assert [counted(n, "person", "people") for n in (1, 3)] == ["1 person", "3 people"]
-    out = render("digest/health.md.j2", asked=0, recorded=0, accepted=1, median="2 days")
-    assert out.endswith("(1 decision)")
+    out = render(
+        "digest/health.md.j2", asked=0, accepted=1, reversed=0, lead=1, median="2 days", home="Home"
+    )
+    assert "(1 decision)\n" in out
 
 
 def test_templates_escape_user_text() -> None:

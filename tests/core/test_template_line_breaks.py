@@ -62,6 +62,31 @@ _ITEM = {
     "reason": "",
 }
 _NO_ONE = {"decider": "", "consulted": "", "informed": ""}
+_STATS = {
+    "where": Mrkdwn("<#C0123>"),
+    "period": "last 90 days",
+    "recorded": 12,
+    "accepted": 9,
+    "lead_median": "2 days",
+    "lead_p90": "6 days",
+    "reversed": 1,
+    "reversible": 9,
+    "asked": 7,
+    "answered": 5,
+    "answer_median": "5 hours",
+    "outcomes": "3 worked, 1 didn't work",
+    "doors": "2 one-way",
+    "dissent": 3,
+    "dissent_true": 1,
+    "blocks": 2,
+    "blocks_resolved": 1,
+    "block_median": "less than an hour",
+    "scored": 8,
+    "unscored": 2,
+    "team_bins": "75% → 80% came true (5) · Brier 0.18",
+    "min_forecasters": 5,
+    "own_bins": "90% → 50% came true (2) · Brier 0.23",
+}
 _SUMMARY = {
     "status_label": "Proposed",
     "author": "",
@@ -227,10 +252,10 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {"kind": "fallback", "late": False, "counts": []},
     ),
     "digest/health.md.j2": [
-        {"asked": 4, "answered": 3, "rate": "75%", "recorded": 5, "reversed": 1}
-        | {"accepted": 1, "median": "2 days"},
-        {"asked": 0, "answered": 0, "rate": "0%", "recorded": 0, "reversed": 0}
-        | {"accepted": 0, "median": ""},
+        {"asked": 4, "answered": 3, "rate": "75%", "accepted": 5, "reversed": 1}
+        | {"lead": 4, "median": "2 days", "home": "Decision Bot's Home tab"},
+        {"asked": 0, "answered": 0, "rate": "0%", "accepted": 0, "reversed": 0}
+        | {"lead": 0, "median": "", "home": "Decision Bot's Home tab"},
     ],
     "digest/parking.md.j2": _kinds(
         {"ref": "P-3", "request": "Dark mode", "total": 2, "added": "3 days"},
@@ -251,8 +276,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {"kind": "count", "n": 2, "label": "worked"},
         {"kind": "review", "outcome": "worked", "emoji": ":white_check_mark:", "due": ""},
         {"kind": "review", "outcome": "", "emoji": "", "due": "2026-06-01"},
-        {"kind": "dissent", "right": 1, "answered": 1},
-        {"kind": "dissent", "right": 1, "answered": 3},
+        {"kind": "dissent", "came_true": 1, "decisions": 1},
+        {"kind": "dissent", "came_true": 1, "decisions": 3},
     ),
     # -- estimates (owned by the estimates feature; read here, never changed) --
     "estimates/adjusted.md.j2": [
@@ -394,6 +419,15 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "estimates/widening.md.j2": [
         {"low": 0.8, "high": 2, "rounds": 5, "needed": 3, "ref": "E-3", "sizes": True},
         {"low": 0.8, "high": 2, "rounds": 0, "needed": 3, "ref": "E-3", "sizes": False},
+    ],
+    # -- health (`/adr stats`) --
+    "health/stats.md.j2": [
+        _STATS | {"empty": False, "own": "4 scored forecasts", "team": "12 forecasts by 5 people"},
+        _STATS
+        | {"empty": False, "lead_median": "", "answer_median": "", "block_median": ""}
+        | {"outcomes": "", "doors": "", "dissent": 0, "team": "", "own": ""},
+        _STATS | {"empty": False, "blocks": 0, "team": "", "own": ""},
+        _STATS | {"empty": True, "own": "", "team": ""},
     ],
     # -- home --
     "home/guest.md.j2": [{}],

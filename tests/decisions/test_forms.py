@@ -389,3 +389,30 @@ def test_the_post_in_warning_goes_right_under_post_in_and_changes_nothing_else()
     assert shown_post_in_warning(again) == hidden
     cleared = with_post_in_warning(again, None)
     assert cleared["blocks"] == built["blocks"] and shown_post_in_warning(cleared) is None
+
+
+def _picked(value: str | None) -> dict[str, Any]:
+    return {Action.VALUE: {"type": "static_select", "selected_option": {"value": value}}}
+
+
+def test_forecast_and_door_are_optional_and_checked() -> None:
+    values = {
+        **valid(),
+        Field.FORECAST: _picked("75"),
+        Field.DOOR: {
+            Action.VALUE: {"type": "radio_buttons", "selected_option": {"value": "two_way"}}
+        },
+    }
+    draft, errors = parse_decision_form(values, now=NOW)
+    assert errors == {} and draft is not None
+    assert (draft.forecast, draft.door) == (75, "two_way")
+    draft, errors = parse_decision_form(valid(), now=NOW)
+    assert draft is not None and (draft.forecast, draft.door) == (None, None)
+    # a value no form offers (a stale or forged form) is refused on its field
+    values = {**valid(), Field.FORECAST: _picked("80"), Field.DOOR: _picked("sideways")}
+    draft, errors = parse_decision_form(values, now=NOW)
+    assert draft is None and set(errors) == {Field.FORECAST, Field.DOOR}
+    # the modal offers both, optional, before "Post in"; an edit shows the door it has
+    view = build_decision_modal(meta=FormMeta(), today=NOW.date(), channel_id="CGENERAL")
+    ids = [b.get("block_id") for b in view["blocks"]]
+    assert ids[-3:] == [Field.FORECAST, Field.DOOR, Field.CHANNEL]

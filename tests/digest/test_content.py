@@ -21,9 +21,9 @@ from storage.decision_status import change_status
 from storage.digest import Coverage
 from storage.digest_decisions import DecisionLine
 from storage.digest_estimates import Trend
+from storage.health import Period, Scope, flow
 from storage.models import (
     Decision,
-    DecisionEvent,
     DecisionStatus,
     DissentAnswer,
     Outcome,
@@ -198,24 +198,24 @@ def test_reviews_due_overdue_outcomes_and_dissent(db: Database) -> None:
     assert [r.title for r in part.overdue.shown] == ["Never answered", "Asked, waiting"]
     assert [(r.title, r.outcome) for r in part.outcomes.shown] == [("It worked", "worked")]
     assert part.outcome_counts == {"worked": 1}
-    assert (part.dissent_right, part.dissent_answered) == (1, 2)
+    assert (part.dissent_came_true, part.dissent_decisions) == (1, 2)
 
     private = gathered(db, Coverage(TEAM, PRIVATE), ["reviews"]).reviews
     assert private is not None
     assert [r.title for r in private.overdue.shown] == ["Private review"]
-    assert private.due.total == private.outcomes.total == private.dissent_answered == 0
+    assert private.due.total == private.outcomes.total == private.dissent_decisions == 0
 
     health = gathered(db, sections=["health"]).health
     assert health is not None
     # asked in the quarter: waiting, never answered, worked, failed (not the ancient one)
-    assert (health.reviews_asked, health.reviews_answered) == (4, 2)
+    assert (health.flow.reviews_asked, health.flow.reviews_answered) == (4, 2)
 
     _, blocks = blocks_of(gathered(db))
     text = text_of(blocks)
     assert "*Reviews due this week* (1)" in text and "*ADR-1* Due soon · due <!date^" in text
     assert "*Asked, not answered* (2)" in text
     assert ":white_check_mark: worked" in text and "1 worked" in text
-    assert "Dissent was right *1 of 2* times this quarter" in text
+    assert "Dissent came true for *1 of 2 decisions* this quarter" in text
     assert "Follow-ups answered: *2 of 4* (50%)" in text
     assert "Private review" not in text
 
@@ -337,58 +337,97 @@ def test_parking_new_top_returning_and_accepted_with_scope_added(db: Database) -
 # -- health ----------------------------------------------------------------------------------
 
 
-def test_health_reversals_and_median_time_to_accept(db: Database) -> None:
+def accept(db: Database, d: Decision, at: datetime | None = None) -> None:
+    """Accept ``d`` now (``change_status``), or say it was accepted at ``at``."""
+    with db.session() as s:
+        change_status(s, team_id=TEAM, number=d.number, actor_id=AUTHOR, to=DecisionStatus.ACCEPTED)
+    if at is not None:
+        move(db, Decision, d.id, accepted_at=at)
+
+
+def quarter(db: Database) -> None:
+    """Decisions accepted in the quarter, some reversed soon after, through the real storage
+    functions (times moved where the story needs them)."""
     now = utcnow()
     for days in (1, 3, 5):
-        d = decision(db, title=f"took {days} days", created=now - timedelta(days=days))
-        with db.session() as s:
-            change_status(
-                s, team_id=TEAM, number=d.number, actor_id=AUTHOR, to=DecisionStatus.ACCEPTED
-            )
-    decision(db, title="agreed elsewhere", status=DecisionStatus.ACCEPTED)  # left out
+        accept(db, decision(db, title=f"took {days} days", created=now - timedelta(days=days)))
+    decision(db, title="agreed elsewhere", status=DecisionStatus.ACCEPTED)  # no lead time
     rejected = decision(db, title="rejected")
     with db.session() as s:
         change_status(
             s, team_id=TEAM, number=rejected.number, actor_id=AUTHOR, to=DecisionStatus.REJECTED
         )
     reversed_ = decision(db, title="reversed soon", created=now - timedelta(days=20))
+    accept(db, reversed_, now - timedelta(days=10))
     decision(db, title="the reversal", supersedes=reversed_.number)
-    ancient = decision(db, title="from last year", created=now - timedelta(days=200))
-    decision(db, title="replaces last year's", supersedes=ancient.number)
+    dropped = decision(db, title="deprecated soon", created=now - timedelta(days=30))
+    accept(db, dropped, now - timedelta(days=28))
+    with db.session() as s:
+        change_status(
+            s, team_id=TEAM, number=dropped.number, actor_id=AUTHOR, to=DecisionStatus.DEPRECATED
+        )
     stale = decision(db, title="accepted long ago", created=now - timedelta(days=150))
-    with db.session() as s:
-        change_status(
-            s, team_id=TEAM, number=stale.number, actor_id=AUTHOR, to=DecisionStatus.ACCEPTED
-        )
-        s.execute(
-            update(DecisionEvent)
-            .where(DecisionEvent.decision_id == stale.id, DecisionEvent.kind == "status_changed")
-            .values(created_at=now - timedelta(days=100))
-        )
-    hidden = decision(
-        db, channel=PRIVATE, private=True, title="private", created=now - timedelta(days=9)
-    )
-    with db.session() as s:
-        change_status(
-            s, team_id=TEAM, number=hidden.number, actor_id=AUTHOR, to=DecisionStatus.ACCEPTED
-        )
+    accept(db, stale, now - timedelta(days=100))  # before the quarter: not counted
+    decision(db, title="replaces the stale one", supersedes=stale.number)
+    accept(db, decision(db, channel=PRIVATE, private=True, created=now - timedelta(days=9)))
 
+
+def test_health_reversals_and_median_time_to_accept(db: Database) -> None:
+    quarter(db)
     health = gathered(db, sections=["health"]).health
     assert health is not None
-    # in the quarter: 3 accepted + agreed elsewhere + rejected + reversed soon + the reversal
-    # + replaces last year's = 8
-    assert (health.decisions_recorded, health.decisions_reversed) == (8, 1)
-    assert health.accepted == 3
-    assert health.median_to_accept is not None
-    assert abs(health.median_to_accept - timedelta(days=3)) < timedelta(minutes=1)
+    # accepted in the quarter: took 1, 3, 5 days, agreed elsewhere (recorded accepted: no lead
+    # time), reversed soon (10 days), deprecated soon (2 days); reversed: superseded or
+    # deprecated within 90 days of acceptance (not the one accepted before the quarter)
+    assert (health.flow.accepted, health.flow.reversed_) == (6, 2)
+    assert health.flow.lead_decisions == 5  # 1 2 [3] 5 10 days
+    assert health.flow.lead_median is not None
+    assert abs(health.flow.lead_median - timedelta(days=3)) < timedelta(minutes=1)
 
     private = gathered(db, Coverage(TEAM, PRIVATE), ["health"]).health
-    assert private is not None and private.accepted == 1
-    assert private.median_to_accept is not None
-    assert abs(private.median_to_accept - timedelta(days=9)) < timedelta(minutes=1)
+    assert private is not None and private.flow.accepted == 1
+    assert private.flow.lead_median is not None
+    assert abs(private.flow.lead_median - timedelta(days=9)) < timedelta(minutes=1)
 
     _, blocks = blocks_of(gathered(db))
     text = text_of(blocks)
-    assert "Decisions reversed (superseded within 90 days): *1 of 8*" in text
-    assert "Median time from proposed to accepted: *3 days* (3 decisions)" in text
+    assert "Accepted decisions reversed within 90 days (superseded or deprecated): *2 of 6*" in text
+    assert "Median time from proposed to accepted: *3 days* (5 decisions)" in text
     assert "Follow-ups answered" not in text  # nothing asked: that line is left out
+    assert "Your forecasts and calibration: Decision Bot's Home tab" in text
+
+
+def test_the_health_line_is_the_flow_of_the_quarter(db: Database) -> None:
+    """The digest and ``/adr stats`` count with the same functions: for the same scope and
+    period (the digest's coverage, the 90 days ending at its end), the same numbers."""
+    quarter(db)
+    reviewed, unanswered = decision(db, title="reviewed"), decision(db, title="not yet")
+    accept(db, reviewed)
+    answered = _review(db, reviewed, START)
+    waiting = _review(db, unanswered, START + timedelta(days=1))
+    for r in (answered, waiting):
+        _open(db, r)
+    with db.session() as s:
+        review_answers.record_outcome(
+            s,
+            team_id=TEAM,
+            review_id=answered.id,  # type: ignore[arg-type]
+            user_id=AUTHOR,
+            outcome=Outcome.PARTLY,
+        )
+    for coverage, scope in (
+        (Coverage(TEAM, None), Scope(TEAM, None)),
+        (Coverage(TEAM, PUBLIC), Scope(TEAM, PUBLIC)),
+        (Coverage(TEAM, PRIVATE), Scope(TEAM, PRIVATE)),
+    ):
+        with db.read() as s:
+            expected = flow(s, scope=scope, period=Period(90, END))
+        part = gathered(db, coverage, ["health"]).health
+        assert part is not None and part.flow == expected
+    with db.read() as s:
+        stats = flow(s, scope=Scope(TEAM, None), period=Period(90, END))
+    assert (stats.reviews_asked, stats.reviews_answered, stats.accepted) == (2, 1, 7)
+    text = text_of(blocks_of(gathered(db))[1])
+    assert f"Follow-ups answered: *{stats.reviews_answered} of {stats.reviews_asked}* (50%)" in text
+    assert f"(superseded or deprecated): *{stats.reversed_} of {stats.accepted}*" in text
+    assert f"({stats.lead_decisions} decisions)" in text

@@ -488,3 +488,35 @@ def test_a_week_slack_refuses_for_good_is_not_carried_into_the_next_digest(
     [sent] = digests(emulator)
     assert "The week after" in all_text(sent.args)
     assert "Refused week" not in all_text(sent.args)
+
+
+def test_the_health_line_links_to_the_app_home_of_the_app_the_form_was_saved_from(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator, db: Database
+):
+    number = adr.new("Adopt trunk-based development")
+    assert "accepted" in adr.run(f"accept {number}").lower()
+    configure(slack, "CGENERAL")
+    sub = subscription(adr)
+    assert sub["app_id"] == "A0001"  # the Submit's api_app_id
+    due = as_utc(pending(adr, sub["id"])[0]["due_at"])
+    sweep(slack, db, due)
+    [digest] = digests(emulator, "CGENERAL")
+    shown = all_text(digest.args)
+    assert "Health, last 90 days" in shown
+    assert "Your forecasts and calibration: <slack://app?team=TAAA&id=A0001&tab=home|" in shown
+
+
+def test_a_digest_saved_before_the_app_id_was_kept_names_the_home_tab_without_a_link(
+    adr: Adr, slack: SlackDriver, emulator: SlackEmulator, db: Database
+):
+    number = adr.new("Adopt trunk-based development")
+    adr.run(f"accept {number}")
+    configure(slack, "CGENERAL")
+    sub = subscription(adr)
+    with db.session() as session:  # as a subscription saved before migration 0018 is
+        session.execute(text("UPDATE digest_subscriptions SET app_id = NULL"))
+    sweep(slack, db, as_utc(pending(adr, sub["id"])[0]["due_at"]))
+    [digest] = digests(emulator, "CGENERAL")
+    shown = all_text(digest.args)
+    assert "Your forecasts and calibration: Decision Bot's Home tab" in shown
+    assert "slack://app" not in shown

@@ -21,6 +21,7 @@ from storage.digest_estimates import EstimatesPart, RoundLine, Trend
 from storage.digest_health import HealthPart
 from storage.digest_parking import ItemLine, ParkingPart
 from storage.digest_reviews import ReviewLine, ReviewsPart
+from storage.health import Flow
 from storage.models import ParkingItem
 from tests.support.digest import (
     END,
@@ -173,7 +174,17 @@ def test_everything_at_once_with_3000_character_texts_stays_within_limits() -> N
         reviews=ReviewsPart(reviews, reviews, outcomes, {"partly": 500}, 10**6, 10**6),
         estimates=EstimatesPart(rounds, rounds, Trend(123.4, 5, 0.01, 5)),
         parking=ParkingPart(items, items, items, items, 1e6),
-        health=HealthPart(10**6, 10**5, 10**6, 10**5, 10**6, timedelta(days=4000)),
+        health=HealthPart(
+            Flow(
+                reviews_asked=10**6,
+                reviews_answered=10**5,
+                accepted=10**6,
+                accepted_for_reversal=10**6,
+                reversed_=10**5,
+                lead_decisions=10**6,
+                lead_median=timedelta(days=4000),
+            )
+        ),
     )
     rendered = digest_blocks(
         data,

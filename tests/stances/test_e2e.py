@@ -32,7 +32,7 @@ def test_stance_changes_keep_one_current_stance_and_every_change(adr: Adr, slack
     # change to Disagree & commit: a modal; the concern and the commitment are required
     view = _open_stance_form(adr, Action.DISAGREE, "UBOB")
     assert view["callback_id"] == Callback.DISAGREE_FORM
-    assert _block_ids(view) == [Field.CONCERN, Field.CHANGE_MY_MIND, Field.COMMIT]
+    assert _block_ids(view) == [Field.CONCERN, Field.CHANGE_MY_MIND, Field.COMMIT, Field.FORECAST]
     assert "ADR-1" in all_text(view["blocks"][0])
     reply = slack.submit(view, {Field.COMMIT: ["commit"]}, user="UBOB")
     assert reply.json()["response_action"] == "errors"
@@ -68,7 +68,7 @@ def test_stance_changes_keep_one_current_stance_and_every_change(adr: Adr, slack
     # change to Block: a reason is required
     view = _open_stance_form(adr, Action.BLOCK, "UBOB")
     assert view["callback_id"] == Callback.BLOCK_FORM
-    assert _block_ids(view) == [Field.REASON]
+    assert _block_ids(view) == [Field.REASON, Field.FORECAST]
     reply = slack.submit(view, {Field.REASON: "  "}, user="UBOB")
     assert reply.json() == {
         "response_action": "errors",

@@ -31,7 +31,7 @@ def test_the_number_of_statements_does_not_grow_with_the_digest(db: Database) ->
     many, many_data = _statements(db, Coverage(TEAM, "CMANY"))
     assert few_data.decisions is not None and few_data.decisions.recorded.total == 5
     assert many_data.decisions is not None and many_data.decisions.recorded.total == 500
-    assert many_data.reviews is not None and many_data.reviews.dissent_answered == 500
+    assert many_data.reviews is not None and many_data.reviews.dissent_decisions == 500
     assert few == many == sum(QUERIES.values())
     with db.read() as s, statements_sent(db.engine, is_select) as seen:
         gather(s, coverage=WORKSPACE, start=START, end=END, sections=["decisions"], today=TODAY)

@@ -29,11 +29,13 @@ from bot.core.ids import Action, Callback, Field
 from bot.core.metadata import ModalMeta
 from bot.core.payloads import Blocks, SlackMapping, SlackPayload
 from bot.core.render import render
+from bot.features.forecasts import forecast_input, forecast_value
 from storage import rules
 from storage.decisions import DecisionDraft
 from storage.models import (
     Decision,
     DecisionStatus,
+    Door,
     Role,
 )
 
@@ -53,6 +55,12 @@ _USER = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 
 
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
+
+
+DOOR_LABELS = {
+    Door.TWO_WAY: "Two-way door: cheap to undo",
+    Door.ONE_WAY: "One-way door: hard to undo",
+}
 
 
 def earliest_today(now: datetime) -> date:
@@ -137,6 +145,10 @@ def parse_decision_form(
         block: _checked_people(values, block, errors)
         for block in (Field.DECIDERS, Field.CONSULTED, Field.INFORMED)
     }
+    forecast = forecast_value(values, errors)
+    door = select_value(values, Field.DOOR)
+    if door is not None and door not in DOOR_LABELS:
+        errors[Field.DOOR] = "Pick a two-way or a one-way door."
     channel = ""
     if not editing:
         channel = conversation_value(values, Field.CHANNEL) or ""
@@ -159,6 +171,8 @@ def parse_decision_form(
             consulted=people[Field.CONSULTED],
             informed=people[Field.INFORMED],
             channel_id=channel,
+            door=door,
+            forecast=forecast,
         ),
         {},
     )
@@ -184,8 +198,13 @@ def build_decision_modal(
     title: str = "",
     decision: Decision | None = None,
     people: dict[str, list[str]] | None = None,
+    forecast: int | None = None,
+    takes_forecast: bool = True,
 ) -> SlackPayload:
-    """The form for a new decision, an edit of ``decision``, or a supersede prefilled from it."""
+    """The form for a new decision, an edit of ``decision``, or a supersede prefilled from it.
+
+    ``forecast``: the person's own pending forecast on the decision edited (nobody else's is
+    ever shown); ``takes_forecast`` False leaves the forecast out (theirs is settled)."""
     d = decision
     people = people or {}
     editing = meta.mode == "edit"
@@ -285,6 +304,9 @@ def build_decision_modal(
             optional=True,
         ),
     ]
+    if takes_forecast:
+        blocks.append(forecast_input(forecast if editing else None))
+    blocks.append(_door_input(d.door if d is not None else None))
     if not editing:
         conv: SlackPayload = {
             "type": "conversations_select",
@@ -309,6 +331,16 @@ def build_decision_modal(
         blocks=blocks,
         metadata=meta.encode(),
     )
+
+
+def _door_input(initial: str | None) -> SlackPayload:
+    """ "Can it be undone?": a two-way or a one-way door (optional; an edit shows the one set)."""
+    choices = [{"text": plain(label), "value": str(door)} for door, label in DOOR_LABELS.items()]
+    element: SlackPayload = {"type": "radio_buttons", "options": choices}
+    picked = [c for c in choices if c["value"] == initial]
+    if picked:
+        element["initial_option"] = picked[0]
+    return input_block(Field.DOOR, "Can it be undone?", element, optional=True)
 
 
 # What views.update takes from a view Slack sent back (which also has its id, hash, state, ...).

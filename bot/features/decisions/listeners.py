@@ -38,9 +38,11 @@ from bot.features.decisions.forms import (
 from bot.features.decisions.lifecycle import LIFECYCLE, answer_lifecycle
 from bot.features.decisions.record import build_record_blocks
 from bot.features.decisions.views import PAGE_SIZE, build_list_blocks, build_search_blocks
+from bot.features.forecasts import ForecastRefused, open_forecast, save_from_form, takes_forecast
 from storage import (
     decision_lists,
     decision_record,
+    forecasts,
     review_lists,
     rules,
     search,
@@ -50,7 +52,7 @@ from storage import decisions as repo
 from storage import reviews as reviews_repo
 from storage.db import Database
 from storage.errors import InvalidInput
-from storage.models import DecisionStatus, utcnow
+from storage.models import DecisionStatus, ForecastSource, utcnow
 from storage.people import Person
 from storage.submissions import first_submission
 
@@ -196,6 +198,9 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
             answer(f"ADR-{decision.number} is {decision.status}, so it can't be superseded.")
             return
         named = repo.members(session, decision=decision)
+        # the editor's own forecast (a supersede is a new decision: nobody's yet)
+        mine = forecasts.forecast_of(session, decision=decision, user_id=user)
+    editing = cmd.name == "edit"
     if not acked:
         ack()
     meta = FormMeta(
@@ -213,6 +218,9 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
                 channel_id=post_in_channel,
                 decision=decision,
                 people=named,
+                forecast=open_forecast(mine) if editing else None,
+                takes_forecast=not editing
+                or (takes_forecast(mine) and rules.is_live(decision.status)),
             ),
         )
     except SlackApiError as exc:
@@ -253,19 +261,35 @@ def handle_decision_submission(
     view_id = view.get("id")
     if editing:
         assert meta.number is not None
-        with db.session() as session:
-            if not first_submission(session, team_id=team, view_id=view_id, kind="decision"):
-                ack()  # the same Submit again: recorded already
-                return
-            decision, changes = repo.update_decision(
-                session, team_id=team, number=meta.number, actor_id=user, draft=draft
-            )
-            if decision.message_ts is None:
-                outbox.schedule_post(session, decision=decision, notify_informed=False)
-            elif changes:
-                outbox.schedule_refresh(session, decision=decision)
-            if "review_date" in changes:  # a new date is planned; a cleared one cancels
-                reviews_repo.follow_review_date(session, decision=decision, actor_id=user)
+        try:
+            with db.session() as session:
+                if not first_submission(session, team_id=team, view_id=view_id, kind="decision"):
+                    ack()  # the same Submit again: recorded already
+                    return
+                if draft.forecast is not None:
+                    # Saved first, so a refusal (its forecasts scored meanwhile) is said on
+                    # the forecast field; update_decision then finds it saved, unchanged.
+                    save_from_form(
+                        session,
+                        decision=repo.get_decision(
+                            session, team_id=team, number=meta.number, for_update=True
+                        ),
+                        user_id=user,
+                        probability=draft.forecast,
+                        source=ForecastSource.DECISION_FORM,
+                    )
+                decision, changes = repo.update_decision(
+                    session, team_id=team, number=meta.number, actor_id=user, draft=draft
+                )
+                if decision.message_ts is None:
+                    outbox.schedule_post(session, decision=decision, notify_informed=False)
+                elif changes:
+                    outbox.schedule_refresh(session, decision=decision)
+                if "review_date" in changes:  # a new date is planned; a cleared one cancels
+                    reviews_repo.follow_review_date(session, decision=decision, actor_id=user)
+        except ForecastRefused as refused:  # rolled back, the edit too: the modal stays open
+            ack(response_action="errors", errors=refused.errors())
+            return
         ack()
         return
     # Saved as private until the post reads the channel's privacy (conversations.info, after

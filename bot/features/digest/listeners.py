@@ -205,6 +205,7 @@ def preview(
         channel_id=channel,
         config=replace(config, quiet_line=True),
         configured_by=sub.configured_by if sub is not None else user,
+        app_id=sub.app_id if sub is not None else None,
         start=end - WEEK,
         end=end,
         late=False,
@@ -244,7 +245,13 @@ def handle_submission(
     assert config is not None
     with db.session() as session:
         sub, due = repo.configure(
-            session, team_id=team, channel_id=channel, config=config, actor_id=user, plan=plan
+            session,
+            team_id=team,
+            channel_id=channel,
+            config=config,
+            actor_id=user,
+            plan=plan,
+            app_id=body.get("api_app_id"),
         )
         timezone = sub.timezone
     ack()

@@ -15,12 +15,12 @@ fit is cut visibly ("…").
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from bot.core.blocks import MESSAGE_BLOCKS, context, header, section
 from bot.core.clock import slack_day
-from bot.core.durations import format_duration, format_number
+from bot.core.durations import format_duration, format_number, format_span
 from bot.core.payloads import Blocks, SlackPayload
 from bot.core.redacted import shown
 from bot.core.render import SECTION_LIMIT, Mrkdwn, counted, escape, render, truncate_mrkdwn
@@ -159,13 +159,13 @@ def _reviews(part: ReviewsPart) -> list[str]:
             "digest/reviews.md.j2", kind="outcomes", total=part.outcomes.total, counts=counts
         )
         lines += _group(heading, part.outcomes, _review_line, ADR_LIST)
-    if part.dissent_answered:
+    if part.dissent_decisions:
         lines.append(
             render(
                 "digest/reviews.md.j2",
                 kind="dissent",
-                right=part.dissent_right,
-                answered=part.dissent_answered,
+                came_true=part.dissent_came_true,
+                decisions=part.dissent_decisions,
             )
         )
     return lines
@@ -267,31 +267,31 @@ def _parking(part: ParkingPart) -> list[str]:
     return lines
 
 
-def _duration(span: timedelta) -> str:
-    """``less than an hour``, ``5 hours`` (under two days), ``2.5 days``."""
-    hours = span.total_seconds() / 3600
-    if hours < 1:
-        return "less than an hour"
-    if hours < 48:
-        figure = format_number(hours)
-        return f"{figure} {'hour' if figure == '1' else 'hours'}"
-    return f"{format_number(hours / 24)} days"
+def home_link(team_id: str, app_id: str | None) -> str:
+    """Where the health line sends people for their own forecasts: the App Home (a link when
+    the app's id is known, from the digest form's Submit), else its name."""
+    if not app_id:
+        return "Decision Bot's Home tab"
+    query = urlencode({"team": team_id, "id": app_id, "tab": "home"})
+    return f"<slack://app?{query}|Decision Bot's Home tab>"
 
 
-def _health(part: HealthPart) -> list[str]:
+def _health(part: HealthPart, home: str) -> list[str]:
     if part.empty:
         return []
-    rate = part.reviews_answered / part.reviews_asked if part.reviews_asked else 0.0
+    flow = part.flow
+    rate = flow.reviews_answered / flow.reviews_asked if flow.reviews_asked else 0.0
     return [
         render(
             "digest/health.md.j2",
-            asked=part.reviews_asked,
-            answered=part.reviews_answered,
+            asked=flow.reviews_asked,
+            answered=flow.reviews_answered,
             rate=f"{rate:.0%}",
-            recorded=part.decisions_recorded,
-            reversed=part.decisions_reversed,
-            accepted=part.accepted,
-            median=_duration(part.median_to_accept) if part.median_to_accept is not None else "",
+            accepted=flow.accepted_for_reversal,
+            reversed=flow.reversed_,
+            lead=flow.lead_decisions,
+            median=format_span(flow.lead_median) if flow.lead_median is not None else "",
+            home=Mrkdwn(home),
         )
     ]
 
@@ -326,6 +326,7 @@ def digest_blocks(
     late: bool,
     configured_by: str,
     quiet_line: bool,
+    home: str = "Decision Bot's Home tab",
 ) -> tuple[str, Blocks] | None:
     """The digest message: (fallback text, blocks); None for a quiet week
     (``DigestData.quiet``) unless ``quiet_line``, which gives one line.
@@ -333,7 +334,8 @@ def digest_blocks(
     ``title`` is the header (plain text); ``coverage_label`` ("#general", or
     ``bot.core.render.channel_link(...)``) and ``window_label`` ("3–9 March") are escaped unless
     they are ``bot.core.render.Mrkdwn``. ``late``: sent after downtime, said at the top.
-    ``configured_by``: the user id shown in the footer."""
+    ``configured_by``: the user id shown in the footer. ``home``: the App Home link the
+    health line ends with (``home_link``)."""
     if data.quiet:
         if not quiet_line:
             return None
@@ -351,7 +353,7 @@ def digest_blocks(
         _lines(data.reviews, _reviews),
         _lines(data.estimates, _estimates),
         _lines(data.parking, _parking),
-        _lines(data.health, _health),
+        _lines(data.health, lambda part: _health(part, home)),
     ]
     for lines in parts:
         packed = _pack(lines, MESSAGE_CHARS - _chars(blocks) - _chars([footer]))

@@ -24,7 +24,7 @@ from bot.core.render import channel_link
 from bot.core.slack_api import conversation_facts, slack_error
 from bot.engine.posting import post_once
 from bot.engine.registry import Job, PermanentFailure, Registry, WorkKind
-from bot.features.digest.views import digest_blocks
+from bot.features.digest.views import digest_blocks, home_link
 from storage import channels
 from storage import digest_subscriptions as repo
 from storage.channels import ChannelFacts
@@ -83,6 +83,7 @@ def build(
     start: datetime,
     end: datetime,
     late: bool,
+    app_id: str | None = None,
 ) -> tuple[str, Blocks] | None:
     """The digest for ``[start, end)`` as (fallback text, blocks); None for a quiet week that
     is skipped. Read-only: also what `/adr digest preview` shows."""
@@ -108,6 +109,7 @@ def build(
         late=late,
         configured_by=configured_by,
         quiet_line=config.quiet_line,
+        home=home_link(team_id, app_id),
     )
 
 
@@ -171,6 +173,7 @@ def handle_send(job: Job) -> bool:
         channel_id=sub.channel_id,
         config=DigestConfig.of(sub),
         configured_by=sub.configured_by,
+        app_id=sub.app_id,
         start=start,
         end=end,
         late=late,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from bot.core import people
 from bot.engine.registry import Job, Registry, WorkKind
 from bot.features.estimates import home_section
-from bot.features.home.views import build_home
+from bot.features.home.views import TO_FORECAST_SHOWN, build_home, forecast_blocks
 from bot.features.parking import home_section as parking_home
 from storage import decision_lists as repo
 from storage import estimates as estimates_repo
+from storage import forecasts
 from storage import parking as parking_repo
 from storage import review_lists as reviews_repo
 from storage.home_work import HomeWork
@@ -31,6 +32,14 @@ def handle_publish(job: Job) -> bool:
                 reviews_waiting=reviews_repo.open_asks_for(session, team_id=team, user_id=user),
                 upcoming=reviews_repo.upcoming_for(session, team_id=team, user_id=user),
                 outcomes=reviews_repo.recent_outcomes(session, team_id=team, user_id=user),
+                # the person's own forecasts: this Home is published to them alone
+                forecasts=forecast_blocks(
+                    forecasts.pending_of(session, team_id=team, user_id=user, viewer=viewer),
+                    forecasts.open_for_forecast(
+                        session, team_id=team, viewer=viewer, limit=TO_FORECAST_SHOWN
+                    ),
+                    forecasts.calibration(session, team_id=team, user_id=user),
+                ),
             )
             # `/estimate` rounds, above the closing hint line
             view["blocks"][-1:-1] = home_section(

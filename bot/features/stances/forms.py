@@ -14,6 +14,7 @@ from bot.core.ids import Callback, Field
 from bot.core.metadata import ModalMeta
 from bot.core.payloads import SlackPayload
 from bot.core.render import render, truncate
+from bot.features.forecasts import forecast_input
 from storage.models import (
     Decision,
     Stance,
@@ -53,8 +54,15 @@ class StanceMeta(ModalMeta):
 
 
 def build_disagree_modal(
-    decision: Decision, current: Stance | None = None, *, channel: str | None = None
+    decision: Decision,
+    current: Stance | None = None,
+    *,
+    channel: str | None = None,
+    forecast: int | None = None,
+    takes_forecast: bool = True,
 ) -> SlackPayload:
+    """Disagree & commit: the concern, what would change my mind, the commitment, and (unless
+    the person's forecast is settled) their own forecast, ``forecast`` shown if pending."""
     concern = current.concern if current is not None else ""
     change = current.change_my_mind if current is not None else ""
     commit_option = {
@@ -88,13 +96,20 @@ def build_disagree_modal(
             input_block(
                 Field.COMMIT, "Commitment", {"type": "checkboxes", "options": [commit_option]}
             ),
+            *([forecast_input(forecast)] if takes_forecast else []),
         ],
     )
 
 
 def build_block_modal(
-    decision: Decision, current: Stance | None = None, *, channel: str | None = None
+    decision: Decision,
+    current: Stance | None = None,
+    *,
+    channel: str | None = None,
+    forecast: int | None = None,
+    takes_forecast: bool = True,
 ) -> SlackPayload:
+    """Block: the reason, and (as in Disagree & commit) the person's own forecast."""
     reason = current.reason if current is not None and current.kind == StanceKind.BLOCK else ""
     return modal(
         callback_id=Callback.BLOCK_FORM,
@@ -114,5 +129,6 @@ def build_block_modal(
                 "Why are you blocking it?",
                 text_input(reason, multiline=True, max_length=TEXT_MAX),
             ),
+            *([forecast_input(forecast)] if takes_forecast else []),
         ],
     )

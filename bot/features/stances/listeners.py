@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.core import people
@@ -10,6 +10,14 @@ from bot.core.commands import parse_number
 from bot.core.errors import guarded
 from bot.core.ids import Action, Callback
 from bot.core.payloads import ActionPayload, BlockActionsBody, ViewPayload, ViewSubmissionBody
+from bot.features.forecasts import (
+    ForecastRefused,
+    build_agree_confirmation,
+    forecast_value,
+    open_forecast,
+    save_from_form,
+    takes_forecast,
+)
 from bot.features.stances.forms import (
     StanceMeta,
     build_block_modal,
@@ -19,10 +27,10 @@ from bot.features.stances.forms import (
 )
 from storage import decision_work as outbox
 from storage import decisions as repo
-from storage import stances
+from storage import forecasts, stances
 from storage.db import Database
 from storage.errors import InvalidInput
-from storage.models import StanceKind
+from storage.models import ForecastSource, StanceKind
 from storage.submissions import first_submission
 
 
@@ -45,6 +53,7 @@ def handle_agree(
     ack: Ack,
     action: ActionPayload,
     body: BlockActionsBody,
+    respond: Respond,
     db: Database,
     team: str,
 ) -> None:
@@ -64,7 +73,10 @@ def handle_agree(
         )
         if changed:  # the tally changed: refresh the posted message (same transaction)
             outbox.schedule_refresh(session, decision=decision)
+        mine = forecasts.forecast_of(session, decision=decision, user_id=body["user"]["id"])
     ack()
+    # Only the person who agreed sees this: what was recorded, and "Add my forecast".
+    respond(**build_agree_confirmation(decision, open_forecast(mine), offer=takes_forecast(mine)))
 
 
 def handle_open_stance_form(
@@ -82,9 +94,16 @@ def handle_open_stance_form(
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=number, viewer=viewer)
         current = stances.current_stance(session, decision=decision, user_id=user)
+        mine = forecasts.forecast_of(session, decision=decision, user_id=user)
     ack()
     builder = build_disagree_modal if action["action_id"] == Action.DISAGREE else build_block_modal
-    view = builder(decision, current, channel=viewer.channel_id)
+    view = builder(
+        decision,
+        current,
+        channel=viewer.channel_id,
+        forecast=open_forecast(mine),
+        takes_forecast=takes_forecast(mine),
+    )
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -111,24 +130,37 @@ def _submit_stance(
         reason, errors = parse_block_form(values)
         if reason:
             fields = {"reason": reason}
+    forecast = forecast_value(values, errors)
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    with db.session() as session:
-        if not first_submission(session, team_id=team, view_id=view.get("id"), kind="stance"):
-            ack()  # the same Submit again: recorded already
-            return
-        decision, changed = stances.set_stance(
-            session,
-            team_id=team,
-            number=meta.number,
-            user_id=body["user"]["id"],
-            kind=kind,
-            viewer=people.viewer_for(person, meta.channel),
-            **fields,
-        )
-        if changed:
-            outbox.schedule_refresh(session, decision=decision)
+    try:
+        with db.session() as session:
+            if not first_submission(session, team_id=team, view_id=view.get("id"), kind="stance"):
+                ack()  # the same Submit again: recorded already
+                return
+            decision, changed = stances.set_stance(
+                session,
+                team_id=team,
+                number=meta.number,
+                user_id=body["user"]["id"],
+                kind=kind,
+                viewer=people.viewer_for(person, meta.channel),
+                **fields,
+            )
+            if changed:
+                outbox.schedule_refresh(session, decision=decision)
+            if forecast is not None:  # their own, private until scored: nothing to refresh
+                save_from_form(
+                    session,
+                    decision=decision,
+                    user_id=body["user"]["id"],
+                    probability=forecast,
+                    source=ForecastSource.STANCE,
+                )
+    except ForecastRefused as refused:  # rolled back, stance too: the modal stays open
+        ack(response_action="errors", errors=refused.errors())
+        return
     ack()
 
 
