@@ -182,4 +182,4 @@ LISTENERS = (
 )
 # The features that add verbs to `/adr`.
 VERBS = (decisions, reviews, workspace, digest, redaction, preferences, export, health)
-WORK = (decisions, reviews, workspace, home, estimates, parking, digest, export)
+WORK = (decisions, reviews, workspace, home, estimates, parking, digest, export, health)

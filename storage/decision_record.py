@@ -14,7 +14,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from storage import forecasts
 from storage.decisions import _by_id, events, members, stances
+from storage.forecasts import ForecastCount
 from storage.models import (
     Decision,
     DecisionEvent,
@@ -42,6 +44,8 @@ class DecisionRecord:
     links: list[tuple[str, int]] = field(default_factory=list)
     # the latest status change (who, and an override's note and blockers), for the card
     last_change: DecisionEvent | None = None
+    # its forecasts without whose: scored ones' means, and how many wait (Details only)
+    forecasts: ForecastCount | None = None
 
     @property
     def named_people(self) -> dict[str, list[str]]:
@@ -78,6 +82,7 @@ def load_record(
         rounds=_rounds_for(session, decision),
         links=_links_for(session, decision),
         last_change=_last_change(session, decision),
+        forecasts=forecasts.count_on(session, decision=decision) if with_history else None,
     )
 
 

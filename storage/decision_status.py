@@ -13,7 +13,7 @@ import json
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from storage import decision_spans
+from storage import decide_by, decision_spans
 from storage.decisions import (
     _require_transition,
     get_decision,
@@ -86,6 +86,7 @@ def change_status(
         decision.closed_at = now
         decision_spans.ended(session, decision=decision, when=now)
     session.add(decision)
+    decide_by.cancel_nudges(session, decision=decision)  # decided: nothing left to nudge
     record_event(
         session, decision=decision, actor_id=actor_id, kind="status_changed", details=detail
     )

@@ -20,7 +20,7 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from storage import forecasts, rules
+from storage import decide_by, forecasts, rules
 from storage.decision_spans import ended
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.models import (
@@ -49,6 +49,7 @@ EDITABLE_FIELDS = (
     "tags",
     "review_date",
     "door",
+    "decide_by",
 )
 
 
@@ -87,6 +88,9 @@ class DecisionDraft:
     # success criteria (their own forecast: private until it is scored)
     door: str | None = None
     forecast: int | None = None
+    # the day a proposed decision should be decided by (issue 26): its nudges
+    # (storage.decide_by); kept only while the decision is proposed
+    decide_by: date | None = None
 
 
 def get_decision(
@@ -270,6 +274,11 @@ def create_decision(
         source_permalink=source_permalink,
         supersedes_id=old.id if old else None,
         door=draft.door,
+        decide_by=(
+            draft.decide_by
+            if (old is not None or draft.status == DecisionStatus.PROPOSED)
+            else None
+        ),
     )
     if decision.status == DecisionStatus.ACCEPTED:
         decision.accepted_at = decision.created_at  # recorded as decided: no lead time
@@ -286,6 +295,7 @@ def create_decision(
         old.superseded_by_id = decision.id
         old.updated_at = old.closed_at = utcnow()
         session.add(old)
+        decide_by.cancel_nudges(session, decision=old)
         ended(session, decision=old, when=old.closed_at)
         record_event(
             session,
@@ -356,6 +366,10 @@ def update_decision(
         "tags": _tags(draft.tags),
         "review_date": draft.review_date,
         "door": draft.door,
+        # a decided decision keeps the date it had: the form shows it only while proposed
+        "decide_by": (
+            draft.decide_by if decision.status == DecisionStatus.PROPOSED else decision.decide_by
+        ),
     }
     for name in EDITABLE_FIELDS:
         old, new = getattr(decision, name), new_values[name]

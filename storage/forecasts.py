@@ -200,6 +200,40 @@ def void_forecasts(session: Session, *, decision: Decision) -> int:
     return int(result.rowcount or 0)
 
 
+@dataclass(frozen=True)
+class ForecastCount:
+    """A decision's forecasts without whose: how many are scored (with their mean stated
+    probability and mean Brier score) and how many still wait for the review (no values)."""
+
+    scored: int
+    mean_probability: float | None
+    mean_brier: float | None
+    pending: int
+
+
+def count_on(session: Session, *, decision: Decision) -> ForecastCount:
+    """What `/adr show` says of a decision's forecasts: never a pending one's value or anyone's
+    name."""
+    scored = col(Forecast.state) == ForecastState.SCORED.value
+    n, mean_p, mean_b, pending = session.execute(
+        select(
+            func.count().filter(scored),
+            func.avg(col(Forecast.probability)).filter(scored),
+            func.avg(col(Forecast.brier)).filter(scored),
+            func.count().filter(col(Forecast.state) == ForecastState.PENDING.value),
+        ).where(
+            col(Forecast.team_id) == decision.team_id,
+            col(Forecast.decision_id) == saved_id(decision),
+        )
+    ).one()
+    return ForecastCount(
+        scored=int(n),
+        mean_probability=None if mean_p is None else float(mean_p),
+        mean_brier=None if mean_b is None else float(mean_b),
+        pending=int(pending),
+    )
+
+
 def pending_of(
     session: Session, *, team_id: str, user_id: str, viewer: Viewer | None = None
 ) -> list[tuple[Decision, Forecast]]:

@@ -34,7 +34,7 @@ Medians and p90 are computed in SQL, by the same rule on SQLite (which has no pe
 function) and Postgres: nearest rank. Of ``n`` values sorted ascending, the p-th percentile is
 the one at rank ``ceil(n * p / 100)`` (``row_number()`` against ``count() over ()``): a
 median of an even count is the lower of the two middle values, and it is always a value that
-occurred. Seconds between two timestamps are a dialect expression (``_seconds``).
+occurred. Seconds between two timestamps are a dialect expression (``seconds_between``).
 
 Three statements, whatever the amount of data (``flow``), each built once per shape with bind
 parameters (team, channel, since, end), like the digest's: channel or workspace, and the
@@ -179,7 +179,9 @@ class _Seconds(FunctionElement[float]):
 Moment = SQLColumnExpression[datetime] | SQLColumnExpression[datetime | None]
 
 
-def _seconds(later: Moment, earlier: Moment) -> _Seconds:
+def seconds_between(later: Moment, earlier: Moment) -> _Seconds:
+    """``later - earlier`` in seconds, as SQL on either database (here and in
+    ``storage.health_series``)."""
     return _Seconds(later, earlier)
 
 
@@ -255,6 +257,19 @@ _LEAD, _ANSWER, _BLOCK = 0, 1, 2  # the spans whose median (and p90) are taken
 _PERCENTILES = (50, 90)
 
 
+def reversal() -> ColumnElement[bool]:
+    """A reversal, the one definition (``/adr stats``, the digest's health line and its week's
+    reversals): an accepted decision superseded or deprecated within ``REVERSAL_WINDOW`` of its
+    acceptance."""
+    return and_(
+        col(Decision.status).in_(_REVERSED),
+        col(Decision.accepted_at).is_not(None),
+        col(Decision.closed_at).is_not(None),
+        seconds_between(col(Decision.closed_at), col(Decision.accepted_at))
+        <= REVERSAL_WINDOW.total_seconds(),
+    )
+
+
 @_shapes
 def _decisions_statement(workspace: bool, viewer: Viewer | None) -> Select[int, int, int, int, int]:
     """recorded, accepted, reversed, one-way, two-way: one range of an index each (by
@@ -272,12 +287,7 @@ def _decisions_statement(workspace: bool, viewer: Viewer | None) -> Select[int, 
     accepted = (
         select(
             func.count().label("accepted"),
-            _count(
-                col(Decision.status).in_(_REVERSED),
-                col(Decision.closed_at) < bindparam("end"),
-                _seconds(col(Decision.closed_at), col(Decision.accepted_at))
-                <= REVERSAL_WINDOW.total_seconds(),
-            ).label("reversed"),
+            _count(reversal(), col(Decision.closed_at) < bindparam("end")).label("reversed"),
         )
         .where(scope, _in(col(Decision.accepted_at)))
         .subquery("accepted")
@@ -411,14 +421,16 @@ def _spans_statement(
 
     lead = select(
         span(_LEAD),
-        _seconds(col(Decision.accepted_at), col(Decision.created_at)).label("secs"),
+        seconds_between(col(Decision.accepted_at), col(Decision.created_at)).label("secs"),
     ).where(
         scope,
         _in(col(Decision.accepted_at)),
         col(Decision.accepted_at) > col(Decision.created_at),
     )
     answer = (
-        select(span(_ANSWER), _seconds(col(Review.outcome_at), col(Review.due_at)).label("secs"))
+        select(
+            span(_ANSWER), seconds_between(col(Review.outcome_at), col(Review.due_at)).label("secs")
+        )
         .join(Decision, col(Decision.id) == col(Review.decision_id))
         .where(
             scope,
@@ -432,7 +444,9 @@ def _spans_statement(
     block = (
         select(
             span(_BLOCK),
-            _seconds(col(DecisionBlock.resolved_at), col(DecisionBlock.placed_at)).label("secs"),
+            seconds_between(col(DecisionBlock.resolved_at), col(DecisionBlock.placed_at)).label(
+                "secs"
+            ),
         )
         .join(Decision, col(Decision.id) == col(DecisionBlock.decision_id))
         .where(
@@ -521,4 +535,15 @@ def flow(session: Session, *, scope: Scope, period: Period) -> Flow:
     )
 
 
-__all__ = ["REVERSAL_WINDOW", "Flow", "Period", "Scope", "flow", "scope_clause"]
+__all__ = [
+    "REVERSAL_WINDOW",
+    "Flow",
+    "Moment",
+    "Period",
+    "Scope",
+    "dissent_statement",
+    "flow",
+    "reversal",
+    "scope_clause",
+    "seconds_between",
+]

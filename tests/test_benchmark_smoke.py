@@ -169,3 +169,26 @@ def test_health_smoke_prints_every_row(capsys: pytest.CaptureFixture[str]) -> No
     # a year holds about a third of three years' decisions, 90 days about a twelfth
     assert 500 < int(rows["stats workspace 1y"][0].replace(",", "")) < 700, out
     assert "stats workspace 1y p95 < 200 ms" in out
+
+
+@pytest.mark.timeout(120)
+def test_health_charts_smoke_prints_each_chart_beside_an_empty_figure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import health_charts
+
+    assert health_charts.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("health charts: 13 months, 8 calibration bins"), out
+    rows = {line[:16].strip(): line[16:].split() for line in out.splitlines()[2:7]}
+    assert list(rows) == [
+        "empty figure",
+        "calibration.png",
+        "lead-time.png",
+        "outcomes.png",
+        "reversals.png",
+    ], out
+    assert all(r[0] == "3" for r in rows.values()), out
+    assert "import matplotlib in a new process:" in out
+    for name in ("calibration", "lead-time", "outcomes", "reversals"):
+        assert f"{name}.png p95 < 300 ms" in out

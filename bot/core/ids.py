@@ -12,6 +12,7 @@ class Callback(StrEnum):
     DECISION_DETAILS = "decision.details"  # read-only: the full record (Details on the card)
     OVERRIDE_FORM = "decision.override_form"  # "Accept anyway…": the note (number in metadata)
     FORECAST_FORM = "decision.forecast.form"  # "Add my forecast" (number in metadata)
+    DECIDE_BY_EXTEND_FORM = "decision.decide_by.extend_form"  # number in metadata
     # /estimate
     ESTIMATE_FORM = "estimate.form"  # round number in private_metadata
     ESTIMATE_SHORTCUT = "estimate.message"  # message shortcut "Estimate this" (thread rounds)
@@ -41,6 +42,10 @@ class Action(StrEnum):
     # (whose modal refreshes the Home tab once saved)
     FORECAST_ADD = "decision.forecast.add"
     FORECAST_HOME = "decision.forecast.home"
+    # the author's DM on a decide-by date (value: the number)
+    DECIDE_BY_ACCEPT = "decision.decide_by.accept"
+    DECIDE_BY_EXTEND = "decision.decide_by.extend"
+    DECIDE_BY_PING = "decision.decide_by.ping"
     # "Did this decision work?" DMs
     REVIEW_WORKED = "decision.review.worked"
     REVIEW_PARTLY = "decision.review.partly"
@@ -82,6 +87,7 @@ class Field(StrEnum):
     INFORMED = "informed"
     TAGS = "tags"
     REVIEW_DATE = "review_date"
+    DECIDE_BY = "decide_by"  # also the Extend modal's one input
     SUCCESS = "success_criteria"
     FORECAST = "forecast"  # also in the stance modals and the "Add my forecast" modal
     DOOR = "door"

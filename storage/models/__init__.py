@@ -9,6 +9,7 @@ created by the migrations, not declared here, because they differ per dialect.
 """
 
 from storage.models.base import JsonObject, UTCDateTime, saved_id, utcnow
+from storage.models.decide_by import DecideByNudge
 from storage.models.decisions import (
     Decision,
     DecisionEvent,
@@ -90,6 +91,7 @@ __all__ = [
     "DecisionStatus",
     "Role",
     "StanceKind",
+    "DecideByNudge",
     "Decision",
     "DecisionMember",
     "Stance",

@@ -110,6 +110,9 @@ class Decision(SQLModel, table=True):
     # None: not said); when it was accepted (a decision recorded as accepted: its created_at)
     # and when it ended (rejected, superseded or deprecated)
     door: str | None = Field(default=None, max_length=8)
+    # the day a proposed decision should be decided by (migration 0019): deciders without a
+    # stance are nudged the working day before, the author on the day
+    decide_by: date | None = None
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _ts()

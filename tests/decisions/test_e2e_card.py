@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.ids import Action, Callback, Field
+from bot.features.decisions.views import decide_by_day
 from tests.support.adr import Adr, all_text, ephemeral
 from tests.support.delivery import settle
 from tests.support.stances import _open_stance_form, _tally
@@ -44,7 +45,12 @@ def test_the_card_is_short_with_every_field_filled_and_details_has_the_rest(adr:
     review = (
         day + timedelta(days=max(0, 7 - day.weekday()) if day.weekday() >= 5 else 0)
     ).isoformat()
-    adr.new("Use Postgres", decision=LONG, values={**EVERY_FIELD, Field.REVIEW_DATE: review})
+    decide_by = datetime.now(UTC).date() + timedelta(days=12)
+    adr.new(
+        "Use Postgres",
+        decision=LONG,
+        values={**EVERY_FIELD, Field.REVIEW_DATE: review, Field.DECIDE_BY: decide_by.isoformat()},
+    )
     view = _open_stance_form(adr, Action.BLOCK, "UDAN")
     slack.submit(view, {Field.REASON: "Ops has no DBA"}, user="UDAN")
     card = adr.wait_update(lambda c: _tally(c) == (0, 0, 1))
@@ -54,6 +60,8 @@ def test_the_card_is_short_with_every_field_filled_and_details_has_the_rest(adr:
     assert "First line of it.\nSecond line.…" in text  # the decision in two lines
     assert "Third line" not in text and "context context" not in text
     assert "<@UBOB>" in text and "<@UCAROL>" in text and review in text
+    # while proposed, the decide-by date shares the review date's line
+    assert f"*Decide by* {decide_by_day(decide_by)} · review {review}" in text
     buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert buttons == [
         Action.AGREE,

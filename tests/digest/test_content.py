@@ -431,3 +431,57 @@ def test_the_health_line_is_the_flow_of_the_quarter(db: Database) -> None:
     assert f"Follow-ups answered: *{stats.reviews_answered} of {stats.reviews_asked}* (50%)" in text
     assert f"(superseded or deprecated): *{stats.reversed_} of {stats.accepted}*" in text
     assert f"({stats.lead_decisions} decisions)" in text
+
+
+def test_decisions_past_their_decide_by_date_and_the_weeks_reversals(db: Database) -> None:
+    # stalled: still proposed, decide-by before the digest's today (a private one left out of
+    # the workspace digest; one decided, or not due yet, never listed)
+    late = decision(db, title="Pick a queue")
+    move(db, Decision, late.id, decide_by=TODAY - timedelta(days=3))
+    later = decision(db, title="Pick a cache")
+    move(db, Decision, later.id, decide_by=TODAY - timedelta(days=1))
+    not_yet = decision(db, title="Pick a CDN")
+    move(db, Decision, not_yet.id, decide_by=TODAY)
+    decided = decision(db, title="Pick a font", status=DecisionStatus.ACCEPTED)
+    move(db, Decision, decided.id, decide_by=TODAY - timedelta(days=5))
+    hidden = decision(db, title="Pick a lawyer", channel=PRIVATE, private=True)
+    move(db, Decision, hidden.id, decide_by=TODAY - timedelta(days=5))
+    # reversals ended in the week: accepted 30 days before (a reversal) or 200 days before
+    # (not one: past the 90 days); one ended before the week
+    for title, accepted_days, ended in (
+        ("Use GraphQL", 30, END - timedelta(days=2)),
+        ("Use SOAP", 200, END - timedelta(days=1)),
+        ("Use XML", 20, START - timedelta(days=1)),
+    ):
+        d = decision(db, title=title, status=DecisionStatus.ACCEPTED)
+        move(
+            db,
+            Decision,
+            d.id,
+            status=DecisionStatus.DEPRECATED,
+            accepted_at=ended - timedelta(days=accepted_days),
+            closed_at=ended,
+        )
+    part = gathered(db, sections=["decisions"]).decisions
+    assert part is not None
+    assert [(d.title, d.day) for d in part.stalled.shown] == [
+        ("Pick a queue", TODAY - timedelta(days=3)),
+        ("Pick a cache", TODAY - timedelta(days=1)),
+    ]
+    assert [(d.title, d.day) for d in part.reversed.shown] == [
+        ("Use GraphQL", (END - timedelta(days=2)).date())
+    ]
+    private = gathered(db, Coverage(TEAM, PRIVATE), ["decisions"]).decisions
+    assert private is not None and [d.title for d in private.stalled.shown] == ["Pick a lawyer"]
+
+    _, blocks = blocks_of(gathered(db, sections=["decisions"]))
+    text = text_of(blocks)
+    assert "*Past their decide-by date* (2)" in text
+    assert f"*ADR-1* Pick a queue · decide by {TODAY - timedelta(days=3)}" in text
+    assert (
+        "*Reversed this week* (1): accepted, then superseded or deprecated within 90 days" in text
+    )
+    ended = (END - timedelta(days=2)).date()
+    assert f"*ADR-6* Use GraphQL · :wastebasket: Deprecated on {ended}" in text
+    assert "Pick a lawyer" not in text  # private: not in the workspace digest at all
+    assert "Use SOAP · :wastebasket: Deprecated on" not in text  # listed as recorded only

@@ -1499,6 +1499,9 @@ class SlackEmulator:
         view = args.get("view")
         if not isinstance(view, dict):
             view = {}
+        invalid = self._image_problem(view.get("blocks"))
+        if invalid:
+            return {"ok": False, "error": "invalid_blocks", "errors": [invalid]}
         n = self._next_view_id()
         view_id = f"V{n}"
         values: dict[str, dict[str, Any]] = {}
@@ -1521,6 +1524,34 @@ class SlackEmulator:
                 "state": {"values": json.loads(json.dumps(values))},
             },
         }
+
+    def _image_problem(self, blocks: Any) -> str | None:
+        """What Slack would reject in a view's image blocks: alt text is required, and the
+        image is either an ``image_url`` or a ``slack_file`` (by ``id`` or ``url``, not both),
+        a PNG, JPEG or GIF the app uploaded (a completed ``files.uploadV2``)."""
+        if not isinstance(blocks, list):
+            return None
+        with self._lock:
+            uploaded = {f["id"]: f["filename"] for f in self._shared_files}
+        for i, block in enumerate(blocks):
+            if not isinstance(block, dict) or block.get("type") != "image":
+                continue
+            if not block.get("alt_text"):
+                return f"block {i}: an image needs alt_text"
+            url, file = block.get("image_url"), block.get("slack_file")
+            if bool(url) == bool(file):
+                return f"block {i}: an image needs exactly one of image_url and slack_file"
+            if file is None:
+                continue
+            if not isinstance(file, dict) or bool(file.get("id")) == bool(file.get("url")):
+                return f"block {i}: slack_file needs exactly one of id and url"
+            if file.get("id"):
+                name = uploaded.get(str(file["id"]))
+                if name is None:
+                    return f"block {i}: no such file {file['id']}"
+                if not str(name).lower().endswith((".png", ".jpg", ".jpeg", ".gif")):
+                    return f"block {i}: {name} is not a png, jpg or gif"
+        return None
 
     def _channel_object(self, channel_id: str, conf: _Channel) -> dict[str, Any]:
         return {

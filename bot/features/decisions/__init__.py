@@ -8,7 +8,7 @@ from slack_bolt import App
 from bot.core.adr_command import AdrCommand
 from bot.core.commands import SlashCommand
 from bot.engine.registry import Registry
-from bot.features.decisions import listeners, work
+from bot.features.decisions import decide_by, listeners, work
 from bot.features.decisions.views import STATUS_LABELS, list_rows
 
 
@@ -25,6 +25,7 @@ def register_verbs(adr: SlashCommand[AdrCommand]) -> None:
 
 def register_work(registry: Registry) -> None:
     work.register_work(registry)
+    decide_by.register_work(registry)
 
 
 __all__ = ["STATUS_LABELS", "list_rows", "register", "register_verbs", "register_work", "adr_help"]

@@ -98,13 +98,20 @@ def _checked_people(values: Values, block: str, errors: dict[str, str]) -> list[
 
 
 def parse_decision_form(
-    values: Values, *, now: datetime, editing: bool = False, tz: str | None = None
+    values: Values,
+    *,
+    now: datetime,
+    editing: bool = False,
+    tz: str | None = None,
+    kept_decide_by: date | None = None,
 ) -> tuple[DecisionDraft | None, dict[str, str]]:
     """Validate the decision modal. Returns (draft, {}) or (None, {block_id: message}).
 
     The review date is read in ``tz``, the person's time zone: "in 2 weeks" counts from their
     today, and a day before it is past. Without one (someone the cache doesn't know yet) it
     counts from UTC's today, and only a day past everywhere (see ``earliest_today``) is refused.
+    The decide-by date is read the same way; an edit may keep the date the decision has
+    (``kept_decide_by``) even once it has passed.
     """
     errors: dict[str, str] = {}
     title = checked_text(
@@ -141,6 +148,12 @@ def parse_decision_form(
             errors[Field.REVIEW_DATE] = "The review date is in the past: pick today or later."
         elif review_date > today + timedelta(days=5 * 366):
             errors[Field.REVIEW_DATE] = "Pick a review date within five years."
+    earliest = today if tz else earliest_today(now)
+    if kept_decide_by is not None:
+        earliest = min(earliest, kept_decide_by)
+    decide_by, decide_error = decide_by_value(values, today=today, earliest=earliest)
+    if decide_error:
+        errors[Field.DECIDE_BY] = decide_error
     people = {
         block: _checked_people(values, block, errors)
         for block in (Field.DECIDERS, Field.CONSULTED, Field.INFORMED)
@@ -173,8 +186,41 @@ def parse_decision_form(
             channel_id=channel,
             door=door,
             forecast=forecast,
+            # only a proposed decision waits for a decision (an accepted one keeps none)
+            decide_by=decide_by if status == DecisionStatus.PROPOSED else None,
         ),
         {},
+    )
+
+
+def decide_by_value(
+    values: Values, *, today: date, earliest: date | None = None
+) -> tuple[date | None, str | None]:
+    """The "Decide by" day, read with the one date parser from the person's ``today``, as
+    the review date is; a day before ``earliest`` (default: ``today``) is refused as past."""
+    day, error = day_value(values, Field.DECIDE_BY, today=today)
+    if error:
+        return None, error
+    if day is not None and day < (earliest or today):
+        return None, "The decide-by date is in the past: pick today or later."
+    if day is not None and day > today + timedelta(days=5 * 366):
+        return None, "Pick a decide-by date within five years."
+    return day, None
+
+
+def decide_by_input(initial: date | None) -> SlackPayload:
+    """ "Decide by", typed like the review date (optional)."""
+    return input_block(
+        Field.DECIDE_BY,
+        "Decide by",
+        text_input(
+            initial.isoformat() if initial is not None else "",
+            max_length=PHRASE_MAX,
+            placeholder="next friday, in 2 weeks or 2027-03-12",
+        ),
+        optional=True,
+        hint="While it is proposed: deciders without a stance get a DM on the working day"
+        f" before, in the morning where they are, and you one on the day. {DATE_HINT}",
     )
 
 
@@ -188,6 +234,9 @@ class FormMeta(ModalMeta):
     # new decision is confirmed there while Slack still takes answers, else by DM
     response_url: str | None = None
     asked_at: int | None = None
+    # an edit: the decide-by date the decision had when the form opened (ISO), which the
+    # edit may keep even once it has passed
+    decide_by: str | None = None
 
 
 def build_decision_modal(
@@ -304,6 +353,13 @@ def build_decision_modal(
             optional=True,
         ),
     ]
+    # only while the decision is (or is created) proposed
+    if not editing or (d is not None and d.status == DecisionStatus.PROPOSED):
+        decide_by = d.decide_by if (d is not None and editing) else None
+        blocks.insert(
+            next(i + 1 for i, b in enumerate(blocks) if b.get("block_id") == Field.REVIEW_DATE),
+            decide_by_input(decide_by),
+        )
     if takes_forecast:
         blocks.append(forecast_input(forecast if editing else None))
     blocks.append(_door_input(d.door if d is not None else None))

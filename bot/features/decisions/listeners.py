@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -28,7 +29,7 @@ from bot.core.payloads import (
 )
 from bot.core.render import render, truncate
 from bot.core.slack_api import slack_error
-from bot.features.decisions import card, lifecycle, post_in
+from bot.features.decisions import card, decide_by, lifecycle, post_in
 from bot.features.decisions.forms import (
     FormMeta,
     build_decision_modal,
@@ -52,7 +53,7 @@ from storage import decisions as repo
 from storage import reviews as reviews_repo
 from storage.db import Database
 from storage.errors import InvalidInput
-from storage.models import DecisionStatus, ForecastSource, utcnow
+from storage.models import DecisionStatus, ForecastSource, Role, utcnow
 from storage.people import Person
 from storage.submissions import first_submission
 
@@ -77,6 +78,7 @@ def register(app: App) -> None:
     app.action(Action.DETAILS)(guarded(card.handle_details))
     app.action(Action.ACCEPT_ANYWAY)(guarded(card.handle_accept_anyway))
     app.view(Callback.OVERRIDE_FORM)(guarded(card.handle_override_submission))
+    decide_by.register(app)
 
 
 def asked(response_url: str | None) -> SlackPayload:
@@ -206,6 +208,7 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
     meta = FormMeta(
         mode="supersede" if cmd.name == "supersede" else "edit",  # the verbs routed here
         number=decision.number,
+        decide_by=decision.decide_by.isoformat() if editing and decision.decide_by else None,
         **asked(request.response_url),
     )
     post_in_channel = channel if cmd.name == "supersede" else decision.channel_id
@@ -236,6 +239,14 @@ def open_edit_or_supersede(cmd: AdrCommand, request: Request) -> None:
         post_in.check_post_in(client, view=opened["view"], channel_id=post_in_channel)
 
 
+def _kept_decide_by(meta: FormMeta) -> date | None:
+    """The decide-by date an edit form opened with (a broken one reads as none)."""
+    try:
+        return date.fromisoformat(meta.decide_by) if meta.decide_by else None
+    except ValueError:
+        return None
+
+
 def handle_decision_submission(
     ack: Ack,
     body: ViewSubmissionBody,
@@ -253,7 +264,10 @@ def handle_decision_submission(
     # nothing may call Slack before a submission's ack.
     person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
     tz = person.tz if person is not None else None
-    draft, errors = parse_decision_form(values, now=utcnow(), editing=editing, tz=tz)
+    kept = _kept_decide_by(meta) if editing else None
+    draft, errors = parse_decision_form(
+        values, now=utcnow(), editing=editing, tz=tz, kept_decide_by=kept
+    )
     if errors:
         ack(response_action="errors", errors=errors)
         return
@@ -287,6 +301,10 @@ def handle_decision_submission(
                     outbox.schedule_refresh(session, decision=decision)
                 if "review_date" in changes:  # a new date is planned; a cleared one cancels
                     reviews_repo.follow_review_date(session, decision=decision, actor_id=user)
+                if "decide_by" in changes:  # old nudges cancelled, the new date's planned
+                    decide_by.replan_nudges(session, decision=decision)
+                elif Role.DECIDER.value in changes:  # a new decider is nudged too
+                    decide_by.plan_nudges(session, decision=decision)
         except ForecastRefused as refused:  # rolled back, the edit too: the modal stays open
             ack(response_action="errors", errors=refused.errors())
             return
@@ -314,6 +332,7 @@ def handle_decision_submission(
             confirm={"response_url": meta.response_url, "asked_at": meta.asked_at},
         )
         outbox.schedule_review_planning(session, decision=decision, actor_id=user)
+        decide_by.plan_nudges(session, decision=decision)
         faults.point("decision.saving")
         if decision.supersedes_id is not None:
             old = repo.get_decision_by_id(session, team_id=team, decision_id=decision.supersedes_id)
@@ -418,3 +437,6 @@ def handle_supersede_button(
         ),
     )
     post_in.check_post_in(client, view=opened["view"], channel_id=decision.channel_id)
+
+
+# -- the author's DM on a decide-by date: Accept, Extend…, Ping again ----------------------------

@@ -32,10 +32,12 @@ from bot.features.reviews import (
 )
 from storage import rules
 from storage.decision_record import DecisionRecord
+from storage.forecasts import ForecastCount
 from storage.models import (
     DecisionEvent,
     DecisionStatus,
     DissentAnswer,
+    Door,
     Outcome,
     Role,
     Stance,
@@ -64,11 +66,39 @@ def _summary(record: DecisionRecord) -> str:
         # names from an imported file that match no Slack user: shown as text
         named={role: ", ".join(named.get(role, [])) for role in Role},
         review_date=rules.review_day(d.review_date).isoformat() if d.review_date else "",
+        decide_by=(
+            d.decide_by.isoformat() if d.decide_by and d.status == DecisionStatus.PROPOSED else ""
+        ),
+        door=DOOR_WORDS.get(d.door or "", ""),
+        forecasts=_forecasts(record.forecasts),
         tags=d.tag_list,
         supersedes=record.supersedes.number if record.supersedes else None,
         superseded_by=record.superseded_by.number if record.superseded_by else None,
         links=record.links,
     )
+
+
+# How Details names a door (the form asks "Can it be undone?").
+DOOR_WORDS: dict[str, str] = {
+    Door.ONE_WAY: "one-way (hard to undo)",
+    Door.TWO_WAY: "two-way (cheap to undo)",
+}
+
+
+def _forecasts(count: ForecastCount | None) -> str:
+    """``3 scored: 70% on average, Brier 0.12 · 2 waiting for the review``: never whose, and
+    never a pending forecast's value."""
+    if count is None or not (count.scored or count.pending):
+        return ""
+    parts = []
+    if count.scored and count.mean_probability is not None and count.mean_brier is not None:
+        parts.append(
+            f"{count.scored} scored: {count.mean_probability:.0f}% on average, "
+            f"Brier {count.mean_brier:.2f}"
+        )
+    if count.pending:
+        parts.append(f"{counted(count.pending, 'forecast')} waiting for the review")
+    return " · ".join(parts)
 
 
 def _field(label: str, text: str) -> SlackPayload:

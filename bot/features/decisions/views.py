@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from bot.core.blocks import (
     MESSAGE_BLOCKS,
@@ -11,6 +12,7 @@ from bot.core.blocks import (
     header,
     section,
 )
+from bot.core.clock import slack_day
 from bot.core.ids import Action
 from bot.core.payloads import Blocks
 from bot.core.redacted import shown, shown_plain
@@ -97,6 +99,12 @@ def standing_blocks(record: DecisionRecord, review: ReviewSummary | None) -> Blo
     return blocks
 
 
+def decide_by_day(day: date) -> str:
+    """A decide-by date as people read it: "Fri 2027-03-12" (a day, not an instant): on the
+    card and in the decide-by DMs."""
+    return f"{day:%a} {slack_day(day)}"
+
+
 def is_blocked(record: DecisionRecord) -> bool:
     return record.decision.status == DecisionStatus.PROPOSED and any(
         s.kind == StanceKind.BLOCK for s in record.stances
@@ -121,6 +129,11 @@ def build_decision_message(
                 deciders=people.get(Role.DECIDER, []),
                 named_deciders=", ".join(named.get(Role.DECIDER, [])),
                 review_date=rules.review_day(d.review_date).isoformat() if d.review_date else "",
+                decide_by=(
+                    decide_by_day(d.decide_by)
+                    if d.decide_by and d.status == DecisionStatus.PROPOSED
+                    else ""
+                ),
                 decision=shown(_two_lines(d.decision, DECISION_CHARS)),
                 supersedes=record.supersedes.number if record.supersedes else None,
                 superseded_by=record.superseded_by.number if record.superseded_by else None,

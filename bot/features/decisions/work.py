@@ -304,6 +304,9 @@ def resolve_timezone(client: WebClient, *, configured: str | None, people: list[
     return "UTC"
 
 
+# -- decide-by nudges (issue 26) ----------------------------------------------------------------
+
+
 def register_work(registry: Registry) -> None:
     registry.register(
         WorkKind(DecisionWork.POST, handle_post, load=_load, on_failure=post_failed),

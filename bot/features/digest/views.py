@@ -30,12 +30,12 @@ from bot.features.parking import timeline_text
 from bot.features.reviews import OUTCOME_EMOJI, OUTCOME_LABELS
 from storage.digest import DigestData
 from storage.digest_common import Listing
-from storage.digest_decisions import DecisionLine, DecisionsPart
+from storage.digest_decisions import DateLine, DecisionLine, DecisionsPart
 from storage.digest_estimates import EstimatesPart, RoundLine
 from storage.digest_health import HealthPart
 from storage.digest_parking import ItemLine, ParkingPart
 from storage.digest_reviews import ReviewLine, ReviewsPart
-from storage.models import Outcome
+from storage.models import DecisionStatus, Outcome
 
 SECTION_BLOCKS = 6
 TEXT_IN_LINE = 100  # a title, topic or request in a list line, as shown (escaped)
@@ -125,10 +125,26 @@ def _decisions(part: DecisionsPart) -> list[str]:
             block=d.block,
         )
 
-    if not part.recorded.total:
-        return []
-    heading = render("digest/decisions.md.j2", kind="heading", total=part.recorded.total)
-    return _group(heading, part.recorded, line, ADR_LIST)
+    def dated(d: DateLine) -> str:
+        return render(
+            "digest/decisions.md.j2",
+            kind="dated",
+            ref=d.ref,
+            title=_title(d.title),
+            status=STATUS_LABELS.get(d.status, d.status),
+            stalled=d.status == DecisionStatus.PROPOSED,
+            day=slack_day(d.day),
+        )
+
+    lines: list[str] = []
+    if part.recorded.total:
+        heading = render("digest/decisions.md.j2", kind="heading", total=part.recorded.total)
+        lines += _group(heading, part.recorded, line, ADR_LIST)
+    for kind, listing in (("stalled", part.stalled), ("reversed", part.reversed)):
+        if listing.total:
+            heading = render("digest/decisions.md.j2", kind=kind, total=listing.total)
+            lines += _group(heading, listing, dated, ADR_LIST)
+    return lines
 
 
 def _review_line(r: ReviewLine) -> str:

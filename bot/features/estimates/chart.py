@@ -3,18 +3,17 @@ one axis; under it, only where the plan changed it, the range the plan used, in 
 marked with why ("×2.5: new to us; widened: 50% sure"); the headline's 90% range shaded and
 its most likely figure as a line. One small PNG, with the same facts as its alt text.
 
-matplotlib is imported inside the functions (Agg canvas, no pyplot and no global backend
-switch), so the app starts without paying for it and renders safely from any thread.
+Fonts, literal text and the PNG are every chart's (``bot.core.charts``): names in any script,
+emoji included, draw without a box.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.core import charts
 from bot.core.durations import format_duration, format_number
 from bot.features.estimates.estimation import Combined, headline
 
@@ -67,12 +66,8 @@ def alt_text(rows: list[ChartRow], combined: Combined, unit: str) -> str:
 
 
 def plain_text(text: str, limit: int = MAX_LABEL) -> str:
-    """A user's text as matplotlib shows it literally: one line, cut to ``limit``, and every
-    ``$`` escaped so no mathtext is ever parsed."""
-    line = " ".join(text.split())
-    if len(line) > limit:
-        line = line[: limit - 1] + "…"
-    return line.replace("$", r"\$")
+    """A user's text as matplotlib shows it literally (``bot.core.charts.plain_text``)."""
+    return charts.plain_text(text, limit)
 
 
 def chart_figure(rows: list[ChartRow], combined: Combined, unit: str, title: str) -> Figure:
@@ -178,21 +173,4 @@ def render_chart(rows: list[ChartRow], combined: Combined, unit: str, title: str
     """The reveal's PNG: one ``ChartRow`` per person (their totals as said, and the plan's
     where it adjusted them), labelled with the display name the caller chose (plain text;
     shown literally)."""
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    # Names in scripts DejaVu Sans lacks (emoji, CJK) draw as boxes instead of warning.
-    warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
-    with matplotlib.rc_context({"text.usetex": False}):
-        fig = chart_figure(rows, combined, unit, title)
-        out = io.BytesIO()
-        # zlib level 1: ~5x faster to encode than the default 6, for a slightly bigger file.
-        # (print_figure, typed, renders through print_png with the figure's dpi and colours)
-        FigureCanvasAgg(fig).print_figure(
-            out, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1}
-        )
-        # A figure is a web of reference cycles (figure, axes, artists, canvas): cleared here,
-        # most of it is freed at once instead of piling up for the cyclic collector, whose
-        # full passes over it stalled every tenth render by ~200 ms.
-        fig.clear()
-    return out.getvalue()
+    return charts.render(lambda: chart_figure(rows, combined, unit, title))

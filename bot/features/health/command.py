@@ -15,8 +15,9 @@ from bot.core.adr_command import AdrCommand
 from bot.core.blocks import ephemeral
 from bot.core.commands import Request, SlashCommand
 from bot.core.payloads import SlackPayload
+from bot.features.health.charts import ChartData, stats_charts
 from bot.features.health.views import stats_answer, stats_text
-from storage import channels, forecasts, health
+from storage import channels, forecasts, health, health_series
 from storage.health import Period, Scope
 from storage.models import utcnow
 from storage.people import Person
@@ -45,13 +46,28 @@ def answer_stats(cmd: AdrCommand, request: Request, person: Person) -> SlackPayl
         viewer=people.viewer_for(person, asked_from),
     )
     period = Period(days=PERIOD_DAYS[cmd.text], end=utcnow())
-    with request.db.read() as session:
+    with request.db.session() as session:
         flow = health.flow(session, scope=scope, period=period)
         team = forecasts.team_calibration(
             session, team_id=request.team, decisions=health.scope_clause(scope)
         )
         own = forecasts.calibration(session, team_id=request.team, user_id=person.user_id)
-    return stats_answer(stats_text(flow, channel_id=channel, period=cmd.text, team=team, own=own))
+        # the charts, from the same figures, into the asker's DM: once per ask
+        data = ChartData(
+            own=own.bins,
+            team=None if team is None else team.bins,
+            months=tuple(health_series.monthly(session, scope=scope, period=period)),
+        )
+        if stats_charts(data):
+            health_series.schedule_charts(
+                session,
+                team_id=request.team,
+                user_id=person.user_id,
+                trigger_id=request.trigger_id,
+                payload={"channel": channel or "", "period": cmd.text, **data.to_payload()},
+            )
+    text = stats_text(flow, channel_id=channel, period=cmd.text, team=team, own=own)
+    return stats_answer(text)
 
 
 def _refusal(

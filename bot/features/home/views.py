@@ -35,13 +35,26 @@ def _titled(d: Decision) -> Mrkdwn:
     return Mrkdwn(f"*{d.ref}* {title if isinstance(title, Mrkdwn) else escape(title)}")
 
 
+def calibration_image(file_id: str, alt_text: str) -> SlackPayload:
+    """The person's calibration chart, a PNG the bot uploaded (``slack_file``: Slack shows an
+    image it hosts to whoever may see the surface, no public URL needed)."""
+    return {
+        "type": "image",
+        "slack_file": {"id": file_id},
+        "alt_text": alt_text[:2000],
+        "title": {"type": "plain_text", "text": "Your calibration"},
+    }
+
+
 def forecast_blocks(
     pending: list[tuple[Decision, Forecast]],
     to_forecast: list[Decision],
     calibration: Calibration | None,
+    chart: SlackPayload | None = None,
 ) -> Blocks:
     """The person's own forecasts: pending ones (with **Change**), decisions they could add
-    one to, and their calibration once any is scored. Only ever on their own Home tab."""
+    one to, and their calibration once any is scored, with its chart (``chart``, an image
+    block) when given. Only ever on their own Home tab."""
     blocks: Blocks = []
     if pending:
         blocks.append(section(render("decisions/field.md.j2", label="Your forecasts", text="")))
@@ -90,6 +103,8 @@ def forecast_blocks(
             )
         )
         blocks.append(section(render("home/reviews.md.j2", lines=lines)))
+        if chart is not None:
+            blocks.append(chart)
     if blocks:
         blocks.append({"type": "divider"})
     return blocks

@@ -1,25 +1,71 @@
 """The `home.publish` work kind: the Home tab built from what the database holds when it
-publishes."""
+publishes.
+
+A person with scored forecasts sees their calibration chart: an image block needs a public
+URL or a file Slack hosts (``slack_file``), so the PNG is uploaded first, shared nowhere (the
+bot's own file), and the view points at it. A failed upload leaves the chart out, never the
+Home."""
 
 from __future__ import annotations
 
+import logging
+
+from slack_sdk.errors import SlackApiError
+
 from bot.core import people
+from bot.core.payloads import SlackPayload
 from bot.engine.registry import Job, Registry, WorkKind
 from bot.features.estimates import home_section
-from bot.features.home.views import TO_FORECAST_SHOWN, build_home, forecast_blocks
+from bot.features.health import calibration_chart
+from bot.features.home.views import (
+    TO_FORECAST_SHOWN,
+    build_home,
+    calibration_image,
+    forecast_blocks,
+)
 from bot.features.parking import home_section as parking_home
 from storage import decision_lists as repo
 from storage import estimates as estimates_repo
 from storage import forecasts
 from storage import parking as parking_repo
 from storage import review_lists as reviews_repo
+from storage.forecasts import Calibration
 from storage.home_work import HomeWork
+
+log = logging.getLogger(__name__)
+
+
+def _chart(job: Job, calibration: Calibration) -> SlackPayload | None:
+    """The calibration chart's image block, once uploaded; None with nothing scored, or if
+    Slack refused the upload (logged: the Home is published without it)."""
+    if not calibration.scored:
+        return None
+    chart = calibration_chart(calibration.bins)
+    try:
+        uploaded = job.client.files_upload_v2(
+            content=chart.png(),
+            filename=chart.filename,
+            title="Your calibration",
+            alt_txt=chart.alt_text,
+        )
+    except SlackApiError as exc:
+        log.warning(
+            "calibration chart upload failed team=%s user=%s: %s",
+            job.item.team_id,
+            job.payload.get("user"),
+            exc.response.get("error"),
+        )
+        return None
+    return calibration_image(str(uploaded["file"]["id"]), chart.alt_text)
 
 
 def handle_publish(job: Job) -> bool:
     team, user = job.item.team_id, str(job.payload["user"])
     person = people.known_or_looked_up(job.db, job.client, team=team, user=user)
     viewer = people.viewer_for(person, None)
+    with job.db.read() as session:
+        calibration = forecasts.calibration(session, team_id=team, user_id=user)
+    chart = None if person.guest else _chart(job, calibration)
     with job.db.read() as session:
         if person.guest:
             # A guest sees decisions only in the channels they were posted in: Home lists none.
@@ -38,7 +84,8 @@ def handle_publish(job: Job) -> bool:
                     forecasts.open_for_forecast(
                         session, team_id=team, viewer=viewer, limit=TO_FORECAST_SHOWN
                     ),
-                    forecasts.calibration(session, team_id=team, user_id=user),
+                    calibration,
+                    chart,
                 ),
             )
             # `/estimate` rounds, above the closing hint line
