@@ -45,6 +45,7 @@ from storage.models.health import (
     Forecast,
     ForecastSource,
     ForecastState,
+    HomeChart,
 )
 from storage.models.installations import (
     Installation,
@@ -142,4 +143,5 @@ __all__ = [
     "Forecast",
     "ForecastSource",
     "ForecastState",
+    "HomeChart",
 ]

@@ -91,8 +91,23 @@ class DecisionBlock(SQLModel, table=True):
     resolution: str | None = Field(default=None, max_length=16)
 
 
+class HomeChart(SQLModel, table=True):
+    """The calibration chart on a person's App Home: the file uploaded for it and what it
+    drew (a fingerprint of the figures), so publishing the Home again reuses the file until
+    the figures change instead of uploading a new one each time."""
+
+    __tablename__ = "home_charts"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    fingerprint: str = Field(max_length=64)
+    file_id: str = Field(max_length=32)
+    updated_at: datetime = _ts()
+
+
 __all__ = [
     "PROBABILITIES",
+    "HomeChart",
     "BlockResolution",
     "DecisionBlock",
     "Door",

@@ -16,6 +16,8 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from bot.features.health.charts import ChartData, stats_charts
 from storage.forecasts import CalibrationBin
 from storage.health_series import MonthFigures
@@ -196,3 +198,36 @@ def test_the_app_home_shows_the_persons_own_calibration_chart(adr: Adr, slack, e
     assert {
         r["state"] for r in adr.rows("SELECT state FROM due_work WHERE kind = 'home.publish'")
     } == {"done"}
+
+
+def _home_again(slack, emulator, user: str, event_id: str) -> list[dict[str, Any]]:
+    """The Home published once more for ``user``: the blocks of that newest publish."""
+    before = len(emulator.calls("views.publish"))
+    event = {"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": "home"}
+    assert slack.event(event, event_id=event_id).status == 200
+    published = emulator.wait_for("views.publish", count=before + 1)
+    return list(published[-1].args["view"]["blocks"])
+
+
+def test_the_home_chart_reuses_its_file_until_the_figures_change(adr: Adr, slack, emulator) -> None:
+    _history(adr)
+    first = _home_again(slack, emulator, ASKER, "EvREUSE1")
+    [file] = emulator.uploaded_files()
+    # opened again with the same figures: the same file, nothing uploaded
+    again = _home_again(slack, emulator, ASKER, "EvREUSE2")
+    assert [b["slack_file"] for b in again if b["type"] == "image"] == [{"id": file["id"]}]
+    assert len(emulator.uploaded_files()) == 1
+    assert [b for b in first if b["type"] == "image"] == [b for b in again if b["type"] == "image"]
+    # the figures change (the scored forecast read 90% instead): a new file, then kept
+    with adr.db.session() as s:
+        s.execute(
+            text("UPDATE forecasts SET probability = 90 WHERE user_id = :u AND state = 'scored'"),
+            {"u": ASKER},
+        )
+    changed = _home_again(slack, emulator, ASKER, "EvREUSE3")
+    files = emulator.uploaded_files()
+    assert len(files) == 2 and files[-1]["alt_txt"].startswith("Your calibration: 90%")
+    assert [b["slack_file"] for b in changed if b["type"] == "image"] == [{"id": files[-1]["id"]}]
+    assert adr.rows("SELECT file_id FROM home_charts WHERE user_id = :u", u=ASKER) == [
+        {"file_id": files[-1]["id"]}
+    ]

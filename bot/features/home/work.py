@@ -26,7 +26,7 @@ from bot.features.home.views import (
 from bot.features.parking import home_section as parking_home
 from storage import decision_lists as repo
 from storage import estimates as estimates_repo
-from storage import forecasts
+from storage import forecasts, home_charts
 from storage import parking as parking_repo
 from storage import review_lists as reviews_repo
 from storage.forecasts import Calibration
@@ -41,6 +41,11 @@ def _chart(job: Job, calibration: Calibration) -> SlackPayload | None:
     if not calibration.scored:
         return None
     chart = calibration_chart(calibration.bins)
+    team, user = job.item.team_id, str(job.payload["user"])
+    with job.db.read() as session:
+        kept = home_charts.file_for(session, team_id=team, user_id=user, calibration=calibration)
+    if kept is not None:  # the same figures as last time: the same file
+        return calibration_image(kept, chart.alt_text)
     try:
         uploaded = job.client.files_upload_v2(
             content=chart.png(),
@@ -56,7 +61,12 @@ def _chart(job: Job, calibration: Calibration) -> SlackPayload | None:
             exc.response.get("error"),
         )
         return None
-    return calibration_image(str(uploaded["file"]["id"]), chart.alt_text)
+    file_id = str(uploaded["file"]["id"])
+    with job.db.session() as session:
+        home_charts.remember(
+            session, team_id=team, user_id=user, calibration=calibration, file_id=file_id
+        )
+    return calibration_image(file_id, chart.alt_text)
 
 
 def handle_publish(job: Job) -> bool:

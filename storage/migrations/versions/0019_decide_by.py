@@ -40,9 +40,19 @@ def upgrade() -> None:
         "decide_by_nudges",
         ["team_id", "channel_id", "message_ts"],
     )
+    # the App Home's calibration chart: its file, reused until the figures change
+    op.create_table(
+        "home_charts",
+        sa.Column("team_id", sa.String(32), primary_key=True),
+        sa.Column("user_id", sa.String(32), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("file_id", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("home_charts")
     op.drop_index("ix_decide_by_nudges_message", table_name="decide_by_nudges")
     op.drop_index("ix_decide_by_nudges_decision_id", table_name="decide_by_nudges")
     op.drop_table("decide_by_nudges")
