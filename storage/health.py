@@ -34,7 +34,8 @@ Medians and p90 are computed in SQL, by the same rule on SQLite (which has no pe
 function) and Postgres: nearest rank. Of ``n`` values sorted ascending, the p-th percentile is
 the one at rank ``ceil(n * p / 100)`` (``row_number()`` against ``count() over ()``): a
 median of an even count is the lower of the two middle values, and it is always a value that
-occurred. Seconds between two timestamps are a dialect expression (``seconds_between``).
+occurred. Seconds between two timestamps are a dialect expression; it, the period and the
+scope's clause live in ``storage.health_scope`` (shared with ``storage.health_series``).
 
 Three statements, whatever the amount of data (``flow``), each built once per shape with bind
 parameters (team, channel, since, end), like the digest's: channel or workspace, and the
@@ -44,34 +45,34 @@ viewer (whose visibility clause carries its own values). Speed: ``benchmarks/hea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
-    Float,
     Integer,
     Select,
-    SQLColumnExpression,
-    String,
     and_,
     bindparam,
     case,
-    false,
     func,
-    literal,
     literal_column,
     or_,
     select,
     true,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col
 
+from storage.health_scope import (
+    Moment,
+    Period,
+    Scope,
+    bound_scope,
+    scope_clause,
+    seconds_between,
+)
 from storage.models import (
     Decision,
     DecisionBlock,
@@ -86,42 +87,9 @@ from storage.models import (
     ReviewState,
 )
 from storage.reviews import DISSENTER
-from storage.visibility import Viewer, visible_condition
+from storage.visibility import Viewer
 
 REVERSAL_WINDOW = timedelta(days=90)  # a reversal: superseded or deprecated this soon after
-PERIOD_LABELS = {30: "30d", 90: "90d", 365: "1y"}
-
-
-@dataclass(frozen=True)
-class Period:
-    """``[end - days, end)``: the last 30 days, 90 days or year before ``end``."""
-
-    days: int
-    end: datetime
-
-    @property
-    def since(self) -> datetime:
-        return self.end - timedelta(days=self.days)
-
-    @property
-    def label(self) -> str:
-        """``30d``, ``90d``, ``1y`` (another length: ``<days>d``)."""
-        return PERIOD_LABELS.get(self.days, f"{self.days}d")
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose decisions count: one channel's (``channel_id``) or the workspace's (None).
-
-    Without a viewer (the digest, posted where its coverage says): a channel's decisions
-    whatever its privacy, or every public channel's. With a viewer (``/adr stats``): only what
-    they may see from where they ask: public channels' decisions, a private channel's only
-    when asked from that channel, and never more than ``storage.visibility`` lets them see
-    (a guest: only the channel they ask from)."""
-
-    team_id: str
-    channel_id: str | None = None
-    viewer: Viewer | None = None
 
 
 @dataclass(frozen=True)
@@ -164,79 +132,6 @@ class Flow:
         )
 
 
-# -- seconds between two timestamps, per dialect ---------------------------------------------
-
-
-class _Seconds(FunctionElement[float]):
-    """``later - earlier`` in seconds (a float)."""
-
-    type = Float()
-    name = "seconds_between"
-    inherit_cache = True
-
-
-# a timestamp column, nullable or not
-Moment = SQLColumnExpression[datetime] | SQLColumnExpression[datetime | None]
-
-
-def seconds_between(later: Moment, earlier: Moment) -> _Seconds:
-    """``later - earlier`` in seconds, as SQL on either database (here and in
-    ``storage.health_series``)."""
-    return _Seconds(later, earlier)
-
-
-@compiles(_Seconds)
-def _seconds_postgres(element: _Seconds, compiler: SQLCompiler, **kw: object) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
-
-
-@compiles(_Seconds, "sqlite")
-def _seconds_sqlite(element: _Seconds, compiler: SQLCompiler, **kw: object) -> str:
-    # SQLite keeps these columns as naive UTC text ("2026-12-07 01:36:00.000000"), which
-    # julianday() reads as UTC: days between, as a float
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
-
-
-# -- scope -------------------------------------------------------------------------------------
-
-
-def _scope(
-    workspace: bool, viewer: Viewer | None, team: ColumnElement[str], channel: ColumnElement[str]
-) -> ColumnElement[bool]:
-    clauses = [col(Decision.team_id) == team]
-    if not workspace:
-        clauses.append(col(Decision.channel_id) == channel)
-    if viewer is None:
-        if workspace:
-            clauses.append(col(Decision.channel_private) == false())
-        return and_(*clauses)
-    # a private channel's decisions count only when asked from it, even for the people named
-    # on them: figures are about a channel's or the workspace's decisions, not a person's
-    here = [col(Decision.channel_id) == viewer.channel_id] if viewer.channel_id else []
-    clauses.append(or_(col(Decision.channel_private) == false(), *here))
-    clauses.append(visible_condition(viewer))
-    return and_(*clauses)
-
-
-def scope_clause(scope: Scope) -> ColumnElement[bool]:
-    """The WHERE clause over ``Decision`` for the decisions ``scope`` counts (values inlined,
-    for statements built elsewhere, such as the team calibration)."""
-    return _scope(
-        scope.channel_id is None,
-        scope.viewer,
-        literal(scope.team_id, String),
-        literal(scope.channel_id or "", String),
-    )
-
-
-def _where(workspace: bool, viewer: Viewer | None) -> ColumnElement[bool]:
-    return _scope(
-        workspace, viewer, bindparam("team", type_=String), bindparam("channel", type_=String)
-    )
-
-
 def _in(column: Moment) -> ColumnElement[bool]:
     return and_(column >= bindparam("since"), column < bindparam("end"))
 
@@ -274,7 +169,7 @@ def reversal() -> ColumnElement[bool]:
 def _decisions_statement(workspace: bool, viewer: Viewer | None) -> Select[int, int, int, int, int]:
     """recorded, accepted, reversed, one-way, two-way: one range of an index each (by
     creation, by acceptance), cheaper than one pass over their union."""
-    scope = _where(workspace, viewer)
+    scope = bound_scope(workspace, viewer)
     recorded = (
         select(
             func.count().label("recorded"),
@@ -324,7 +219,7 @@ def dissent_statement(workspace: bool, viewer: Viewer | None = None) -> Select[i
         .join(Review, col(Review.id) == col(ReviewAsk.review_id))
         .join(Decision, col(Decision.id) == col(Review.decision_id))
         .where(
-            _where(workspace, viewer),
+            bound_scope(workspace, viewer),
             col(ReviewAsk.team_id) == bindparam("team"),
             col(ReviewAsk.role) == DISSENTER,
             col(ReviewAsk.dissent_answer).in_([DissentAnswer.YES.value, DissentAnswer.NO.value]),
@@ -339,7 +234,7 @@ def _others_statement(
 ) -> Select[int, int, int, int, int, int, int, int, int, int, int]:
     """Reviews asked and answered, the outcome mix, dissent, blocks and forecasts: one row of
     four one-row aggregates."""
-    scope = _where(workspace, viewer)
+    scope = bound_scope(workspace, viewer)
     asked = and_(col(Review.state).in_(_ASKED), _in(col(Review.due_at)))
     reviews = (
         select(
@@ -414,7 +309,7 @@ def _spans_statement(
 ) -> CompoundSelect[int, int, int, float]:
     """The median and p90 of each span (lead time, time to answer, time to resolve a block):
     (span, n, rank, seconds) at the nearest ranks only, at most six rows."""
-    scope = _where(workspace, viewer)
+    scope = bound_scope(workspace, viewer)
 
     def span(kind: int) -> ColumnElement[int]:
         return literal_column(str(kind), Integer).label("span")
@@ -538,12 +433,10 @@ def flow(session: Session, *, scope: Scope, period: Period) -> Flow:
 __all__ = [
     "REVERSAL_WINDOW",
     "Flow",
-    "Moment",
     "Period",
     "Scope",
     "dissent_statement",
     "flow",
     "reversal",
     "scope_clause",
-    "seconds_between",
 ]

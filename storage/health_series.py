@@ -31,7 +31,8 @@ from sqlmodel import Session, col
 
 from storage import due_work
 from storage.decision_work import dm_lane
-from storage.health import Moment, Period, Scope, reversal, scope_clause, seconds_between
+from storage.health import reversal
+from storage.health_scope import Moment, Period, Scope, scope_clause, seconds_between
 from storage.models import Decision, JsonObject, Outcome, Review, utcnow
 
 

@@ -334,7 +334,12 @@ def handle_decide_by_ping(
     respond(
         response_type="ephemeral",
         replace_original=False,
-        text=render("decisions/decide_by_pinged.md.j2", pinged=pinged, muted=muted),
+        text=render(
+            "decisions/decide_by_pinged.md.j2",
+            number=current.number,
+            pinged=pinged,
+            muted=muted,
+        ),
     )
 
 
