@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import count
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -29,7 +30,9 @@ from bot.engine.registry import OneClient
 from bot.runtime.clients import build_dispatch_client, dispatch_clients
 from bot.runtime.config import Settings
 from bot.runtime.web import create_wsgi_app
+from storage import due_work
 from storage.db import Database
+from storage.models import utcnow
 from tests.support.slack_emulator import Call, SlackEmulator
 
 SIGNING_SECRET = "test-signing-secret"
@@ -87,6 +90,7 @@ class BotServer:
         *,
         distributed: bool = False,
         retention_days: int = 30,
+        dispatch: bool = True,
     ) -> None:
         # Bound first: distributed mode's redirect URI names the port.
         self.httpd = make_server(
@@ -136,7 +140,16 @@ class BotServer:
         self.clients = (
             dispatch_clients(self.settings, db) if distributed else OneClient(self.dispatch_client)
         )
-        self.dispatcher = Dispatcher(db, self.clients, work_registry(), idle_wait=0.5)
+        # Without the background dispatcher, delivery is drain()'s, on the dispatcher's own
+        # engine as `decisionbot serve` builds it (Database.for_dispatch).
+        self.db = db
+        self._dispatch_db = db if dispatch else db.for_dispatch()
+        self.dispatcher = Dispatcher(
+            self._dispatch_db, self.clients, work_registry(), idle_wait=0.5
+        )
+        # dispatch=False: no background dispatcher; the test delivers with drain(), so that
+        # nothing else touches the database meanwhile (statement budgets).
+        self.dispatch = dispatch
         self._wsgi = create_wsgi_app(self.app, db, retention_days=retention_days)
         self._stopped = False
         # A short poll interval: stop() (shutdown) returns within 50 ms, not 500 ms per test.
@@ -148,7 +161,8 @@ class BotServer:
         return self._wsgi(environ, start_response)
 
     def start(self) -> BotServer:
-        self.dispatcher.start()
+        if self.dispatch:
+            self.dispatcher.start()
         self._thread.start()
         return self
 
@@ -163,8 +177,32 @@ class BotServer:
         # Listeners run on Bolt's executor; wait for them, so no work from one test writes to
         # (or locks) the database while the next one starts.
         self.app.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
-        self.dispatcher.wait_idle()
+        if self.dispatch:
+            self.dispatcher.wait_idle()
         self.dispatcher.stop(grace=10)
+        if self._dispatch_db is not self.db:
+            self._dispatch_db.dispose()
+
+    def drain(self, ahead: timedelta = timedelta(seconds=1)) -> int:
+        """Deliver every outbox row due now (or within ``ahead``: a card's refresh waits out
+        its interval), one at a time, in this thread, until none is left (rows it schedules
+        included): one claim per row plus a last empty one. Returns how many rows were
+        delivered. For servers started with ``dispatch=False``."""
+        delivered = 0
+        while True:
+            now = utcnow() + ahead
+            with self.dispatcher.db.session() as session:
+                items = due_work.claim(
+                    session,
+                    now=now,
+                    owner=self.dispatcher.owner,
+                    limit=1,
+                    lease=self.dispatcher.lease,
+                )
+            if not items:
+                return delivered
+            self.dispatcher._deliver(items[0], now)
+            delivered += 1
 
 
 @dataclass
