@@ -42,6 +42,7 @@ from tests.support.slack_emulator import SlackEmulator
 from tests.support.statements import counting
 
 _original_run = threading.Thread.run
+PEOPLE = 31
 
 
 @contextmanager
@@ -84,6 +85,23 @@ def _scenarios(
         state["n"] = adr.new("Use Postgres", values={Field.DECIDERS: ["UALICE", "UBOB"]})
         state["ts"] = adr.decision(state["n"])["message_ts"]
 
+    def decisions() -> None:
+        """Clicks go to 17 cards, by 31 people (no one clicks the same card twice within 527
+        clicks), as in a busy workspace; each person's first click (it looks them up) is in
+        the setup."""
+        state["cards"] = []
+        for n in range(17):
+            number = adr.new(f"Decision {n}", values={Field.DECIDERS: ["UALICE", "UBOB"]})
+            state["cards"].append((number, adr.decision(number)["message_ts"]))
+        for i in range(PEOPLE):
+            agree(i)
+        slack.listeners_done()
+
+    def agree(i: int) -> None:
+        number, ts = state["cards"][i % len(state["cards"])]
+        user = f"UP{i % PEOPLE:05d}"
+        slack.click(Action.AGREE, str(number), user=user, message_ts=ts)
+
     def form() -> None:
         view = adr.open_form("new Decision")
         state["view"] = view
@@ -100,8 +118,6 @@ def _scenarios(
         }
         slack.submit(view, values)
 
-    def agree(i: int) -> None:
-        slack.click(Action.AGREE, str(state["n"]), user=f"UP{i:05d}", message_ts=state["ts"])
 
     def stance_form() -> None:
         new_decision()
@@ -138,7 +154,7 @@ def _scenarios(
     return {
         "adr": (lambda: None, lambda i: slack.command("", follow=False) and None),
         "submit": (form, submit),
-        "agree": (new_decision, agree),
+        "agree": (decisions, lambda i: agree(i + PEOPLE)),
         "stance": (stance_form, stance),
         "search": (
             searchable,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Row, Select, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
@@ -48,6 +50,9 @@ class Limits:
     max_overflow: int = 10
     # The dispatcher's own engine (Database.for_dispatch): its deliveries plus the claim loop.
     dispatch_pool_size: int = 10
+    # A pooled Postgres connection idle this long is pinged before it is handed out (a
+    # dropped one is replaced, not failed on); one used more recently is handed out as is.
+    ping_idle_after: float = 5.0
 
 
 class EngineOptions(TypedDict, total=False):
@@ -113,15 +118,44 @@ def make_engine(
         "connect_timeout": limits.connect_timeout,
         "options": " ".join(o for o in options if o),
     }
-    return create_engine(
+    ping = kwargs.pop("pool_pre_ping", True)
+    engine = create_engine(
         url,
         connect_args=connect_args,
-        pool_pre_ping=kwargs.pop("pool_pre_ping", True),
         pool_size=kwargs.pop("pool_size", limits.pool_size),
         max_overflow=kwargs.pop("max_overflow", limits.max_overflow),
         pool_timeout=kwargs.pop("pool_timeout", limits.connect_timeout),
         **kwargs,
     )
+    if ping:
+        _ping_when_idle(engine, limits.ping_idle_after)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_after: float) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, only for connections idle ``idle_after`` seconds.
+
+    ``pool_pre_ping`` sends a ``SELECT 1`` on every checkout: two round trips per request,
+    since a request checks out a connection per unit of work. A connection used a moment ago
+    is alive as far as a ping could tell; one idle for a while (a database restart, a
+    firewall's idle timeout) is pinged, and a dead one is replaced before anyone uses it
+    (SQLAlchemy's documented "pessimistic" handling: DisconnectionError on checkout)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_after:
+            return  # brand new, or used a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("idle connection failed its ping") from exc
+        if not alive:
+            raise DisconnectionError("idle connection failed its ping")
 
 
 class Database:

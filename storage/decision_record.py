@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -46,6 +46,8 @@ class DecisionRecord:
     last_change: DecisionEvent | None = None
     # its forecasts without whose: scored ones' means, and how many wait (Details only)
     forecasts: ForecastCount | None = None
+    # whether it has any review round (none: its review summary needs no query)
+    reviews: bool = True
 
     @property
     def named_people(self) -> dict[str, list[str]]:
@@ -71,7 +73,12 @@ class DecisionRecord:
 def load_record(
     session: Session, *, decision: Decision, with_history: bool = True
 ) -> DecisionRecord:
-    """Everything about a decision; the channel message needs no history (``with_history``)."""
+    """Everything about a decision; the channel message needs no history (``with_history``).
+
+    What most decisions have none of (estimate rounds, links, a status change) is read only
+    when one presence query (``_present``) says there is some: a card's refresh reads the
+    people, the stances and that one row."""
+    present = _present(session, decision)
     return DecisionRecord(
         decision=decision,
         members=members(session, decision=decision),
@@ -79,24 +86,67 @@ def load_record(
         events=events(session, decision=decision) if with_history else [],
         supersedes=_by_id(session, decision.team_id, decision.supersedes_id),
         superseded_by=_by_id(session, decision.team_id, decision.superseded_by_id),
-        rounds=_rounds_for(session, decision),
-        links=_links_for(session, decision),
-        last_change=_last_change(session, decision),
+        rounds=_rounds_for(session, decision) if present.rounds else [],
+        links=_links_for(session, decision) if present.links else [],
+        last_change=_last_change(session, present.last_change),
         forecasts=forecasts.count_on(session, decision=decision) if with_history else None,
+        reviews=present.reviews,
     )
 
 
-def _last_change(session: Session, decision: Decision) -> DecisionEvent | None:
-    return session.scalars(
-        select(DecisionEvent)
-        .where(
-            col(DecisionEvent.decision_id) == decision.id,
-            col(DecisionEvent.team_id) == decision.team_id,
-            col(DecisionEvent.kind) == "status_changed",
-        )
-        .order_by(col(DecisionEvent.id).desc())
-        .limit(1)
-    ).one_or_none()
+@dataclass(frozen=True)
+class _Present:
+    rounds: bool
+    links: bool
+    last_change: int | None  # the id of its latest status change
+    reviews: bool
+
+
+_LINKED = aliased(DecisionLink)
+# Built once (each is run for every card refresh): what a decision has of the rarely-present
+# parts, in one statement.
+_PRESENT = select(
+    select(col(EstimateRound.id))
+    .where(col(EstimateRound.decision_id) == bindparam("d"))
+    .limit(1)
+    .scalar_subquery(),
+    select(col(DecisionLink.id))
+    .where(col(DecisionLink.decision_id) == bindparam("d"))
+    .limit(1)
+    .scalar_subquery(),
+    select(col(_LINKED.id))
+    .where(col(_LINKED.other_id) == bindparam("d"))
+    .limit(1)
+    .scalar_subquery(),
+    select(func.max(col(DecisionEvent.id)))
+    .where(
+        col(DecisionEvent.decision_id) == bindparam("d"),
+        col(DecisionEvent.kind) == "status_changed",
+    )
+    .scalar_subquery(),
+    select(col(Review.id))
+    .where(col(Review.decision_id) == bindparam("d"))
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
+def _present(session: Session, decision: Decision) -> _Present:
+    rounds, links_out, links_in, last_change, reviews = session.execute(
+        _PRESENT, {"d": decision.id}
+    ).one()
+    return _Present(
+        rounds=rounds is not None,
+        links=links_out is not None or links_in is not None,
+        last_change=last_change,
+        reviews=reviews is not None,
+    )
+
+
+def _last_change(session: Session, event_id: int | None) -> DecisionEvent | None:
+    if event_id is None:
+        return None
+    return session.get(DecisionEvent, event_id)
 
 
 LINK_LABELS: dict[tuple[str, bool], str] = {
@@ -107,37 +157,40 @@ LINK_LABELS: dict[tuple[str, bool], str] = {
 }
 
 
+_OTHER = aliased(Decision)
+_LINKS = (
+    select(
+        col(DecisionLink.kind),
+        col(DecisionLink.decision_id) == bindparam("d"),
+        col(_OTHER.number),
+    )
+    .join(
+        _OTHER,
+        or_(
+            and_(
+                col(DecisionLink.decision_id) == bindparam("d"),
+                col(_OTHER.id) == col(DecisionLink.other_id),
+            ),
+            and_(
+                col(DecisionLink.other_id) == bindparam("d"),
+                col(_OTHER.id) == col(DecisionLink.decision_id),
+            ),
+        ),
+    )
+    .where(
+        col(DecisionLink.team_id) == bindparam("team"),
+        or_(col(_OTHER.channel_private).is_(False), col(_OTHER.channel_id) == bindparam("channel")),
+    )
+    .order_by(col(_OTHER.number))
+)
+
+
 def _links_for(session: Session, decision: Decision) -> list[tuple[str, int]]:
     """Amend and relates-to links both ways; a private channel's decision is named only on
-    decisions of its own channel (its number would say nothing, its title too much)."""
-    other = aliased(Decision)
+    decisions of its own channel (its number would say nothing, its title too much). The
+    statement is built once: an alias of the decisions table costs a proxy per column."""
     rows: Sequence[tuple[str, bool, int]] = session.execute(
-        select(
-            col(DecisionLink.kind),
-            col(DecisionLink.decision_id) == decision.id,
-            col(other.number),
-        )
-        .join(
-            other,
-            or_(
-                and_(
-                    col(DecisionLink.decision_id) == decision.id,
-                    col(other.id) == col(DecisionLink.other_id),
-                ),
-                and_(
-                    col(DecisionLink.other_id) == decision.id,
-                    col(other.id) == col(DecisionLink.decision_id),
-                ),
-            ),
-        )
-        .where(
-            col(DecisionLink.team_id) == decision.team_id,
-            or_(
-                col(other.channel_private).is_(False),
-                col(other.channel_id) == decision.channel_id,
-            ),
-        )
-        .order_by(col(other.number))
+        _LINKS, {"d": decision.id, "team": decision.team_id, "channel": decision.channel_id}
     ).all()
     return [(LINK_LABELS[(kind, bool(outgoing))], number) for kind, outgoing, number in rows]
 

@@ -55,6 +55,7 @@ def _coalesced(
     payload: JsonObject | None = None,
     lane: str | None = None,
     min_interval: timedelta = timedelta(0),
+    insert_first: bool = False,
 ) -> None:
     """One live row of ``kind`` for this decision (see ``due_work.schedule_coalesced``)."""
     due_work.schedule_coalesced(
@@ -67,6 +68,7 @@ def _coalesced(
         min_interval=min_interval,
         payload=payload,
         lane=lane,
+        insert_first=insert_first,
     )
 
 
@@ -76,12 +78,19 @@ def schedule_post(
     decision: Decision,
     notify_informed: bool = True,
     confirm: JsonObject | None = None,
+    plan_review_by: str | None = None,
+    new: bool = False,
 ) -> None:
-    """Post the decision (again, if an earlier post failed); DM the informed after it, and
-    with ``confirm`` ({"response_url", "asked_at"}) confirm it to its author."""
+    """Post the decision (again, if an earlier post failed); DM the informed after it, with
+    ``confirm`` ({"response_url", "asked_at"}) confirm it to its author, and with
+    ``plan_review_by`` (who saved it) plan its review from its review date in the same job,
+    instead of a ``decision.plan_review`` row of its own (a new decision: one row, not two).
+    ``new``: the decision was made in this transaction (it has no post row yet)."""
     payload: JsonObject = {"notify_informed": notify_informed}
     if confirm is not None:
         payload["confirm"] = confirm
+    if plan_review_by is not None:
+        payload["plan_review"] = plan_review_by
     _coalesced(
         session,
         decision,
@@ -89,6 +98,7 @@ def schedule_post(
         "post",
         payload=payload,
         lane=channel_lane(decision.channel_id),
+        insert_first=new,
     )
 
 

@@ -197,22 +197,25 @@ def record_event(
     return ev
 
 
-def _set_members(session: Session, decision: Decision, draft: DecisionDraft) -> None:
-    session.execute(MEMBERS.delete().where(MEMBERS.c.decision_id == decision.id))
-    for role, users in (
-        (Role.DECIDER, draft.deciders),
-        (Role.CONSULTED, draft.consulted),
-        (Role.INFORMED, draft.informed),
-    ):
-        for user in dict.fromkeys(users):
-            session.add(
-                DecisionMember(
-                    team_id=decision.team_id,
-                    decision_id=saved_id(decision),
-                    user_id=user,
-                    role=role,
-                )
-            )
+def _set_members(
+    session: Session, decision: Decision, draft: DecisionDraft, *, new: bool = False
+) -> None:
+    """The draft's people, in one multi-row INSERT (after deleting the old ones, unless the
+    decision is ``new``)."""
+    decision_id = saved_id(decision)
+    if not new:
+        session.execute(MEMBERS.delete().where(MEMBERS.c.decision_id == decision_id))
+    rows = [
+        {"team_id": decision.team_id, "decision_id": decision_id, "user_id": user, "role": role}
+        for role, users in (
+            (Role.DECIDER, draft.deciders),
+            (Role.CONSULTED, draft.consulted),
+            (Role.INFORMED, draft.informed),
+        )
+        for user in dict.fromkeys(users)
+    ]
+    if rows:
+        session.execute(MEMBERS.insert().values(rows))
 
 
 def _tags(tags: list[str]) -> str:
@@ -284,7 +287,7 @@ def create_decision(
         decision.accepted_at = decision.created_at  # recorded as decided: no lead time
     session.add(decision)
     session.flush()
-    _set_members(session, decision, draft)
+    _set_members(session, decision, draft, new=True)
     record_event(
         session, decision=decision, actor_id=author_id, kind="created", status=decision.status
     )

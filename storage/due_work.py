@@ -107,28 +107,32 @@ def schedule_coalesced(
     min_interval: timedelta = timedelta(0),
     payload: JsonObject | None = None,
     lane: str | None = None,
+    insert_first: bool = False,
 ) -> None:
     """One live row per ``key`` whose handler delivers the *current* state (a message's
     refresh): asking again while one is pending changes nothing; while one is in flight it
     is marked to run once more when it finishes; once finished, the row is reused, no sooner
     than ``min_interval`` after the last delivery. A burst of requests thus makes a few
-    deliveries, and the last one starts after the last request committed."""
-    if schedule(
-        session,
-        team_id=team_id,
-        kind=kind,
-        subject_id=subject_id,
-        key=key,
-        due_at=now,
-        payload=payload,
-        lane=lane,
-    ):
-        return
-    row = session.scalars(
-        select(DueWork)
-        .where(col(DueWork.team_id) == team_id, col(DueWork.key) == key)
-        .with_for_update()
-    ).one()
+    deliveries, and the last one starts after the last request committed.
+
+    The row is looked for first (it exists for every message refreshed before: two
+    statements, not an insert that conflicts and then these two); with ``insert_first`` (the
+    subject is new, so no row can exist yet) the insert comes first."""
+    row = None if insert_first else _live_or_finished(session, team_id=team_id, key=key)
+    if row is None:
+        if schedule(
+            session,
+            team_id=team_id,
+            kind=kind,
+            subject_id=subject_id,
+            key=key,
+            due_at=now,
+            payload=payload,
+            lane=lane,
+        ):
+            return
+        row = _live_or_finished(session, team_id=team_id, key=key)  # inserted meanwhile
+        assert row is not None  # the insert conflicted with it
     if row.state == WorkState.PENDING:
         return
     if row.state == WorkState.CLAIMED:
@@ -147,6 +151,18 @@ def schedule_coalesced(
     session.add(row)
     session.flush()
     mark_written(session)
+
+
+_BY_KEY = (
+    select(DueWork)
+    .where(col(DueWork.team_id) == bindparam("team"), col(DueWork.key) == bindparam("key"))
+    .with_for_update()
+)
+
+
+def _live_or_finished(session: Session, *, team_id: str, key: str) -> DueWork | None:
+    """The row of ``key``, locked until the transaction ends (None: there is none)."""
+    return session.scalars(_BY_KEY, {"team": team_id, "key": key}).one_or_none()
 
 
 def db_clock(session: Session) -> datetime:

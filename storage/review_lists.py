@@ -24,9 +24,14 @@ class ReviewSummary:
     next_timezone: str | None = None  # the zone the next review is asked in
 
 
-def review_summary(session: Session, *, decision: Decision) -> ReviewSummary:
+def review_summary(
+    session: Session, *, decision: Decision, any_rounds: bool = True
+) -> ReviewSummary:
     """The latest answered review (else the latest one), its asks, and the next scheduled
-    review. One query for the decision's few review rounds; one more only if there are any."""
+    review. One query for the decision's few review rounds; one more only if there are any.
+    ``any_rounds=False`` (a loaded record found none): no query at all."""
+    if not any_rounds:
+        return ReviewSummary(latest=None, asks=[], next_due=None)
     rounds = list(
         session.scalars(
             select(Review)

@@ -133,6 +133,12 @@ def _new_round(session: Session, *, decision: Decision, due_at: datetime, timezo
         shifted.round += 1
         session.add(shifted)
         session.flush()  # one at a time, highest first: (decision, round) stays unique
+    return _add_round(session, decision=decision, number=number, due_at=due_at, timezone=timezone)
+
+
+def _add_round(
+    session: Session, *, decision: Decision, number: int, due_at: datetime, timezone: str
+) -> Review:
     review = Review(
         team_id=decision.team_id,
         decision_id=saved_id(decision),
@@ -152,6 +158,15 @@ def _new_round(session: Session, *, decision: Decision, due_at: datetime, timezo
         due_at=due_at,
     )
     return review
+
+
+def _has_rounds(session: Session, *, decision: Decision) -> bool:
+    return (
+        session.scalars(
+            select(col(Review.id)).where(col(Review.decision_id) == decision.id).limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _cancel_open(session: Session, *, decision: Decision, keep: Review | None = None) -> None:
@@ -174,6 +189,11 @@ def schedule_review(
     """Make sure the decision has its planned review due at ``due_at``: move the planned
     round (``planned_review``), or start the next round. With no round planned, one already
     asked and still open is cancelled and replaced."""
+    if not _has_rounds(session, decision=decision):
+        # A new decision's first review (the common case, from its post): nothing to move,
+        # cancel or renumber; one query instead of four.
+        review = _add_round(session, decision=decision, number=1, due_at=due_at, timezone=timezone)
+        return _scheduled_event(session, decision=decision, review=review, actor_id=actor_id)
     current = planned_review(session, decision=decision)
     if current is not None:
         current.due_at = due_at

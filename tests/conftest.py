@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
+from storage import review_settings
 from storage.db import Database
 from tests.support.adr import Adr
 from tests.support.harness import BotServer, SlackDriver
@@ -88,6 +89,7 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # noqa:
         return
     database = request.getfixturevalue("_postgres_db")
     _truncate(database)
+    review_settings.forget_cached()  # kept per process for a while: not across tests
     yield database
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.core.payloads import BlockActionsBody, ShortcutBody, SlackPayload
 from bot.core.slack_api import slack_error
@@ -43,10 +44,15 @@ def known(
     user: str,
     enterprise_id: str | None = None,
     home_team: str | None = None,
+    session: Session | None = None,
 ) -> Person | None:
-    """The cached person, or None if the cache does not know them."""
-    with db.read() as session:
+    """The cached person, or None if the cache does not know them. Read in ``session`` when
+    given (the caller's unit of work: no transaction of its own)."""
+    if session is not None:
         row = repo.cached_user(session, team_id=team, user_id=user)
+    else:
+        with db.read() as own:
+            row = repo.cached_user(own, team_id=team, user_id=user)
     if row is None:
         return None
     return repo.person_from(
@@ -61,14 +67,21 @@ def as_known_or_guest(
     user: str,
     enterprise_id: str | None = None,
     home_team: str | None = None,
+    session: Session | None = None,
 ) -> Person:
     """For paths that cannot wait for Slack: the cached person, or (unknown) a guest, with a
-    lookup left for the dispatcher so that they are known next time."""
-    person = known(db, team=team, user=user, enterprise_id=enterprise_id, home_team=home_team)
+    lookup left for the dispatcher so that they are known next time. With ``session`` (a
+    writing unit of work of the caller's), read and schedule in it."""
+    person = known(
+        db, team=team, user=user, enterprise_id=enterprise_id, home_team=home_team, session=session
+    )
     if person is not None:
         return person
-    with db.session() as session:
+    if session is not None:
         repo.schedule_lookup(session, team_id=team, user_id=user)
+    else:
+        with db.session() as own:
+            repo.schedule_lookup(own, team_id=team, user_id=user)
     outsider = repo.is_outsider(home_team, team_id=team, enterprise_id=enterprise_id)
     return Person.unknown(user, outsider=outsider)
 
@@ -137,9 +150,18 @@ def answer_as_person(
     respond(**answer(person))
 
 
-def viewer_of_click(db: Database, *, team: str, body: BlockActionsBody | ShortcutBody) -> Viewer:
+def viewer_of_click(
+    db: Database,
+    *,
+    team: str,
+    body: BlockActionsBody | ShortcutBody,
+    session: Session | None = None,
+) -> Viewer:
     """Who clicked, from where: a button, shortcut or modal loads its record through the
-    same visibility rule as list, search and show (the cache's guest flag; no Slack call)."""
-    person = as_known_or_guest(db, team=team, user=body["user"]["id"], home_team=home_team_of(body))
+    same visibility rule as list, search and show (the cache's guest flag; no Slack call).
+    With ``session``: read (and a lookup scheduled) in the caller's writing unit of work."""
+    person = as_known_or_guest(
+        db, team=team, user=body["user"]["id"], home_team=home_team_of(body), session=session
+    )
     channel = body.get("channel")  # none for a click in a modal or the Home tab
     return viewer_for(person, channel.get("id") if channel else None)

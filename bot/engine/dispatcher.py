@@ -49,7 +49,8 @@ DEFAULT_LEASE = timedelta(minutes=5)
 DEFAULT_CONCURRENCY = 8
 LEASE_MARGIN = 0.1  # hand a row back once 90% of its lease is gone, instead of sending it
 MIN_WAIT = 0.02
-WAKE_DEBOUNCE = 0.005  # seconds between a wake-up and the claim it triggers
+WAKE_DEBOUNCE = 0.005  # seconds between a wake-up and the claim it triggers, within a burst
+BURST_WINDOW = 0.05  # a wake-up this soon after the previous one is part of a burst
 
 
 def worker_id() -> str:
@@ -95,6 +96,7 @@ class Dispatcher(Delivery):
         self.result = SweepResult()
         self._cv = threading.Condition()
         self._woken = False
+        self._woken_at = float("-inf")  # monotonic time of the last wake-up acted on
         self._stopping = False
         self._lanes: dict[str, deque[_Entry]] = {}
         # Lanes not yet started, by workspace, and the workspaces taking turns to start one:
@@ -128,10 +130,14 @@ class Dispatcher(Delivery):
                 if self._stopping:
                     return
                 woken, self._woken = self._woken, False
-            if woken:
-                # Commits come in bursts (a click per request thread): a moment's wait lets
-                # one claim take a burst's rows instead of one claim (and write lock) per row.
+            if woken and time.monotonic() - self._woken_at < BURST_WINDOW:
+                # Commits come in bursts (a click per request thread): within one, a moment's
+                # wait lets one claim take the burst's rows instead of one claim (and write
+                # lock) per row. A commit on its own (nothing woke us just before) is
+                # claimed at once: its post is not kept waiting.
                 time.sleep(WAKE_DEBOUNCE)
+            if woken:
+                self._woken_at = time.monotonic()
             try:
                 self._fill(utcnow())
                 wait = self._idle_wait()

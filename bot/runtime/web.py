@@ -172,6 +172,9 @@ class HealthCheck:
                 statement_timeout=self.STATEMENT_TIMEOUT,
                 pool_size=1,
                 max_overflow=0,
+                # A probe asks whether the database answers now: its connection is pinged
+                # on every checkout, however recently it was used.
+                ping_idle_after=0.0,
             )
             self._engine = make_engine(self.db.url, limits=limits, pool_timeout=self.deadline)
         return self._engine

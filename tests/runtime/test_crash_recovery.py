@@ -54,7 +54,8 @@ def test_a_crash_right_after_the_commit_loses_nothing_and_doubles_nothing(
         assert decision["message_ts"] is None  # committed, never posted
         work = {r["kind"]: r["state"] for r in rows(db, "SELECT kind, state FROM due_work")}
         work.pop("events.prune", None)  # the engine's daily pruning, made sure of at its start
-        assert work == {"decision.post": "pending", "decision.plan_review": "pending"}, work
+        # one row: the post also plans the review (issue 27)
+        assert work == {"decision.post": "pending"}, work
         assert not emulator.calls("chat.postMessage")
 
         second = Serve(db, emulator, tmp_path / "second.log")

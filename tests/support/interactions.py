@@ -197,7 +197,7 @@ def estimate_submit(adr: Adr) -> Interaction:
     one more person estimated."""
     slack = adr.slack
     for topic in ("API", "UI"):
-        slack.command(f"{topic} in days <@UANA> <@UBO>", command="/estimate", user="UFAC")
+        slack.command(f"{topic} in days <@UANA> <@UBO> <@UCY>", command="/estimate", user="UFAC")
         _settled(slack)
 
     def form(user: str, number: int = 2) -> dict[str, Any]:

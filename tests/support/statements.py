@@ -3,8 +3,10 @@
 
 A statement is what reaches the server (or SQLite): every cursor execute, the transaction's
 BEGIN (explicit on SQLite, where ``storage.db`` sends it; psycopg sends it implicitly before
-the first statement on Postgres), its COMMIT or ROLLBACK, and the pool's liveness ping on a
-checkout when the engine pings (``pool_pre_ping``). ``NOTIFY`` and the outbox claims are cursor
+the first statement on Postgres), its COMMIT or ROLLBACK, and a liveness ping on checkout if
+an engine has SQLAlchemy's ``pool_pre_ping`` on. (``storage.db`` pings a Postgres connection
+only once it has been idle for ``Limits.ping_idle_after`` seconds, never within a burst of
+work; those pings are not counted.) ``NOTIFY`` and the outbox claims are cursor
 executes like any other. Counted for every engine of the process, in every thread, while the
 ``counting()`` block is open: the caller makes sure nothing else runs meanwhile (no background
 dispatcher, no other test).

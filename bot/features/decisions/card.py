@@ -50,7 +50,7 @@ def handle_details(
     with db.read() as session:
         decision = repo.get_decision(session, team_id=team, number=number, viewer=viewer)
         record = decision_record.load_record(session, decision=decision)
-        review = review_lists.review_summary(session, decision=decision)
+        review = review_lists.review_summary(session, decision=decision, any_rounds=record.reviews)
     ack()
     client.views_open(trigger_id=body["trigger_id"], view=build_details_modal(record, review))
 

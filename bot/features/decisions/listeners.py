@@ -11,6 +11,7 @@ from datetime import date
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.core import faults, people
 from bot.core.adr_command import VERBS, AdrCommand
@@ -52,6 +53,7 @@ from storage import decision_work as outbox
 from storage import decisions as repo
 from storage import reviews as reviews_repo
 from storage.db import Database
+from storage.decisions import DecisionDraft
 from storage.errors import InvalidInput
 from storage.models import DecisionStatus, ForecastSource, Role, utcnow
 from storage.people import Person
@@ -159,7 +161,7 @@ def answer_show(cmd: AdrCommand, request: Request, person: Person) -> SlackPaylo
             session, team_id=request.team, number=cmd.number, viewer=viewer
         )
         record = decision_record.load_record(session, decision=decision)
-        review = review_lists.review_summary(session, decision=decision)
+        review = review_lists.review_summary(session, decision=decision, any_rounds=record.reviews)
     text, blocks = build_record_blocks(record, review, tz=person.tz)
     return ephemeral(text, blocks)
 
@@ -260,20 +262,32 @@ def handle_decision_submission(
     editing = meta.mode == "edit"
     values = view.get("state", {}).get("values", {})
     user = body["user"]["id"]
-    # The review date is read in the person's zone ("tomorrow" is theirs); the cache only, as
-    # nothing may call Slack before a submission's ack.
-    person = people.known(db, team=team, user=user, enterprise_id=context.enterprise_id)
-    tz = person.tz if person is not None else None
-    kept = _kept_decide_by(meta) if editing else None
-    draft, errors = parse_decision_form(
-        values, now=utcnow(), editing=editing, tz=tz, kept_decide_by=kept
-    )
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    assert draft is not None
     view_id = view.get("id")
+
+    def parsed(session: Session | None = None) -> DecisionDraft | None:
+        """The form's draft, or None once the errors are acked. The review date is read in
+        the person's zone ("tomorrow" is theirs); the cache only, as nothing may call Slack
+        before a submission's ack (in ``session`` when given: no transaction of its own)."""
+        person = people.known(
+            db, team=team, user=user, enterprise_id=context.enterprise_id, session=session
+        )
+        draft, errors = parse_decision_form(
+            values,
+            now=utcnow(),
+            editing=editing,
+            tz=person.tz if person is not None else None,
+            kept_decide_by=_kept_decide_by(meta) if editing else None,
+        )
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return None
+        assert draft is not None
+        return draft
+
     if editing:
+        draft = parsed()
+        if draft is None:
+            return
         assert meta.number is not None
         try:
             with db.session() as session:
@@ -313,6 +327,9 @@ def handle_decision_submission(
     # Saved as private until the post reads the channel's privacy (conversations.info, after
     # the ack): a private decision is never visible workspace-wide, even for a moment.
     with db.session() as session:
+        new_draft = parsed(session)  # nothing written before: refused, it writes nothing
+        if new_draft is None:
+            return
         if not first_submission(session, team_id=team, view_id=view_id, kind="decision"):
             ack()  # the same Submit again (Slack allows it while the first is slow)
             return
@@ -321,7 +338,7 @@ def handle_decision_submission(
             team_id=team,
             enterprise_id=context.enterprise_id,
             author_id=user,
-            draft=draft,
+            draft=new_draft,
             channel_private=True,
             source_permalink=meta.source,
             supersedes_number=meta.number if meta.mode == "supersede" else None,
@@ -330,8 +347,9 @@ def handle_decision_submission(
             session,
             decision=decision,
             confirm={"response_url": meta.response_url, "asked_at": meta.asked_at},
+            plan_review_by=user,
+            new=True,
         )
-        outbox.schedule_review_planning(session, decision=decision, actor_id=user)
         decide_by.plan_nudges(session, decision=decision)
         faults.point("decision.saving")
         if decision.supersedes_id is not None:

@@ -41,6 +41,7 @@ from storage.decision_work import (
     remember_dm,
     schedule_dms_off_notice,
     schedule_inform,
+    schedule_review_planning,
 )
 from storage.models import Decision, DueWork, Role, saved_id
 from storage.notices import schedule_confirmation, schedule_notice
@@ -56,7 +57,9 @@ def _record(job: Job) -> tuple[decision_record.DecisionRecord, review_lists.Revi
     with job.db.read() as session:
         decision = _load(session, job.item)
         record = decision_record.load_record(session, decision=decision, with_history=False)
-        return record, review_lists.review_summary(session, decision=decision)
+        return record, review_lists.review_summary(
+            session, decision=decision, any_rounds=record.reviews
+        )
 
 
 def handle_post(job: Job) -> bool:
@@ -97,6 +100,13 @@ def _after_post(job: Job, record: decision_record.DecisionRecord, channel: str, 
     """Confirm the new decision to its author; DM the informed, with a link to the post
     (scheduled with the row's "done")."""
     _confirm(job, record.decision)
+    if job.payload.get("plan_review"):
+        _plan_review(
+            job,
+            record.decision,
+            record.members.get(Role.DECIDER, []),
+            actor=str(job.payload["plan_review"]),
+        )
     if not job.payload.get("notify_informed"):
         return
     informed = record.members.get(Role.INFORMED, [])
@@ -176,6 +186,8 @@ def post_failed(session: Session, job: Job, failure: PermanentFailure) -> None:
         schedule_informed_dms(
             session, d, repo.members(session, decision=d).get(Role.INFORMED, []), None
         )
+    if job.payload.get("plan_review"):  # not posted: its review is still planned
+        schedule_review_planning(session, decision=d, actor_id=str(job.payload["plan_review"]))
 
 
 def handle_inform(job: Job[Decision]) -> bool:
@@ -260,30 +272,41 @@ def handle_purge_search(job: Job) -> bool:
 
 
 def handle_plan_review(job: Job) -> bool:
-    """Turn the review date into a scheduled review: the review hour in the workspace's
-    time zone, else the first decider's (or the author's) Slack time zone, else UTC."""
+    """Turn the review date into a scheduled review (after an edit of the date, or a post
+    that failed; a new decision's post plans it itself)."""
     with job.db.read() as session:
         decision = _load(session, job.item)
-        people = repo.members(session, decision=decision)[Role.DECIDER] + [decision.author_id]
-        settings = review_settings.workspace_settings(session, team_id=decision.team_id)
+        deciders = repo.members(session, decision=decision)[Role.DECIDER]
+    _plan_review(job, decision, deciders, actor=str(job.payload.get("actor") or ""))
+    return False
+
+
+def _plan_review(job: Job, decision: Decision, deciders: list[str], *, actor: str) -> None:
+    """Schedule the review at the review hour in the workspace's time zone, else the first
+    decider's (or the author's) Slack time zone, else UTC, in the transaction that marks the
+    job done, if the decision still has that review date and is live then."""
     if decision.review_date is None:
-        return False
+        return
+    settings = review_settings.cached_settings(job.db, team_id=decision.team_id)
+    people = [*deciders, decision.author_id]
     tz = resolve_timezone(job.client, configured=settings.timezone, people=people)
     due_at = review_instant(decision.review_date, tz=tz, hour=settings.review_hour)
-    actor = str(job.payload.get("actor") or decision.author_id)
-    decision_id = saved_id(decision)
+    decision_id, review_date = saved_id(decision), decision.review_date
 
     def schedule(session: Session) -> None:
         current = repo.get_decision_by_id(
             session, team_id=decision.team_id, decision_id=decision_id, for_update=True
         )
-        if current.review_date == decision.review_date and rules.is_live(current.status):
+        if current.review_date == review_date and rules.is_live(current.status):
             reviews_repo.schedule_review(
-                session, decision=current, due_at=due_at, timezone=tz, actor_id=actor
+                session,
+                decision=current,
+                due_at=due_at,
+                timezone=tz,
+                actor_id=actor or current.author_id,
             )
 
     job.after_send.append(schedule)
-    return False
 
 
 def resolve_timezone(client: WebClient, *, configured: str | None, people: list[str]) -> str:

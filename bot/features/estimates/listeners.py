@@ -237,23 +237,26 @@ def handle_estimate_submission(
     user = clicker(body)
     meta = RoundMeta.decode(view)
     number = meta.round
-    person = people.as_known_or_guest(db, team=team, user=user, home_team=people.home_team_of(body))
-    viewer = people.viewer_for(person, meta.channel)
-    with db.read() as session:
-        rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer)
+    values = view.get("state", {}).get("values", {})
+    # One unit of work: who submitted, the round (through the visibility rule, locked), its
+    # tasks and sizes, then the numbers. A refusal writes nothing: the view id is
+    # remembered only once the numbers are read.
+    with db.session() as session:
+        person = people.as_known_or_guest(
+            db, team=team, user=user, home_team=people.home_team_of(body), session=session
+        )
+        viewer = people.viewer_for(person, meta.channel)
+        rnd = repo.get_round(session, team_id=team, number=number, viewer=viewer, for_update=True)
         tasks = repo.tasks_of(session, rnd)
         sizes = repo.team_sizes(session, team_id=team, scale=scale_of(rnd.unit))
-    values = view.get("state", {}).get("values", {})
-    parsed, errors = parse_estimate_form(values, rnd, tasks, sizes)
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    assert parsed is not None
-    with db.session() as session:
+        parsed, errors = parse_estimate_form(values, rnd, tasks, sizes)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        assert parsed is not None
         if not first_submission(session, team_id=team, view_id=view.get("id"), kind="estimate"):
             ack()  # the same Submit again: recorded already
             return
-        rnd = repo.get_round(session, team_id=team, number=number, for_update=True)
         estimate, everyone = repo.submit_estimate(
             session,
             rnd=rnd,

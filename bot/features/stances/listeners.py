@@ -61,8 +61,9 @@ def handle_agree(
     # the message as an outbox row), so a crash after the ack loses nothing. An error before
     # the ack (another workspace's ADR, a closed decision) is answered by bot.core.errors.
     number = _number(action)
-    viewer = people.viewer_of_click(db, team=team, body=body)
     with db.session() as session:
+        # who clicked, read in this unit of work (no transaction of its own)
+        viewer = people.viewer_of_click(db, team=team, body=body, session=session)
         decision, changed = stances.set_stance(
             session,
             team_id=team,
@@ -118,9 +119,6 @@ def _submit_stance(
 ) -> None:
     values = view.get("state", {}).get("values", {})
     meta = StanceMeta.decode(view)
-    person = people.as_known_or_guest(
-        db, team=team, user=body["user"]["id"], home_team=people.home_team_of(body)
-    )
     fields: dict[str, str] = {}
     if kind == StanceKind.DISAGREE_AND_COMMIT:
         parsed, errors = parse_disagree_form(values)
@@ -139,6 +137,14 @@ def _submit_stance(
             if not first_submission(session, team_id=team, view_id=view.get("id"), kind="stance"):
                 ack()  # the same Submit again: recorded already
                 return
+            # who submitted, read in this unit of work (no transaction of its own)
+            person = people.as_known_or_guest(
+                db,
+                team=team,
+                user=body["user"]["id"],
+                home_team=people.home_team_of(body),
+                session=session,
+            )
             decision, changed = stances.set_stance(
                 session,
                 team_id=team,
