@@ -118,7 +118,6 @@ def _scenarios(
         }
         slack.submit(view, values)
 
-
     def stance_form() -> None:
         new_decision()
         before = slack.views_opened()
