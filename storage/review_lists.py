@@ -47,7 +47,10 @@ def review_summary(
     shown = answered or latest
     return ReviewSummary(
         latest=shown,
-        asks=_asks(session, shown) if shown is not None else [],
+        # a round not asked yet has no asks: no query for them
+        asks=_asks(session, shown)
+        if shown is not None and shown.state != ReviewState.SCHEDULED
+        else [],
         next_due=upcoming.due_at if upcoming is not None else None,
         next_timezone=upcoming.timezone if upcoming is not None else None,
     )

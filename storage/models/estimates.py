@@ -58,6 +58,7 @@ class EstimateRound(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "number", name="uq_estimate_rounds_team_number"),
         Index("ix_estimate_rounds_team_state", "team_id", "state"),
+        Index("ix_estimate_rounds_decision", "decision_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

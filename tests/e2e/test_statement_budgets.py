@@ -26,8 +26,8 @@ BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         "adr": (0, 3),
         "decision_submit": (9, 47),
-        "agree": (10, 17),
-        "stance_submit": (10, 17),
+        "agree": (10, 16),
+        "stance_submit": (10, 16),
         "search": (8, 3),
         "estimate_submit": (16, 25),
         "park": (11, 16),
@@ -35,8 +35,8 @@ BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
     "postgresql": {
         "adr": (0, 3),
         "decision_submit": (10, 48),
-        "agree": (11, 17),
-        "stance_submit": (11, 17),
+        "agree": (11, 16),
+        "stance_submit": (11, 16),
         "search": (9, 3),
         "estimate_submit": (17, 25),
         "park": (12, 16),
