@@ -192,3 +192,23 @@ def test_health_charts_smoke_prints_each_chart_beside_an_empty_figure(
     assert "import matplotlib in a new process:" in out
     for name in ("calibration", "lead-time", "outcomes", "reversals"):
         assert f"{name}.png p95 < 300 ms" in out
+
+
+@pytest.mark.timeout(180)
+def test_interaction_profile_smoke_profiles_each_interaction(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import interaction_profile
+
+    names = ("adr", "submit", "agree", "stance", "search", "estimate", "park")
+    assert (
+        interaction_profile.main(["--repeat", "3", "--top", "40", "--only", ",".join(names)]) == 0
+    )
+    out = capsys.readouterr().out
+    headers = [line for line in out.splitlines() if line.startswith("## ")]
+    assert [h.split()[1] for h in headers] == list(names), out
+    for header in headers:
+        # "## submit (sqlite): 3 interactions, 40.1 CPU ms each ..., 12.3 statements each {...}"
+        assert "3 interactions" in header and "statements each" in header, header
+    # every app thread was profiled: Bolt's listeners and the dispatcher's deliveries show up
+    assert "bot/core/errors.py" in out and "bot/engine/delivery.py" in out, out
