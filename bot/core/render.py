@@ -98,6 +98,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # Templates never change while a process runs: compiled once, and no stat() of the
+        # file on every render to see whether it changed (issue 27).
+        auto_reload=False,
     )
     env.filters["mention"] = mention
     env.filters["mentions"] = _mentions
