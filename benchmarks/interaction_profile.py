@@ -74,9 +74,7 @@ def profiling_threads(skip: Callable[[threading.Thread], bool]) -> Iterator[list
         threading.Thread.run = _original_run  # type: ignore[method-assign]
 
 
-def _scenarios(
-    adr: Adr, repeat: int
-) -> dict[str, tuple[Callable[[], None], Callable[[int], None]]]:
+def _scenarios(adr: Adr) -> dict[str, tuple[Callable[[], None], Callable[[int], None]]]:
     """Per scenario: (setup, one interaction i)."""
     slack = adr.slack
     state: dict[str, Any] = {}
@@ -179,7 +177,7 @@ def profile_scenario(
         server = BotServer(db, emulator).start()
         slack = SlackDriver(server, emulator)
         adr = Adr(slack, emulator, db)
-        setup, one = _scenarios(adr, repeat)[name]
+        setup, one = _scenarios(adr)[name]
         setup()
         slack.listeners_done()
         server.dispatcher.wait_idle()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
@@ -48,11 +49,8 @@ def known(
 ) -> Person | None:
     """The cached person, or None if the cache does not know them. Read in ``session`` when
     given (the caller's unit of work: no transaction of its own)."""
-    if session is not None:
-        row = repo.cached_user(session, team_id=team, user_id=user)
-    else:
-        with db.read() as own:
-            row = repo.cached_user(own, team_id=team, user_id=user)
+    with nullcontext(session) if session is not None else db.read() as unit:
+        row = repo.cached_user(unit, team_id=team, user_id=user)
     if row is None:
         return None
     return repo.person_from(
@@ -77,11 +75,8 @@ def as_known_or_guest(
     )
     if person is not None:
         return person
-    if session is not None:
-        repo.schedule_lookup(session, team_id=team, user_id=user)
-    else:
-        with db.session() as own:
-            repo.schedule_lookup(own, team_id=team, user_id=user)
+    with nullcontext(session) if session is not None else db.session() as unit:
+        repo.schedule_lookup(unit, team_id=team, user_id=user)
     outsider = repo.is_outsider(home_team, team_id=team, enterprise_id=enterprise_id)
     return Person.unknown(user, outsider=outsider)
 
