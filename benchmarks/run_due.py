@@ -64,11 +64,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.engine.dispatcher import DEFAULT_CONCURRENCY  # noqa: E402 - after the path fix
+
 HOST = "127.0.0.1"  # loopback only, always
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # run-due's --now; rows fall due a minute before
 TARGET_ONE = 120.0  # items/s, one worker with 8 in flight at 50 ms per Slack call
 TARGET_SCALING = 2.0  # three workers vs one
 TARGET_LATENCY = 0.05  # the emulator latency the targets are set for
+TARGET_FLOOR = 0.7  # one worker's items/s against the floor's, same calls in flight (issue 28)
 SMOKE_ITEMS = 300
 PROCESS_TIMEOUT = 900.0
 READY_TIMEOUT = 60.0  # for a worker to log that it is delivering
@@ -87,16 +90,18 @@ def _say(msg: str) -> None:
 # -- the emulator, in its own process ---------------------------------------------------------
 
 
-def _emulator_main(latency: float = 0.0) -> int:
-    """Child: a SlackEmulator on loopback; prints its URL, then answers commands on stdin, one
-    JSON line each: ``reset``, ``count`` (chat.postMessage calls so far) and ``dms``
-    (chat.postMessage channel counts and the first/last arrival times, ``time.monotonic()``,
-    which is system-wide on Linux and so comparable with ours)."""
+def _emulator_main(latency: float = 0.0, tls: bool = False) -> int:
+    """Child: a SlackEmulator on loopback; prints its URL and the certificate to trust (an
+    empty line without ``tls``), then answers commands on stdin, one JSON line each:
+    ``reset``, ``count`` (chat.postMessage calls so far) and ``dms`` (chat.postMessage channel
+    counts and the first/last arrival times, ``time.monotonic()``, which is system-wide on
+    Linux and so comparable with ours; calls and connections since the reset)."""
     from tests.support.slack_emulator import SlackEmulator
 
-    emu = SlackEmulator().start()
+    emu = SlackEmulator(tls=tls).start()
     emu.latency = latency
     print(emu.url, flush=True)
+    print(emu.ca_file if tls else "", flush=True)
     try:
         for line in sys.stdin:
             command = line.strip()
@@ -114,6 +119,8 @@ def _emulator_main(latency: float = 0.0) -> int:
                             "first": calls[0].at if calls else None,
                             "last": calls[-1].at if calls else None,
                             "other": len(emu.calls()) - len(calls),
+                            "calls": len(emu.calls()),
+                            "connections": emu.connections_opened,
                         }
                     ),
                     flush=True,
@@ -121,6 +128,67 @@ def _emulator_main(latency: float = 0.0) -> int:
     finally:
         emu.stop()
     return 0
+
+
+def _floor_main(url: str, ca_file: str, calls: int, concurrency: int) -> int:
+    """Child: the floor. ``calls`` chat.postMessage calls to the emulator from a bare loop of
+    ``concurrency`` threads over the pool a worker uses (``bot.core.transport``, sized as a
+    worker sizes it), no database and no engine; prints its CPU seconds as JSON."""
+    import ssl
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.core.slack_api import DISPATCH_TIMEOUT
+    from bot.core.transport import PooledWebClient, SlackPool
+    from bot.runtime.clients import LISTENER_THREADS
+
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    pool = SlackPool(per_host=concurrency + LISTENER_THREADS, ssl_context=context)
+    client = PooledWebClient(
+        token="xoxb-floor", base_url=url, timeout=DISPATCH_TIMEOUT, retry_handlers=[], pool=pool
+    )
+
+    def post(i: int) -> None:
+        client.chat_postMessage(channel=f"UFLOOR{i}", text="Did ADR-1 work?")
+
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    with ThreadPoolExecutor(max_workers=concurrency) as threads:
+        list(threads.map(post, range(calls)))
+    done = resource.getrusage(resource.RUSAGE_SELF)
+    used = done.ru_utime + done.ru_stime - cpu.ru_utime - cpu.ru_stime
+    print(json.dumps({"cpu_s": used}), flush=True)
+    return 0
+
+
+def run_floor(emulator: Emulator, like: Row, concurrency: int) -> Row:
+    """The floor beside ``like`` (one worker's run): the same number of Slack calls to the
+    same emulator, from a bare loop with the same pool and calls in flight."""
+    row = Row("floor", 1, like.items, "loop")
+    emulator.reset()
+    before = process_cpu(emulator.proc.pid)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run_due", "--floor-client", emulator.url]
+        + ["--ca", emulator.ca_file, "--calls", str(like.calls)]
+        + ["--concurrency", str(concurrency)],
+        cwd=ROOT,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
+    if done.returncode != 0:
+        row.failures.append(f"floor exit {done.returncode}: {done.stderr[-2000:]}")
+        return row
+    row.cpu_s = float(json.loads(done.stdout.strip().splitlines()[-1])["cpu_s"])
+    row.emulator_cpu_s = _delta(before, process_cpu(emulator.proc.pid))
+    dms = emulator.dms()
+    if dms["first"] is not None:
+        row.sweep_s = float(dms["last"]) - float(dms["first"])
+    row.calls, row.connections = int(dms["calls"]), int(dms["connections"])
+    _say(
+        f"floor: {row.calls:,} calls in {row.sweep_s:.1f} s = {row.rate:,.0f} items/s, "
+        f"{row.cpu_ms_per_item:.2f} CPU ms per item, {row.connections} connections"
+    )
+    return row
 
 
 def _child_env() -> dict[str, str]:
@@ -145,9 +213,11 @@ def _stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, wait: float = 
 
 
 class Emulator:
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, tls: bool = False) -> None:
+        command = [sys.executable, "-m", "benchmarks.run_due", "--emulator"]
+        command += ["--latency", str(latency)] + (["--tls"] if tls else [])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.run_due", "--emulator", "--latency", str(latency)],
+            command,
             cwd=ROOT,
             env=_child_env(),
             stdin=subprocess.PIPE,
@@ -156,7 +226,9 @@ class Emulator:
         )
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith(f"http://{HOST}:"):
+        # The certificate the workers trust (SSL_CERT_FILE): the emulator's, for this run only.
+        self.ca_file = self.proc.stdout.readline().strip()
+        if not self.url.startswith((f"http://{HOST}:", f"https://{HOST}:")):
             self.stop()
             raise RuntimeError(f"the Slack emulator did not start (said {self.url!r})")
 
@@ -253,7 +325,14 @@ class Row:
     duplicates: int = 0
     lost: int = 0
     not_done: int = 0
+    calls: int = 0  # Slack calls the emulator answered (DMs and any other)
+    connections: int = 0  # connections the emulator accepted (over TLS: handshakes)
     failures: list[str] = field(default_factory=list)
+
+    @property
+    def handshakes_per_1000(self) -> float:
+        """Connections (TLS handshakes) per 1,000 items delivered."""
+        return 1000 * self.connections / self.items if self.items else 0.0
 
     @property
     def rate(self) -> float:
@@ -290,12 +369,16 @@ class Snapshot:
         self.postgres = cluster_cpu(postmaster) if postmaster else None
 
 
-def _start_worker(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], Any]:
+def _start_worker(
+    env: dict[str, str], log: Path, *, python_m: bool = False
+) -> tuple[subprocess.Popen[str], Any]:
     from tests.support.seed_due import decisionbot_command
 
     err = log.open("w")
+    # python_m: the code on PYTHONPATH, not the installed console script's.
+    command = [sys.executable, "-m", "bot.runtime.cli"] if python_m else decisionbot_command()
     proc = subprocess.Popen(
-        [*decisionbot_command(), "worker"],
+        [*command, "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=err,
@@ -351,6 +434,7 @@ def _check_delivery(row: Row, db: Any, emulator: Emulator, users: list[str]) -> 
     dms = emulator.dms()
     channels = Counter(dms["channels"])
     _, row.duplicates, row.lost, _ = tally(channels.elements(), users)
+    row.calls, row.connections = int(dms["calls"]), int(dms["connections"])
     if dms["first"] is not None:
         row.sweep_s = float(dms["last"]) - float(dms["first"])
     states = work_states(db)
@@ -366,9 +450,11 @@ def run_workers(
     logs: Path,
     concurrency: int,
     postmaster: int | None = None,
+    app_root: Path | None = None,
 ) -> Row:
     """Start ``workers`` workers on the empty database at ``url``, seed ``items``, wake them,
-    wait for every DM, stop them."""
+    wait for every DM, stop them. ``app_root``: run the workers from that checkout's code
+    (``--before``), the rest of the benchmark from this one."""
     from sqlalchemy import text
 
     from storage.db import Database
@@ -387,9 +473,13 @@ def run_workers(
             "LOG_LEVEL": "INFO",
             "DECISIONBOT_CONCURRENCY": str(concurrency),
         }
+        if emulator.ca_file:
+            env["SSL_CERT_FILE"] = emulator.ca_file  # trust the emulator's certificate
+        if app_root is not None:
+            env["PYTHONPATH"] = str(app_root)
         started = time.monotonic()
         for path in paths:
-            proc, err = _start_worker(env, path)
+            proc, err = _start_worker(env, path, python_m=app_root is not None)
             procs.append(proc)
             errs.append(err)
         pids = [p.pid for p in procs]
@@ -546,7 +636,7 @@ def format_table(rows: list[Row]) -> str:
     head = (
         f"{'store':<9}{'procs':>6}{'items':>7} {'command':<8}{'items/s':>8}{'sweep s':>8}"
         f"{'start s':>8}{'wall s':>8} | {'procs':>6}{'emu':>6}{'pg':>6}{'total':>7} |"
-        f"{'dup':>4}{'lost':>5}{'left':>5} | sent per process"
+        f"{'dup':>4}{'lost':>5}{'left':>5} |{'conn/1k':>8} | sent per process"
     )
     lines = [
         f"{'':<64}|{' CPU ms per item':<28}|",
@@ -558,8 +648,8 @@ def format_table(rows: list[Row]) -> str:
             f"{r.store:<9}{r.processes:>6}{r.items:>7} {r.command:<8}{r.rate:>8.0f}"
             f"{r.sweep_s:>8.2f}{r.startup_s:>8.2f}{r.wall_s:>8.2f} | {r.cpu_ms_per_item:>6.2f}"
             f"{_ms(r.per_item_ms(r.emulator_cpu_s)):>6}{_ms(r.per_item_ms(r.postgres_cpu_s)):>6}"
-            f"{r.total_cpu_ms_per_item:>7.2f} |{r.duplicates:>4}{r.lost:>5}{r.not_done:>5} | "
-            f"{'/'.join(str(c) for c in r.sent_per_process)}"
+            f"{r.total_cpu_ms_per_item:>7.2f} |{r.duplicates:>4}{r.lost:>5}{r.not_done:>5} |"
+            f"{r.handshakes_per_1000:>8.1f} | {'/'.join(str(c) for c in r.sent_per_process)}"
         )
     return "\n".join(lines)
 
@@ -622,6 +712,17 @@ def evaluate_targets(rows: list[Row], processes: int, latency: float) -> list[Ta
         )
     else:
         targets.append((None, f"{processes} workers >= {TARGET_SCALING:g}x one", "not measured"))
+    floor = next((r for r in rows if r.store == "floor"), None)
+    if one is not None and floor is not None and floor.rate > 0:
+        share = one.rate / floor.rate
+        targets.append(
+            (
+                share >= TARGET_FLOOR,
+                f"one worker >= {TARGET_FLOOR:.0%} of the floor ({store}, {at})",
+                f"{share:.0%} ({one.rate:.0f} vs {floor.rate:.0f} items/s; the floor: the same "
+                f"{floor.calls:,} calls from a bare loop, same pool and calls in flight)",
+            )
+        )
     dups = sum(r.duplicates for r in rows)
     lost = sum(r.lost for r in rows)
     left = sum(r.not_done for r in rows)
@@ -659,8 +760,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--concurrency",
         type=int,
-        default=8,
-        help="DECISIONBOT_CONCURRENCY of each process: rows in flight at once (8)",
+        default=DEFAULT_CONCURRENCY,
+        help=f"DECISIONBOT_CONCURRENCY of each process: rows in flight at once "
+        f"({DEFAULT_CONCURRENCY})",
+    )
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="the emulator serves HTTPS (a self-signed certificate the workers trust through "
+        "SSL_CERT_FILE), so every connection costs a TLS handshake, as with Slack",
+    )
+    p.add_argument(
+        "--before",
+        metavar="CHECKOUT",
+        type=Path,
+        help="run the workers from this checkout's code (e.g. a `git worktree` of an older "
+        "commit): before-and-after figures from the same benchmark and emulator",
     )
     p.add_argument(
         "--stores",
@@ -681,6 +796,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     p.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--floor-client", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--ca", default="", help=argparse.SUPPRESS)
+    p.add_argument("--calls", type=int, default=0, help=argparse.SUPPRESS)
     return p
 
 
@@ -705,7 +823,9 @@ def _raise_interrupt(signum: int, _frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.emulator:
-        return _emulator_main(args.latency)
+        return _emulator_main(args.latency, args.tls)
+    if args.floor_client:
+        return _floor_main(args.floor_client, args.ca, args.calls, args.concurrency)
     if args.smoke:
         args.items = SMOKE_ITEMS
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
@@ -724,7 +844,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = list(dict.fromkeys([1, args.processes]))
     try:
         with contextlib.ExitStack() as stack:
-            emulator = Emulator(args.latency)
+            emulator = Emulator(args.latency, args.tls)
             stack.callback(emulator.stop)
             if "postgres" in stores:
                 from tests.support.pg import PostgresServer, postgres_available
@@ -751,14 +871,27 @@ def main(argv: list[str] | None = None) -> int:
                             workdir,
                             args.concurrency,
                             postmaster,
+                            args.before,
                         )
                     )
                     pg.drop_database(name)
             if "sqlite" in stores:
                 url = f"sqlite:///{workdir / 'bench.db'}"
                 rows.append(
-                    run_workers("sqlite", url, args.items, 1, emulator, workdir, args.concurrency)
+                    run_workers(
+                        "sqlite",
+                        url,
+                        args.items,
+                        1,
+                        emulator,
+                        workdir,
+                        args.concurrency,
+                        app_root=args.before,
+                    )
                 )
+            one = next((r for r in rows if r.command == "worker" and r.processes == 1), None)
+            if one is not None and one.calls:
+                rows.append(run_floor(emulator, one, args.concurrency))
     except KeyboardInterrupt:
         _say("interrupted; processes, servers and temp dirs cleaned up")
         return 130
@@ -771,14 +904,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"Outbox delivery: {args.items:,} due DMs delivered by `decisionbot worker` processes, "
-        f"{args.concurrency} in flight each; Slack emulator "
+        f"{args.concurrency} in flight each"
+        f"{f', code of {args.before}' if args.before else ''}; Slack emulator "
         f"{f'with {args.latency * 1000:g} ms latency' if args.latency else 'without latency'} "
-        f"(own process). {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"{'over TLS ' if args.tls else ''}(own process). {os.cpu_count()} CPUs, Python {platform.python_version()}"
         f"{', ' + pg_version if pg_version else ''}. items/s = items / first-to-last DM at the "
         f"emulator (sweep s); start s = worker start to every worker ready (run-due: to the "
         f"first DM); wall s = start s + NOTIFY to last DM (run-due: start to last exit); CPU ms "
         f"per item of the worker (or run-due) processes, emulator and Postgres cluster from "
-        f"NOTIFY to done; left = rows not done. Load average before/after: {load_before} / "
+        f"NOTIFY to done; left = rows not done; conn/1k = connections the emulator accepted "
+        f"(over TLS: handshakes) per 1,000 items; floor = the same calls from a bare loop with "
+        f"the same pool and calls in flight (no database, no engine). Load average before/after: {load_before} / "
         f"{_loadavg()}."
     )
     print(format_table(rows))

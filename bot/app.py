@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import parse_qsl
 
+import slack_bolt.context.respond.respond as bolt_respond
 from slack_bolt import App
 from slack_bolt.middleware.authorization.single_team_authorization import (
     SingleTeamAuthorization,
@@ -22,6 +23,7 @@ from bot.core.adr_command import AdrCommand, parse_adr
 from bot.core.commands import SlashCommand
 from bot.core.payloads import SlackPayload
 from bot.core.slack_api import slack_error
+from bot.core.transport import PooledWebhookClient
 from bot.engine import notices
 from bot.engine.registry import Registry
 from bot.features import (
@@ -40,7 +42,7 @@ from bot.features import (
     workspace,
 )
 from bot.runtime import middleware
-from bot.runtime.clients import build_client
+from bot.runtime.clients import LISTENER_THREADS, build_client
 from bot.runtime.config import Settings
 from bot.runtime.logs import protect_secret_loggers
 from storage.db import Database
@@ -72,6 +74,9 @@ def _parse_body(body: str, content_type: str | None) -> SlackPayload:
 
 # BoltRequest calls the parse_body its module imported: replace that name, in that module.
 vars(bolt_request)["parse_body"] = _parse_body
+# Bolt's respond() makes a WebhookClient per answer, by the name its module imported: the
+# pooled one, so answers through a response_url reuse kept-alive connections too (issue 28).
+vars(bolt_respond)["WebhookClient"] = PooledWebhookClient
 
 
 def create_app(
@@ -111,7 +116,9 @@ def create_app(
         token_verification_enabled=False,
         # Listeners do no Slack work after their ack (it is outbox work), but Bolt still runs
         # each one in a thread of this pool until it returns.
-        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="listener"),
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="listener"
+        ),
         logger=logging.getLogger("bot.app"),
         **distributed,  # type: ignore[arg-type]  # authorize and oauth_flow, typed where built
     )

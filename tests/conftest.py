@@ -106,6 +106,22 @@ def emulator(_emulator: SlackEmulator) -> SlackEmulator:
     return _emulator
 
 
+@pytest.fixture(scope="session")
+def _tls_emulator() -> Iterator[SlackEmulator]:
+    with SlackEmulator(tls=True) as emu:
+        yield emu
+
+
+@pytest.fixture
+def tls_emulator(_tls_emulator: SlackEmulator) -> SlackEmulator:
+    """The emulator over TLS (issue 28), its certificate trusted by ``client_context()``
+    only; no connection open and ``connections_opened`` from 0."""
+    _tls_emulator.drop_connections()
+    _tls_emulator.reset()
+    _tls_emulator.latency = 0.0
+    return _tls_emulator
+
+
 @pytest.fixture
 def slack(db: Database, emulator: SlackEmulator) -> Iterator[SlackDriver]:
     """The real app over loopback HTTP, talking to the emulator, on each database."""

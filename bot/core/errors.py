@@ -12,11 +12,11 @@ from typing import Any, ParamSpec, TypeVar
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from bot.core.log_context import request_context
 from bot.core.payloads import SlackPayload
 from bot.core.slack_api import REQUEST_TIMEOUT
+from bot.core.transport import PooledWebhookClient
 from storage.errors import DecisionBotError
 
 log = logging.getLogger("bot.core.errors")
@@ -166,9 +166,9 @@ def _tell_user(body: SlackPayload, context: BoltContext, client: WebClient, text
         response_url = body.get("response_url")
         if response_url:
             # One attempt, a short timeout: a request thread never waits long on Slack.
-            webhook = WebhookClient(
+            webhook = PooledWebhookClient(
                 response_url,
-                timeout=REQUEST_TIMEOUT,  # type: ignore[arg-type]  # slack_sdk says int; urllib takes float s
+                timeout=REQUEST_TIMEOUT,
                 retry_handlers=[],
             )
             webhook.send(text=text, response_type="ephemeral", replace_original=False)

@@ -8,6 +8,9 @@
 - ``decisionbot_deliveries_total{kind,result}``: sent, done (nothing to send), retried,
   deferred (rate limited), failed, released.
 - ``decisionbot_slack_ratelimited_total{method}``: 429 answers seen by dispatchers.
+- ``decisionbot_slack_connections_opened_total``: connections (TLS handshakes) opened to
+  Slack; against the calls made, how well kept-alive connections are reused
+  (``bot.core.transport``).
 - ``decisionbot_post_reconciliations_total{result}``: looking for an outbox post whose first
   attempt's outcome was unknown (``bot.engine.posting``): found (adopted, not posted again),
   not_found (posted), unreadable (the bot cannot read the channel: posted anyway).
@@ -69,6 +72,14 @@ UNINSTALL_CANCELLED = Counter(
     "decisionbot_uninstall_cancelled_total",
     "Outbox deliveries cancelled because their workspace uninstalled the app",
 )
+SLACK_CONNECTIONS = Counter(
+    "decisionbot_slack_connections_opened_total",
+    "Connections opened to Slack (over https, TLS handshakes); calls reuse kept-alive ones",
+)
+
+
+def slack_connection_opened() -> None:
+    SLACK_CONNECTIONS.inc()
 
 
 def installation(event: str) -> None:

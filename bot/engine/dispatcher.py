@@ -46,7 +46,7 @@ from storage.models import DueWork, utcnow
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(minutes=5)
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 16
 LEASE_MARGIN = 0.1  # hand a row back once 90% of its lease is gone, instead of sending it
 MIN_WAIT = 0.02
 WAKE_DEBOUNCE = 0.005  # seconds between a wake-up and the claim it triggers, within a burst

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.webhook import WebhookClient
-
 from bot.core.slack_api import DISPATCH_TIMEOUT
+from bot.core.transport import PooledWebhookClient
 from bot.engine.registry import Job, Registry, WorkKind
 from storage.notices import NoticeWork
 
@@ -28,7 +27,7 @@ def handle_confirm(job: Job) -> bool:
     user, text = str(job.payload["user"]), str(job.payload["text"])
     response_url = str(job.payload.get("response_url") or "")
     if response_url:
-        sent = WebhookClient(response_url, timeout=DISPATCH_TIMEOUT).send(
+        sent = PooledWebhookClient(response_url, timeout=DISPATCH_TIMEOUT).send(
             text=text, response_type="ephemeral", replace_original=False
         )
         if sent.status_code == 200:

@@ -1,6 +1,6 @@
 """Slack's Retry-After, honoured by the dispatcher and never slept on.
 
-``DispatchClient`` is a WebClient that knows which workspace it is calling for (the
+``DispatchClient`` is a pooled WebClient (``bot.core.transport``) that knows which workspace it is calling for (the
 ``current_team`` context variable, set by the dispatcher around each delivery). Before a call
 it checks whether that (workspace, method) — or, for posts, that channel — is in a Retry-After
 window; if so, or if Slack answers 429, it raises ``RateLimited`` at once. The dispatcher
@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.web import SlackResponse
 
 from bot.core.payloads import SlackPayload
+from bot.core.transport import PooledWebClient
 
 current_team: ContextVar[str | None] = ContextVar("decisionbot_current_team", default=None)
 
@@ -84,7 +84,7 @@ def retry_after_of(exc: SlackApiError) -> float:
     return min(max(value, 0.0), MAX_RETRY_AFTER)
 
 
-class DispatchClient(WebClient):
+class DispatchClient(PooledWebClient):
     def __init__(
         self,
         *,

@@ -1,4 +1,5 @@
-"""The process's Slack Web API clients, one per rule:
+"""The process's Slack Web API clients, one per rule, all sending over the process's one
+pool of kept-alive connections (``bot.core.transport``):
 
 - ``build_client`` is for the request path (Bolt's ``client``): only ``views.open/push/update``
   and the ephemeral answer happen there, within Slack's 3 s. One attempt, a short timeout, and
@@ -24,8 +25,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.core import metrics
+from bot.core import metrics, transport
 from bot.core.slack_api import DISPATCH_TIMEOUT, REQUEST_TIMEOUT
+from bot.core.transport import PooledWebClient
 from bot.engine.ratelimit import DispatchClient, RateLimits
 from bot.engine.registry import Clients, NotInstalled, OneClient
 from bot.runtime.config import Settings
@@ -82,12 +84,24 @@ def dispatch_retry_handlers() -> list[RetryHandler]:
     return [ConnectionErrorRetries(max_retry_count=2), ServerErrorRetries(max_retry_count=2)]
 
 
+# Threads that may call Slack on a request path at once (``bot.app``'s listener pool).
+LISTENER_THREADS = 32
+
+
+def size_pool(settings: Settings) -> None:
+    """Connections per Slack host for this process: the dispatcher's calls in flight plus the
+    request threads', so neither waits for a connection while the other is busy."""
+    transport.configure(per_host=settings.dispatch_concurrency + LISTENER_THREADS)
+
+
 def build_client(settings: Settings, token: str | None = None) -> WebClient:
-    """The request path's client: one attempt, short timeout, never a Retry-After sleep."""
-    return WebClient(
+    """The request path's client: one attempt, short timeout, never a Retry-After sleep. Over
+    the process's pool of kept-alive connections, as every client here."""
+    size_pool(settings)
+    return PooledWebClient(
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        timeout=REQUEST_TIMEOUT,  # type: ignore[arg-type]  # slack_sdk says int; urllib takes float s
+        timeout=REQUEST_TIMEOUT,
         retry_handlers=[],
     )
 
@@ -180,6 +194,7 @@ class TeamClients:
 def dispatch_clients(settings: Settings, db: Database) -> Clients:
     """What the dispatcher calls Slack with: a client per workspace in distributed mode, the
     one bot token's client otherwise."""
+    size_pool(settings)
     if settings.distributed:
         from bot.runtime.installs import TokenCache, cipher_of
 

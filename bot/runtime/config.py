@@ -59,7 +59,7 @@ class Settings:
     scheduler_interval_seconds: int = 30
     # The outbox dispatcher: "embedded" in serve/socket, or "off" when a worker runs.
     dispatcher: str = "embedded"
-    dispatch_concurrency: int = 8
+    dispatch_concurrency: int = 16
     lease_seconds: int = 300
     shutdown_grace_seconds: int = 8
     # Postgres: how long to wait for a connection, and the longest a statement may run.
@@ -217,7 +217,7 @@ class Settings:
             log_level=log_level,
             dispatcher=dispatcher,
             dispatch_concurrency=_int(
-                get("DECISIONBOT_CONCURRENCY"), "DECISIONBOT_CONCURRENCY", 8, lo=1, hi=64
+                get("DECISIONBOT_CONCURRENCY"), "DECISIONBOT_CONCURRENCY", 16, lo=1, hi=64
             ),
             lease_seconds=_int(
                 get("DECISIONBOT_LEASE_SECONDS"), "DECISIONBOT_LEASE_SECONDS", 300, lo=1, hi=86400

@@ -80,14 +80,15 @@ def _cli_slack_client(
     (an org-wide token needs it on users.list and conversations.list)."""
     if not token:
         return None
-    from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
         RateLimitErrorRetryHandler,
         ServerErrorRetryHandler,
     )
 
-    return WebClient(
+    from bot.core.transport import PooledWebClient
+
+    return PooledWebClient(
         token=token,
         team_id=team,
         base_url=settings.slack_api_url,

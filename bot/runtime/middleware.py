@@ -1,4 +1,5 @@
-"""Global middleware: the database handle, workspace scoping, and the event id."""
+"""Global middleware: the request's pooled Slack client, the database handle, workspace
+scoping, and the event id."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ from collections.abc import Callable
 from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.core.payloads import SlackPayload
+from bot.core.transport import pooled_copy
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App, db: Database) -> None:
+    @app.middleware
+    def pooled_client(context: BoltContext, next: Callable[[], None]) -> None:
+        # Bolt builds a plain WebClient for each request (urllib: a new connection, and a TLS
+        # handshake, per call) and authorization has set the request's token on it. Global
+        # middleware runs after authorization: the request gets a new client of its own with
+        # that token, sending over the process's pool (bot.core.transport). No client object
+        # is shared between requests or workspaces; the connections are.
+        context["client"] = pooled_copy(context.client)
+        next()
+
     @app.middleware
     def provide_db_and_team(
         context: BoltContext, body: SlackPayload, next: Callable[[], None]

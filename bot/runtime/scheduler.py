@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 
 from bot.app import work_registry
 from bot.engine.delivery import SweepResult
-from bot.engine.dispatcher import DEFAULT_LEASE, Dispatcher
+from bot.engine.dispatcher import DEFAULT_CONCURRENCY, DEFAULT_LEASE, Dispatcher
 from bot.engine.registry import Clients
 from bot.engine.wakeup import PgListener
 from bot.runtime.clients import dispatch_clients
@@ -110,7 +110,7 @@ def run_due(
     now: datetime,
     owner: str | None = None,
     lease: timedelta = DEFAULT_LEASE,
-    concurrency: int = 8,
+    concurrency: int = DEFAULT_CONCURRENCY,
     capacity: int | None = None,
 ) -> SweepResult:
     """One sweep at ``now`` with every feature's work kinds (``run-due`` and tests)."""

@@ -18,11 +18,11 @@ import logging
 from collections.abc import Callable, Collection
 from datetime import timedelta
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core import metrics
 from bot.core.slack_api import DISPATCH_TIMEOUT, slack_error
+from bot.core.transport import PooledWebClient
 from bot.runtime.config import Settings
 from storage import token_refresh
 from storage.db import Database
@@ -48,7 +48,9 @@ REFUSALS = frozenset(
 
 def slack_refresher(settings: Settings) -> Callable[[str], TokenGrant]:
     """The Slack call: a refresh token in, the new grant out (``RefreshRefused`` for good)."""
-    client = WebClient(base_url=settings.slack_api_url, timeout=DISPATCH_TIMEOUT, retry_handlers=[])
+    client = PooledWebClient(
+        base_url=settings.slack_api_url, timeout=DISPATCH_TIMEOUT, retry_handlers=[]
+    )
 
     def grant(refresh_token: str) -> TokenGrant:
         try:

@@ -11,13 +11,14 @@ user with none is a loss.
 The window that can repeat a message: a handler sends one message, then marks its row done
 in the next transaction. A process killed between Slack accepting the message and that
 commit leaves the row claimed; when the lease expires, another sweep delivers it again. So
-at most the messages in flight per killed process (``DECISIONBOT_CONCURRENCY``, 8) can
+at most the messages in flight per killed process (``DECISIONBOT_CONCURRENCY``, 16) can
 repeat; nothing else. Leases run on the database's clock: tests that need one to expire set
 a short ``DECISIONBOT_LEASE_SECONDS`` and wait it out.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -31,6 +32,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from bot.engine.dispatcher import DEFAULT_CONCURRENCY
 from storage.db import Database
 from storage.models import DueWork
 from tests.support.processes import PROCESS_TIMEOUT, free_port, wait_until
@@ -231,8 +233,9 @@ def test_a_process_killed_mid_sweep_loses_nothing_and_repeats_at_most_the_in_fli
     doubled = [user for user, count in per_user.items() if count > 1]
     print("early:", early, "late:", late, "repeated:", doubled)
     assert lost == 0 and delivered == 300
-    # only the DMs in flight at the kill (at most DECISIONBOT_CONCURRENCY = 8) can repeat
-    assert len(doubled) <= 8 and duplicates <= 8, doubled
+    # only the DMs in flight at the kill (at most DECISIONBOT_CONCURRENCY) can repeat
+    in_flight = DEFAULT_CONCURRENCY
+    assert len(doubled) <= in_flight and duplicates <= in_flight, doubled
     assert all(before[user] == 1 for user in doubled)  # ... which the killed sweep had sent
     assert work_states(db) == {"done": 300}
 
@@ -305,12 +308,22 @@ def test_downtime_catch_up_through_the_cli_delivers_each_item_once(
     assert len(emulator.calls("chat.postMessage")) == 200
 
 
-def test_the_run_due_benchmark_runs_at_smoke_size(capsys: pytest.CaptureFixture[str]) -> None:
-    """benchmarks/run_due.py end to end at CI size (figures printed, never asserted)."""
+def test_the_run_due_benchmark_runs_at_smoke_size(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """benchmarks/run_due.py end to end at CI size, over TLS (timings printed, never
+    asserted). The worker process keeps its connections: one per call in flight at most, not
+    one per call (issue 28)."""
     from benchmarks import run_due
 
-    assert run_due.main(["--smoke", "--stores", "sqlite"]) == 0
+    figures = tmp_path / "run_due.json"
+    assert run_due.main(["--smoke", "--stores", "sqlite", "--tls", "--json", str(figures)]) == 0
     out = capsys.readouterr().out
     [row] = [line for line in out.splitlines() if line.startswith("sqlite ")]
     assert row.split()[1:3] == ["1", "300"], row
     assert "PASS  0 duplicates" in out and "PASS  0 lost" in out
+    worker, floor = json.loads(figures.read_text())["rows"]
+    assert (worker["store"], floor["store"]) == ("sqlite", "floor")
+    assert worker["calls"] >= 300 and floor["calls"] == worker["calls"]
+    in_flight = run_due.DEFAULT_CONCURRENCY
+    assert 1 <= worker["connections"] <= in_flight + 2, worker["connections"]

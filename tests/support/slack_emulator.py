@@ -20,6 +20,15 @@ Only the standard library is used, except by Socket Mode: ``apps.connections.ope
 recorded as a :class:`Call` (including requests answered with an injected fault), so tests
 can count attempts.  Slack itself is never contacted.
 
+Connections (issue 28): ``SlackEmulator(tls=True)`` serves HTTPS with a self-signed
+certificate made for the run (:attr:`SlackEmulator.ca_file`; trust it in the test client
+only, :meth:`SlackEmulator.client_context`, or ``SSL_CERT_FILE`` in a child process).
+Connections are kept alive (HTTP/1.1) and counted (:attr:`SlackEmulator.connections_opened`:
+over TLS, one handshake each); :meth:`SlackEmulator.drop_connections` closes them as a server
+ending idle keep-alives does, ``keepalive_requests`` closes each after that many answers (as
+nginx's setting of that name), and ``fail(method, hang_up=True)`` closes the connection
+without answering.
+
 Many workspaces: :meth:`SlackEmulator.next_install` plus a GET of
 :attr:`SlackEmulator.authorize_url` and ``oauth.v2.access`` install the app as Slack's OAuth
 does, handing out a token per workspace; a call that names another workspace's channel or
@@ -34,6 +43,7 @@ import binascii
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -145,6 +155,7 @@ class _Fault:
     delay: float
     remaining: int
     performed: bool = False  # the call takes effect (a post is made) before the fault's answer
+    hang_up: bool = False  # the connection is closed instead of an answer
 
 
 @dataclass
@@ -201,6 +212,15 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024
 
     emulator: SlackEmulator
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        if self.tls is not None:
+            # The handshake happens in the connection's own thread (``_Handler.setup``), not in
+            # the accept loop, so one slow client never holds up the others.
+            conn = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        return conn, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Quiet: clients hanging up (e.g. after a provoked timeout) are expected.
@@ -217,6 +237,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def setup(self) -> None:
+        self._served = 0
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()  # a client that does not trust us fails here
         super().setup()
         self.server.emulator._track(self.connection, add=True)
 
@@ -249,6 +273,10 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _dispatch(self) -> None:
+        self._served += 1
+        limit = self.server.emulator.keepalive_requests
+        if limit is not None and self._served >= limit:
+            self.close_connection = True  # this answer says "Connection: close"
         try:
             body = self._read_body()
         except (ValueError, OSError):
@@ -275,6 +303,13 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload, headers = self.server.emulator._handle(
                 method, key, parts.query, body, self.headers
             )
+        except _HangUp:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         except Exception as exc:  # pragma: no cover - emulator bug: report it, don't hang
             status, payload, headers = 500, {"ok": False, "error": f"emulator_bug: {exc!r}"}, {}
         self._send(status, payload, headers)
@@ -300,6 +335,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             self.close_connection = True
+
+
+class _HangUp(Exception):
+    """A ``hang_up`` fault: close the connection instead of answering."""
 
 
 def _parse_args(query: str, body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
@@ -432,16 +471,81 @@ def _block_kit_problem(blocks: Any) -> str | None:
     return None
 
 
+_CERTIFICATE: tuple[str, str] | None = None
+_CERTIFICATE_LOCK = threading.Lock()
+
+
+def certificate() -> tuple[str, str]:
+    """(certificate, key) PEM files of a self-signed certificate for ``127.0.0.1`` and
+    ``localhost``, made once per process in a temp dir removed at exit."""
+    global _CERTIFICATE
+    with _CERTIFICATE_LOCK:
+        if _CERTIFICATE is None:
+            import atexit
+            import datetime
+            import ipaddress
+            import shutil
+            import tempfile
+
+            from cryptography import x509
+            from cryptography.hazmat.primitives import hashes, serialization
+            from cryptography.hazmat.primitives.asymmetric import ec
+            from cryptography.x509.oid import NameOID
+
+            key = ec.generate_private_key(ec.SECP256R1())
+            name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slack-emulator")])
+            now = datetime.datetime.now(datetime.UTC)
+            cert = (
+                x509.CertificateBuilder()
+                .subject_name(name)
+                .issuer_name(name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=30))
+                .add_extension(
+                    x509.SubjectAlternativeName(
+                        [
+                            x509.DNSName("localhost"),
+                            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                        ]
+                    ),
+                    critical=False,
+                )
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256())
+            )
+            folder = tempfile.mkdtemp(prefix="slack-emulator-tls-")
+            atexit.register(shutil.rmtree, folder, True)
+            cert_path, key_path = f"{folder}/cert.pem", f"{folder}/key.pem"
+            with open(cert_path, "wb") as out:
+                out.write(cert.public_bytes(serialization.Encoding.PEM))
+            with open(key_path, "wb") as out:
+                out.write(
+                    key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    )
+                )
+            _CERTIFICATE = (cert_path, key_path)
+        return _CERTIFICATE
+
+
 class SlackEmulator:
     """In-process fake of the Slack Web API on ``127.0.0.1``.
 
     Args:
+        tls: Serve HTTPS with a self-signed certificate (:attr:`ca_file`) instead of HTTP.
         team_id: Team id reported by ``auth.test``.
         bot_user_id: Bot user id reported by ``auth.test``.
         default_tz: Time zone reported by ``users.info`` for users without one configured.
 
     Attributes:
         latency: Seconds every request sleeps before being answered (default 0.0).
+        keepalive_requests: Close each connection after answering this many requests on it
+            ("Connection: close" on the last answer); None (the default) keeps them open.
+        connections_opened: Connections accepted so far (over TLS: handshakes).
         url: Base URL for ``WebClient(base_url=...)`` / ``SLACK_API_URL``, with a trailing
             slash, e.g. ``"http://127.0.0.1:54321/api/"``.  Set by :meth:`start`.
         authorize_url: Slack's authorize page, emulated (``SLACK_AUTHORIZE_URL``), e.g.
@@ -478,8 +582,16 @@ class SlackEmulator:
     """
 
     def __init__(
-        self, *, team_id: str = "T0001", bot_user_id: str = "UBOT", default_tz: str = "UTC"
+        self,
+        *,
+        tls: bool = False,
+        team_id: str = "T0001",
+        bot_user_id: str = "UBOT",
+        default_tz: str = "UTC",
     ) -> None:
+        self.tls = tls
+        self.keepalive_requests: int | None = None
+        self.connections_opened = 0
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.default_tz = default_tz
@@ -538,8 +650,12 @@ class SlackEmulator:
             return self
         server = _Server(("127.0.0.1", 0), _Handler)
         server.emulator = self
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*certificate())
+            server.tls = context
         port = server.server_address[1]
-        self._base = f"http://127.0.0.1:{port}/"
+        self._base = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}/"
         self.url = self._base + "api/"
         self.authorize_url = self._base + "oauth/v2/authorize"
         self._server = server
@@ -562,13 +678,7 @@ class SlackEmulator:
             socket_mode.stop()
         server.shutdown()
         server.server_close()
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self.drop_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -583,8 +693,35 @@ class SlackEmulator:
         with self._conns_lock:
             if add:
                 self._conns.add(conn)
+                self.connections_opened += 1
             else:
                 self._conns.discard(conn)
+
+    @property
+    def ca_file(self) -> str:
+        """The PEM file of the certificate a ``tls`` emulator serves (to trust it)."""
+        return certificate()[0]
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client TLS context that trusts this emulator's certificate, and nothing else."""
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def open_connections(self) -> int:
+        """Client connections open right now."""
+        with self._conns_lock:
+            return len(self._conns)
+
+    def drop_connections(self) -> int:
+        """Close every open client connection, as a server ending idle keep-alives does (the
+        client sees the close before its next request on it); returns how many."""
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return len(conns)
 
     # ------------------------------------------------------------------ public API
 
@@ -650,8 +787,12 @@ class SlackEmulator:
         planned installs and the OAuth settings.
 
         ``latency`` is kept, and ts / view-id counters keep increasing (values stay unique).
+        ``connections_opened`` counts from zero again (open connections stay open), and
+        ``keepalive_requests`` is back to None.
         """
         with self._lock:
+            self.connections_opened = 0
+            self.keepalive_requests = None
             self._calls.clear()
             self._faults.clear()
             self._channels.clear()
@@ -785,6 +926,7 @@ class SlackEmulator:
         delay: float = 0.0,
         times: int = 1,
         performed: bool = False,
+        hang_up: bool = False,
     ) -> None:
         """Queue a fault for the next ``times`` calls to ``method`` (faults are consumed FIFO).
 
@@ -801,6 +943,9 @@ class SlackEmulator:
           after the client's timeout (``delay``), or posting and still answering 500
           (``status=500``).
 
+        * ``hang_up``: after the delay, the connection is closed without an answer (the
+          client reads nothing: ``RemoteDisconnected``).
+
         ``error`` overrides the default error code of the non-200 cases.  Faulted calls are
         still recorded.
         """
@@ -808,7 +953,7 @@ class SlackEmulator:
             raise ValueError("times must be >= 1")
         with self._lock:
             self._faults.setdefault(method, deque()).append(
-                _Fault(status, error, retry_after, delay, times, performed)
+                _Fault(status, error, retry_after, delay, times, performed, hang_up)
             )
 
     # ------------------------------------------------------------------ workspaces and OAuth
@@ -910,11 +1055,14 @@ class SlackEmulator:
     def _handle(
         self, method: str, key: str | None, query: str, body: bytes, headers: Any
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        status, payload, extra = self._answer(method, key, query, body, headers)
-        with self._cond:
-            call = self._answering.pop(threading.get_ident(), None)
-            if call is not None:
-                call.response = payload
+        payload: dict[str, Any] | None = None
+        try:
+            status, payload, extra = self._answer(method, key, query, body, headers)
+        finally:
+            with self._cond:
+                call = self._answering.pop(threading.get_ident(), None)
+                if call is not None:
+                    call.response = payload
         return status, payload, extra
 
     def _answer(
@@ -968,6 +1116,8 @@ class SlackEmulator:
             return 200, refusal, {}
 
         if fault is not None:
+            if fault.hang_up:
+                raise _HangUp
             if fault.status == 429:
                 retry_after = 1 if fault.retry_after is None else fault.retry_after
                 return (
