@@ -370,15 +370,17 @@ class Snapshot:
 
 
 def _start_worker(
-    env: dict[str, str], log: Path, *, python_m: bool = False
+    env: dict[str, str], log: Path, *, app_root: Path | None = None
 ) -> tuple[subprocess.Popen[str], Any]:
     from tests.support.seed_due import decisionbot_command
 
     err = log.open("w")
-    # python_m: the code on PYTHONPATH, not the installed console script's.
-    command = [sys.executable, "-m", "bot.runtime.cli"] if python_m else decisionbot_command()
+    # app_root: that checkout's code (python -m puts the working directory first on the
+    # path), not the installed console script's.
+    command = [sys.executable, "-m", "bot.runtime.cli"] if app_root else decisionbot_command()
     proc = subprocess.Popen(
         [*command, "worker"],
+        cwd=app_root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=err,
@@ -479,7 +481,7 @@ def run_workers(
             env["PYTHONPATH"] = str(app_root)
         started = time.monotonic()
         for path in paths:
-            proc, err = _start_worker(env, path, python_m=app_root is not None)
+            proc, err = _start_worker(env, path, app_root=app_root)
             procs.append(proc)
             errs.append(err)
         pids = [p.pid for p in procs]

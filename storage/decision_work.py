@@ -6,16 +6,14 @@ change and its Slack side effects commit together or not at all.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from storage import due_work
 from storage.decisions import saved_id
-from storage.models import Decision, DueWork, JsonObject, utcnow
+from storage.models import Decision, JsonObject, utcnow
 from storage.notices import NoticeWork
 
 # A decision message is refreshed at most this often (a burst of clicks makes a few
@@ -150,19 +148,6 @@ def schedule_review_planning(session: Session, *, decision: Decision, actor_id: 
     (users.info) happens in the dispatcher, not on the request path."""
     _coalesced(
         session, decision, DecisionWork.PLAN_REVIEW, "plan-review", payload={"actor": actor_id}
-    )
-
-
-def remember_dm(session: Session, *, item: DueWork, channel_id: str, message_ts: str) -> None:
-    """Keep where a DM landed in its own (done) outbox row's payload, so a redaction can edit
-    it later. Called from the handler's ``after_send``: informed DMs and review questions
-    have no table of their own that could hold every DM's ts (a review's reminders are new
-    messages, and `review_asks` keeps only the newest)."""
-    payload = {**json.loads(item.payload or "{}"), "channel": channel_id, "ts": message_ts}
-    session.execute(
-        update(DueWork)
-        .where(col(DueWork.id) == item.id, col(DueWork.team_id) == item.team_id)
-        .values(payload=json.dumps(payload))
     )
 
 

@@ -251,15 +251,24 @@ _COMPLETE = (
         lease_owner=None,
         lease_expires_at=None,
         updated_at=bindparam("finished_at", type_=UTCDateTime()),
+        payload=func.coalesce(
+            bindparam("payload", type_=DUE_WORK.c.payload.type), DUE_WORK.c.payload
+        ),
     )
 )
 
 
 def complete(
-    session: Session, *, item: DueWork, owner: str, rerun_at: datetime | None = None
+    session: Session,
+    *,
+    item: DueWork,
+    owner: str,
+    rerun_at: datetime | None = None,
+    payload: str | None = None,
 ) -> bool:
     """Done — or, for a coalesced row asked for again while in flight, pending again at
-    ``rerun_at`` (default: now)."""
+    ``rerun_at`` (default: now). ``payload``: the row's payload from now on (where its
+    message landed, ``Job.landed``); None keeps it."""
     finished = utcnow()
     result = session.connection().execute(
         _COMPLETE,
@@ -268,6 +277,7 @@ def complete(
             "owner": owner,
             "rerun_at": rerun_at or finished,
             "finished_at": finished,
+            "payload": payload,
         },
     )
     return bool(result.rowcount)

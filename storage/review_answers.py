@@ -14,7 +14,16 @@ from storage import due_work, forecasts
 from storage.decision_work import channel_lane, dm_lane, schedule_refresh
 from storage.decisions import record_event, saved_id
 from storage.errors import Conflict, NotAllowed, NotFound
-from storage.models import Decision, DissentAnswer, Outcome, Review, ReviewAsk, ReviewState, utcnow
+from storage.models import (
+    Decision,
+    DissentAnswer,
+    Outcome,
+    Review,
+    ReviewAsk,
+    ReviewState,
+    UserPreference,
+    utcnow,
+)
 from storage.reviews import (
     DISSENTER,
     EXPIRE,
@@ -40,25 +49,48 @@ def get_ask(session: Session, *, team_id: str, ask_id: int) -> ReviewAsk:
     return ask
 
 
+# Built once (each review question sent reads it): an ask with its review and decision, all
+# three in the workspace given.
+_ASK_WITH_REVIEW = (
+    select(ReviewAsk, Review, Decision)
+    .join(Review, col(Review.id) == col(ReviewAsk.review_id))
+    .join(Decision, col(Decision.id) == col(Review.decision_id))
+    .where(
+        col(ReviewAsk.team_id) == bindparam("team_id"),
+        col(Review.team_id) == bindparam("team_id"),
+        col(Decision.team_id) == bindparam("team_id"),
+        col(ReviewAsk.id) == bindparam("ask_id"),
+    )
+)
+# ... and whether the person asked turned the bot's DMs off (no preference row: they didn't).
+_ASK_TO_SEND = _ASK_WITH_REVIEW.add_columns(col(UserPreference.dms_off)).outerjoin(
+    UserPreference,
+    (col(UserPreference.team_id) == col(ReviewAsk.team_id))
+    & (col(UserPreference.user_id) == col(ReviewAsk.user_id)),
+)
+
+
 def ask_with_review(
     session: Session, *, team_id: str, ask_id: int
 ) -> tuple[ReviewAsk, Review, Decision]:
     """An ask with its review and decision, in one query (all three in this workspace)."""
-    found: tuple[ReviewAsk, Review, Decision] | None = session.execute(
-        select(ReviewAsk, Review, Decision)
-        .join(Review, col(Review.id) == col(ReviewAsk.review_id))
-        .join(Decision, col(Decision.id) == col(Review.decision_id))
-        .where(
-            col(ReviewAsk.team_id) == team_id,
-            col(Review.team_id) == team_id,
-            col(Decision.team_id) == team_id,
-            col(ReviewAsk.id) == ask_id,
-        )
-    ).first()
+    found = session.execute(_ASK_WITH_REVIEW, {"team_id": team_id, "ask_id": ask_id}).first()
     if found is None:
         raise NotFound("That review question doesn't exist any more.")
     ask, review, decision = found
     return ask, review, decision
+
+
+def ask_to_send(
+    session: Session, *, team_id: str, ask_id: int
+) -> tuple[ReviewAsk, Review, Decision, bool]:
+    """``ask_with_review``, and whether the person asked has turned the bot's DMs off
+    (``storage.preferences``), in the same one query: what sending the question reads."""
+    found = session.execute(_ASK_TO_SEND, {"team_id": team_id, "ask_id": ask_id}).first()
+    if found is None:
+        raise NotFound("That review question doesn't exist any more.")
+    ask, review, decision, dms_off = found
+    return ask, review, decision, bool(dms_off)
 
 
 _SET_ASK_MESSAGE = (

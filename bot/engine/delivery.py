@@ -158,7 +158,11 @@ class Delivery:
             for write in job.after_send:
                 write(session)
             due_work.complete(
-                session, item=item, owner=self.owner, rerun_at=utcnow() + kind.rerun_after
+                session,
+                item=item,
+                owner=self.owner,
+                rerun_at=utcnow() + kind.rerun_after,
+                payload=job.kept_payload,
             )
         self.result.add(sent=int(bool(sent)))
         metrics.delivered(item.kind, "sent" if sent else "done")

@@ -95,10 +95,11 @@ def raise_if_permanent(exc: SlackApiError, what: str) -> None:
 class Job(Generic[S]):
     """One claimed row being delivered, with what its handler needs.
 
-    ``after_send``: writes the handler wants made once its message went out (where the DM
-    landed, follow-up rows); the engine runs them in the transaction that marks the row done,
-    so a crash can repeat at most the message in flight and never loses what followed it
-    (what a write returns is ignored).
+    ``after_send``: writes the handler wants made once its message went out (follow-up rows,
+    where a question landed); the engine runs them in the transaction that marks the row
+    done, so a crash can repeat at most the message in flight and never loses what followed
+    it (what a write returns is ignored). ``landed``: where the row's own message landed,
+    kept in its payload by the UPDATE that marks it done.
     """
 
     item: DueWork
@@ -107,6 +108,15 @@ class Job(Generic[S]):
     clients: Clients
     now: datetime
     after_send: list[Callable[[Session], object]] = field(default_factory=list)
+    kept_payload: str | None = None
+
+    def landed(self, channel_id: str, message_ts: str) -> None:
+        """Keep where the row's message landed (``channel`` and ``ts`` in its payload), so a
+        redaction can edit that message later: informed DMs and review questions have no
+        table of their own that could hold every DM's ts (a review's reminders are new
+        messages, and ``review_asks`` keeps only the newest)."""
+        payload = {**json.loads(self.item.payload or "{}"), "channel": channel_id}
+        self.kept_payload = json.dumps({**payload, "ts": message_ts})
 
     @cached_property
     def client(self) -> WebClient:

@@ -8,15 +8,18 @@ stock upload) fails its handshake, and the interaction's own checks fail with it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
 
 from bot.core import transport
-from bot.core.transport import SlackPool
+from bot.core.slack_api import REQUEST_TIMEOUT
+from bot.core.transport import PooledWebClient, SlackPool
 from storage.db import Database
 from tests.support.adr import Adr
-from tests.support.harness import BotServer, SlackDriver
+from tests.support.harness import BOT_TOKEN, BotServer, SlackDriver
 from tests.support.interactions import INTERACTIONS
 from tests.support.slack_emulator import SlackEmulator
 
@@ -88,3 +91,26 @@ def test_connections_dropped_by_slack_between_deliveries_cost_no_delivery(
     assert rows
     # Every row delivered on its first attempt: no failed call was retried.
     assert [r for r in rows if r["attempts"] > 1 or r["last_error"] or r["state"] == "failed"] == []
+
+
+def test_each_request_gets_a_pooled_client_of_its_own_with_its_token(
+    slack: SlackDriver,
+) -> None:
+    """Bolt's per-request client is replaced after authorization: a new pooled client per
+    request, carrying the request's token; no client object is shared between requests."""
+    seen: list[WebClient] = []
+
+    def capture(context: BoltContext, next: Callable[[], None]) -> None:
+        seen.append(context.client)
+        next()
+
+    slack.server.app.middleware(capture)  # runs after the app's own middleware
+    for _ in range(3):
+        slack.command("list", follow=False)
+    slack.listeners_done()
+    assert len(seen) == 3
+    assert all(type(client) is PooledWebClient for client in seen)
+    assert len({id(client) for client in seen}) == 3
+    assert all(client is not slack.server.app.client for client in seen)
+    assert {client.token for client in seen} == {BOT_TOKEN}
+    assert all(client.timeout == REQUEST_TIMEOUT and client.retry_handlers == [] for client in seen)

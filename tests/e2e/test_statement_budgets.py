@@ -25,7 +25,7 @@ from tests.support.statements import counting
 BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         "adr": (0, 3),
-        "decision_submit": (9, 47),
+        "decision_submit": (9, 46),
         "agree": (10, 16),
         "stance_submit": (10, 16),
         "search": (8, 3),
@@ -34,7 +34,7 @@ BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
     },
     "postgresql": {
         "adr": (0, 3),
-        "decision_submit": (10, 48),
+        "decision_submit": (10, 47),
         "agree": (11, 16),
         "stance_submit": (11, 16),
         "search": (9, 3),

@@ -44,9 +44,6 @@ from storage import decision_work as outbox
 from storage import decisions as repo
 from storage.db import Database
 from storage.decide_by import DecideByWork
-from storage.decision_work import (
-    remember_dm,
-)
 from storage.errors import Conflict, InvalidInput
 from storage.models import (
     Decision,
@@ -168,10 +165,9 @@ def _send_nudge(
         raise_if_permanent(exc, f"remind {user} that {decision.ref} is to be decided")
         raise
     channel_id, message_ts = str(resp["channel"]), str(resp["ts"])
-    item = job.item
-
-    def remember(session: Session) -> None:
-        nudges.remember_nudge(
+    job.landed(channel_id, message_ts)
+    job.after_send.append(
+        lambda session: nudges.remember_nudge(
             session,
             decision=decision,
             user_id=user,
@@ -180,9 +176,7 @@ def _send_nudge(
             channel_id=channel_id,
             message_ts=message_ts,
         )
-        remember_dm(session, item=item, channel_id=channel_id, message_ts=message_ts)
-
-    job.after_send.append(remember)
+    )
     return True
 
 

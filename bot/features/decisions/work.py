@@ -38,7 +38,6 @@ from storage import reviews as reviews_repo
 from storage.decision_work import (
     REFRESH_INTERVAL,
     DecisionWork,
-    remember_dm,
     schedule_dms_off_notice,
     schedule_inform,
     schedule_review_planning,
@@ -204,10 +203,7 @@ def handle_inform(job: Job[Decision]) -> bool:
         text=informed_dm_text(d, job.payload.get("permalink") or ""),
         unfurl_links=False,
     )
-    item, channel_id, ts = job.item, resp["channel"], resp["ts"]
-    job.after_send.append(
-        lambda session: remember_dm(session, item=item, channel_id=channel_id, message_ts=ts)
-    )
+    job.landed(str(resp["channel"]), str(resp["ts"]))
     return True
 
 

@@ -24,9 +24,9 @@ from bot.features.reviews.views import (
     review_outcome_thread_text,
     review_thread_open_text,
 )
-from storage import preferences, review_answers, review_settings
+from storage import review_answers, review_settings
 from storage import reviews as repo
-from storage.decision_work import remember_dm, schedule_dms_off_notice
+from storage.decision_work import schedule_dms_off_notice
 from storage.models import Decision, DueWork, Outcome, Review, ReviewAsk, ReviewState
 from storage.notices import schedule_notice
 from storage.reviews import ReviewWork
@@ -145,7 +145,10 @@ def handle_expire(job: Job) -> bool:
 
 def handle_ask(job: Job) -> bool:
     nudge = int(job.payload.get("nudge", 0))
-    ask, review, decision = _ask(job)
+    with job.db.read() as session:
+        ask, review, decision, dms_off = review_answers.ask_to_send(
+            session, team_id=job.item.team_id, ask_id=int(job.payload["ask_id"])
+        )
     # Answered or cancelled meanwhile: nothing to ask. A dissenter's own question stands
     # after the outcome is in; a reminder never goes to someone who already answered.
     still_open = review.state == ReviewState.OPEN or (
@@ -153,9 +156,8 @@ def handle_ask(job: Job) -> bool:
     )
     if not still_open or (nudge and ask.answered_at is not None):
         return False
-    with job.db.read() as session:
-        if preferences.dms_off(session, team_id=ask.team_id, user_id=ask.user_id):
-            return False  # turned DMs off since this was scheduled
+    if dms_off:
+        return False  # turned DMs off since this was scheduled
     if ask.role == repo.OWNER:
         text, blocks = build_review_ask(decision, review, nudge)
     else:
@@ -168,17 +170,14 @@ def handle_ask(job: Job) -> bool:
         # Mrkdwn: the template escapes plain strings, which would show "&lt;@U…&gt;".
         raise_if_permanent(exc, Mrkdwn(f"ask {mention(ask.user_id)} whether it worked"))
         raise
-    channel_id, message_ts = resp["channel"], resp["ts"]
-    item = job.item
-
-    def remember(session: Session) -> None:
-        review_answers.set_ask_message(
+    channel_id, message_ts = str(resp["channel"]), str(resp["ts"])
+    # Every question and reminder is a message of its own: each is kept, for redaction.
+    job.landed(channel_id, message_ts)
+    job.after_send.append(
+        lambda session: review_answers.set_ask_message(
             session, ask=ask, channel_id=channel_id, message_ts=message_ts
         )
-        # Every question and reminder is a message of its own: each is kept, for redaction.
-        remember_dm(session, item=item, channel_id=channel_id, message_ts=message_ts)
-
-    job.after_send.append(remember)
+    )
     return True
 
 
