@@ -117,7 +117,7 @@ def _message(headers: urllib3.HTTPHeaderDict) -> HTTPMessage:
     return message
 
 
-def error_types(error: Urllib3Error, url: str) -> Exception:
+def error_types(error: Urllib3Error) -> Exception:
     """The exception urllib raised for the same failure (``error`` is urllib3's).
 
     urllib wraps what fails while connecting or sending in ``URLError`` and raises what fails
@@ -179,7 +179,7 @@ class SlackPool:
                 pool_timeout=timeout,
             )
         except Urllib3Error as error:
-            raise error_types(error, url) from error
+            raise error_types(error) from error
         answer = Answer(response.status, _message(response.headers), response.data)
         if not 200 <= answer.status < 300:
             raise HTTPError(
@@ -248,7 +248,7 @@ def _headers(req: Request) -> dict[str, str]:
 
 def _body(req: Request) -> bytes | None:
     data: Any = req.data  # slack_sdk always sends bytes (or nothing)
-    return bytes(data) if data is not None else None
+    return data if data is None or isinstance(data, bytes) else bytes(data)
 
 
 class PooledWebClient(WebClient):
