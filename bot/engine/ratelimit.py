@@ -1,11 +1,11 @@
 """Slack's Retry-After, honoured by the dispatcher and never slept on.
 
-``DispatchClient`` is a pooled WebClient (``bot.core.transport``) that knows which workspace it is calling for (the
-``current_team`` context variable, set by the dispatcher around each delivery). Before a call
-it checks whether that (workspace, method) — or, for posts, that channel — is in a Retry-After
-window; if so, or if Slack answers 429, it raises ``RateLimited`` at once. The dispatcher
-then puts the row back until the window ends, without spending an attempt, and its thread
-moves on to other work.
+``DispatchClient`` is a pooled WebClient (``bot.core.transport``) that knows which workspace
+it is calling for (the ``current_team`` context variable, set by the dispatcher around each
+delivery). Before a call it checks whether that (workspace, method) — or, for posts, that
+channel — is in a Retry-After window; if so, or if Slack answers 429, it raises
+``RateLimited`` at once. The dispatcher then puts the row back until the window ends, without
+spending an attempt, and its thread moves on to other work.
 """
 
 from __future__ import annotations
