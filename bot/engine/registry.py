@@ -115,8 +115,7 @@ class Job(Generic[S]):
         redaction can edit that message later: informed DMs and review questions have no
         table of their own that could hold every DM's ts (a review's reminders are new
         messages, and ``review_asks`` keeps only the newest)."""
-        payload = {**json.loads(self.item.payload or "{}"), "channel": channel_id}
-        self.kept_payload = json.dumps({**payload, "ts": message_ts})
+        self.kept_payload = json.dumps({**self.payload, "channel": channel_id, "ts": message_ts})
 
     @cached_property
     def client(self) -> WebClient:

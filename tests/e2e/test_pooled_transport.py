@@ -19,8 +19,8 @@ from bot.core.slack_api import REQUEST_TIMEOUT
 from bot.core.transport import PooledWebClient, SlackPool
 from storage.db import Database
 from tests.support.adr import Adr
-from tests.support.harness import BOT_TOKEN, BotServer, SlackDriver
-from tests.support.interactions import INTERACTIONS
+from tests.support.harness import BOT_TOKEN, SlackDriver
+from tests.support.interactions import INTERACTIONS, quiet_adr
 from tests.support.slack_emulator import SlackEmulator
 
 
@@ -37,11 +37,8 @@ def tls(tls_emulator: SlackEmulator) -> Iterator[SlackEmulator]:
 
 @pytest.fixture
 def tls_adr(db: Database, tls: SlackEmulator) -> Iterator[Adr]:
-    server = BotServer(db, tls, dispatch=False).start()
-    try:
-        yield Adr(SlackDriver(server, tls), tls, db)
-    finally:
-        server.stop()
+    with quiet_adr(db, tls) as adr:
+        yield adr
 
 
 @pytest.mark.parametrize("name", list(INTERACTIONS))

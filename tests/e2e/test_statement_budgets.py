@@ -15,8 +15,7 @@ import pytest
 
 from storage.db import Database
 from tests.support.adr import Adr
-from tests.support.harness import BotServer, SlackDriver
-from tests.support.interactions import INTERACTIONS
+from tests.support.interactions import INTERACTIONS, quiet_adr
 from tests.support.slack_emulator import SlackEmulator
 from tests.support.statements import counting
 
@@ -44,14 +43,10 @@ BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
 }
 
 
-@pytest.fixture
-def quiet_adr(db: Database, emulator: SlackEmulator) -> Iterator[Adr]:
-    """`/adr` over real HTTP with no background dispatcher: outbox work runs in drain()."""
-    server = BotServer(db, emulator, dispatch=False).start()
-    try:
-        yield Adr(SlackDriver(server, emulator), emulator, db)
-    finally:
-        server.stop()
+@pytest.fixture(name="quiet_adr")
+def quiet_adr_fixture(db: Database, emulator: SlackEmulator) -> Iterator[Adr]:
+    with quiet_adr(db, emulator) as adr:
+        yield adr
 
 
 @pytest.mark.parametrize("name", list(INTERACTIONS))

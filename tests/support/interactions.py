@@ -12,13 +12,16 @@ second click.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.ids import Action, EstimateField, Field
+from storage.db import Database
 from tests.support.adr import Adr, ephemeral
-from tests.support.harness import SlackDriver
+from tests.support.harness import BotServer, SlackDriver
+from tests.support.slack_emulator import SlackEmulator
 
 
 @dataclass
@@ -28,6 +31,17 @@ class Interaction:
 
     act: Callable[[], Any]
     check: Callable[[], None]
+
+
+@contextmanager
+def quiet_adr(db: Database, emulator: SlackEmulator) -> Iterator[Adr]:
+    """`/adr` over real HTTP with no background dispatcher: outbox work runs in
+    ``BotServer.drain()``, as every interaction here expects."""
+    server = BotServer(db, emulator, dispatch=False).start()
+    try:
+        yield Adr(SlackDriver(server, emulator), emulator, db)
+    finally:
+        server.stop()
 
 
 def _settled(slack: SlackDriver) -> None:

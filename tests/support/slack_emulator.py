@@ -16,7 +16,8 @@ in every input whose block and action ids the new view keeps, as Slack does.
 
 Only the standard library is used, except by Socket Mode: ``apps.connections.open`` (with an
 ``xapp-`` token) hands out URLs of :attr:`SlackEmulator.socket_mode`, a WebSocket server
-(``tests/support/socket_emulator.py``, on ``websockets``) started on first use.  Every request is
+(``tests/support/socket_emulator.py``, on ``websockets``) started on first use, and by TLS,
+whose certificate ``tests/support/tls.py`` makes with ``cryptography``.  Every request is
 recorded as a :class:`Call` (including requests answered with an injected fault), so tests
 can count attempts.  Slack itself is never contacted.
 
@@ -54,6 +55,8 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from tests.support.tls import certificate
 
 if TYPE_CHECKING:
     from tests.support.socket_emulator import SocketModeEmulator
@@ -469,67 +472,6 @@ def _block_kit_problem(blocks: Any) -> str | None:
             if len(str(element.get("text") or "")) > 3000:
                 return f"block {i}: an element's text over 3000 characters"
     return None
-
-
-_CERTIFICATE: tuple[str, str] | None = None
-_CERTIFICATE_LOCK = threading.Lock()
-
-
-def certificate() -> tuple[str, str]:
-    """(certificate, key) PEM files of a self-signed certificate for ``127.0.0.1`` and
-    ``localhost``, made once per process in a temp dir removed at exit."""
-    global _CERTIFICATE
-    with _CERTIFICATE_LOCK:
-        if _CERTIFICATE is None:
-            import atexit
-            import datetime
-            import ipaddress
-            import shutil
-            import tempfile
-
-            from cryptography import x509
-            from cryptography.hazmat.primitives import hashes, serialization
-            from cryptography.hazmat.primitives.asymmetric import ec
-            from cryptography.x509.oid import NameOID
-
-            key = ec.generate_private_key(ec.SECP256R1())
-            name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slack-emulator")])
-            now = datetime.datetime.now(datetime.UTC)
-            cert = (
-                x509.CertificateBuilder()
-                .subject_name(name)
-                .issuer_name(name)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(days=1))
-                .not_valid_after(now + datetime.timedelta(days=30))
-                .add_extension(
-                    x509.SubjectAlternativeName(
-                        [
-                            x509.DNSName("localhost"),
-                            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                        ]
-                    ),
-                    critical=False,
-                )
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(key, hashes.SHA256())
-            )
-            folder = tempfile.mkdtemp(prefix="slack-emulator-tls-")
-            atexit.register(shutil.rmtree, folder, True)
-            cert_path, key_path = f"{folder}/cert.pem", f"{folder}/key.pem"
-            with open(cert_path, "wb") as out:
-                out.write(cert.public_bytes(serialization.Encoding.PEM))
-            with open(key_path, "wb") as out:
-                out.write(
-                    key.private_bytes(
-                        serialization.Encoding.PEM,
-                        serialization.PrivateFormat.PKCS8,
-                        serialization.NoEncryption(),
-                    )
-                )
-            _CERTIFICATE = (cert_path, key_path)
-        return _CERTIFICATE
 
 
 class SlackEmulator:
